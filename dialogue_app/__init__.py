@@ -1,0 +1,59 @@
+"""Dialogue: partnership dialogues between a public office and the businesses it serves."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from . import config
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application: settings, extensions, blueprints, commands and error pages."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.json.sort_keys = False  # answers keep the field order of their schema
+    app.config.update(config.DEFAULTS)
+    app.config.update(config.from_environment(app.instance_path))
+    if test_config is not None:
+        app.config.update(test_config)
+        if "SQLALCHEMY_DATABASE_URI" in test_config:
+            app.config["SQLALCHEMY_DATABASE_URI"] = config.database_url(test_config["SQLALCHEMY_DATABASE_URI"])
+
+    from . import errors, i18n, security
+    from .api import init_api
+    from .db import render_migration_item
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
+                     compare_type=True, render_item=render_migration_item)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, default_translation_directories="translations")
+    login_manager.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+
+    from .audit import bp as audit_bp
+    from .audit import services as _audit_listener  # noqa: F401  (registers the flush listener)
+    from .auth import bp as auth_bp
+    from .home import bp as home_bp
+    from .org import bp as org_bp
+
+    for blueprint in (home_bp, auth_bp, org_bp, audit_bp):
+        app.register_blueprint(blueprint)
+    init_api(app)
+
+    from .cli import register_commands
+
+    register_commands(app)
+    return app

@@ -1,0 +1,44 @@
+"""JSON API v1 (shared/brief/API.md) over the same services as the pages.
+
+flask-smorest validates input with the marshmallow schemas in schemas.py and builds the OpenAPI 3.1
+document at /api/v1/openapi.json from those same schemas, so the document cannot drift from the code.
+"""
+
+from flask import Flask
+from flask_smorest import Api
+
+from ..extensions import csrf
+from .auth import authenticate_request
+from .schemas import ErrorSchema
+
+
+class DialogueApi(Api):
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self):
+        # dialogue_app.errors answers for the whole app: JSON under /api/, a page elsewhere.
+        pass
+
+
+def init_api(app: Flask) -> DialogueApi:
+    from .reference import bp as reference_bp
+    from .tokens import blp as tokens_blp
+    from .units import blp as units_blp
+    from .users import blp as users_blp
+
+    api = DialogueApi(
+        spec_kwargs={
+            "info": {"description": "Dialogue: partnership dialogues between a public office and businesses."},
+            "servers": [{"url": app.config["BASE_URL"]}],
+            "security": [{"bearerAuth": []}],
+        }
+    )
+    api.init_app(app)
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    for blp in (tokens_blp, units_blp, users_blp):
+        api.register_blueprint(blp)
+        csrf.exempt(blp)
+    app.register_blueprint(reference_bp)
+    app.before_request(authenticate_request)
+    app.extensions["dialogue-api"] = api
+    return api

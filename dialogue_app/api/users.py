@@ -1,0 +1,57 @@
+from flask.views import MethodView
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_smorest import Blueprint, abort
+from sqlalchemy import select
+
+from ..auth import services
+from ..auth.models import User
+from ..extensions import db
+from ..org.models import Business
+from ..scope import get_unit_by_code, get_visible, visible_users_condition
+from .pagination import page_payload
+from .schemas import PageArgsSchema, UserCreateSchema, UserSchema, page_of
+from .units import admin_only
+
+blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Accounts")
+
+
+@blp.route("")
+class Users(MethodView):
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, page_of(UserSchema))
+    def get(self, args):
+        """The accounts the caller may see."""
+        stmt = (select(User).where(visible_users_condition(current_user)).order_by(User.email)
+                .options(db.joinedload(User.unit)))
+        return page_payload(stmt, args)
+
+    @blp.arguments(UserCreateSchema)
+    @blp.response(201, UserSchema)
+    def post(self, data):
+        """Create an account (administrators)."""
+        admin_only()
+        unit = business = None
+        if data["unit"]:
+            unit = get_unit_by_code(current_user, data["unit"])
+            if unit is None:
+                abort(422, message=_("Some of the data is not valid"), fields={"unit": [_("No unit has this code.")]})
+        if data["business_id"] is not None:
+            business = get_visible(current_user, Business, data["business_id"])
+            if business is None:
+                abort(422, message=_("Some of the data is not valid"),
+                      fields={"business_id": [_("No business has this id.")]})
+        user = services.create_user(
+            email=data["email"], name=data["name"], password=data["password"], role=data["role"],
+            unit=unit, business=business, language=data["language"],
+        )
+        db.session.commit()
+        return user
+
+
+@blp.route("/<int:user_id>")
+class UserById(MethodView):
+    @blp.response(200, UserSchema)
+    def get(self, user_id):
+        """One account."""
+        return get_visible(current_user, User, user_id) or abort(404)

@@ -1,0 +1,146 @@
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import or_, select
+
+from ..db import utcnow
+from ..exceptions import ServiceError
+from ..extensions import db, login_manager
+from ..org.models import Unit
+from ..org.services import business_by_tax_code, normalize_tax_code
+from ..web import local_target, show_service_error
+from ..scope import get_visible, visible_units_condition, visible_users_condition
+from . import services
+from .access import mark_sign_in_failed, roles_required, sign_in_limits
+from .forms import LoginForm, UserForm
+from .models import Role, User
+
+bp = Blueprint("auth", __name__)
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = None  # the sign-in page itself says what to do
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active else None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@sign_in_limits
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is None:
+            mark_sign_in_failed()
+            flash(_("Wrong email or password."), "error")
+        else:
+            user.last_login_at = utcnow()
+            db.session.commit()
+            login_user(user, remember=form.remember.data)
+            return redirect(local_target(request.args.get("next")))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+def _unit_choices() -> list[tuple[str, str]]:
+    units = db.session.execute(
+        select(Unit).where(visible_units_condition(current_user)).order_by(Unit.path)
+    ).scalars()
+    return [("", "—")] + [(u.code, f"{u.code} · {u.name}") for u in units]
+
+
+def _placement(form: UserForm):
+    """The unit and business the form names, within the editor's scope; errors go on the form."""
+    unit = None
+    if form.unit.data:
+        unit = db.session.execute(
+            select(Unit).where(Unit.code == form.unit.data, visible_units_condition(current_user))
+        ).scalar_one_or_none()
+        if unit is None:
+            form.unit.errors.append(_("Choose a unit from the list."))
+    business = None
+    if form.business_tax_code.data:
+        business = business_by_tax_code(normalize_tax_code(form.business_tax_code.data))
+        if business is None:
+            form.business_tax_code.errors.append(_("No business with this tax code is registered."))
+    return unit, business
+
+
+FORM_FIELDS = {"business_id": "business_tax_code"}
+
+
+@bp.route("/admin/users")
+@roles_required(Role.ADMIN)
+def users():
+    q = request.args.get("q", "").strip()
+    stmt = select(User).where(visible_users_condition(current_user)).order_by(User.email)
+    if q:
+        stmt = stmt.where(or_(User.email.contains(q.lower()), User.name.ilike(f"%{q}%")))
+    stmt = stmt.options(db.joinedload(User.unit), db.joinedload(User.business))
+    page = db.paginate(stmt, per_page=50, error_out=False)
+    return render_template("auth/users.html", page=page, q=q)
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def create_user():
+    form = UserForm()
+    form.unit.choices = _unit_choices()
+    if form.validate_on_submit():
+        unit, business = _placement(form)
+        if not form.password.data:
+            form.password.errors.append(_("Enter a password."))
+        elif not form.errors:
+            try:
+                user = services.create_user(
+                    email=form.email.data, name=form.name.data, password=form.password.data,
+                    role=form.role.data, unit=unit, business=business, language=form.language.data,
+                )
+                db.session.commit()
+            except ServiceError as error:
+                show_service_error(form, error, FORM_FIELDS)
+            else:
+                flash(_("Account %(email)s created.", email=user.email), "success")
+                return redirect(url_for("auth.users"))
+    return render_template("auth/user_form.html", form=form, user=None)
+
+
+@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def edit_user(user_id: int):
+    user = get_visible(current_user, User, user_id) or abort(404)
+    form = UserForm(obj=user)
+    form.unit.choices = _unit_choices()
+    if request.method == "GET":
+        form.unit.data = user.unit.code if user.unit else ""
+        form.business_tax_code.data = user.business.tax_code if user.business else ""
+    # The email is the sign-in name and the key other systems know a person by: it is not edited here.
+    form.email.data = user.email
+    if form.validate_on_submit():
+        unit, business = _placement(form)
+        if user.id == current_user.id and (form.role.data != Role.ADMIN or not form.active.data):
+            flash(_("You cannot remove your own administrator access."), "error")
+        elif not form.errors:
+            try:
+                services.update_user(
+                    user, name=form.name.data, role=form.role.data, unit=unit, business=business,
+                    active=form.active.data, language=form.language.data, password=form.password.data or None,
+                )
+                db.session.commit()
+            except ServiceError as error:
+                show_service_error(form, error, FORM_FIELDS)
+            else:
+                flash(_("Account %(email)s saved.", email=user.email), "success")
+                return redirect(url_for("auth.users"))
+    return render_template("auth/user_form.html", form=form, user=user)

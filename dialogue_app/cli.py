@@ -1,0 +1,63 @@
+"""`flask --app wsgi …` commands: the names API.md fixes, the same on every installation."""
+
+import click
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import func, select
+
+from .audit.services import acting_as
+from .auth import services as auth_services
+from .auth.models import Role
+from .exceptions import ServiceError
+from .extensions import db
+from .org.models import Unit
+from .org.services import unit_by_code
+
+
+def register_commands(app: Flask) -> None:
+    @app.cli.command("init-db")
+    def init_db() -> None:
+        """Create or upgrade the schema by running the migrations (safe to run again)."""
+        upgrade()
+        click.echo("Database schema is up to date.")
+
+    @app.cli.command("create-user")
+    @click.argument("email")
+    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+    @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+    @click.option("--name", required=True)
+    @click.option("--unit", "unit_code", help="Code of the unit (not needed for an admin).")
+    @click.option("--language", type=click.Choice(["vi", "en"]), default="vi", show_default=True)
+    def create_user(email, password, role, name, unit_code, language) -> None:
+        """Create an account."""
+        unit = None
+        if unit_code:
+            unit = unit_by_code(unit_code.strip().upper())
+            if unit is None:
+                raise click.BadParameter(f"no unit has the code {unit_code!r}", param_hint="--unit")
+        try:
+            with acting_as("cli:create-user"):
+                user = auth_services.create_user(email=email, name=name, password=password, role=role,
+                                                 unit=unit, language=language)
+                db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            details = "; ".join(f"{k}: {', '.join(str(m) for m in v)}" for k, v in error.fields.items())
+            raise click.ClickException(details or str(error.message)) from None
+        click.echo(f"Created {user.role} {user.email}.")
+
+    @app.cli.command("seed-demo")
+    @click.option("--password", help="One password for every demo account (default: a new one each).")
+    def seed_demo(password) -> None:
+        """Fill an empty database with a realistic Vietnamese demo and print the demo accounts."""
+        from .demo import seed
+
+        if db.session.execute(select(func.count()).select_from(Unit)).scalar_one():
+            click.echo("The database already has data: the demo is only added to an empty database.")
+            return
+        with acting_as("cli:seed-demo"):
+            accounts = seed(password=password)
+            db.session.commit()
+        click.echo("Demo data added. Accounts (email / password):")
+        for role, email, secret in accounts:
+            click.echo(f"  {role:<10} {email:<36} {secret}")

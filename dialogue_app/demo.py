@@ -1,0 +1,116 @@
+"""The demo: a small, realistic slice of Vietnam's customs service, for trying Dialogue out.
+
+Names of businesses and people are invented; their tax codes are valid by the check-digit rule.
+"""
+
+import secrets
+
+from .auth import services as auth_services
+from .org import services as org_services
+from .org.taxcode import check_digit
+
+DEMO_DOMAIN = "dialogue-demo.vn"
+
+UNITS = [
+    # code, name, level, parent
+    ("TCHQ", "Tổng cục Hải quan", "general", None),
+    ("HCM", "Cục Hải quan Thành phố Hồ Chí Minh", "department", "TCHQ"),
+    ("QN", "Cục Hải quan tỉnh Quảng Ninh", "department", "TCHQ"),
+    ("HCM-KCNC", "Chi cục Hải quan Khu công nghệ cao", "branch", "HCM"),
+    ("HCM-SG1", "Chi cục Hải quan cửa khẩu cảng Sài Gòn khu vực I", "branch", "HCM"),
+    ("QN-HG", "Chi cục Hải quan cửa khẩu cảng Hòn Gai", "branch", "QN"),
+    ("QN-MC", "Chi cục Hải quan cửa khẩu quốc tế Móng Cái", "branch", "QN"),
+]
+
+BUSINESSES = [
+    # unit, tax code prefix (province), name, address
+    ("HCM-KCNC", "03", "Công ty TNHH Điện tử Sao Việt",
+     "Lô I-3, Đường D1, Khu Công nghệ cao, TP. Thủ Đức, TP. Hồ Chí Minh"),
+    ("HCM-KCNC", "03", "Công ty TNHH Linh kiện Bán dẫn Phương Nam",
+     "Lô T2-5, Đường D2, Khu Công nghệ cao, TP. Thủ Đức, TP. Hồ Chí Minh"),
+    ("HCM-KCNC", "03", "Công ty Cổ phần Công nghệ Y sinh Thủ Đức",
+     "Lô E2a-7, Đường D1, Khu Công nghệ cao, TP. Thủ Đức, TP. Hồ Chí Minh"),
+    ("HCM-KCNC", "03", "Công ty TNHH Cơ khí Chính xác Đông Á",
+     "Lô I-11, Đường N2, Khu Công nghệ cao, TP. Thủ Đức, TP. Hồ Chí Minh"),
+    ("HCM-KCNC", "03", "Công ty TNHH Dịch vụ Khai báo Hải quan Tân Phú",
+     "45 Lê Văn Việt, Phường Hiệp Phú, TP. Thủ Đức, TP. Hồ Chí Minh"),
+    ("HCM-SG1", "03", "Công ty Cổ phần Cà phê Hòa Bình",
+     "112 Nguyễn Tất Thành, Phường 13, Quận 4, TP. Hồ Chí Minh"),
+    ("HCM-SG1", "03", "Công ty TNHH Xuất nhập khẩu Nông sản Mê Kông",
+     "27 Bến Vân Đồn, Phường 12, Quận 4, TP. Hồ Chí Minh"),
+    ("HCM-SG1", "03", "Công ty TNHH Giao nhận Vận tải Cát Lái",
+     "Số 1295B Nguyễn Thị Định, Phường Cát Lái, TP. Thủ Đức, TP. Hồ Chí Minh"),
+    ("QN-HG", "57", "Công ty TNHH Vật liệu Xây dựng Hạ Long",
+     "Tổ 3, Khu 5, Phường Giếng Đáy, TP. Hạ Long, Quảng Ninh"),
+    ("QN-HG", "57", "Công ty Cổ phần Cảng biển Bãi Cháy",
+     "Số 8 Đường Cái Lân, Phường Bãi Cháy, TP. Hạ Long, Quảng Ninh"),
+    ("QN-HG", "57", "Công ty TNHH Thủy sản Vân Đồn",
+     "Thôn 5, Xã Hạ Long, Huyện Vân Đồn, Quảng Ninh"),
+    ("QN-HG", "57", "Công ty TNHH Đóng tàu Hòn Gai",
+     "Số 2 Đường Lê Thánh Tông, Phường Hồng Gai, TP. Hạ Long, Quảng Ninh"),
+    ("QN-MC", "57", "Công ty TNHH Thương mại Biên mậu Móng Cái",
+     "Số 16 Đường Hùng Vương, Phường Ka Long, TP. Móng Cái, Quảng Ninh"),
+    ("QN-MC", "57", "Công ty TNHH Kho vận Bắc Luân",
+     "Khu cửa khẩu Bắc Luân II, Phường Hải Hòa, TP. Móng Cái, Quảng Ninh"),
+]
+
+CONTACTS = [
+    ("Nguyễn Văn An", "Giám đốc"),
+    ("Trần Thị Bích Ngọc", "Trưởng phòng Xuất nhập khẩu"),
+    ("Lê Minh Tuấn", "Nhân viên khai báo hải quan"),
+    ("Phạm Thu Hà", "Phó phòng Xuất nhập khẩu"),
+    ("Hoàng Đức Thắng", "Kế toán trưởng"),
+]
+
+
+def demo_tax_code(prefix: str, serial: int) -> str:
+    """A valid 10-digit code: province prefix, a serial, and the check digit (skipping serials with none)."""
+    while True:
+        head = f"{prefix}{serial:07d}"
+        digit = check_digit(head)
+        if digit is not None:
+            return f"{head}{digit}"
+        serial += 1
+
+
+def _email_local(name: str) -> str:
+    from .text import fold
+
+    return ".".join(fold(name).split()[-2:])
+
+
+def seed(password: str | None = None) -> list[tuple[str, str, str]]:
+    """Add the demo units, businesses, contacts and one account per role; returns (role, email, password)."""
+    units = {}
+    for code, name, level, parent in UNITS:
+        units[code] = org_services.create_unit(code=code, name=name, level=level, parent=units.get(parent))
+
+    businesses = []
+    for index, (unit_code, prefix, name, address) in enumerate(BUSINESSES):
+        business = org_services.create_business(
+            tax_code=demo_tax_code(prefix, 1_234_500 + index * 97), name=name, address=address,
+            unit=units[unit_code],
+        )
+        for offset in range(3):
+            person, position = CONTACTS[(index + offset) % len(CONTACTS)]
+            org_services.add_contact(
+                business, name=person, position=position,
+                email=f"{_email_local(person)}@dn{index + 1:02d}.{DEMO_DOMAIN}",
+                phone=f"09{(index * 7919 + offset * 104729) % 100_000_000:08d}",
+            )
+        businesses.append(business)
+
+    accounts = [
+        ("admin", f"admin@{DEMO_DOMAIN}", "Quản trị hệ thống", None, None),
+        ("organiser", f"canbo.kcnc@{DEMO_DOMAIN}", "Nguyễn Thị Mai", units["HCM-KCNC"], None),
+        ("organiser", f"canbo.hongai@{DEMO_DOMAIN}", "Vũ Văn Hải", units["QN-HG"], None),
+        ("manager", f"lanhdao.hcm@{DEMO_DOMAIN}", "Trần Quốc Bảo", units["HCM"], None),
+        ("manager", f"lanhdao.tchq@{DEMO_DOMAIN}", "Đỗ Thị Lan", units["TCHQ"], None),
+        ("business", f"doanhnghiep@{DEMO_DOMAIN}", "Lê Minh Tuấn", None, businesses[0]),
+    ]
+    created = []
+    for role, email, name, unit, business in accounts:
+        secret = password or secrets.token_urlsafe(9)
+        auth_services.create_user(email=email, name=name, password=secret, role=role, unit=unit, business=business)
+        created.append((role, email, secret))
+    return created

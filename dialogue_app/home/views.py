@@ -1,0 +1,41 @@
+from flask import Blueprint, current_app, redirect, render_template, request, session
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from ..auth.models import Role, User
+from ..extensions import db
+from ..org.models import Business, Unit
+from ..scope import unit_scoped, visible_units_condition
+from ..web import local_target
+
+bp = Blueprint("home", __name__)
+
+
+@bp.route("/")
+@login_required
+def index():
+    if current_user.role == Role.BUSINESS:
+        return render_template("home/business.html", business=current_user.business)
+    units = db.session.execute(
+        select(Unit).where(visible_units_condition(current_user)).order_by(Unit.path)
+    ).scalars().all()
+    businesses = dict(db.session.execute(
+        select(Business.unit_id, func.count()).where(unit_scoped(current_user, Business.unit_id))
+        .group_by(Business.unit_id)
+    ).all())
+    users = dict(db.session.execute(
+        select(User.unit_id, func.count()).where(unit_scoped(current_user, User.unit_id), User.active)
+        .group_by(User.unit_id)
+    ).all())
+    return render_template(f"home/{current_user.role}.html", units=units, businesses=businesses, users=users)
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    language = request.form.get("language", "")
+    if language in current_app.config["LANGUAGES"]:
+        session["language"] = language
+        if current_user.is_authenticated and current_user.language != language:
+            current_user.language = language
+            db.session.commit()
+    return redirect(local_target(request.form.get("next")))

@@ -1,0 +1,132 @@
+"""Units, businesses and contacts: plain data in, objects out."""
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+
+from ..exceptions import Conflict, InvalidData
+from ..extensions import db
+from ..text import fold
+from .models import PARENT_LEVEL, Business, Contact, Unit, UnitLevel
+from .taxcode import TaxCodeProblem, normalize_tax_code, tax_code_problem
+
+TAX_CODE_MESSAGES = {
+    TaxCodeProblem.FORMAT: _l("A tax code is 10 digits, or 10 digits, a dash and 3 digits."),
+    TaxCodeProblem.CHECK_DIGIT: _l("This tax code is not valid: its check digit does not match."),
+}
+
+
+def unit_by_code(code: str) -> Unit | None:
+    return db.session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
+
+
+def _check_parent(level: UnitLevel, parent: Unit | None) -> None:
+    wanted = PARENT_LEVEL[level]
+    if wanted is None and parent is not None:
+        raise InvalidData.on("parent", _l("The General Department has no parent unit."))
+    if wanted is not None and (parent is None or parent.level != wanted):
+        message = {
+            UnitLevel.DEPARTMENT: _l("A department must be placed under the General Department."),
+            UnitLevel.BRANCH: _l("A branch must be placed under a department."),
+        }[level]
+        raise InvalidData.on("parent", message)
+
+
+def _path(unit: Unit) -> str:
+    return (unit.parent.path if unit.parent else "/") + f"{unit.id}/"
+
+
+def create_unit(*, code: str, name: str, level: str, parent: Unit | None) -> Unit:
+    """Create a unit at `level` under `parent`; raises InvalidData or Conflict."""
+    code = code.strip().upper()
+    level = UnitLevel(level)
+    _check_parent(level, parent)
+    if unit_by_code(code) is not None:
+        raise Conflict.on("code", _l("A unit with this code already exists."))
+    unit = Unit(code=code, name=name.strip(), level=level.value, parent=parent)
+    db.session.add(unit)
+    db.session.flush()  # the path is made of ids
+    unit.path = _path(unit)
+    return unit
+
+
+def update_unit(unit: Unit, *, code: str, name: str, parent: Unit | None) -> Unit:
+    """Rename, recode or move a unit (within its level); the paths of its subtree follow."""
+    code = code.strip().upper()
+    _check_parent(UnitLevel(unit.level), parent)
+    other = unit_by_code(code)
+    if other is not None and other.id != unit.id:
+        raise Conflict.on("code", _l("A unit with this code already exists."))
+    unit.code, unit.name = code, name.strip()
+    if parent is not unit.parent:
+        old_path = unit.path
+        unit.parent = parent
+        new_path = _path(unit)
+        db.session.execute(
+            update(Unit)
+            .where(Unit.path.startswith(old_path))
+            .values(path=func.replace(Unit.path, old_path, new_path))
+            .execution_options(synchronize_session="fetch")
+        )
+    return unit
+
+
+def delete_unit(unit: Unit) -> None:
+    """Delete an empty unit; one that still has units, users or businesses under it is refused."""
+    from ..auth.models import User  # auth's models refer to org's, not the other way round
+
+    def count(stmt):
+        return db.session.execute(stmt).scalar_one()
+
+    blockers = []
+    if count(select(func.count()).select_from(Unit).where(Unit.parent_id == unit.id)):
+        blockers.append(_l("units"))
+    if count(select(func.count()).select_from(User).where(User.unit_id == unit.id)):
+        blockers.append(_l("users"))
+    if count(select(func.count()).select_from(Business).where(Business.unit_id == unit.id)):
+        blockers.append(_l("businesses"))
+    if blockers:
+        raise Conflict(
+            _l("This unit still has %(what)s under it; move or remove them first.",
+               what=", ".join(str(b) for b in blockers))
+        )
+    db.session.delete(unit)
+
+
+def business_by_tax_code(tax_code: str) -> Business | None:
+    return db.session.execute(select(Business).where(Business.tax_code == tax_code)).scalar_one_or_none()
+
+
+def clean_tax_code(raw: str) -> str:
+    """The normalised tax code, or InvalidData naming what is wrong with it."""
+    problem = tax_code_problem(raw)
+    if problem is not None:
+        raise InvalidData.on("tax_code", TAX_CODE_MESSAGES[problem])
+    return normalize_tax_code(raw)
+
+
+def create_business(*, tax_code: str, name: str, unit: Unit, address: str | None = None) -> Business:
+    """Register a business served by `unit`; raises InvalidData (bad tax code) or Conflict (exists)."""
+    tax_code = clean_tax_code(tax_code)
+    if business_by_tax_code(tax_code) is not None:
+        raise Conflict.on("tax_code", _l("A business with this tax code is already registered."))
+    business = Business(tax_code=tax_code, name=name.strip(), address=(address or "").strip() or None, unit=unit)
+    business.search_text = business_search_text(business)
+    db.session.add(business)
+    return business
+
+
+def business_search_text(business: Business) -> str:
+    return f"{fold(business.name)} {business.tax_code}"
+
+
+def add_contact(business: Business, *, name: str, email: str | None = None, phone: str | None = None,
+                position: str | None = None) -> Contact:
+    contact = Contact(
+        business=business,
+        name=name.strip(),
+        email=(email or "").strip().lower() or None,
+        phone=(phone or "").strip() or None,
+        position=(position or "").strip() or None,
+    )
+    db.session.add(contact)
+    return contact

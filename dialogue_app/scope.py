@@ -1,0 +1,78 @@
+"""Who sees what: the one rule every query of every domain goes through.
+
+- an admin sees everything;
+- staff (organiser, manager) see their unit and the units below it;
+- a business user sees only their own business and what belongs to it.
+
+Out of scope is answered as "not found" by the callers (404), never as "forbidden", so that nobody
+learns that an object exists. Each function returns a SQL condition to put in a WHERE clause.
+"""
+
+from sqlalchemy import ColumnElement, false, select, true
+
+from .auth.models import Role, User
+from .extensions import db
+from .org.models import Business, Unit
+
+
+def visible_units_condition(user: User) -> ColumnElement[bool]:
+    """Condition on Unit: the units this user may see."""
+    if user.role == Role.ADMIN:
+        return true()
+    if user.unit is None:
+        return false()
+    if user.role == Role.BUSINESS:
+        return Unit.id == user.unit_id
+    return Unit.path.startswith(user.unit.path)
+
+
+def visible_unit_ids(user: User):
+    """A subquery of the ids of the units this user may see, to filter any model by its unit column."""
+    return select(Unit.id).where(visible_units_condition(user)).scalar_subquery()
+
+
+def unit_scoped(user: User, unit_column) -> ColumnElement[bool]:
+    """Condition on any model that belongs to a unit through `unit_column`."""
+    if user.role == Role.ADMIN:
+        return true()
+    return unit_column.in_(visible_unit_ids(user))
+
+
+def visible_businesses_condition(user: User) -> ColumnElement[bool]:
+    """Condition on Business: a business user sees their own; staff see those served by their subtree."""
+    if user.role == Role.BUSINESS:
+        return Business.id == user.business_id if user.business_id else false()
+    return unit_scoped(user, Business.unit_id)
+
+
+def visible_users_condition(user: User) -> ColumnElement[bool]:
+    if user.role == Role.BUSINESS:
+        return User.id == user.id
+    return unit_scoped(user, User.unit_id)
+
+
+def get_unit_by_code(user: User, code: str) -> Unit | None:
+    """The unit with this code if the user may see it, else None."""
+    return db.session.execute(
+        select(Unit).where(Unit.code == code, visible_units_condition(user))
+    ).scalar_one_or_none()
+
+
+def get_visible(user: User, model, ident: int):
+    """The object of `model` with this id if the user may see it, else None."""
+    conditions = {
+        Unit: visible_units_condition,
+        Business: visible_businesses_condition,
+        User: visible_users_condition,
+    }
+    return db.session.execute(select(model).where(model.id == ident, conditions[model](user))).scalar_one_or_none()
+
+
+def can_see_unit(user: User, unit: Unit) -> bool:
+    if user.role == Role.ADMIN:
+        return True
+    if user.unit is None:
+        return False
+    if user.role == Role.BUSINESS:
+        return unit.id == user.unit_id
+    return unit.path.startswith(user.unit.path)

@@ -1,0 +1,35 @@
+"""Small helpers shared by the views of every domain."""
+
+from urllib.parse import urlsplit
+
+from flask import url_for
+
+
+def local_target(target: str | None) -> str:
+    """`target` if it is a path on this site, else the home page.
+
+    Redirecting to any address a form or link names would make the site an open redirect.
+    """
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc \
+            and "\\" not in target:
+        return target
+    return url_for("home.index")
+
+
+def show_service_error(form, error, field_names: dict[str, str] | None = None) -> None:
+    """Put a service's refusal on the form fields it names (or flash it), after undoing the change."""
+    from flask import flash
+
+    from .extensions import db
+
+    db.session.rollback()
+    field_names = field_names or {}
+    unplaced = []
+    for name, messages in error.fields.items():
+        field = getattr(form, field_names.get(name, name), None)
+        if field is None:
+            unplaced.extend(messages)
+        else:
+            field.errors = [*field.errors, *(str(m) for m in messages)]
+    if not error.fields or unplaced:
+        flash(str(error.message), "error")
