@@ -1,0 +1,199 @@
+"""Fixtures: `app`, `client`, `runner`, sign-in helpers and factories.
+
+The suite runs on SQLite by default (a fresh file per test) and on PostgreSQL when TEST_DATABASE_URL is
+set (schema made once, every table emptied after each test).
+"""
+
+import os
+import re
+from itertools import count
+
+import pytest
+from flask import g
+from sqlalchemy import text
+
+from dialogue_app import create_app
+from dialogue_app.auth import services as auth_services
+from dialogue_app.extensions import db
+from dialogue_app.org import services as org_services
+from dialogue_app.org.taxcode import check_digit
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+PASSWORD = "correct horse battery"
+
+
+def pytest_report_header(config):
+    return f"database: {'PostgreSQL ' + TEST_DATABASE_URL if TEST_DATABASE_URL else 'SQLite (per-test file)'}"
+
+
+@pytest.fixture(scope="session")
+def postgres_schema():
+    """On PostgreSQL, build the schema once for the whole run."""
+    if not TEST_DATABASE_URL:
+        yield None
+        return
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": TEST_DATABASE_URL})
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.create_all()
+    yield TEST_DATABASE_URL
+    with app.app_context():
+        db.drop_all()
+        db.engine.dispose()
+
+
+def make_app(tmp_path, postgres_schema, **overrides):
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test",
+        "WTF_CSRF_ENABLED": False,
+        "SQLALCHEMY_DATABASE_URI": postgres_schema or f"sqlite:///{tmp_path / 'test.db'}",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "BASE_URL": "http://localhost",
+    }
+    config.update(overrides)
+    app = create_app(config)
+    app.teardown_request(_forget_request_state)
+    if not postgres_schema:
+        with app.app_context():
+            db.create_all()
+    return app
+
+
+def _forget_request_state(exc) -> None:
+    """Make each test request start afresh, as it does in production.
+
+    The tests hold an app context open, and Flask reuses it for their requests, so `g` (where
+    Flask-Login caches the signed-in user) and the session's identity map would outlive a request.
+    """
+    g.__dict__.clear()
+    db.session.expire_all()
+
+
+@pytest.fixture
+def app_config():
+    """Override to change the test app's settings: a dict merged over the defaults."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path, postgres_schema, app_config, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    app = make_app(tmp_path, postgres_schema, **app_config)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        if postgres_schema:
+            tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+            with db.engine.begin() as connection:
+                connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+_serial = count(1)
+
+
+def valid_tax_code(prefix: str = "03") -> str:
+    while True:
+        head = f"{prefix}{next(_serial) * 7919 % 10_000_000:07d}"
+        digit = check_digit(head)
+        if digit is not None:
+            return f"{head}{digit}"
+
+
+@pytest.fixture
+def make_unit(app):
+    def make(code: str, level: str = "branch", parent=None, name: str | None = None):
+        unit = org_services.create_unit(code=code, name=name or f"Đơn vị {code}", level=level, parent=parent)
+        db.session.commit()
+        return unit
+
+    return make
+
+
+@pytest.fixture
+def units(make_unit):
+    """General Department -> two departments -> two branches each (HCM-A, HCM-B, QN-A, QN-B)."""
+    general = make_unit("TCHQ", "general", name="Tổng cục Hải quan")
+    hcm = make_unit("HCM", "department", general, "Cục Hải quan TP. Hồ Chí Minh")
+    qn = make_unit("QN", "department", general, "Cục Hải quan tỉnh Quảng Ninh")
+    return {
+        "TCHQ": general, "HCM": hcm, "QN": qn,
+        "HCM-A": make_unit("HCM-A", "branch", hcm), "HCM-B": make_unit("HCM-B", "branch", hcm),
+        "QN-A": make_unit("QN-A", "branch", qn), "QN-B": make_unit("QN-B", "branch", qn),
+    }
+
+
+@pytest.fixture
+def make_business(app):
+    def make(unit, name: str = "Công ty TNHH Cà phê Đà Lạt", tax_code: str | None = None, **extra):
+        business = org_services.create_business(tax_code=tax_code or valid_tax_code(), name=name, unit=unit,
+                                                **extra)
+        db.session.commit()
+        return business
+
+    return make
+
+
+@pytest.fixture
+def make_user(app):
+    def make(role: str = "organiser", unit=None, business=None, email: str | None = None, **extra):
+        email = email or f"{role}{next(_serial)}@example.vn"
+        user = auth_services.create_user(email=email, name=extra.pop("name", f"Người dùng {role}"),
+                                         password=PASSWORD, role=role, unit=unit, business=business, **extra)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login(client):
+    """Sign a user in through the real sign-in form."""
+
+    def do(user, password: str = PASSWORD):
+        response = client.post("/login", data={"email": user.email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+    return do
+
+
+@pytest.fixture
+def api(client):
+    """Call the JSON API as a user: api(user).get("/api/v1/units")."""
+
+    class Caller:
+        def __init__(self, user):
+            response = client.post("/api/v1/tokens", json={"email": user.email, "password": PASSWORD})
+            assert response.status_code == 201, response.json
+            self.token = response.json["token"]
+
+        def __getattr__(self, method):
+            def call(path, **kwargs):
+                headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+                return getattr(client, method)(path, headers=headers, **kwargs)
+
+            return call
+
+    return Caller
+
+
+def csrf_token_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, "no CSRF token in the page"
+    return match.group(1)

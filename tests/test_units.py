@@ -1,0 +1,64 @@
+import pytest
+from sqlalchemy import select
+
+from dialogue_app.exceptions import Conflict, InvalidData
+from dialogue_app.extensions import db
+from dialogue_app.org import services
+from dialogue_app.org.models import Unit
+
+
+def test_levels_must_nest(units):
+    with pytest.raises(InvalidData) as error:
+        services.create_unit(code="X", name="x", level="branch", parent=units["TCHQ"])
+    assert "parent" in error.value.fields
+    with pytest.raises(InvalidData):
+        services.create_unit(code="Y", name="y", level="department", parent=units["HCM"])
+    with pytest.raises(InvalidData):
+        services.create_unit(code="Z", name="z", level="general", parent=units["TCHQ"])
+    db.session.rollback()
+    assert db.session.execute(select(Unit.code).where(Unit.code.in_(["X", "Y", "Z"]))).all() == []
+
+
+def test_moving_a_department_carries_its_branches(units, make_unit):
+    other_general = make_unit("TCHQ2", "general")
+    services.update_unit(units["HCM"], code="HCM", name="Cục HCM", parent=other_general)
+    db.session.commit()
+    branch = db.session.get(Unit, units["HCM-A"].id)
+    assert branch.path.startswith(other_general.path)
+    assert not branch.path.startswith(units["TCHQ"].path)
+
+
+def test_a_unit_with_anything_under_it_cannot_be_deleted(units, make_business, make_user):
+    with pytest.raises(Conflict):
+        services.delete_unit(units["HCM"])  # has branches
+    make_business(units["QN-A"])
+    with pytest.raises(Conflict):
+        services.delete_unit(units["QN-A"])
+    make_user("organiser", units["QN-B"])
+    with pytest.raises(Conflict):
+        services.delete_unit(units["QN-B"])
+    services.delete_unit(units["HCM-B"])
+    db.session.commit()
+    assert db.session.execute(select(Unit).where(Unit.code == "HCM-B")).scalar_one_or_none() is None
+
+
+def test_admin_creates_a_unit_from_the_page_and_sees_errors_in_vietnamese(client, login, make_user, units):
+    login(make_user("admin"))
+    page = client.post("/admin/units", data={"code": "HCM-C", "name": "Chi cục C", "level": "branch",
+                                             "parent": "TCHQ"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Chi cục phải thuộc một Cục" in html
+    assert db.session.execute(select(Unit).where(Unit.code == "HCM-C")).scalar_one_or_none() is None
+
+    done = client.post("/admin/units", data={"code": "hcm-c", "name": "Chi cục C", "level": "branch",
+                                             "parent": "HCM"}, follow_redirects=True)
+    assert "HCM-C" in done.get_data(as_text=True)
+    assert db.session.execute(select(Unit).where(Unit.code == "HCM-C")).scalar_one().parent.code == "HCM"
+
+
+def test_deleting_a_unit_in_use_from_the_page_says_why(client, login, make_user, units):
+    login(make_user("admin"))
+    response = client.post(f"/admin/units/{units['QN'].id}/delete", follow_redirects=True)
+    assert "vẫn còn" in response.get_data(as_text=True)
+    assert db.session.get(Unit, units["QN"].id) is not None
