@@ -14,6 +14,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the application: settings, extensions, blueprints, commands and error pages."""
     app = Flask(
         __name__,
+        # Tests (and operators who keep data elsewhere) may name the instance folder.
+        instance_path=(test_config or {}).get("INSTANCE_PATH") or os.environ.get("DIALOGUE_INSTANCE_PATH"),
         instance_relative_config=True,
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),

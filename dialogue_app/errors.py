@@ -41,6 +41,13 @@ TITLES = {
     500: _l("Something went wrong on our side"),
 }
 
+# The API speaks of resources and tokens, not pages.
+API_MESSAGES = {
+    401: _l("A valid bearer token is required."),
+    404: _l("Not found."),
+    405: _l("This method is not allowed on this resource."),
+}
+
 DESCRIPTIONS = {
     400: _l("Check what you entered and try again."),
     401: _l("Sign in to continue."),
@@ -113,7 +120,7 @@ def handle_http_exception(error: HTTPException):
     if wants_json():
         data = getattr(error, "data", None) or {}
         fields = data.get("fields") or _fields_from_webargs(data.get("messages"))
-        message = data.get("message") or _message(status)
+        message = data.get("message") or API_MESSAGES.get(status) or _message(status)
         return api_error(status, str(message), fields, headers)
     body = render_template(
         "errors/error.html", status=status, title=TITLES.get(status, TITLES[500]),

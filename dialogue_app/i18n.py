@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, has_request_context, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -26,6 +26,8 @@ LEVEL_NAMES = {
 def select_locale() -> str:
     """The signed-in user's language, else the one chosen in this browser, else Vietnamese."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # commands, and messages built outside a request
+        return languages[0]
     if current_user and current_user.is_authenticated and current_user.language in languages:
         return current_user.language
     chosen = session.get("language")

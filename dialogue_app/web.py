@@ -33,3 +33,10 @@ def show_service_error(form, error, field_names: dict[str, str] | None = None) -
             field.errors = [*field.errors, *(str(m) for m in messages)]
     if not error.fields or unplaced:
         flash(str(error.message), "error")
+
+
+def select_choices(pairs) -> list:
+    """(value, label) pairs as WTForms select options."""
+    from wtforms import SelectChoice
+
+    return [SelectChoice(value, label) for value, label in pairs]

@@ -52,6 +52,7 @@ def make_app(tmp_path, postgres_schema, **overrides):
         "SQLALCHEMY_DATABASE_URI": postgres_schema or f"sqlite:///{tmp_path / 'test.db'}",
         "RATELIMIT_STORAGE_URI": "memory://",
         "BASE_URL": "http://localhost",
+        "INSTANCE_PATH": str(tmp_path / "instance"),
     }
     config.update(overrides)
     app = create_app(config)

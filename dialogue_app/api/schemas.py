@@ -12,6 +12,23 @@ from ..org.models import UnitLevel
 OFFICE_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
+# Validators with their messages in the reader's language (marshmallow formats them with str.format).
+def one_of(choices) -> validate.OneOf:
+    return validate.OneOf(list(choices), error=_l("Must be one of: {choices}."))
+
+
+def length(min: int = 0, max: int | None = None) -> validate.Length:
+    if max is None:
+        return validate.Length(min=min, error=_l("Must have at least {min} characters."))
+    return validate.Length(min=min, max=max, error=_l("Must have between {min} and {max} characters."))
+
+
+def number_range(min: int, max: int | None = None) -> validate.Range:
+    if max is None:
+        return validate.Range(min=min, error=_l("Must be at least {min}."))
+    return validate.Range(min=min, max=max, error=_l("Must be between {min} and {max}."))
+
+
 class Instant(fields.DateTime):
     """An instant, written ISO 8601 with the office's offset (2027-01-25T08:00:00+07:00).
 
@@ -45,8 +62,8 @@ class ErrorSchema(Schema):
 
 
 class PageArgsSchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    page = fields.Integer(load_default=1, validate=number_range(1))
+    per_page = fields.Integer(load_default=50, validate=number_range(1, 200))
 
 
 _page_schemas: dict[type, type] = {}
@@ -66,8 +83,8 @@ def page_of(item_schema: type[Schema]) -> type[Schema]:
 
 
 class TokenRequestSchema(Schema):
-    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=1024),
+    email = fields.String(required=True, validate=length(min=1, max=254))
+    password = fields.String(required=True, validate=length(min=1, max=1024),
                              load_only=True)
 
 
@@ -77,10 +94,12 @@ class TokenSchema(Schema):
 
 
 class UnitSchema(Schema):
-    code = fields.String(required=True, validate=[validate.Length(min=1, max=32),
-                                                  validate.Regexp(r"^[A-Za-z0-9_.-]+$")])
-    name = fields.String(required=True, validate=validate.Length(min=1, max=255))
-    level = fields.String(required=True, validate=validate.OneOf([level.value for level in UnitLevel]))
+    code = fields.String(required=True, validate=[
+        length(min=1, max=32),
+        validate.Regexp(r"^[A-Za-z0-9_.-]+$", error=_l("Letters, digits, dot, dash and underscore only.")),
+    ])
+    name = fields.String(required=True, validate=length(min=1, max=255))
+    level = fields.String(required=True, validate=one_of(level.value for level in UnitLevel))
     parent = fields.Method("_parent_code", deserialize="_load_parent", allow_none=True,
                            metadata={"type": ["string", "null"], "description": "The parent unit's code."})
     feed_url = fields.Method("_feed_url", dump_only=True,
@@ -101,13 +120,13 @@ class UnitSchema(Schema):
 
 
 class UserCreateSchema(Schema):
-    email = fields.String(required=True, validate=validate.Length(min=3, max=254))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=255))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=1024))
-    role = fields.String(required=True, validate=validate.OneOf([role.value for role in Role]))
-    unit = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
+    email = fields.String(required=True, validate=length(min=3, max=254))
+    name = fields.String(required=True, validate=length(min=1, max=255))
+    password = fields.String(required=True, load_only=True, validate=length(min=1, max=1024))
+    role = fields.String(required=True, validate=one_of(role.value for role in Role))
+    unit = fields.String(load_default=None, allow_none=True, validate=length(max=32))
     business_id = fields.Integer(load_default=None, allow_none=True, strict=True)
-    language = fields.String(load_default="vi", validate=validate.OneOf(["vi", "en"]))
+    language = fields.String(load_default="vi", validate=one_of(["vi", "en"]))
 
 
 class UserSchema(Schema):

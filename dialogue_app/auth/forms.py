@@ -4,6 +4,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from ..i18n import LANGUAGE_NAMES, ROLE_NAMES
+from ..web import select_choices
 from .services import MIN_PASSWORD_LENGTH
 
 
@@ -20,13 +21,13 @@ class UserForm(FlaskForm):
                     Length(max=254)],
     )
     name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter a name.")), Length(max=255)])
-    role = SelectField(_l("Role"), choices=list(ROLE_NAMES.items()))
+    role = SelectField(_l("Role"), choices=select_choices(ROLE_NAMES.items()))
     unit = SelectField(_l("Unit"), choices=[], validate_choice=False)
     business_tax_code = StringField(
         _l("Business tax code"), validators=[Optional(), Length(max=14)],
         description=_l("Only for business accounts."),
     )
-    language = SelectField(_l("Language"), choices=list(LANGUAGE_NAMES.items()))
+    language = SelectField(_l("Language"), choices=select_choices(LANGUAGE_NAMES.items()))
     active = BooleanField(_l("Account active"), default=True)
     password = PasswordField(
         _l("Password"),

@@ -8,8 +8,8 @@ from ..exceptions import ServiceError
 from ..extensions import db, login_manager
 from ..org.models import Unit
 from ..org.services import business_by_tax_code, normalize_tax_code
-from ..web import local_target, show_service_error
 from ..scope import get_visible, visible_units_condition, visible_users_condition
+from ..web import local_target, select_choices, show_service_error
 from . import services
 from .access import mark_sign_in_failed, roles_required, sign_in_limits
 from .forms import LoginForm, UserForm
@@ -57,7 +57,7 @@ def _unit_choices() -> list[tuple[str, str]]:
     units = db.session.execute(
         select(Unit).where(visible_units_condition(current_user)).order_by(Unit.path)
     ).scalars()
-    return [("", "—")] + [(u.code, f"{u.code} · {u.name}") for u in units]
+    return select_choices([("", "—")] + [(u.code, f"{u.code} · {u.name}") for u in units])
 
 
 def _placement(form: UserForm):

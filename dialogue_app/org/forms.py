@@ -4,6 +4,7 @@ from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from ..i18n import LEVEL_NAMES
+from ..web import select_choices
 
 
 class UnitForm(FlaskForm):
@@ -14,5 +15,5 @@ class UnitForm(FlaskForm):
         description=_l("A short code other systems use, e.g. HCM-KCNC."),
     )
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=255)])
-    level = SelectField(_l("Level"), choices=list(LEVEL_NAMES.items()))
+    level = SelectField(_l("Level"), choices=select_choices(LEVEL_NAMES.items()))
     parent = SelectField(_l("Parent unit"), choices=[], validate_choice=False)

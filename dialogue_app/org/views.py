@@ -8,7 +8,7 @@ from ..auth.models import Role, User
 from ..exceptions import ServiceError
 from ..extensions import db
 from ..scope import get_visible, visible_units_condition
-from ..web import show_service_error
+from ..web import select_choices, show_service_error
 from . import services
 from .forms import UnitForm
 from .models import Business, Unit
@@ -20,7 +20,7 @@ def _parent_choices(exclude: Unit | None = None) -> list[tuple[str, str]]:
     units = db.session.execute(
         select(Unit).where(Unit.level != "branch", visible_units_condition(current_user)).order_by(Unit.path)
     ).scalars()
-    return [("", "—")] + [(u.code, f"{u.code} · {u.name}") for u in units if u is not exclude]
+    return select_choices([("", "—")] + [(u.code, f"{u.code} · {u.name}") for u in units if u is not exclude])
 
 
 def _counts(column) -> dict[int, int]:

@@ -1,0 +1,244 @@
+"""A real browser (Debian's Chromium driven by Playwright) signs in with every demo account.
+
+The app is served for real (werkzeug, a thread, a free port) on a SQLite file filled by the demo seed,
+with CSRF protection on, so the forms, the session cookie, the stylesheet, the script and the
+Content-Security-Policy are all exercised as a person would meet them. A CSP violation shows up as a
+console error, which the tests refuse.
+
+Needs /usr/bin/chromium (``apt-get install chromium``; ``make browser`` does it as root); the tests are
+skipped when it is missing. Playwright's own browser download is never used.
+"""
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from flask import Flask, url_for
+from werkzeug.serving import make_server
+
+from dialogue_app import create_app
+from dialogue_app.audit.services import acting_as
+from dialogue_app.extensions import db
+
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:  # pragma: no cover - the [test] extra installs it
+    expect = sync_playwright = None
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DEMO_PASSWORD = "mật khẩu thử nghiệm 2024"
+
+# What each demo account sees as the heading of its home page (the seed's units and first business).
+HOME_HEADINGS = {
+    "admin@dialogue-demo.vn": "Quản trị hệ thống",  # "Administration", translated
+    "canbo.kcnc@dialogue-demo.vn": "Chi cục Hải quan Khu công nghệ cao",
+    "canbo.hongai@dialogue-demo.vn": "Chi cục Hải quan cửa khẩu cảng Hòn Gai",
+    "lanhdao.hcm@dialogue-demo.vn": "Cục Hải quan Thành phố Hồ Chí Minh",
+    "lanhdao.tchq@dialogue-demo.vn": "Tổng cục Hải quan",
+    "doanhnghiep@dialogue-demo.vn": "Công ty TNHH Điện tử Sao Việt",
+}
+ADMIN = "admin@dialogue-demo.vn"
+
+
+@dataclass
+class DemoSite:
+    app: Flask
+    base_url: str
+    accounts: dict[str, tuple[str, str]]  # email -> (role, password)
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def path_for(self, endpoint: str) -> str:
+        with self.app.test_request_context():
+            return url_for(endpoint)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if sync_playwright is None:
+        pytest.skip("Playwright is not installed: .venv/bin/pip install -e '.[test]'")
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed: apt-get install chromium")
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.fixture
+def demo_site(tmp_path, monkeypatch):
+    """The app with the demo seeded, served on 127.0.0.1 on a free port for the length of one test.
+
+    One site per test: switching the language is saved on the account, so tests must not share one.
+    """
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "browser-test",
+        "WTF_CSRF_ENABLED": True,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'browser.db'}",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "BASE_URL": "http://127.0.0.1",
+    })
+    try:
+        with app.app_context():
+            db.create_all()
+            with acting_as("test"):
+                created = seed_demo()
+                db.session.commit()
+            db.session.remove()
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        base_url = f"http://127.0.0.1:{server.port}"
+        app.config["BASE_URL"] = base_url
+        thread = threading.Thread(target=server.serve_forever, name="browser-test-server", daemon=True)
+        thread.start()
+        try:
+            yield DemoSite(app, base_url, {email: (role, secret) for role, email, secret in created})
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=10)
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def seed_demo():
+    from dialogue_app.demo import seed
+
+    return seed(password=DEMO_PASSWORD)
+
+
+@dataclass
+class Watched:
+    """A page with everything that went wrong on it: console errors, failed or refused requests."""
+
+    page: object
+    problems: list[str] = field(default_factory=list)
+
+    def assert_clean(self) -> None:
+        assert self.problems == [], "the browser reported problems:\n" + "\n".join(self.problems)
+
+
+@pytest.fixture
+def open_page(browser):
+    """open_page() -> a Watched page in a fresh browser context (its own cookies)."""
+    contexts = []
+
+    def open_() -> Watched:
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="vi-VN")
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        watched = Watched(page)
+        page.on("console", lambda msg: msg.type == "error" and watched.problems.append(
+            f"console error: {msg.text} ({msg.location.get('url', '')})"))
+        page.on("pageerror", lambda error: watched.problems.append(f"script error: {error}"))
+        page.on("requestfailed", lambda request: watched.problems.append(
+            f"request failed: {request.method} {request.url}: {request.failure}"))
+        page.on("response", lambda response: response.status >= 400 and watched.problems.append(
+            f"HTTP {response.status}: {response.request.method} {response.url}"))
+        return watched
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+def sign_in(site: DemoSite, watched: Watched, email: str, password: str | None = None) -> None:
+    page = watched.page
+    page.goto(site.url("/login"))
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Mật khẩu", exact=True).fill(password if password is not None else site.accounts[email][1])
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_load_state()
+
+
+def assert_styled(page) -> None:
+    """The stylesheet was applied: the top bar has the brand colour (#0b5394), not a bare white page."""
+    background = page.locator("header.topbar").evaluate("el => getComputedStyle(el).backgroundColor")
+    assert background == "rgb(11, 83, 148)", f"stylesheet not applied (top bar background {background})"
+
+
+def test_the_demo_has_one_account_per_role(demo_site):
+    assert {role for role, _ in demo_site.accounts.values()} == {"admin", "organiser", "manager", "business"}
+    assert set(demo_site.accounts) == set(HOME_HEADINGS)
+
+
+@pytest.mark.parametrize("email", list(HOME_HEADINGS), ids=lambda email: email.split("@")[0])
+def test_each_demo_account_signs_in_and_sees_its_home(demo_site, open_page, email, tmp_path):
+    watched = open_page()
+    page = watched.page
+    sign_in(demo_site, watched, email)
+
+    expect(page).to_have_url(demo_site.url("/"))
+    expect(page.locator("html")).to_have_attribute("lang", "vi")
+    expect(page.locator("h1")).to_have_text(HOME_HEADINGS[email])
+    assert_styled(page)
+
+    nav = page.get_by_role("navigation")
+    admin_links = [demo_site.path_for("org.units"), demo_site.path_for("auth.users")]
+    for href in admin_links:
+        if demo_site.accounts[email][0] == "admin":
+            expect(nav.locator(f'a[href="{href}"]')).to_be_visible()
+        else:
+            expect(nav.locator(f'a[href="{href}"]')).to_have_count(0)
+    if email == ADMIN:
+        page.screenshot(path=str(tmp_path / "admin-home.png"), full_page=True)
+
+    page.get_by_role("button", name="Đăng xuất").click()
+    page.wait_for_load_state()
+    expect(page).to_have_url(demo_site.url("/login"))
+    expect(page.get_by_label("Mật khẩu", exact=True)).to_be_visible()
+    expect(page.get_by_role("navigation")).to_have_count(0)
+    watched.assert_clean()
+
+
+def test_admin_switches_the_interface_to_english(demo_site, open_page):
+    watched = open_page()
+    page = watched.page
+    sign_in(demo_site, watched, ADMIN)
+    expect(page.locator("h1")).to_have_text("Quản trị hệ thống")
+
+    page.get_by_role("button", name="English").click()
+    page.wait_for_load_state()
+
+    expect(page).to_have_url(demo_site.url("/"))
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("h1")).to_have_text("Administration")
+    nav = page.get_by_role("navigation")
+    expect(nav.get_by_role("link", name="Units", exact=True)).to_be_visible()
+    expect(nav.get_by_role("link", name="Accounts", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="English")).to_have_attribute("aria-pressed", "true")
+    assert_styled(page)
+    watched.assert_clean()
+
+
+def test_a_wrong_password_is_refused_in_vietnamese(demo_site, open_page):
+    watched = open_page()
+    page = watched.page
+    sign_in(demo_site, watched, ADMIN, password="not the right password")
+
+    expect(page).to_have_url(demo_site.url("/login"))
+    expect(page.locator("html")).to_have_attribute("lang", "vi")
+    expect(page.locator(".flash-error")).to_have_text("Email hoặc mật khẩu không đúng.")
+    expect(page.get_by_role("navigation")).to_have_count(0)
+    watched.assert_clean()

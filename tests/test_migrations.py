@@ -1,0 +1,61 @@
+"""The migrations give exactly the models, and go back down cleanly, on SQLite and PostgreSQL."""
+
+import uuid
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from dialogue_app import create_app
+from dialogue_app.config import database_url
+from dialogue_app.extensions import db
+
+from .conftest import TEST_DATABASE_URL
+
+
+@pytest.fixture
+def empty_database_url(tmp_path):
+    if not TEST_DATABASE_URL:
+        yield f"sqlite:///{tmp_path / 'migrations.db'}"
+        return
+    server = make_url(database_url(TEST_DATABASE_URL))
+    name = f"dialogue_migrations_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_upgrade_gives_the_models_and_downgrade_removes_them(empty_database_url, tmp_path):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database_url,
+                      "INSTANCE_PATH": str(tmp_path / "instance")})
+    with app.app_context():
+        upgrade()
+        upgrade()  # init-db runs it on every deploy: a second run is a no-op
+        with db.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            diff = compare_metadata(context, db.metadata)
+        assert diff == [], f"the models and the migrations differ: {diff}"
+
+        downgrade(revision="base")
+        remaining = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
+        assert remaining == set()
+        db.engine.dispose()
+
+
+def test_init_db_command_is_idempotent(empty_database_url, tmp_path):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database_url,
+                      "INSTANCE_PATH": str(tmp_path / "instance")})
+    runner = app.test_cli_runner()
+    for _ in range(2):
+        result = runner.invoke(args=["init-db"])
+        assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert "users" in inspect(db.engine).get_table_names()
+        db.engine.dispose()
