@@ -56,4 +56,6 @@ def current_language() -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.filters["local_datetime"] = local_datetime
-    app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, current_language=current_language, ROLE_NAMES=ROLE_NAMES, LEVEL_NAMES=LEVEL_NAMES)
+    app.jinja_env.globals.update(
+        LANGUAGE_NAMES=LANGUAGE_NAMES, ROLE_NAMES=ROLE_NAMES, LEVEL_NAMES=LEVEL_NAMES, current_language=current_language
+    )

@@ -18,3 +18,4 @@ LIBRARY_MESSAGES = (
     _l("Invalid value."),
     _l("Not a valid number."),
     _l("Invalid JSON body."),
+)
