@@ -12,6 +12,7 @@ skipped when it is missing. Playwright's own browser download is never used.
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask, url_for
@@ -134,6 +135,16 @@ class Watched:
     page: object
     problems: list[str] = field(default_factory=list)
 
+    def on_console(self, message) -> None:
+        if message.type != "error":
+            return
+        url = message.location.get("url", "")
+        # Chromium asks every site for /favicon.ico on its own; the app has none (a 404 logged as a
+        # console error). That is the browser's guess, not a resource the pages refer to.
+        if urlsplit(url).path == "/favicon.ico":
+            return
+        self.problems.append(f"console error: {message.text} ({url})")
+
     def assert_clean(self) -> None:
         assert self.problems == [], "the browser reported problems:\n" + "\n".join(self.problems)
 
@@ -149,8 +160,7 @@ def open_page(browser):
         contexts.append(context)
         page = context.new_page()
         watched = Watched(page)
-        page.on("console", lambda msg: msg.type == "error" and watched.problems.append(
-            f"console error: {msg.text} ({msg.location.get('url', '')})"))
+        page.on("console", watched.on_console)
         page.on("pageerror", lambda error: watched.problems.append(f"script error: {error}"))
         page.on("requestfailed", lambda request: watched.problems.append(
             f"request failed: {request.method} {request.url}: {request.failure}"))

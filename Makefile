@@ -1,0 +1,103 @@
+# Dialogue: everyday commands. Recipes are plain POSIX sh (dash is fine).
+#
+#   make install        virtualenv in .venv with the app and the test tools (cheap to re-run)
+#   make run            create/upgrade the database, add the demo if it is empty, serve on 127.0.0.1:5000
+#   make test           the whole test suite (installs everything first, Debian's chromium included)
+#   make test-postgres  the suite again on PostgreSQL (127.0.0.1:5432), in a throwaway database
+#   make lint           ruff
+#   make translations   extract, update and compile the message catalogs
+#   make clean          remove the virtualenv, the instance folder and the caches
+#
+# Variables: PYTEST_ARGS="-q tests/test_auth.py", DEMO_PASSWORD="one password for every demo account",
+# PG_HOST / PG_PORT / PG_USER for test-postgres.
+
+PYTHON ?= python3
+VENV = .venv
+BIN = $(VENV)/bin
+STAMP = $(VENV)/.installed
+FLASK = $(BIN)/flask --app wsgi
+CHROMIUM = /usr/bin/chromium
+
+DEMO_PASSWORD ?=
+PYTEST_ARGS ?=
+
+PG_HOST ?= 127.0.0.1
+PG_PORT ?= 5432
+PG_USER ?= postgres
+PG_SERVER = postgresql://$(PG_USER)@$(PG_HOST):$(PG_PORT)
+
+.PHONY: install browser run test test-postgres lint translations clean
+
+install: $(STAMP)
+
+# Rebuilt only when the package's requirements change (or the virtualenv is gone).
+$(STAMP): setup.cfg pyproject.toml
+	@if [ ! -x $(BIN)/python ]; then \
+	  echo "Creating the virtualenv in $(VENV)"; \
+	  $(PYTHON) -m venv $(VENV) || { \
+	    echo "Could not create the virtualenv: on Debian, install python3-venv (apt-get install python3-venv)."; \
+	    exit 1; }; \
+	fi
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e '.[test]'
+	@touch $(STAMP)
+
+# The browser tests drive Debian's chromium; without it they are skipped, so this never fails.
+browser:
+	@if [ -x $(CHROMIUM) ]; then \
+	  echo "Chromium for the browser tests: $(CHROMIUM)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } \
+	    || echo "Note: chromium could not be installed: the browser tests will be skipped."; \
+	else \
+	  echo "Note: $(CHROMIUM) is missing, so the browser tests will be skipped."; \
+	  echo "      Install it with: sudo apt-get install chromium   (or run 'make browser' as root)"; \
+	fi
+
+run: install
+	$(FLASK) init-db
+	$(FLASK) seed-demo$(if $(DEMO_PASSWORD), --password '$(DEMO_PASSWORD)')
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install browser
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The suite on PostgreSQL, in a database made for this run and dropped afterwards (also when tests fail
+# or the run is interrupted); the exit status is pytest's. Skipped (status 0) when no server answers.
+test-postgres: install
+	@if command -v pg_isready >/dev/null 2>&1; then \
+	  pg_isready -q -h $(PG_HOST) -p $(PG_PORT) -t 5; \
+	else \
+	  $(BIN)/python -c 'import sys, psycopg; psycopg.connect(sys.argv[1], connect_timeout=5).close()' \
+	    '$(PG_SERVER)/postgres' >/dev/null 2>&1; \
+	fi || { echo "PostgreSQL is not answering on $(PG_HOST):$(PG_PORT): skipping the PostgreSQL run"; exit 0; }; \
+	sql() { \
+	  if command -v psql >/dev/null 2>&1; then \
+	    psql -X -q -w -v ON_ERROR_STOP=1 -h $(PG_HOST) -p $(PG_PORT) -U $(PG_USER) -d postgres -c "$$1"; \
+	  else \
+	    $(BIN)/python -c 'import sys, psycopg; c = psycopg.connect(sys.argv[1], autocommit=True); c.execute(sys.argv[2]); c.close()' \
+	      '$(PG_SERVER)/postgres' "$$1"; \
+	  fi; \
+	}; \
+	name=dialogue_test_$$$$_$$(date +%s); \
+	sql "CREATE DATABASE $$name" || exit 1; \
+	trap 'echo "Dropping the throwaway database $$name"; sql "DROP DATABASE IF EXISTS $$name WITH (FORCE)" || sql "DROP DATABASE IF EXISTS $$name" || echo "Could not drop the database $$name: drop it by hand."' EXIT; \
+	trap 'exit 130' INT TERM; \
+	echo "PostgreSQL run in the throwaway database $$name"; \
+	status=0; \
+	TEST_DATABASE_URL=$(PG_SERVER)/$$name $(BIN)/pytest $(PYTEST_ARGS) || status=$$?; \
+	exit $$status
+
+lint: install
+	$(BIN)/ruff check dialogue_app tests
+
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --add-comments=Translators: \
+	  -o dialogue_app/translations/messages.pot dialogue_app templates
+	$(BIN)/pybabel update -i dialogue_app/translations/messages.pot -d dialogue_app/translations
+	$(BIN)/pybabel compile -d dialogue_app/translations
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis build dist *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,127 @@
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import utcnow
+from ..extensions import db
+from ..org.models import Business, Unit
+
+DEFAULT_ZONE = "Asia/Ho_Chi_Minh"
+
+series_invitations = Table(
+    "series_invitations",
+    db.metadata,
+    Column("series_id", ForeignKey("series.id", ondelete="CASCADE"), primary_key=True),
+    Column("business_id", ForeignKey("businesses.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Series(db.Model):
+    """A recurring meeting: a rule, a first start in local wall time, and everything its occurrences share."""
+
+    __tablename__ = "series"
+    __table_args__ = (
+        CheckConstraint("kind IN ('dialogue', 'thematic', 'visit')", name="kind"),
+        CheckConstraint("holiday_policy IN ('keep', 'skip', 'previous_workday', 'next_workday')",
+                        name="holiday_policy"),
+        CheckConstraint("duration_minutes BETWEEN 5 AND 720", name="duration"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16), default="dialogue")
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    location: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(Text, default="")
+    rule: Mapped[str] = mapped_column(String(500))
+    # Local wall time in `timezone`, not an instant: "08:00 every last Monday" stays 08:00.
+    first_start: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_ZONE)
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    holiday_policy: Mapped[str] = mapped_column(String(20), default="keep")
+    # "This and all following" ends a series and starts its successor from the split date.
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("series.id"), index=True)
+    # Grows with every change people would notice (iCal SEQUENCE).
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    unit: Mapped[Unit] = relationship()
+    invitees: Mapped[list[Business]] = relationship(secondary=series_invitations, order_by=Business.name)
+    overrides: Mapped[list["OccurrenceOverride"]] = relationship(
+        back_populates="series", cascade="all, delete-orphan", order_by="OccurrenceOverride.occurrence"
+    )
+    previous: Mapped["Series | None"] = relationship(remote_side=[id])
+
+
+class OccurrenceOverride(db.Model):
+    """A change to one occurrence of a series, known by the date the rule produced."""
+
+    __tablename__ = "occurrence_overrides"
+    __table_args__ = (UniqueConstraint("series_id", "occurrence", name="uq_occurrence_overrides_series_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
+    occurrence: Mapped[date] = mapped_column(Date)
+    start: Mapped[datetime | None]
+    location: Mapped[str | None] = mapped_column(String(500))
+    # True: cancelled; False: restored (held even where the holiday policy would skip it); None: as the rule says.
+    cancelled: Mapped[bool | None] = mapped_column(Boolean)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    series: Mapped[Series] = relationship(back_populates="overrides")
+
+
+class Meeting(db.Model):
+    """A meeting that happened or will: an occurrence made concrete, or a one-off (thematic, visit)."""
+
+    __tablename__ = "meetings"
+    __table_args__ = (
+        UniqueConstraint("series_id", "occurrence", name="uq_meetings_series_occurrence"),
+        CheckConstraint("kind IN ('dialogue', 'thematic', 'visit')", name="kind"),
+        CheckConstraint("status IN ('scheduled', 'moved', 'cancelled')", name="status"),
+        CheckConstraint('"end" > start', name="ends_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id"), index=True)
+    occurrence: Mapped[date | None] = mapped_column(Date)
+    title: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16), default="dialogue")
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    start: Mapped[datetime] = mapped_column(index=True)
+    end: Mapped[datetime]
+    location: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    series: Mapped[Series | None] = relationship()
+    unit: Mapped[Unit] = relationship()
+
+
+class CalendarAdjustment(db.Model):
+    """A day off added, a listed holiday removed, or a weekend working day, as the government announced."""
+
+    __tablename__ = "calendar_adjustments"
+    __table_args__ = (CheckConstraint("kind IN ('day_off', 'not_a_holiday', 'working_day')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

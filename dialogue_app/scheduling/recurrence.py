@@ -1,0 +1,230 @@
+"""Recurrence: RFC 5545 rules expanded into occurrences, with holidays and one-off changes applied.
+
+Pure functions, no Flask and no database: (rule, first start, zone, duration, holiday calendar, policy,
+overrides, window) -> occurrences.
+
+An occurrence is known forever by the date the rule produced for it (like RECURRENCE-ID), whatever
+happens to it afterwards: shifted off a holiday, moved, cancelled, restored.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrule, rrulestr
+
+from .calendar_days import HolidayCalendar
+
+# A holiday shift never goes further than this (Tết gives up to nine days off in a row); rule dates
+# this far outside a window are expanded too, in case their shift brings them inside it.
+SHIFT_MARGIN = timedelta(days=20)
+# A rule must produce its first occurrence within this long of its start, else it is refused: it
+# would otherwise never show up, and an impossible rule would be searched up to the year 9999.
+FIRST_OCCURRENCE_HORIZON = timedelta(days=366 * 20)
+
+RULE_PARTS = {"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS", "BYWEEKNO",
+              "BYYEARDAY", "WKST"}
+# The time of day comes from the first start; these would make a rule fire several times a day.
+SUB_DAILY_PARTS = {"BYHOUR", "BYMINUTE", "BYSECOND"}
+FREQUENCIES = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
+
+
+class HolidayPolicy(StrEnum):
+    KEEP = "keep"
+    SKIP = "skip"
+    PREVIOUS_WORKDAY = "previous_workday"
+    NEXT_WORKDAY = "next_workday"
+
+
+class Status(StrEnum):
+    SCHEDULED = "scheduled"
+    MOVED = "moved"
+    CANCELLED = "cancelled"
+
+
+class RuleProblem(StrEnum):
+    EMPTY = "empty"
+    LINE_BREAK = "line_break"
+    NOT_A_RULE_PART = "not_a_rule_part"
+    TOO_FREQUENT = "too_frequent"
+    SYNTAX = "syntax"
+    NO_OCCURRENCE = "no_occurrence"
+
+
+class RuleError(ValueError):
+    def __init__(self, problem: RuleProblem, detail: str = ""):
+        super().__init__(f"{problem.value}: {detail}" if detail else problem.value)
+        self.problem = problem
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Override:
+    """A change to one occurrence, made by a person.
+
+    `cancelled` True cancels it; False restores it (held at its rule time even where the holiday policy
+    would skip or shift it); None leaves the status to the rule and the policy. `start` moves it.
+    """
+
+    occurrence: date
+    start: datetime | None = None
+    location: str | None = None
+    cancelled: bool | None = None
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    occurrence: date  # the date the rule produced: the occurrence's identity
+    rule_start: datetime  # where the rule put it, zone-aware (RECURRENCE-ID)
+    start: datetime  # where it actually is, zone-aware
+    end: datetime
+    status: Status
+    holiday: str | None  # the holiday's name when the rule's date falls on one
+    location: str | None  # a location of its own, or None for the series' location
+
+
+def _split_parts(value: str) -> list[tuple[str, str]]:
+    parts = []
+    for piece in value.split(";"):
+        name, sep, part_value = piece.partition("=")
+        if not sep or not name or not part_value:
+            raise RuleError(RuleProblem.SYNTAX, piece)
+        parts.append((name.strip().upper(), part_value.strip()))
+    return parts
+
+
+def _local_until(value: str, zone: ZoneInfo) -> str:
+    """UNTIL in UTC ("…Z") as the local wall time the rule is expanded in."""
+    if not value.upper().endswith("Z"):
+        return value
+    try:
+        instant = datetime.strptime(value.upper(), "%Y%m%dT%H%M%SZ").replace(tzinfo=ZoneInfo("UTC"))
+    except ValueError:
+        raise RuleError(RuleProblem.SYNTAX, f"UNTIL={value}") from None
+    return instant.astimezone(zone).strftime("%Y%m%dT%H%M%S")
+
+
+def _parse_local(value: str) -> datetime:
+    for pattern in ("%Y%m%dT%H%M%S", "%Y%m%d"):
+        try:
+            return datetime.strptime(value, pattern)
+        except ValueError:
+            continue
+    raise RuleError(RuleProblem.SYNTAX, f"UNTIL={value}")
+
+
+def normalize_rule(value: str) -> str:
+    """The rule as stored: upper-case part names, no "RRULE:" prefix; raises RuleError."""
+    if value is None or not value.strip():
+        raise RuleError(RuleProblem.EMPTY)
+    if any(ch in value for ch in "\r\n"):
+        raise RuleError(RuleProblem.LINE_BREAK)
+    value = value.strip()
+    if value.upper().startswith("RRULE:"):
+        value = value[len("RRULE:"):]
+    parts = _split_parts(value)
+    names = [name for name, _ in parts]
+    for name in names:
+        if name in SUB_DAILY_PARTS:
+            raise RuleError(RuleProblem.TOO_FREQUENT, name)
+        if name not in RULE_PARTS:
+            raise RuleError(RuleProblem.NOT_A_RULE_PART, name)
+    if len(set(names)) != len(names):
+        raise RuleError(RuleProblem.SYNTAX, "a part is given twice")
+    freq = dict(parts).get("FREQ")
+    if freq is None:
+        raise RuleError(RuleProblem.SYNTAX, "FREQ is missing")
+    if freq not in FREQUENCIES:
+        if freq in {"HOURLY", "MINUTELY", "SECONDLY"}:
+            raise RuleError(RuleProblem.TOO_FREQUENT, freq)
+        raise RuleError(RuleProblem.SYNTAX, f"FREQ={freq}")
+    if "COUNT" in names and "UNTIL" in names:
+        raise RuleError(RuleProblem.SYNTAX, "COUNT and UNTIL together")
+    return ";".join(f"{name}={part_value.upper()}" for name, part_value in parts)
+
+
+def parse_rule(value: str, first_start: datetime, zone: ZoneInfo) -> rrule:
+    """A dateutil rule for `value` starting at the naive local wall time `first_start`; raises RuleError.
+
+    A rule that does not parse, fires more often than daily, carries anything but RRULE parts, or
+    yields no occurrence at all is refused, with the reason in `RuleError.problem`.
+    """
+    normalized = normalize_rule(value)
+    parts = [(n, _local_until(v, zone) if n == "UNTIL" else v) for n, v in _split_parts(normalized)]
+    try:
+        rule = rrulestr("RRULE:" + ";".join(f"{n}={v}" for n, v in parts), dtstart=first_start)
+    except (ValueError, TypeError, OverflowError) as error:
+        raise RuleError(RuleProblem.SYNTAX, str(error)) from None
+    if not isinstance(rule, rrule):
+        raise RuleError(RuleProblem.SYNTAX, "not a single rule")
+    horizon = first_start + FIRST_OCCURRENCE_HORIZON
+    until = dict(parts).get("UNTIL")
+    if until is not None:
+        horizon = min(horizon, _parse_local(until))
+    probe = rule.replace(count=None, until=horizon)
+    if probe.after(first_start, inc=True) is None:
+        raise RuleError(RuleProblem.NO_OCCURRENCE)
+    return rule
+
+
+def _at(day: date, wall: time, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, wall).replace(tzinfo=zone)
+
+
+def expand(
+    rule: rrule,
+    zone: ZoneInfo,
+    duration: timedelta,
+    calendar: HolidayCalendar,
+    policy: HolidayPolicy,
+    overrides: Mapping[date, Override],
+    window_start: datetime,
+    window_end: datetime,
+) -> list[Occurrence]:
+    """Occurrences starting in [window_start, window_end) (zone-aware instants), in order of start.
+
+    `rule` comes from parse_rule: its dtstart is the first start as naive local wall time in `zone`.
+    Cancelled occurrences are included, with status "cancelled", at the time they would have had.
+    """
+    local_from = window_start.astimezone(zone).replace(tzinfo=None) - SHIFT_MARGIN
+    local_to = window_end.astimezone(zone).replace(tzinfo=None) + SHIFT_MARGIN
+    rule_times = {dt.date(): dt for dt in rule.between(local_from, local_to, inc=True)}
+    # A moved occurrence may have been moved into the window from far outside it.
+    for day, override in overrides.items():
+        if day not in rule_times and override.start is not None and window_start <= override.start < window_end:
+            found = rule.between(datetime.combine(day, time.min), datetime.combine(day, time.max), inc=True)
+            if found:
+                rule_times[day] = found[0]
+
+    result = []
+    for day, local in rule_times.items():
+        rule_start = local.replace(tzinfo=zone)
+        start, status = rule_start, Status.SCHEDULED
+        holiday = calendar.holiday(day)
+        override = overrides.get(day)
+        restored = override is not None and override.cancelled is False
+        if holiday is not None and not restored:
+            if policy is HolidayPolicy.SKIP:
+                status = Status.CANCELLED
+            elif policy is HolidayPolicy.PREVIOUS_WORKDAY:
+                start, status = _at(calendar.shift(day, -1), local.time(), zone), Status.MOVED
+            elif policy is HolidayPolicy.NEXT_WORKDAY:
+                start, status = _at(calendar.shift(day, +1), local.time(), zone), Status.MOVED
+        location = None
+        if override is not None:
+            if override.start is not None:
+                start = override.start.astimezone(zone)
+                status = Status.MOVED if start != rule_start else Status.SCHEDULED
+            elif restored:
+                status = Status.SCHEDULED
+            location = override.location
+            if location is not None and status is Status.SCHEDULED:
+                status = Status.MOVED  # a change of place is a move people must be told about
+            if override.cancelled:
+                status = Status.CANCELLED
+        if window_start <= start < window_end:
+            result.append(Occurrence(day, rule_start, start, start + duration, status, holiday, location))
+    result.sort(key=lambda o: (o.start, o.occurrence))
+    return result
