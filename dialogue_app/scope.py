@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, false, select, true
 from .auth.models import Role, User
 from .extensions import db
 from .org.models import Business, Unit
+from .scheduling.models import Meeting, Series, series_invitations
 
 
 def visible_units_condition(user: User) -> ColumnElement[bool]:
@@ -51,6 +52,24 @@ def visible_users_condition(user: User) -> ColumnElement[bool]:
     return unit_scoped(user, User.unit_id)
 
 
+def visible_series_condition(user: User) -> ColumnElement[bool]:
+    """Condition on Series: staff see their subtree's series; a business sees the series it is invited to."""
+    if user.role == Role.BUSINESS:
+        return Series.id.in_(
+            select(series_invitations.c.series_id).where(series_invitations.c.business_id == user.business_id)
+        )
+    return unit_scoped(user, Series.unit_id)
+
+
+def visible_meetings_condition(user: User) -> ColumnElement[bool]:
+    """Condition on Meeting: staff see their subtree's; a business sees the meetings of series it is invited to."""
+    if user.role == Role.BUSINESS:
+        return Meeting.series_id.in_(
+            select(series_invitations.c.series_id).where(series_invitations.c.business_id == user.business_id)
+        )
+    return unit_scoped(user, Meeting.unit_id)
+
+
 def get_unit_by_code(user: User, code: str) -> Unit | None:
     """The unit with this code if the user may see it, else None."""
     return db.session.execute(
@@ -64,6 +83,8 @@ def get_visible(user: User, model, ident: int):
         Unit: visible_units_condition,
         Business: visible_businesses_condition,
         User: visible_users_condition,
+        Series: visible_series_condition,
+        Meeting: visible_meetings_condition,
     }
     return db.session.execute(select(model).where(model.id == ident, conditions[model](user))).scalar_one_or_none()
 

@@ -21,7 +21,9 @@ class DialogueApi(Api):
 
 
 def init_api(app: Flask) -> DialogueApi:
+    from .meetings import blp as meetings_blp
     from .reference import bp as reference_bp
+    from .series import blp as series_blp
     from .tokens import blp as tokens_blp
     from .units import blp as units_blp
     from .users import blp as users_blp
@@ -35,7 +37,7 @@ def init_api(app: Flask) -> DialogueApi:
     )
     api.init_app(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for blp in (tokens_blp, units_blp, users_blp):
+    for blp in (tokens_blp, units_blp, users_blp, series_blp, meetings_blp):
         api.register_blueprint(blp)
         csrf.exempt(blp)
     app.register_blueprint(reference_bp)

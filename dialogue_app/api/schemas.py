@@ -1,6 +1,6 @@
 """Marshmallow schemas: they validate what comes in and describe, in the OpenAPI document, what goes out."""
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
@@ -38,7 +38,11 @@ class Instant(fields.DateTime):
     def _serialize(self, value: datetime | None, attr, obj, **kwargs):
         if value is None:
             return None
-        return value.astimezone(OFFICE_ZONE).isoformat()
+        # Stored instants come back in UTC: show them in the office's zone. A value already in a zone
+        # of its own (an occurrence, in its series' zone) keeps it.
+        if value.utcoffset() == timedelta(0):
+            value = value.astimezone(OFFICE_ZONE)
+        return value.isoformat()
 
     def _deserialize(self, value, attr, data, **kwargs):
         parsed = super()._deserialize(value, attr, data, **kwargs)
@@ -140,3 +144,117 @@ class UserSchema(Schema):
     active = fields.Boolean()
     language = fields.String()
 
+
+
+class LocalWallTime(fields.DateTime):
+    """A series' local wall time, written without offset: 2027-01-25T08:00."""
+
+    def _serialize(self, value: datetime | None, attr, obj, **kwargs):
+        return None if value is None else value.strftime("%Y-%m-%dT%H:%M")
+
+
+class DateOrInstant(fields.Field):
+    """A date (YYYY-MM-DD, read in the series' time zone) or an instant with its offset."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError(str(_l("Not a valid date.")))
+        try:
+            if len(value) == 10:
+                return date.fromisoformat(value)
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValidationError(str(_l("Not a valid date."))) from None
+        if parsed.tzinfo is None:
+            raise ValidationError(str(_l("An instant needs its UTC offset, e.g. 2027-01-25T08:00:00+07:00.")))
+        return parsed
+
+
+MEETING_KINDS = ("dialogue", "thematic", "visit")
+HOLIDAY_POLICIES = ("keep", "skip", "previous_workday", "next_workday")
+
+
+class SeriesCreateSchema(Schema):
+    title = fields.String(required=True, validate=length(min=1, max=255))
+    unit = fields.String(required=True, validate=length(min=1, max=32))
+    location = fields.String(required=True, validate=length(min=1, max=500))
+    rrule = fields.String(required=True, validate=length(min=1, max=500),
+                          metadata={"example": "FREQ=MONTHLY;BYDAY=-1MO"})
+    dtstart = LocalWallTime(required=True, metadata={"example": "2027-01-25T08:00"})
+    duration_minutes = fields.Integer(required=True, strict=True, validate=number_range(5, 720))
+    timezone = fields.String(load_default="Asia/Ho_Chi_Minh", validate=length(min=1, max=64))
+    holiday_policy = fields.String(load_default="keep", validate=one_of(HOLIDAY_POLICIES))
+    invitees = fields.List(fields.Integer(strict=True), load_default=list)
+    kind = fields.String(load_default="dialogue", validate=one_of(MEETING_KINDS))
+    description = fields.String(load_default="", validate=length(max=10_000))
+
+
+class SeriesSchema(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    kind = fields.String(required=True)
+    unit = fields.Function(lambda s: s.unit.code, metadata={"type": "string"})
+    location = fields.String(required=True)
+    description = fields.String()
+    rrule = fields.String(attribute="rule", required=True)
+    dtstart = LocalWallTime(attribute="first_start", required=True)
+    duration_minutes = fields.Integer(required=True)
+    timezone = fields.String(required=True)
+    holiday_policy = fields.String(required=True)
+    invitees = fields.Function(lambda s: [b.id for b in s.invitees],
+                               metadata={"type": "array", "items": {"type": "integer"}})
+    previous_id = fields.Integer(allow_none=True)
+    feed_url = fields.Function(lambda s: None, metadata={"type": ["string", "null"],
+                                                        "description": "The series' calendar feed, once feeds exist."})
+
+
+class OccurrenceWindowSchema(Schema):
+    from_ = DateOrInstant(data_key="from", load_default=None, metadata={"type": "string",
+                                                                       "example": "2027-01-01"})
+    to = DateOrInstant(load_default=None, metadata={"type": "string", "example": "2027-12-31"})
+
+
+class OccurrenceSchema(Schema):
+    occurrence = fields.Date(required=True)
+    start = Instant(required=True)
+    end = Instant(required=True)
+    status = fields.String(required=True, metadata={"enum": ["scheduled", "moved", "cancelled"]})
+    holiday = fields.String(allow_none=True, required=True)
+    meeting_id = fields.Integer(allow_none=True, required=True)
+    location = fields.String(required=True)
+
+
+class OccurrenceListSchema(Schema):
+    items = fields.List(fields.Nested(OccurrenceSchema), required=True)
+
+
+class OccurrencePatchSchema(Schema):
+    start = Instant()
+    location = fields.String(validate=length(min=1, max=500))
+    status = fields.String(validate=one_of(["cancelled", "scheduled"]))
+
+
+class MeetingCreateSchema(Schema):
+    title = fields.String(required=True, validate=length(min=1, max=255))
+    unit = fields.String(required=True, validate=length(min=1, max=32))
+    start = Instant(required=True)
+    duration_minutes = fields.Integer(required=True, strict=True, validate=number_range(5, 720))
+    location = fields.String(required=True, validate=length(min=1, max=500))
+    kind = fields.String(load_default="thematic", validate=one_of(MEETING_KINDS))
+
+
+class MeetingSchema(Schema):
+    id = fields.Integer(required=True)
+    series_id = fields.Integer(allow_none=True)
+    occurrence = fields.Date(allow_none=True)
+    title = fields.String(required=True)
+    kind = fields.String(required=True)
+    unit = fields.Function(lambda m: m.unit.code, metadata={"type": "string"})
+    start = Instant(required=True)
+    end = Instant(required=True)
+    location = fields.String(required=True)
+    status = fields.String(required=True)
+    attendees = fields.Function(lambda m: [], metadata={"type": "array", "items": {"type": "object"},
+                                                         "description": "Filled by attendance."})
+    issues = fields.Function(lambda m: [], metadata={"type": "array", "items": {"type": "object"},
+                                                      "description": "Filled by issue tracking."})

@@ -1,23 +1,17 @@
 from flask.views import MethodView
-from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
-from ..auth.models import Role
 from ..extensions import db
 from ..org import services
 from ..org.models import Unit
 from ..scope import get_unit_by_code, visible_units_condition
+from .access import admin_only, unit_named
 from .pagination import page_payload
 from .schemas import PageArgsSchema, UnitSchema, page_of
 
 blp = Blueprint("units", __name__, url_prefix="/api/v1/units", description="Units of the hierarchy")
-
-
-def admin_only() -> None:
-    if current_user.role != Role.ADMIN:
-        abort(403, message=_("Only an administrator may do this."))
 
 
 @blp.route("")
@@ -35,12 +29,7 @@ class Units(MethodView):
     def post(self, data):
         """Create a unit (administrators)."""
         admin_only()
-        parent = None
-        if data.get("parent"):
-            parent = services.unit_by_code(data["parent"])
-            if parent is None:
-                abort(422, message=_("Some of the data is not valid"),
-                      fields={"parent": [_("No unit has this code.")]})
+        parent = unit_named(data.get("parent"), "parent")
         unit = services.create_unit(code=data["code"], name=data["name"], level=data["level"], parent=parent)
         db.session.commit()
         return unit

@@ -1,5 +1,4 @@
 from flask.views import MethodView
-from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
@@ -7,11 +6,10 @@ from sqlalchemy import select
 from ..auth import services
 from ..auth.models import User
 from ..extensions import db
-from ..org.models import Business
-from ..scope import get_unit_by_code, get_visible, visible_users_condition
+from ..scope import get_visible, visible_users_condition
+from .access import admin_only, businesses_named, unit_named
 from .pagination import page_payload
 from .schemas import PageArgsSchema, UserCreateSchema, UserSchema, page_of
-from .units import admin_only
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Accounts")
 
@@ -31,16 +29,10 @@ class Users(MethodView):
     def post(self, data):
         """Create an account (administrators)."""
         admin_only()
-        unit = business = None
-        if data["unit"]:
-            unit = get_unit_by_code(current_user, data["unit"])
-            if unit is None:
-                abort(422, message=_("Some of the data is not valid"), fields={"unit": [_("No unit has this code.")]})
+        unit = unit_named(data["unit"])
+        business = None
         if data["business_id"] is not None:
-            business = get_visible(current_user, Business, data["business_id"])
-            if business is None:
-                abort(422, message=_("Some of the data is not valid"),
-                      fields={"business_id": [_("No business has this id.")]})
+            business = businesses_named([data["business_id"]], "business_id")[0]
         user = services.create_user(
             email=data["email"], name=data["name"], password=data["password"], role=data["role"],
             unit=unit, business=business, language=data["language"],

@@ -38,6 +38,10 @@ RULE_MESSAGES = {
 }
 
 
+def today_in(zone: ZoneInfo) -> date:
+    return datetime.now(zone).date()
+
+
 def zone_named(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name or DEFAULT_ZONE)

@@ -1,0 +1,138 @@
+from sqlalchemy import func, select
+
+from dialogue_app.extensions import db
+from dialogue_app.scheduling.models import Meeting, Series
+
+COFFEE = {
+    "title": "Cà phê sáng cùng doanh nghiệp", "unit": "HCM-A", "location": "Hội trường Chi cục, tầng 2",
+    "rrule": "FREQ=MONTHLY;BYDAY=-1MO", "dtstart": "2026-01-26T08:00", "duration_minutes": 120,
+}
+
+
+def create(caller, **overrides):
+    response = caller.post("/api/v1/series", json={**COFFEE, **overrides})
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def test_create_a_series_and_read_its_occurrences(api, make_user, make_business, units):
+    business = make_business(units["HCM-A"])
+    organiser = api(make_user("organiser", units["HCM-A"]))
+    series = create(organiser, holiday_policy="next_workday", invitees=[business.id])
+    assert series["rrule"] == "FREQ=MONTHLY;BYDAY=-1MO" and series["dtstart"] == "2026-01-26T08:00"
+    assert series["timezone"] == "Asia/Ho_Chi_Minh" and series["invitees"] == [business.id]
+    assert organiser.get(f"/api/v1/series/{series['id']}").json == series
+
+    items = organiser.get(f"/api/v1/series/{series['id']}/occurrences?from=2026-04-01&to=2026-09-20").json["items"]
+    assert [i["occurrence"] for i in items] == ["2026-04-27", "2026-05-25", "2026-06-29", "2026-07-27",
+                                                "2026-08-31"]
+    april = items[0]
+    assert april["holiday"] == "Ngày Giỗ Tổ Hùng Vương (nghỉ bù)"
+    assert april["status"] == "moved" and april["start"] == "2026-04-28T08:00:00+07:00"
+    assert april["end"] == "2026-04-28T10:00:00+07:00"
+    assert items[1] == {"occurrence": "2026-05-25", "start": "2026-05-25T08:00:00+07:00",
+                        "end": "2026-05-25T10:00:00+07:00", "status": "scheduled", "holiday": None,
+                        "meeting_id": None, "location": "Hội trường Chi cục, tầng 2"}
+
+
+def test_bad_rules_and_durations_are_refused_with_the_reason(api, make_user, units):
+    organiser = api(make_user("organiser", units["HCM-A"]))
+    for overrides, field in [
+        ({"rrule": "FREQ=HOURLY"}, "rrule"),
+        ({"rrule": "FREQ=MONTHLY\r\nX-EVIL:1"}, "rrule"),
+        ({"rrule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=31"}, "rrule"),
+        ({"rrule": "nonsense"}, "rrule"),
+        ({"duration_minutes": 4}, "duration_minutes"),
+        ({"duration_minutes": 721}, "duration_minutes"),
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"unit": "QN-A"}, "unit"),
+        ({"invitees": [999]}, "invitees"),
+        ({"dtstart": "next monday"}, "dtstart"),
+    ]:
+        response = organiser.post("/api/v1/series", json={**COFFEE, **overrides})
+        assert response.status_code == 422, (overrides, response.json)
+        assert field in response.json["error"]["fields"], (overrides, response.json)
+    refused = organiser.post("/api/v1/series", json={**COFFEE, "rrule": "FREQ=MINUTELY"})
+    assert refused.json["error"]["fields"]["rrule"] == ["Cuộc họp chỉ được lặp lại tối đa một lần mỗi ngày."]
+    assert db.session.execute(select(func.count()).select_from(Series)).scalar_one() == 0
+
+
+def test_one_occurrence_moved_cancelled_restored(api, make_user, units):
+    organiser = api(make_user("organiser", units["HCM-A"]))
+    series = create(organiser)
+    base = f"/api/v1/series/{series['id']}/occurrences"
+    moved = organiser.patch(f"{base}/2026-05-25", json={"start": "2026-05-26T14:00:00+07:00",
+                                                        "location": "Phòng 301"})
+    assert moved.status_code == 200
+    assert moved.json["status"] == "moved" and moved.json["start"] == "2026-05-26T14:00:00+07:00"
+    assert moved.json["location"] == "Phòng 301"
+    cancelled = organiser.patch(f"{base}/2026-06-29", json={"status": "cancelled"}).json
+    assert cancelled["status"] == "cancelled"
+    items = {i["occurrence"]: i for i in organiser.get(f"{base}?from=2026-05-01&to=2026-07-31").json["items"]}
+    assert items["2026-05-25"]["status"] == "moved" and items["2026-06-29"]["status"] == "cancelled"
+    assert items["2026-07-27"]["status"] == "scheduled"
+    restored = organiser.patch(f"{base}/2026-06-29", json={"status": "scheduled"}).json
+    assert restored["status"] == "scheduled"
+
+    assert organiser.patch(f"{base}/2026-05-26", json={"status": "cancelled"}).status_code == 404
+    assert organiser.patch(f"{base}/not-a-date", json={"status": "cancelled"}).status_code == 404
+    assert organiser.patch(f"{base}/2026-07-27", json={"status": "postponed"}).status_code == 422
+
+
+def test_an_occurrence_becomes_a_meeting_exactly_once(api, make_user, units):
+    organiser = api(make_user("organiser", units["HCM-A"]))
+    series = create(organiser)
+    path = f"/api/v1/series/{series['id']}/occurrences/2026-03-30/meeting"
+    first = organiser.post(path)
+    assert first.status_code == 201
+    assert first.json["series_id"] == series["id"] and first.json["occurrence"] == "2026-03-30"
+    assert first.json["start"] == "2026-03-30T08:00:00+07:00" and first.json["unit"] == "HCM-A"
+    again = organiser.post(path)
+    assert again.status_code == 200 and again.json["id"] == first.json["id"]
+    assert db.session.execute(select(func.count()).select_from(Meeting)).scalar_one() == 1
+    # The meeting follows a later move of its occurrence.
+    organiser.patch(f"/api/v1/series/{series['id']}/occurrences/2026-03-30",
+                    json={"start": "2026-03-31T09:00:00+07:00"})
+    meeting = organiser.get(f"/api/v1/meetings/{first.json['id']}").json
+    assert meeting["start"] == "2026-03-31T09:00:00+07:00" and meeting["status"] == "moved"
+    listed = organiser.get(f"/api/v1/series/{series['id']}/occurrences?from=2026-03-01&to=2026-03-31").json
+    assert listed["items"][0]["meeting_id"] == first.json["id"]
+
+
+def test_one_off_meetings(api, make_user, units):
+    organiser = api(make_user("organiser", units["HCM-A"]))
+    created = organiser.post("/api/v1/meetings", json={
+        "title": "Làm việc tại trụ sở doanh nghiệp", "unit": "HCM-A", "start": "2027-03-10T09:00:00+07:00",
+        "duration_minutes": 90, "location": "Lô I-3, Khu Công nghệ cao", "kind": "visit",
+    })
+    assert created.status_code == 201
+    assert created.json["series_id"] is None and created.json["end"] == "2027-03-10T10:30:00+07:00"
+    assert created.json["attendees"] == [] and created.json["issues"] == []
+    naive = organiser.post("/api/v1/meetings", json={
+        "title": "x", "unit": "HCM-A", "start": "2027-03-10T09:00", "duration_minutes": 90, "location": "y",
+    })
+    assert naive.status_code == 422 and "start" in naive.json["error"]["fields"]
+
+
+def test_windows_are_bounded_and_scope_applies(api, make_user, make_business, units):
+    organiser = api(make_user("organiser", units["HCM-A"]))
+    series = create(organiser)
+    too_long = organiser.get(f"/api/v1/series/{series['id']}/occurrences?from=2026-01-01&to=2031-06-01")
+    assert too_long.status_code == 422
+    other_branch = api(make_user("organiser", units["HCM-B"]))
+    assert other_branch.get(f"/api/v1/series/{series['id']}").status_code == 404
+    assert other_branch.patch(f"/api/v1/series/{series['id']}/occurrences/2026-03-30",
+                              json={"status": "cancelled"}).status_code == 404
+    department = api(make_user("manager", units["HCM"]))
+    assert department.get(f"/api/v1/series/{series['id']}").status_code == 200
+
+    invited = make_business(units["HCM-A"], name="Công ty được mời")
+    stranger = make_business(units["HCM-A"], name="Công ty không được mời")
+    invited_series = create(organiser, title="Đối thoại chuyên đề", invitees=[invited.id])
+    guest = api(make_user("business", business=invited))
+    outsider = api(make_user("business", business=stranger))
+    assert guest.get(f"/api/v1/series/{invited_series['id']}").status_code == 200
+    assert guest.get(f"/api/v1/series/{series['id']}").status_code == 404
+    assert outsider.get(f"/api/v1/series/{invited_series['id']}").status_code == 404
+    assert guest.patch(f"/api/v1/series/{invited_series['id']}/occurrences/2026-03-30",
+                       json={"status": "cancelled"}).status_code == 403
