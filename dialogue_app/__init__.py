@@ -50,8 +50,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .auth import bp as auth_bp
     from .home import bp as home_bp
     from .org import bp as org_bp
+    from .scheduling import bp as scheduling_bp
 
-    for blueprint in (home_bp, auth_bp, org_bp, audit_bp):
+    for blueprint in (home_bp, auth_bp, org_bp, audit_bp, scheduling_bp):
         app.register_blueprint(blueprint)
     init_api(app)
 

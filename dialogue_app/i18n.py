@@ -48,6 +48,22 @@ def local_datetime(value: datetime | None) -> str:
     return "" if value is None else format_datetime(value, "HH:mm dd/MM/yyyy")
 
 
+def local_time(value: datetime | None) -> str:
+    return "" if value is None else format_datetime(value, "HH:mm")
+
+
+def local_weekday_datetime(value: datetime | None) -> str:
+    """"Thứ Hai, 08:00 26/01/2026": the way a meeting's time is written on an invitation."""
+    return "" if value is None else format_datetime(value, "EEEE, HH:mm dd/MM/yyyy")
+
+
+def local_weekday_date(value: date | None) -> str:
+    return "" if value is None else format_date(value, "EEEE, dd/MM/yyyy")
+
+
+WEEKDAY_SHORT = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
+
+
 def current_language() -> str:
     locale = get_locale()
     return locale.language if locale else current_app.config["LANGUAGES"][0]
@@ -56,6 +72,10 @@ def current_language() -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.filters["local_datetime"] = local_datetime
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["local_weekday_datetime"] = local_weekday_datetime
+    app.jinja_env.filters["local_weekday_date"] = local_weekday_date
     app.jinja_env.globals.update(
-        LANGUAGE_NAMES=LANGUAGE_NAMES, ROLE_NAMES=ROLE_NAMES, LEVEL_NAMES=LEVEL_NAMES, current_language=current_language
+        LANGUAGE_NAMES=LANGUAGE_NAMES, ROLE_NAMES=ROLE_NAMES, LEVEL_NAMES=LEVEL_NAMES, WEEKDAY_SHORT=WEEKDAY_SHORT,
+        current_language=current_language,
     )

@@ -150,8 +150,11 @@ class Watched:
 
 
 @pytest.fixture
-def open_page(browser):
-    """open_page() -> a Watched page in a fresh browser context (its own cookies)."""
+def open_page(browser, demo_site):
+    """open_page() -> a Watched page in a fresh browser context (its own cookies).
+
+    Depends on demo_site so that the contexts (and their keep-alive connections) close before the server.
+    """
     contexts = []
 
     def open_() -> Watched:
@@ -184,8 +187,7 @@ def sign_in(site: DemoSite, watched: Watched, email: str, password: str | None =
 
 def assert_styled(page) -> None:
     """The stylesheet was applied: the top bar has the brand colour (#0b5394), not a bare white page."""
-    background = page.locator("header.topbar").evaluate("el => getComputedStyle(el).backgroundColor")
-    assert background == "rgb(11, 83, 148)", f"stylesheet not applied (top bar background {background})"
+    expect(page.locator("header.topbar")).to_have_css("background-color", "rgb(11, 83, 148)")
 
 
 def test_the_demo_has_one_account_per_role(demo_site):

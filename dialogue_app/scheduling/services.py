@@ -2,6 +2,7 @@
 
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from itertools import islice
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_babel import lazy_gettext as _l
@@ -66,7 +67,7 @@ def _check_duration(minutes: int) -> None:
 # -- Holidays ------------------------------------------------------------------------------------------------
 
 @lru_cache(maxsize=64)
-def _library_year(year: int) -> tuple[tuple[tuple[date, str], ...], frozenset[date]]:
+def library_year(year: int) -> tuple[tuple[tuple[date, str], ...], frozenset[date]]:
     days_off, working = library_days_off([year])
     return tuple(sorted(days_off.items())), frozenset(working)
 
@@ -82,11 +83,25 @@ def holiday_calendar(years) -> HolidayCalendar:
     days_off: dict[date, str] = {}
     working: set[date] = set()
     for year in years:
-        year_days, year_working = _library_year(year)
+        year_days, year_working = library_year(year)
         days_off.update(year_days)
         working |= year_working
     return apply_adjustments(HolidayCalendar(days_off, frozenset(working)),
                              [Adjustment(a.day, AdjustmentKind(a.kind), a.name) for a in adjustments])
+
+
+def set_adjustment(day: date, kind: AdjustmentKind, name: str = "") -> CalendarAdjustment:
+    """Record what the government announced for `day`, replacing what was recorded for it before."""
+    if kind is AdjustmentKind.WORKING_DAY and day.weekday() < 5:
+        raise InvalidData.on("day", _l("Only a Saturday or Sunday can be made a working day."))
+    if kind is AdjustmentKind.DAY_OFF and not name.strip():
+        raise InvalidData.on("name", _l("Name the day off, e.g. “Nghỉ bù Quốc khánh”."))
+    adjustment = db.session.execute(
+        select(CalendarAdjustment).where(CalendarAdjustment.day == day)
+    ).scalar_one_or_none() or CalendarAdjustment(day=day)
+    adjustment.kind, adjustment.name = kind.value, name.strip()
+    db.session.add(adjustment)
+    return adjustment
 
 
 # -- Series ---------------------------------------------------------------------------------------------------
@@ -232,3 +247,103 @@ def create_meeting(*, title: str, unit: Unit, start: datetime, duration_minutes:
                       location=location.strip(), kind=kind, status=Status.SCHEDULED.value)
     db.session.add(meeting)
     return meeting
+
+
+SERIES_FIELDS = ("title", "kind", "location", "description", "rule", "first_start", "duration_minutes",
+                 "holiday_policy", "invitees")
+
+
+def _checked_changes(series: Series, changes: dict) -> dict:
+    zone = series_zone(series)
+    first_start = changes.get("first_start", series.first_start)
+    rule = changes.get("rule", series.rule)
+    checked_rule(rule, first_start, zone)
+    _check_duration(changes.get("duration_minutes", series.duration_minutes))
+    for field, message in (("title", _l("Enter a title.")), ("location", _l("Enter a place."))):
+        if field in changes and not str(changes[field]).strip():
+            raise InvalidData.on(field, message)
+    if "rule" in changes:
+        changes["rule"] = normalize_rule(changes["rule"])
+    if "holiday_policy" in changes:
+        changes["holiday_policy"] = HolidayPolicy(changes["holiday_policy"]).value
+    return changes
+
+
+def update_series(series: Series, **changes) -> Series:
+    """Change the whole series, past occurrences included; overrides of single dates stay."""
+    unknown = set(changes) - set(SERIES_FIELDS)
+    if unknown:
+        raise ValueError(f"not series fields: {unknown}")
+    changes = _checked_changes(series, changes)
+    for field, value in changes.items():
+        setattr(series, field, list(value) if field == "invitees" else value)
+    series.sequence += 1
+    return series
+
+
+def _without_end(rule: str) -> list[str]:
+    return [p for p in rule.split(";") if not p.startswith(("COUNT=", "UNTIL="))]
+
+
+def _count(rule: str) -> int | None:
+    return next((int(p[6:]) for p in rule.split(";") if p.startswith("COUNT=")), None)
+
+
+def split_series(series: Series, day: date, **changes) -> Series:
+    """"This and all following": the series ends before `day`, a new one carries the changes from `day`.
+
+    The past keeps its rule, place and overrides; overrides and meetings from `day` on go to the new series,
+    which starts on `day` at the series' time unless `changes` say otherwise. Returns the new series.
+    """
+    rule = parse_rule(series.rule, series.first_start, series_zone(series))
+    split_at = datetime.combine(day, time.min)
+    held_before = len(rule.between(series.first_start, split_at, inc=True))
+    if split_at <= series.first_start or held_before == 0:
+        raise InvalidData.on("from_date", _l("Choose a date after the first meeting of the series."))
+    if rule.after(split_at, inc=True) is None:
+        raise InvalidData.on("from_date", _l("The series has no meeting on or after this date."))
+
+    total = _count(series.rule)
+    values = {
+        "title": series.title, "kind": series.kind, "location": series.location, "description": series.description,
+        "rule": series.rule, "first_start": datetime.combine(day, series.first_start.time()),
+        "duration_minutes": series.duration_minutes, "holiday_policy": series.holiday_policy,
+        "invitees": list(series.invitees),
+    }
+    values.update(changes)
+    if total is not None and values["rule"] == series.rule:
+        # A series of N meetings keeps N in all: the successor holds the ones not yet held.
+        values["rule"] = ";".join([*_without_end(series.rule), f"COUNT={total - held_before}"])
+    invitees = values.pop("invitees")
+    checked = _checked_changes(series, values)  # every field is given: the series only lends its zone
+    successor = Series(unit=series.unit, timezone=series.timezone, previous=series, invitees=list(invitees),
+                       **checked)
+    db.session.add(successor)
+
+    ending = f"COUNT={held_before}" if total is not None else \
+        f"UNTIL={(day - timedelta(days=1)).strftime('%Y%m%d')}T235959"
+    series.rule = ";".join([*_without_end(series.rule), ending])
+    series.sequence += 1
+    db.session.flush()
+    for override in [o for o in series.overrides if o.occurrence >= day]:
+        override.series = successor
+    for meeting in db.session.execute(
+        select(Meeting).where(Meeting.series_id == series.id, Meeting.occurrence >= day)
+    ).scalars():
+        meeting.series = successor
+    return successor
+
+
+def preview(rule: str, first_start: datetime, duration_minutes: int, holiday_policy: str,
+            timezone: str | None = None, count: int = 12) -> list[Occurrence]:
+    """The first `count` occurrences a series with these settings would have; raises InvalidData."""
+    zone = zone_named(timezone)
+    parsed = checked_rule(rule, first_start, zone)
+    _check_duration(duration_minutes)
+    rule_dates = list(islice(parsed, count))
+    window_start = first_start.replace(tzinfo=zone)
+    window_end = rule_dates[-1].replace(tzinfo=zone) + timedelta(days=31)
+    calendar = holiday_calendar(range(window_start.year, window_end.year + 1))
+    found = expand(parsed, zone, timedelta(minutes=duration_minutes), calendar, HolidayPolicy(holiday_policy), {},
+                   window_start - timedelta(days=31), window_end)
+    return [o for o in found if o.occurrence >= first_start.date()][:count]

@@ -6,3 +6,52 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
   }
 });
+
+// The rule builder: show the fields the chosen preset needs, and preview the next meetings as the
+// fields change. The form also works without this: its "Show the meetings" button asks the server.
+function setUpSeriesForm(form) {
+  const preset = form.querySelector("#preset");
+  const end = form.querySelector("#end");
+  const list = form.querySelector(".preview-list");
+  const problem = form.querySelector(".preview-problem");
+  const toggle = () => {
+    form.querySelectorAll("[data-show-for]").forEach((el) => {
+      el.hidden = !el.dataset.showFor.split(" ").includes(preset.value);
+    });
+    form.querySelectorAll("[data-show-for-end]").forEach((el) => {
+      el.hidden = el.dataset.showForEnd !== end.value;
+    });
+  };
+  let timer = null;
+  let latest = 0;
+  const refresh = () => {
+    const params = new URLSearchParams(new FormData(form));
+    params.delete("csrf_token");
+    const ticket = ++latest;
+    fetch(`${form.dataset.previewUrl}?${params}`, { headers: { Accept: "application/json" } })
+      .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
+      .then((data) => {
+        if (ticket !== latest) return; // an older answer arriving late
+        list.replaceChildren(...data.items.map((item) => {
+          const li = document.createElement("li");
+          li.innerHTML = item.label; // rendered and escaped by the server's template
+          return li;
+        }));
+        problem.hidden = !data.problem;
+        problem.textContent = data.problem || "";
+      })
+      .catch(() => {});
+  };
+  const schedule = () => {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 250);
+  };
+  form.addEventListener("input", schedule);
+  form.addEventListener("change", () => { toggle(); schedule(); });
+  toggle();
+  refresh();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("form.series-form").forEach(setUpSeriesForm);
+});

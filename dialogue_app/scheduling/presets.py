@@ -1,0 +1,63 @@
+"""The rule builder's presets: the rules people mean, named the way they say them."""
+
+from flask_babel import lazy_gettext as _l
+
+WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+WEEKDAY_NAMES = {
+    "MO": _l("Monday"), "TU": _l("Tuesday"), "WE": _l("Wednesday"), "TH": _l("Thursday"),
+    "FR": _l("Friday"), "SA": _l("Saturday"), "SU": _l("Sunday"),
+}
+
+PRESETS = {
+    "last_weekday": _l("Last %(weekday)s of the month"),
+    "first_weekday": _l("First %(weekday)s of the month"),
+    "weekly": _l("Every week on %(weekday)s"),
+    "monthday": _l("On day %(day)d of each month"),
+}
+
+
+def preset_rule(preset: str, weekday: str = "MO", monthday: int = 15) -> str:
+    """The RRULE value of a preset: ("last_weekday", "MO") -> "FREQ=MONTHLY;BYDAY=-1MO"."""
+    if weekday not in WEEKDAY_CODES:
+        raise ValueError(weekday)
+    return {
+        "last_weekday": f"FREQ=MONTHLY;BYDAY=-1{weekday}",
+        "first_weekday": f"FREQ=MONTHLY;BYDAY=1{weekday}",
+        "weekly": f"FREQ=WEEKLY;BYDAY={weekday}",
+        "monthday": f"FREQ=MONTHLY;BYMONTHDAY={int(monthday)}",
+    }[preset]
+
+
+def with_end(rule: str, count: int | None = None, until: str | None = None) -> str:
+    """Add an end by number of meetings (COUNT) or by last date (UNTIL=YYYYMMDDT235959)."""
+    if count:
+        return f"{rule};COUNT={int(count)}"
+    if until:
+        return f"{rule};UNTIL={until}T235959"
+    return rule
+
+
+def describe(rule: str) -> str:
+    """The rule as people say it, where it is one of the presets (with or without an end); else the rule."""
+    parts = dict(part.split("=", 1) for part in rule.split(";") if "=" in part)
+    base = {k: v for k, v in parts.items() if k not in ("COUNT", "UNTIL", "WKST")}
+    text = None
+    byday = base.get("BYDAY", "")
+    if base.get("FREQ") == "MONTHLY" and set(base) == {"FREQ", "BYDAY"} and byday[-2:] in WEEKDAY_NAMES:
+        ordinal, code = byday[:-2], byday[-2:]
+        if ordinal == "-1":
+            text = PRESETS["last_weekday"] % {"weekday": WEEKDAY_NAMES[code]}
+        elif ordinal in ("1", "+1"):
+            text = PRESETS["first_weekday"] % {"weekday": WEEKDAY_NAMES[code]}
+    elif base.get("FREQ") == "WEEKLY" and set(base) == {"FREQ", "BYDAY"} and byday in WEEKDAY_NAMES:
+        text = PRESETS["weekly"] % {"weekday": WEEKDAY_NAMES[byday]}
+    elif base.get("FREQ") == "MONTHLY" and set(base) == {"FREQ", "BYMONTHDAY"} and base["BYMONTHDAY"].isdigit():
+        text = PRESETS["monthday"] % {"day": int(base["BYMONTHDAY"])}
+    if text is None:
+        return rule
+    if "COUNT" in parts:
+        text += " · " + _l("%(n)s meetings", n=parts["COUNT"])
+    elif "UNTIL" in parts:
+        until = parts["UNTIL"]
+        text += " · " + _l("until %(date)s", date=f"{until[6:8]}/{until[4:6]}/{until[0:4]}")
+    return str(text)

@@ -1,0 +1,449 @@
+import calendar as month_calendar
+from datetime import date, datetime, time, timedelta
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..auth.access import roles_required
+from ..auth.models import Role
+from ..exceptions import InvalidData, ServiceError
+from ..extensions import db
+from ..org.models import Business, Unit
+from ..scope import (
+    get_visible,
+    visible_businesses_condition,
+    visible_meetings_condition,
+    visible_series_condition,
+    visible_units_condition,
+)
+from ..web import select_choices, show_service_error
+from . import services
+from .calendar_days import AdjustmentKind
+from .forms import ADJUSTMENT_NAMES, KIND_NAMES, POLICY_NAMES, AdjustmentForm, MeetingForm, OccurrenceForm, SeriesForm
+from .models import CalendarAdjustment, Meeting, Series
+from .presets import describe, preset_rule, with_end
+from .recurrence import Status
+
+bp = Blueprint("scheduling", __name__)
+
+STAFF = (Role.ADMIN, Role.ORGANISER, Role.MANAGER)
+PREVIEW_COUNT = 12
+
+
+@bp.app_context_processor
+def scheduling_names() -> dict:
+    return {"KIND_NAMES": KIND_NAMES, "POLICY_NAMES": POLICY_NAMES, "ADJUSTMENT_NAMES": ADJUSTMENT_NAMES}
+
+
+@bp.app_template_filter("describe_rule")
+def describe_rule(rule: str) -> str:
+    return describe(rule)
+
+
+def _unit_choices():
+    units = db.session.execute(
+        select(Unit).where(visible_units_condition(current_user)).order_by(Unit.path)
+    ).scalars()
+    return select_choices((u.code, u.name) for u in units)
+
+
+def _business_choices():
+    businesses = db.session.execute(
+        select(Business).where(visible_businesses_condition(current_user)).order_by(Business.name)
+    ).scalars()
+    return select_choices((b.id, f"{b.name} ({b.tax_code})") for b in businesses)
+
+
+def _visible_unit(code: str) -> Unit | None:
+    return db.session.execute(
+        select(Unit).where(Unit.code == code, visible_units_condition(current_user))
+    ).scalar_one_or_none()
+
+
+def rule_from_form(form: SeriesForm) -> str:
+    """The RRULE value the builder's fields describe."""
+    if form.preset.data == "custom":
+        rule = (form.rule.data or "").strip()
+        if any(part in rule.upper() for part in ("COUNT=", "UNTIL=")):
+            return rule
+    else:
+        try:
+            rule = preset_rule(form.preset.data, form.weekday.data, form.monthday.data or 15)
+        except (KeyError, ValueError):
+            raise InvalidData.on("preset", _("Choose how the meetings repeat.")) from None
+    if form.end.data == "count":
+        return with_end(rule, count=form.count.data)
+    if form.end.data == "until" and form.until.data:
+        return with_end(rule, until=form.until.data.strftime("%Y%m%d"))
+    return rule
+
+
+def preview(form: SeriesForm) -> tuple[list, str | None]:
+    """The next occurrences the form would give, or the reason it gives none."""
+    if not form.start_date.data or not form.start_time.data:
+        return [], _("Choose the date and time of the first meeting.")
+    try:
+        occurrences = services.preview(
+            rule_from_form(form), datetime.combine(form.start_date.data, form.start_time.data),
+            form.duration_minutes.data or 60, form.holiday_policy.data or "keep", count=PREVIEW_COUNT,
+        )
+    except ServiceError as error:
+        return [], str(error.message)
+    return occurrences, None
+
+
+def _series_or_404(series_id: int) -> Series:
+    return get_visible(current_user, Series, series_id) or abort(404)
+
+
+def _day_or_404(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        abort(404)
+
+
+@bp.route("/series")
+@roles_required(*STAFF)
+def series_list():
+    all_series = db.session.execute(
+        select(Series).where(visible_series_condition(current_user)).order_by(Series.title, Series.id)
+        .options(db.joinedload(Series.unit), db.selectinload(Series.overrides))
+    ).scalars().all()
+    now = datetime.now(services.zone_named(None))
+    calendar = services.holiday_calendar(range(now.year, now.year + 2))
+    upcoming = {}
+    for series in all_series:
+        coming = [o for o in services.occurrences(series, now, now + timedelta(days=366), calendar)
+                  if o.status is not Status.CANCELLED]
+        upcoming[series.id] = coming[0] if coming else None
+    return render_template("scheduling/series_list.html", all_series=all_series, upcoming=upcoming)
+
+
+def _fill_choices(form) -> None:
+    form.unit.choices = _unit_choices()
+    if hasattr(form, "invitees"):
+        form.invitees.choices = _business_choices()
+
+
+@bp.route("/series/new", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def create_series():
+    form = SeriesForm()
+    _fill_choices(form)
+    if request.method == "GET":
+        form.unit.data = current_user.unit.code if current_user.unit else None
+    occurrences, problem = [], None
+    if form.is_submitted() and "preview" in request.form:
+        occurrences, problem = preview(form)
+    elif form.validate_on_submit():
+        unit = _visible_unit(form.unit.data)
+        if unit is None:
+            form.unit.errors.append(_("Choose a unit from the list."))
+        else:
+            try:
+                series = services.create_series(
+                    title=form.title.data, unit=unit, location=form.location.data, rule=rule_from_form(form),
+                    first_start=datetime.combine(form.start_date.data, form.start_time.data),
+                    duration_minutes=form.duration_minutes.data, holiday_policy=form.holiday_policy.data,
+                    kind=form.kind.data, description=form.description.data or "",
+                    invitees=[b for b in (get_visible(current_user, Business, i) for i in form.invitees.data) if b],
+                )
+                db.session.commit()
+            except ServiceError as error:
+                show_service_error(form, error, {"rrule": "rule"})
+            else:
+                flash(_("Series “%(title)s” created.", title=series.title), "success")
+                return redirect(url_for("scheduling.series_page", series_id=series.id))
+    return render_template("scheduling/series_form.html", form=form, series=None, occurrences=occurrences,
+                           problem=problem)
+
+
+@bp.route("/series/preview")
+@roles_required(*STAFF)
+def series_preview():
+    """The live preview of the rule builder: the next 12 occurrences, holidays flagged and shifts shown."""
+    form = SeriesForm(request.args, meta={"csrf": False})
+    occurrences, problem = preview(form)
+    return jsonify({
+        "problem": problem,
+        "items": [{
+            "occurrence": o.occurrence.isoformat(),
+            "label": render_template("scheduling/_occurrence_label.html", occurrence=o),
+            "status": o.status.value,
+            "holiday": o.holiday,
+        } for o in occurrences],
+    })
+
+
+@bp.route("/series/<int:series_id>")
+@login_required
+def series_page(series_id: int):
+    series = _series_or_404(series_id)
+    zone = services.series_zone(series)
+    year = request.args.get("year", type=int) or datetime.now(zone).year
+    first_year = series.first_start.year
+    year = max(first_year, min(year, first_year + 200))
+    window_start = datetime(year, 1, 1, tzinfo=zone)
+    occurrences = services.occurrences(series, window_start, datetime(year + 1, 1, 1, tzinfo=zone))
+    meetings = dict(db.session.execute(
+        select(Meeting.occurrence, Meeting.id).where(Meeting.series_id == series.id)
+    ).all())
+    return render_template("scheduling/series.html", series=series, occurrences=occurrences, meetings=meetings,
+                           year=year, move_form=OccurrenceForm(), can_edit=current_user.role in STAFF)
+
+
+@bp.route("/series/<int:series_id>/edit", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def edit_series(series_id: int):
+    series = _series_or_404(series_id)
+    form = SeriesForm(obj=series)
+    _fill_choices(form)
+    if request.method == "GET":
+        form.unit.data = series.unit.code
+        form.preset.data, form.rule.data = "custom", series.rule
+        form.end.data = "never"
+        form.start_date.data, form.start_time.data = series.first_start.date(), series.first_start.time()
+        form.invitees.data = [b.id for b in series.invitees]
+    occurrences, problem = [], None
+    apply_from = request.form.get("apply_from") or None
+    if form.is_submitted() and "preview" in request.form:
+        occurrences, problem = preview(form)
+    elif form.validate_on_submit():
+        changes = {
+            "title": form.title.data, "kind": form.kind.data, "location": form.location.data,
+            "description": form.description.data or "", "rule": rule_from_form(form),
+            "duration_minutes": form.duration_minutes.data, "holiday_policy": form.holiday_policy.data,
+            "invitees": [b for b in (get_visible(current_user, Business, i) for i in form.invitees.data) if b],
+        }
+        try:
+            if apply_from:
+                day = date.fromisoformat(apply_from)
+                changes["first_start"] = datetime.combine(day, form.start_time.data)
+                target = services.split_series(series, day, **changes)
+            else:
+                changes["first_start"] = datetime.combine(form.start_date.data, form.start_time.data)
+                target = services.update_series(series, **changes)
+            db.session.commit()
+        except ValueError:
+            db.session.rollback()
+            flash(_("Choose a valid date."), "error")
+        except ServiceError as error:
+            show_service_error(form, error, {"rrule": "rule"})
+        else:
+            flash(_("Series “%(title)s” saved.", title=target.title), "success")
+            return redirect(url_for("scheduling.series_page", series_id=target.id))
+    return render_template("scheduling/series_form.html", form=form, series=series, occurrences=occurrences,
+                           problem=problem, apply_from=apply_from)
+
+
+def _occurrence_action(series_id: int, day: str, **change):
+    series = _series_or_404(series_id)
+    try:
+        services.change_occurrence(series, _day_or_404(day), **change)
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return None
+    return series
+
+
+@bp.route("/series/<int:series_id>/occurrences/<day>/cancel", methods=["POST"])
+@roles_required(*STAFF)
+def cancel_occurrence(series_id: int, day: str):
+    if _occurrence_action(series_id, day, status="cancelled"):
+        flash(_("The meeting of %(day)s is cancelled; the other meetings are unchanged.", day=_vn(day)), "success")
+    return redirect(_back_to_series(series_id, day))
+
+
+@bp.route("/series/<int:series_id>/occurrences/<day>/restore", methods=["POST"])
+@roles_required(*STAFF)
+def restore_occurrence(series_id: int, day: str):
+    if _occurrence_action(series_id, day, status="scheduled"):
+        flash(_("The meeting of %(day)s is restored.", day=_vn(day)), "success")
+    return redirect(_back_to_series(series_id, day))
+
+
+@bp.route("/series/<int:series_id>/occurrences/<day>/move", methods=["POST"])
+@roles_required(*STAFF)
+def move_occurrence(series_id: int, day: str):
+    form = OccurrenceForm()
+    if not form.validate():
+        for errors in form.errors.values():
+            for message in errors:
+                flash(str(message), "error")
+        return redirect(_back_to_series(series_id, day))
+    series = _series_or_404(series_id)
+    start = datetime.combine(form.new_date.data, form.new_time.data).replace(tzinfo=services.series_zone(series))
+    if _occurrence_action(series_id, day, start=start, location=form.location.data or None):
+        flash(_("The meeting of %(day)s is moved; the other meetings are unchanged.", day=_vn(day)), "success")
+    return redirect(_back_to_series(series_id, day))
+
+
+@bp.route("/series/<int:series_id>/occurrences/<day>/meeting", methods=["POST"])
+@roles_required(*STAFF)
+def open_meeting(series_id: int, day: str):
+    series = _series_or_404(series_id)
+    try:
+        meeting, _created = services.meeting_for(series, _day_or_404(day))
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return redirect(_back_to_series(series_id, day))
+    return redirect(url_for("scheduling.meeting_page", meeting_id=meeting.id))
+
+
+def _vn(day: str) -> str:
+    return f"{day[8:10]}/{day[5:7]}/{day[0:4]}"
+
+
+def _back_to_series(series_id: int, day: str) -> str:
+    return url_for("scheduling.series_page", series_id=series_id, year=day[:4]) + f"#o-{day}"
+
+
+@bp.route("/meetings/new", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def create_meeting():
+    form = MeetingForm()
+    _fill_choices(form)
+    if request.method == "GET":
+        form.unit.data = current_user.unit.code if current_user.unit else None
+    if form.validate_on_submit():
+        unit = _visible_unit(form.unit.data)
+        if unit is None:
+            form.unit.errors.append(_("Choose a unit from the list."))
+        else:
+            try:
+                meeting = services.create_meeting(
+                    title=form.title.data, unit=unit, location=form.location.data, kind=form.kind.data,
+                    start=datetime.combine(form.date.data, form.time.data).replace(tzinfo=services.zone_named(None)),
+                    duration_minutes=form.duration_minutes.data,
+                )
+                db.session.commit()
+            except ServiceError as error:
+                show_service_error(form, error)
+            else:
+                flash(_("Meeting created."), "success")
+                return redirect(url_for("scheduling.meeting_page", meeting_id=meeting.id))
+    return render_template("scheduling/meeting_form.html", form=form)
+
+
+@bp.route("/meetings/<int:meeting_id>")
+@login_required
+def meeting_page(meeting_id: int):
+    meeting = get_visible(current_user, Meeting, meeting_id) or abort(404)
+    return render_template("scheduling/meeting.html", meeting=meeting)
+
+
+def _scoped_agenda(window_start: datetime, window_end: datetime) -> list[dict]:
+    """Occurrences of every visible series and the one-off meetings in the window, in order of start."""
+    series_list = db.session.execute(
+        select(Series).where(visible_series_condition(current_user))
+        .options(db.joinedload(Series.unit), db.selectinload(Series.overrides))
+    ).scalars().all()
+    calendar = services.holiday_calendar(range(window_start.year - 1, window_end.year + 2))
+    meetings = db.session.execute(
+        select(Meeting).where(visible_meetings_condition(current_user),
+                              Meeting.start >= window_start - timedelta(days=1), Meeting.start < window_end)
+        .options(db.joinedload(Meeting.unit))
+    ).scalars().all()
+    by_occurrence = {(m.series_id, m.occurrence): m for m in meetings if m.series_id}
+    entries = []
+    for series in series_list:
+        for occurrence in services.occurrences(series, window_start, window_end, calendar):
+            entries.append({
+                "title": series.title, "unit": series.unit, "start": occurrence.start, "end": occurrence.end,
+                "status": occurrence.status.value, "holiday": occurrence.holiday,
+                "location": occurrence.location or series.location,
+                "url": url_for("scheduling.series_page", series_id=series.id,
+                               year=occurrence.occurrence.year) + f"#o-{occurrence.occurrence.isoformat()}",
+                "meeting": by_occurrence.get((series.id, occurrence.occurrence)),
+            })
+    for meeting in meetings:
+        if meeting.series_id is None and window_start <= meeting.start < window_end:
+            entries.append({
+                "title": meeting.title, "unit": meeting.unit, "start": meeting.start, "end": meeting.end,
+                "status": meeting.status, "holiday": None, "location": meeting.location,
+                "url": url_for("scheduling.meeting_page", meeting_id=meeting.id), "meeting": meeting,
+            })
+    entries.sort(key=lambda e: e["start"])
+    return entries
+
+
+@bp.route("/calendar")
+@login_required
+def month():
+    zone = services.zone_named(None)
+    today = services.today_in(zone)
+    try:
+        year, month_number = (int(x) for x in request.args.get("month", "").split("-"))
+        first = date(year, month_number, 1)
+    except ValueError:
+        first = today.replace(day=1)
+    weeks = month_calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
+    window_start = datetime.combine(weeks[0][0], time.min, tzinfo=zone)
+    window_end = datetime.combine(weeks[-1][-1] + timedelta(days=1), time.min, tzinfo=zone)
+    entries = _scoped_agenda(window_start, window_end)
+    by_day: dict[date, list] = {}
+    for entry in entries:
+        by_day.setdefault(entry["start"].astimezone(zone).date(), []).append(entry)
+    holidays = services.holiday_calendar([first.year])
+    previous = (first - timedelta(days=1)).replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return render_template("scheduling/calendar.html", weeks=weeks, first=first, by_day=by_day, today=today,
+                           holidays=holidays, previous=previous, following=following)
+
+
+@bp.route("/agenda")
+@login_required
+def agenda():
+    zone = services.zone_named(None)
+    now = datetime.now(zone)
+    weeks = min(max(request.args.get("weeks", 8, type=int), 1), 52)
+    entries = _scoped_agenda(now - timedelta(hours=2), now + timedelta(weeks=weeks))
+    return render_template("scheduling/agenda.html", entries=entries, weeks=weeks)
+
+
+@bp.route("/holidays", methods=["GET", "POST"])
+@login_required
+def holidays_page():
+    year = request.args.get("year", type=int) or services.today_in(services.zone_named(None)).year
+    year = min(max(year, 2000), 2100)
+    form = AdjustmentForm()
+    if request.method == "POST":
+        if current_user.role != Role.ADMIN:
+            abort(404)
+        if form.validate_on_submit():
+            try:
+                services.set_adjustment(form.day.data, AdjustmentKind(form.kind.data), form.name.data or "")
+                db.session.commit()
+            except ServiceError as error:
+                show_service_error(form, error)
+            else:
+                flash(_("The calendar of %(year)d is updated.", year=form.day.data.year), "success")
+                return redirect(url_for("scheduling.holidays_page", year=form.day.data.year))
+    library_days, library_working = services.library_year(year)
+    adjustments = db.session.execute(
+        select(CalendarAdjustment).where(CalendarAdjustment.day >= date(year, 1, 1),
+                                         CalendarAdjustment.day <= date(year, 12, 31))
+        .order_by(CalendarAdjustment.day)
+    ).scalars().all()
+    calendar = services.holiday_calendar([year])
+    return render_template("scheduling/holidays.html", year=year, form=form, calendar=calendar,
+                           library_days=dict(library_days), library_working=library_working,
+                           adjustments=adjustments)
+
+
+@bp.route("/holidays/adjustments/<int:adjustment_id>/delete", methods=["POST"])
+@roles_required(Role.ADMIN)
+def delete_adjustment(adjustment_id: int):
+    adjustment = db.get_or_404(CalendarAdjustment, adjustment_id)
+    year = adjustment.day.year
+    db.session.delete(adjustment)
+    db.session.commit()
+    flash(_("The calendar of %(year)d is updated.", year=year), "success")
+    return redirect(url_for("scheduling.holidays_page", year=year))
