@@ -4,10 +4,13 @@ Names of businesses and people are invented; their tax codes are valid by the ch
 """
 
 import secrets
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from .auth import services as auth_services
 from .org import services as org_services
 from .org.taxcode import check_digit
+from .scheduling import services as scheduling_services
 
 DEMO_DOMAIN = "dialogue-demo.vn"
 
@@ -100,6 +103,8 @@ def seed(password: str | None = None) -> list[tuple[str, str, str]]:
             )
         businesses.append(business)
 
+    _seed_meetings(units, businesses)
+
     accounts = [
         ("admin", f"admin@{DEMO_DOMAIN}", "Quản trị hệ thống", None, None),
         ("organiser", f"canbo.kcnc@{DEMO_DOMAIN}", "Nguyễn Thị Mai", units["HCM-KCNC"], None),
@@ -114,3 +119,56 @@ def seed(password: str | None = None) -> list[tuple[str, str, str]]:
         auth_services.create_user(email=email, name=name, password=secret, role=role, unit=unit, business=business)
         created.append((role, email, secret))
     return created
+
+
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+
+SERIES = [
+    # unit, title, rule, first start, minutes, policy, location
+    ("HCM-KCNC", "Cà phê sáng cùng doanh nghiệp", "FREQ=MONTHLY;BYDAY=-1MO", datetime(2019, 9, 30, 8, 0), 120,
+     "next_workday", "Hội trường Chi cục Hải quan Khu công nghệ cao, Lô I3-1, Đường N2, Khu Công nghệ cao"),
+    ("HCM-SG1", "Ngày tiếp doanh nghiệp sáng thứ Năm", "FREQ=WEEKLY;BYDAY=TH", datetime(2025, 1, 2, 8, 0), 180,
+     "skip", "Phòng tiếp doanh nghiệp, Chi cục Hải quan cửa khẩu cảng Sài Gòn khu vực I"),
+    ("QN-HG", "Hội nghị đối thoại doanh nghiệp hằng quý", "FREQ=MONTHLY;INTERVAL=3;BYDAY=1TU",
+     datetime(2024, 1, 2, 8, 30), 150, "next_workday", "Hội trường Chi cục Hải quan cửa khẩu cảng Hòn Gai"),
+    ("QN-MC", "Gặp mặt doanh nghiệp xuất nhập khẩu biên mậu", "FREQ=MONTHLY;BYMONTHDAY=15", datetime(2025, 1, 15, 9, 0),
+     90, "previous_workday", "Phòng họp Chi cục Hải quan cửa khẩu quốc tế Móng Cái"),
+]
+
+
+def _seed_meetings(units, businesses) -> None:
+    """The series the branches hold, a few dates moved or cancelled, and a year of held meetings."""
+    created = []
+    for unit_code, title, rule, first_start, minutes, policy, location in SERIES:
+        series = scheduling_services.create_series(
+            title=title, unit=units[unit_code], location=location, rule=rule, first_start=first_start,
+            duration_minutes=minutes, holiday_policy=policy,
+            description="Lãnh đạo Chi cục trao đổi, tháo gỡ vướng mắc về thủ tục hải quan cho doanh nghiệp.",
+            invitees=[b for b in businesses if b.unit is units[unit_code]],
+        )
+        created.append(series)
+    coffee, thursday, _, _ = created
+    # Held online during the 2021 lockdown in Ho Chi Minh City, then back in the hall.
+    for day in (date(2021, 7, 26), date(2021, 8, 30)):
+        scheduling_services.change_occurrence(coffee, day, status="cancelled")
+    scheduling_services.change_occurrence(
+        coffee, date(2026, 2, 23), start=datetime(2026, 2, 24, 14, 0, tzinfo=HANOI),
+        location="Phòng họp số 2, Chi cục Hải quan Khu công nghệ cao",
+    )
+    scheduling_services.change_occurrence(thursday, date(2025, 12, 25), status="cancelled")
+
+    # The coffee mornings of the last twelve months became meetings: attendance and minutes hang on them.
+    today = datetime.now(HANOI)
+    for occurrence in scheduling_services.occurrences(coffee, today - timedelta(days=366), today):
+        if occurrence.status != "cancelled":
+            scheduling_services.meeting_for(coffee, occurrence.occurrence)
+    scheduling_services.create_meeting(
+        title="Hội nghị chuyên đề: Quy tắc xuất xứ hàng hóa trong EVFTA và CPTPP", unit=units["HCM"],
+        start=datetime(2026, 12, 10, 8, 30, tzinfo=HANOI), duration_minutes=180,
+        location="Hội trường Cục Hải quan TP. Hồ Chí Minh, 2 Hàm Nghi, Quận 1", kind="thematic",
+    )
+    scheduling_services.create_meeting(
+        title="Làm việc tại trụ sở Công ty Cổ phần Cảng biển Bãi Cháy", unit=units["QN-HG"],
+        start=datetime(2026, 12, 3, 14, 0, tzinfo=HANOI), duration_minutes=120,
+        location="Số 8 Đường Cái Lân, Phường Bãi Cháy, TP. Hạ Long", kind="visit",
+    )

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
@@ -154,7 +155,9 @@ def parse_rule(value: str, first_start: datetime, zone: ZoneInfo) -> rrule:
     normalized = normalize_rule(value)
     parts = [(n, _local_until(v, zone) if n == "UNTIL" else v) for n, v in _split_parts(normalized)]
     try:
-        rule = rrulestr("RRULE:" + ";".join(f"{n}={v}" for n, v in parts), dtstart=first_start)
+        # cache=True: dateutil keeps the dates it has generated, so a rule parsed once (see rule_for)
+        # answers later windows from memory.
+        rule = rrulestr("RRULE:" + ";".join(f"{n}={v}" for n, v in parts), dtstart=first_start, cache=True)
     except (ValueError, TypeError, OverflowError) as error:
         raise RuleError(RuleProblem.SYNTAX, str(error)) from None
     if not isinstance(rule, rrule):
@@ -167,6 +170,12 @@ def parse_rule(value: str, first_start: datetime, zone: ZoneInfo) -> rrule:
     if probe.after(first_start, inc=True) is None:
         raise RuleError(RuleProblem.NO_OCCURRENCE)
     return rule
+
+
+@lru_cache(maxsize=4096)
+def rule_for(value: str, first_start: datetime, zone_key: str) -> rrule:
+    """parse_rule, memoised: a stored series' rule is parsed once per process, not on every page."""
+    return parse_rule(value, first_start, ZoneInfo(zone_key))
 
 
 def _at(day: date, wall: time, zone: ZoneInfo) -> datetime:

@@ -23,6 +23,7 @@ from .recurrence import (
     expand,
     normalize_rule,
     parse_rule,
+    rule_for,
 )
 
 MIN_DURATION, MAX_DURATION = 5, 12 * 60
@@ -148,7 +149,7 @@ def occurrences(series: Series, window_start: datetime, window_end: datetime,
     if window_end <= window_start:
         raise InvalidData.on("to", _l("The end of the period must come after its start."))
     zone = series_zone(series)
-    rule = parse_rule(series.rule, series.first_start, zone)
+    rule = rule_for(series.rule, series.first_start, zone.key)
     if calendar is None:
         years = range(window_start.year - 1, window_end.year + 2)
         calendar = holiday_calendar(years)
@@ -159,7 +160,7 @@ def occurrences(series: Series, window_start: datetime, window_end: datetime,
 def occurrence_of(series: Series, day: date) -> Occurrence:
     """The occurrence the rule produced on `day`, wherever it is now; NotFound if the rule has none then."""
     zone = series_zone(series)
-    rule = parse_rule(series.rule, series.first_start, zone)
+    rule = rule_for(series.rule, series.first_start, zone.key)
     found = rule.between(datetime.combine(day, time.min), datetime.combine(day, time.max), inc=True)
     if not found:
         raise NotFound(_l("This series has no occurrence on that date."))
@@ -295,7 +296,7 @@ def split_series(series: Series, day: date, **changes) -> Series:
     The past keeps its rule, place and overrides; overrides and meetings from `day` on go to the new series,
     which starts on `day` at the series' time unless `changes` say otherwise. Returns the new series.
     """
-    rule = parse_rule(series.rule, series.first_start, series_zone(series))
+    rule = rule_for(series.rule, series.first_start, series.timezone)
     split_at = datetime.combine(day, time.min)
     held_before = len(rule.between(series.first_start, split_at, inc=True))
     if split_at <= series.first_start or held_before == 0:
