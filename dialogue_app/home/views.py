@@ -1,3 +1,5 @@
+from datetime import datetime, timedelta
+
 from flask import Blueprint, current_app, redirect, render_template, request, session
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -5,17 +7,22 @@ from sqlalchemy import func, select
 from ..auth.models import Role, User
 from ..extensions import db
 from ..org.models import Business, Unit
+from ..scheduling.services import agenda, zone_named
 from ..scope import unit_scoped, visible_units_condition
 from ..web import local_target
 
 bp = Blueprint("home", __name__)
 
+COMING_WEEKS = 6
+
 
 @bp.route("/")
 @login_required
 def index():
+    now = datetime.now(zone_named(None))
+    coming = agenda(current_user, now - timedelta(hours=2), now + timedelta(weeks=COMING_WEEKS))
     if current_user.role == Role.BUSINESS:
-        return render_template("home/business.html", business=current_user.business)
+        return render_template("home/business.html", business=current_user.business, coming=coming)
     units = db.session.execute(
         select(Unit).where(visible_units_condition(current_user)).order_by(Unit.path)
     ).scalars().all()
@@ -27,7 +34,8 @@ def index():
         select(User.unit_id, func.count()).where(unit_scoped(current_user, User.unit_id), User.active)
         .group_by(User.unit_id)
     ).all())
-    return render_template(f"home/{current_user.role}.html", units=units, businesses=businesses, users=users)
+    return render_template(f"home/{current_user.role}.html", units=units, businesses=businesses, users=users,
+                           coming=coming)
 
 
 @bp.route("/language", methods=["POST"])

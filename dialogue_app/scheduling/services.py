@@ -1,5 +1,6 @@
 """Series, occurrences and meetings: plain data in, objects out."""
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import islice
@@ -7,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..exceptions import InvalidData, NotFound
 from ..extensions import db
@@ -348,3 +350,52 @@ def preview(rule: str, first_start: datetime, duration_minutes: int, holiday_pol
     found = expand(parsed, zone, timedelta(minutes=duration_minutes), calendar, HolidayPolicy(holiday_policy), {},
                    window_start - timedelta(days=31), window_end)
     return [o for o in found if o.occurrence >= first_start.date()][:count]
+
+
+@dataclass(frozen=True)
+class AgendaEntry:
+    """One meeting on a calendar: an occurrence of a series, or a one-off meeting."""
+
+    title: str
+    unit: Unit
+    start: datetime
+    end: datetime
+    status: str
+    holiday: str | None
+    location: str
+    series_id: int | None
+    occurrence: date | None
+    meeting: Meeting | None
+
+
+def agenda(user, window_start: datetime, window_end: datetime) -> list[AgendaEntry]:
+    """Every meeting `user` may see starting in the window, series occurrences and one-offs, by start.
+
+    A fixed number of queries whatever the number of series: series with their overrides, the holiday
+    adjustments, and the meetings.
+    """
+    from ..scope import visible_meetings_condition, visible_series_condition
+
+    series_list = db.session.execute(
+        select(Series).where(visible_series_condition(user))
+        .options(joinedload(Series.unit), selectinload(Series.overrides))
+    ).scalars().all()
+    calendar = holiday_calendar(range(window_start.year - 1, window_end.year + 2))
+    meetings = db.session.execute(
+        select(Meeting).where(visible_meetings_condition(user), Meeting.start >= window_start - timedelta(days=40),
+                              Meeting.start < window_end + timedelta(days=40))
+        .options(joinedload(Meeting.unit))
+    ).scalars().all()
+    by_occurrence = {(m.series_id, m.occurrence): m for m in meetings if m.series_id}
+    entries = [
+        AgendaEntry(series.title, series.unit, o.start, o.end, o.status.value, o.holiday, o.location or series.location,
+                    series.id, o.occurrence, by_occurrence.get((series.id, o.occurrence)))
+        for series in series_list
+        for o in occurrences(series, window_start, window_end, calendar)
+    ]
+    entries += [
+        AgendaEntry(m.title, m.unit, m.start, m.end, m.status, None, m.location, None, None, m)
+        for m in meetings if m.series_id is None and window_start <= m.start < window_end
+    ]
+    entries.sort(key=lambda e: e.start)
+    return entries

@@ -14,7 +14,6 @@ from ..org.models import Business, Unit
 from ..scope import (
     get_visible,
     visible_businesses_condition,
-    visible_meetings_condition,
     visible_series_condition,
     visible_units_condition,
 )
@@ -32,9 +31,18 @@ STAFF = (Role.ADMIN, Role.ORGANISER, Role.MANAGER)
 PREVIEW_COUNT = 12
 
 
+def entry_url(entry: services.AgendaEntry) -> str:
+    """Where a calendar entry leads: its meeting page once it has one, else its place on the series page."""
+    if entry.meeting is not None:
+        return url_for("scheduling.meeting_page", meeting_id=entry.meeting.id)
+    return url_for("scheduling.series_page", series_id=entry.series_id,
+                   year=entry.occurrence.year) + f"#o-{entry.occurrence.isoformat()}"
+
+
 @bp.app_context_processor
 def scheduling_names() -> dict:
-    return {"KIND_NAMES": KIND_NAMES, "POLICY_NAMES": POLICY_NAMES, "ADJUSTMENT_NAMES": ADJUSTMENT_NAMES}
+    return {"KIND_NAMES": KIND_NAMES, "POLICY_NAMES": POLICY_NAMES, "ADJUSTMENT_NAMES": ADJUSTMENT_NAMES,
+            "entry_url": entry_url}
 
 
 @bp.app_template_filter("describe_rule")
@@ -339,41 +347,6 @@ def meeting_page(meeting_id: int):
     return render_template("scheduling/meeting.html", meeting=meeting)
 
 
-def _scoped_agenda(window_start: datetime, window_end: datetime) -> list[dict]:
-    """Occurrences of every visible series and the one-off meetings in the window, in order of start."""
-    series_list = db.session.execute(
-        select(Series).where(visible_series_condition(current_user))
-        .options(db.joinedload(Series.unit), db.selectinload(Series.overrides))
-    ).scalars().all()
-    calendar = services.holiday_calendar(range(window_start.year - 1, window_end.year + 2))
-    meetings = db.session.execute(
-        select(Meeting).where(visible_meetings_condition(current_user),
-                              Meeting.start >= window_start - timedelta(days=1), Meeting.start < window_end)
-        .options(db.joinedload(Meeting.unit))
-    ).scalars().all()
-    by_occurrence = {(m.series_id, m.occurrence): m for m in meetings if m.series_id}
-    entries = []
-    for series in series_list:
-        for occurrence in services.occurrences(series, window_start, window_end, calendar):
-            entries.append({
-                "title": series.title, "unit": series.unit, "start": occurrence.start, "end": occurrence.end,
-                "status": occurrence.status.value, "holiday": occurrence.holiday,
-                "location": occurrence.location or series.location,
-                "url": url_for("scheduling.series_page", series_id=series.id,
-                               year=occurrence.occurrence.year) + f"#o-{occurrence.occurrence.isoformat()}",
-                "meeting": by_occurrence.get((series.id, occurrence.occurrence)),
-            })
-    for meeting in meetings:
-        if meeting.series_id is None and window_start <= meeting.start < window_end:
-            entries.append({
-                "title": meeting.title, "unit": meeting.unit, "start": meeting.start, "end": meeting.end,
-                "status": meeting.status, "holiday": None, "location": meeting.location,
-                "url": url_for("scheduling.meeting_page", meeting_id=meeting.id), "meeting": meeting,
-            })
-    entries.sort(key=lambda e: e["start"])
-    return entries
-
-
 @bp.route("/calendar")
 @login_required
 def month():
@@ -387,10 +360,10 @@ def month():
     weeks = month_calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
     window_start = datetime.combine(weeks[0][0], time.min, tzinfo=zone)
     window_end = datetime.combine(weeks[-1][-1] + timedelta(days=1), time.min, tzinfo=zone)
-    entries = _scoped_agenda(window_start, window_end)
+    entries = services.agenda(current_user, window_start, window_end)
     by_day: dict[date, list] = {}
     for entry in entries:
-        by_day.setdefault(entry["start"].astimezone(zone).date(), []).append(entry)
+        by_day.setdefault(entry.start.astimezone(zone).date(), []).append(entry)
     holidays = services.holiday_calendar([first.year])
     previous = (first - timedelta(days=1)).replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
@@ -404,7 +377,7 @@ def agenda():
     zone = services.zone_named(None)
     now = datetime.now(zone)
     weeks = min(max(request.args.get("weeks", 8, type=int), 1), 52)
-    entries = _scoped_agenda(now - timedelta(hours=2), now + timedelta(weeks=weeks))
+    entries = services.agenda(current_user, now - timedelta(hours=2), now + timedelta(weeks=weeks))
     return render_template("scheduling/agenda.html", entries=entries, weeks=weeks)
 
 
