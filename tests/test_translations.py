@@ -2,7 +2,7 @@
 
 Nothing here needs the application or the database: the catalogs are read with Babel directly.
 
-To refresh the catalogs after changing strings in the code or templates, see the commands in babel.cfg.
+To refresh the catalogs after changing strings in the code or templates: `make translations` (see babel.cfg).
 """
 
 import os
@@ -116,7 +116,7 @@ def test_every_source_string_is_in_the_vietnamese_catalog():
     ]
     assert not missing, (
         "strings in the source with no entry in dialogue_app/translations/vi/LC_MESSAGES/messages.po "
-        "(re-extract, update and translate them; the commands are in babel.cfg):\n" + "\n".join(missing)
+        "(run `make translations` and translate them; the commands are in babel.cfg):\n" + "\n".join(missing)
     )
 
 
