@@ -106,7 +106,7 @@ def seed(password: str | None = None) -> list[tuple[str, str, str]]:
     _seed_meetings(units, businesses)
 
     accounts = [
-        ("admin", f"admin@{DEMO_DOMAIN}", "Quản trị hệ thống", None, None),
+        ("admin", f"admin@{DEMO_DOMAIN}", "Phạm Minh Khoa", None, None),
         ("organiser", f"canbo.kcnc@{DEMO_DOMAIN}", "Nguyễn Thị Mai", units["HCM-KCNC"], None),
         ("organiser", f"canbo.hongai@{DEMO_DOMAIN}", "Vũ Văn Hải", units["QN-HG"], None),
         ("manager", f"lanhdao.hcm@{DEMO_DOMAIN}", "Trần Quốc Bảo", units["HCM"], None),

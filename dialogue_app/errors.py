@@ -9,6 +9,7 @@ import time
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -107,7 +108,8 @@ def _fields_from_webargs(messages) -> dict[str, list[str]]:
 
 def _message(status: int) -> str:
     if status == 429:
-        return _("Too many failed attempts. Try again in %(n)d minutes.", n=retry_after_minutes())
+        return ngettext("Too many failed attempts. Try again in %(num)d minute.",
+                        "Too many failed attempts. Try again in %(num)d minutes.", retry_after_minutes())
     return str(TITLES.get(status, TITLES[500]))
 
 

@@ -12,7 +12,6 @@ skipped when it is missing. Playwright's own browser download is never used.
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask, url_for
@@ -139,10 +138,6 @@ class Watched:
         if message.type != "error":
             return
         url = message.location.get("url", "")
-        # Chromium asks every site for /favicon.ico on its own; the app has none (a 404 logged as a
-        # console error). That is the browser's guess, not a resource the pages refer to.
-        if urlsplit(url).path == "/favicon.ico":
-            return
         self.problems.append(f"console error: {message.text} ({url})")
 
     def assert_clean(self) -> None:

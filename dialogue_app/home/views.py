@@ -34,8 +34,15 @@ def index():
         select(User.unit_id, func.count()).where(unit_scoped(current_user, User.unit_id), User.active)
         .group_by(User.unit_id)
     ).all())
-    return render_template(f"home/{current_user.role}.html", units=units, businesses=businesses, users=users,
-                           coming=coming)
+    return render_template(f"home/{current_user.role}.html", units=units, coming=coming,
+                           businesses=subtree_totals(units, businesses), users=subtree_totals(units, users),
+                           account_total=sum(users.values()))
+
+
+def subtree_totals(units, per_unit: dict[int, int]) -> dict[int, int]:
+    """Each unit's own count plus its descendants': a department answers for its branches' businesses."""
+    return {unit.id: sum(n for other in units if other.path.startswith(unit.path)
+                         for n in [per_unit.get(other.id, 0)]) for unit in units}
 
 
 @bp.route("/language", methods=["POST"])

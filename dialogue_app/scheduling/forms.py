@@ -14,7 +14,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from ..web import select_choices
 from .presets import WEEKDAY_NAMES
 
-KIND_NAMES = {"dialogue": _l("Dialogue"), "thematic": _l("Thematic meeting"), "visit": _l("Visit to a business")}
+KIND_NAMES = {
+    "dialogue": _l("Dialogue session"), "thematic": _l("Thematic meeting"), "visit": _l("Visit to a business"),
+}
 POLICY_NAMES = {
     "keep": _l("Keep the date (flag the holiday)"),
     "skip": _l("Skip the meeting"),
@@ -89,5 +91,5 @@ class MeetingForm(FlaskForm):
 
 class AdjustmentForm(FlaskForm):
     day = DateField(_l("Date"), validators=[InputRequired(_l("Choose the date."))])
-    kind = SelectField(_l("Change"), choices=select_choices(ADJUSTMENT_NAMES.items()))
+    kind = SelectField(_l("Kind of change"), choices=select_choices(ADJUSTMENT_NAMES.items()))
     name = StringField(_l("Name"), validators=[Optional(), Length(max=255)])

@@ -1,6 +1,7 @@
 """The rule builder's presets: the rules people mean, named the way they say them."""
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 WEEKDAY_NAMES = {
@@ -56,8 +57,8 @@ def describe(rule: str) -> str:
     if text is None:
         return rule
     if "COUNT" in parts:
-        text += " · " + _l("%(n)s meetings", n=parts["COUNT"])
+        text = ngettext("%(rule)s, %(num)d meeting", "%(rule)s, %(num)d meetings", int(parts["COUNT"]), rule=text)
     elif "UNTIL" in parts:
         until = parts["UNTIL"]
-        text += " · " + _l("until %(date)s", date=f"{until[6:8]}/{until[4:6]}/{until[0:4]}")
+        text = _l("%(rule)s, until %(date)s", rule=text, date=f"{until[6:8]}/{until[4:6]}/{until[0:4]}")
     return str(text)
