@@ -6,6 +6,8 @@
 #   make test-postgres  the suite again on PostgreSQL (127.0.0.1:5432), in a throwaway database
 #   make lint           ruff
 #   make translations   extract, update and compile the message catalogs
+#   make clean-data     remove the SQLite database (the demo is added again by the next 'make run')
+#   make bench          the benchmarks the issues ask for
 #   make clean          remove the virtualenv, the instance folder and the caches
 #
 # Variables: PYTEST_ARGS="-q tests/test_auth.py", DEMO_PASSWORD="one password for every demo account",
@@ -26,7 +28,7 @@ PG_PORT ?= 5432
 PG_USER ?= postgres
 PG_SERVER = postgresql://$(PG_USER)@$(PG_HOST):$(PG_PORT)
 
-.PHONY: install browser run test test-postgres lint translations clean
+.PHONY: install browser run test test-postgres lint translations bench clean-data clean
 
 install: $(STAMP)
 
@@ -97,6 +99,12 @@ translations: install
 	  -o dialogue_app/translations/messages.pot dialogue_app templates
 	$(BIN)/pybabel update -i dialogue_app/translations/messages.pot -d dialogue_app/translations
 	$(BIN)/pybabel compile -d dialogue_app/translations
+
+bench: install
+	$(BIN)/python bench/recurrence.py
+
+clean-data:
+	rm -f instance/dialogue.db
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis build dist *.egg-info

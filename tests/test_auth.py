@@ -1,8 +1,12 @@
+import uuid
+
+import pytest
+import redis
 from flask import session
 
 from dialogue_app.extensions import db
 
-from .conftest import PASSWORD, csrf_token_from
+from .conftest import PASSWORD, csrf_token_from, make_app
 
 
 def test_sign_in_and_out(client, login, make_user, units):
@@ -83,8 +87,6 @@ def test_security_headers_and_cookie_flags(client, make_user, units):
 
 
 def test_https_base_url_makes_the_cookie_secure(tmp_path, postgres_schema, monkeypatch):
-    from .conftest import make_app
-
     monkeypatch.setenv("BASE_URL", "https://dialogue.example.vn")
     app = make_app(tmp_path, postgres_schema, BASE_URL="https://dialogue.example.vn")
     assert app.config["SESSION_COOKIE_SECURE"] is True
@@ -122,3 +124,19 @@ def test_language_switch_is_remembered_for_the_account(client, login, make_user,
     with client:
         client.post("/language", data={"language": "xx", "next": "https://evil.example"})
         assert session.get("language") == "en"
+
+
+def test_failed_sign_ins_are_counted_in_redis_when_configured(tmp_path, postgres_schema):
+    """With REDIS_URL the limits live in Redis, shared by every worker: two apps count together."""
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip("Redis is not answering on 127.0.0.1:6379")
+    shared = {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0", "RATELIMIT_KEY_PREFIX": uuid.uuid4().hex}
+    first_worker = make_app(tmp_path, postgres_schema, **shared)
+    second_worker = make_app(tmp_path, postgres_schema, **shared)
+    email = "nobody@example.vn"
+    for worker in (first_worker, second_worker) * 5:
+        worker.test_client().post("/login", data={"email": email, "password": "wrong"})
+    locked = second_worker.test_client().post("/login", data={"email": email, "password": "wrong"})
+    assert locked.status_code == 429

@@ -96,6 +96,7 @@ def demo_site(tmp_path, monkeypatch):
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'browser.db'}",
         "RATELIMIT_STORAGE_URI": "memory://",
         "BASE_URL": "http://127.0.0.1",
+        "INSTANCE_PATH": str(tmp_path / "instance"),
     })
     try:
         with app.app_context():
@@ -140,6 +141,12 @@ class Watched:
         url = message.location.get("url", "")
         self.problems.append(f"console error: {message.text} ({url})")
 
+    def on_request_failed(self, request) -> None:
+        # ERR_ABORTED is the browser dropping a request because the page navigated away (a form was
+        # submitted while the icon was still loading): nothing a person would notice.
+        if request.failure != "net::ERR_ABORTED":
+            self.problems.append(f"request failed: {request.method} {request.url}: {request.failure}")
+
     def assert_clean(self) -> None:
         assert self.problems == [], "the browser reported problems:\n" + "\n".join(self.problems)
 
@@ -160,8 +167,7 @@ def open_page(browser, demo_site):
         watched = Watched(page)
         page.on("console", watched.on_console)
         page.on("pageerror", lambda error: watched.problems.append(f"script error: {error}"))
-        page.on("requestfailed", lambda request: watched.problems.append(
-            f"request failed: {request.method} {request.url}: {request.failure}"))
+        page.on("requestfailed", watched.on_request_failed)
         page.on("response", lambda response: response.status >= 400 and watched.problems.append(
             f"HTTP {response.status}: {response.request.method} {response.url}"))
         return watched
@@ -248,4 +254,42 @@ def test_a_wrong_password_is_refused_in_vietnamese(demo_site, open_page):
     expect(page.locator("html")).to_have_attribute("lang", "vi")
     expect(page.locator(".flash-error")).to_have_text("Email hoặc mật khẩu không đúng.")
     expect(page.get_by_role("navigation")).to_have_count(0)
+    watched.assert_clean()
+
+
+ORGANISER = "canbo.kcnc@dialogue-demo.vn"
+
+
+def test_the_rule_builder_previews_the_meetings_as_the_organiser_types(demo_site, open_page):
+    watched = open_page()
+    page = watched.page
+    sign_in(demo_site, watched, ORGANISER)
+    page.goto(demo_site.url("/series/new"))
+    page.get_by_label("Tiêu đề", exact=True).fill("Đối thoại chuyên đề thứ Năm")
+    page.get_by_label("Địa điểm", exact=True).fill("Phòng họp số 1")
+    page.get_by_label("Ngày họp đầu tiên").fill("2027-01-07")
+    page.get_by_label("Giờ bắt đầu").fill("09:00")
+    page.get_by_label("Lặp lại").select_option("weekly")
+    page.get_by_label("Ngày trong tuần").select_option("TH")
+    expect(page.get_by_label("Ngày trong tháng")).to_be_hidden()  # only the fields the preset needs
+
+    preview = page.locator(".preview-list li")
+    expect(preview).to_have_count(12)
+    expect(preview.first).to_contain_text("Thứ Năm, 09:00 07/01/2027")
+    # Tết 2027: Thursday 04/02 is a day off; with "next working day" it moves past the whole holiday.
+    page.get_by_label("Khi cuộc họp trùng ngày nghỉ lễ").select_option("next_workday")
+    expect(preview.nth(4)).to_contain_text("Thứ Năm, 09:00 11/02/2027")
+    expect(preview.nth(4)).to_contain_text("29 Tết")
+
+    page.get_by_label("Lặp lại").select_option("custom")
+    page.get_by_label("Quy tắc (RRULE)").fill("FREQ=HOURLY")
+    expect(page.locator(".preview-problem")).to_have_text("Cuộc họp chỉ được lặp lại tối đa một lần mỗi ngày.")
+    expect(preview).to_have_count(0)
+
+    page.get_by_label("Quy tắc (RRULE)").fill("FREQ=WEEKLY;BYDAY=TH;COUNT=10")
+    expect(preview).to_have_count(10)
+    page.get_by_role("button", name="Lưu").click()
+    page.wait_for_load_state()
+    expect(page.locator("h1")).to_have_text("Đối thoại chuyên đề thứ Năm")
+    expect(page.locator("table.occurrences tbody tr")).to_have_count(10)
     watched.assert_clean()
