@@ -1,5 +1,7 @@
 """`flask --app wsgi …` commands: the names API.md fixes, the same on every installation."""
 
+import time
+
 import click
 from flask import Flask
 from flask_migrate import upgrade
@@ -45,6 +47,32 @@ def register_commands(app: Flask) -> None:
             details = "; ".join(f"{k}: {', '.join(str(m) for m in v)}" for k, v in error.fields.items())
             raise click.ClickException(details or str(error.message)) from None
         click.echo(f"Created {user.role} {user.email}.")
+
+    @app.cli.command("send-mail")
+    @click.option("--loop", is_flag=True, help="Keep sending until stopped.")
+    @click.option("--interval", default=10, show_default=True, help="Seconds between rounds with --loop.")
+    def send_mail(loop: bool, interval: int) -> None:
+        """Send what waits in the outbox once (or keep going with --loop)."""
+        from .mail.services import send_pending
+
+        while True:
+            report = send_pending()
+            if report.sent or report.failed or report.dead or not loop:
+                click.echo(f"sent {report.sent}, will retry {report.failed}, given up {report.dead}")
+            if not loop:
+                return
+            db.session.remove()
+            time.sleep(interval)
+
+    @app.cli.command("send-digests")
+    def send_digests() -> None:
+        """Queue each assignee's and unit head's overdue and due-soon issues (sent by send-mail)."""
+        from .issues.services import queue_digests
+
+        with acting_as("cli:send-digests"):
+            count = queue_digests()
+            db.session.commit()
+        click.echo(f"{count} digest(s) queued.")
 
     @app.cli.command("seed-demo")
     @click.option("--password", help="One password for every demo account (default: a new one each).")

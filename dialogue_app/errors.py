@@ -11,9 +11,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .exceptions import ServiceError
+from .exceptions import Conflict, ServiceError
 from .extensions import db, limiter
 
 API_CODES = {
@@ -151,6 +153,13 @@ def handle_service_error(error: ServiceError):
     ), error.status
 
 
+def handle_concurrent_change(error: Exception):
+    """Two people saved the same thing at once (a version check or a unique key caught it)."""
+    db.session.rollback()
+    return handle_service_error(Conflict(
+        _l("Someone else changed this at the same time. Nothing of yours was saved: reload and try again.")))
+
+
 def handle_unexpected(error: Exception):
     # Logged with its traceback; the person sees a polite page and nothing half-written is kept.
     from flask import current_app
@@ -164,4 +173,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ServiceError, handle_service_error)
+    app.register_error_handler(StaleDataError, handle_concurrent_change)
+    app.register_error_handler(IntegrityError, handle_concurrent_change)
     app.register_error_handler(Exception, handle_unexpected)

@@ -35,6 +35,11 @@ class Conflict(ServiceError):
         return cls(message, {field: [message]})
 
 
+class Forbidden(ServiceError):
+    code = "forbidden"
+    status = 403
+
+
 class NotFound(ServiceError):
     code = "not_found"
     status = 404

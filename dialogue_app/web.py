@@ -40,3 +40,18 @@ def select_choices(pairs) -> list:
     from wtforms import SelectChoice
 
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute URL under BASE_URL (the public address), for mail and feeds, in or out of a request.
+
+    Built from the URL map alone: pushing a request context to call url_for would run the app's
+    teardown handlers in the middle of the current request.
+    """
+    from urllib.parse import urlsplit
+
+    from flask import current_app
+
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+    return adapter.build(endpoint, values, force_external=True)

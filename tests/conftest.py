@@ -224,3 +224,47 @@ def count_queries(app):
             event.remove(db.engine, "before_cursor_execute", count)
 
     return counting
+
+
+@pytest.fixture
+def topics(app):
+    """The default customs topics, as the migration inserts them (the tests build the schema directly)."""
+    from dialogue_app.issues.models import Topic
+    from dialogue_app.issues.topics import default_topic_rows
+
+    rows = [Topic(**row) for row in default_topic_rows()]
+    db.session.add_all(rows)
+    db.session.commit()
+    return {topic.code: topic for topic in rows}
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on a free port of 127.0.0.1; `.messages` holds what it received."""
+    import email
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    class Handler:
+        def __init__(self):
+            self.messages = []
+            self.refuse = False
+
+        async def handle_DATA(self, server, session, envelope):
+            if self.refuse:
+                return "451 Try again later"
+            self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = Handler()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    handler.port = port
+    try:
+        yield handler
+    finally:
+        controller.stop()

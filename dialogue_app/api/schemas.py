@@ -258,3 +258,88 @@ class MeetingSchema(Schema):
                                                          "description": "Filled by attendance."})
     issues = fields.Function(lambda m: [], metadata={"type": "array", "items": {"type": "object"},
                                                       "description": "Filled by issue tracking."})
+
+
+ISSUE_STATUSES = ("new", "assigned", "in_progress", "answered", "closed")
+TRANSITION_TARGETS = ("assigned", "in_progress", "answered", "closed", "escalated", "returned")
+
+
+class IssueCreateSchema(Schema):
+    title = fields.String(required=True, validate=length(min=1, max=500))
+    description = fields.String(load_default="", validate=length(max=100_000))
+    business_id = fields.Integer(required=True, strict=True)
+    channel = fields.String(required=True, validate=one_of(["meeting", "phone", "email", "zalo", "fanpage",
+                                                             "counter", "visit", "web"]))
+    topic = fields.String(required=True, validate=length(min=1, max=32), metadata={"description": "A topic code."})
+    unit = fields.String(required=True, validate=length(min=1, max=32))
+    meeting_id = fields.Integer(load_default=None, allow_none=True, strict=True)
+    raised_by = fields.String(load_default="", validate=length(max=255),
+                              metadata={"description": "The name of the person who raised it."})
+
+
+class IssueEventSchema(Schema):
+    at = Instant(required=True)
+    by = fields.String(attribute="by_label", required=True)
+    from_ = fields.String(attribute="from_status", data_key="from", allow_none=True, required=True)
+    to = fields.String(attribute="to_status", required=True)
+    note = fields.String(required=True)
+
+
+class RatingSchema(Schema):
+    score = fields.Integer(required=True, strict=True, validate=number_range(1, 5))
+    comment = fields.String(load_default="", validate=length(max=10_000))
+
+
+class IssueSchema(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    business_id = fields.Integer(required=True)
+    channel = fields.String(required=True)
+    topic = fields.Function(lambda i: i.topic.code, metadata={"type": "string"})
+    unit = fields.Function(lambda i: i.unit.code, metadata={"type": "string"})
+    origin_unit = fields.Function(lambda i: i.origin_unit.code, metadata={"type": "string"})
+    meeting_id = fields.Integer(allow_none=True)
+    raised_by = fields.String(attribute="raised_by_name")
+    status = fields.String(required=True, metadata={"enum": list(ISSUE_STATUSES)})
+    assignee = fields.Function(lambda i: i.assignee.email if i.assignee else None,
+                               metadata={"type": ["string", "null"]})
+    due_date = fields.Date(allow_none=True)
+    overdue = fields.Method("_overdue", metadata={"type": "boolean"})
+    resolution = fields.String()
+    legal_basis = fields.String()
+    answered_at = Instant(allow_none=True)
+    rating = fields.Function(lambda i: {"score": i.rating.score, "comment": i.rating.comment} if i.rating else None,
+                             metadata={"type": ["object", "null"]})
+    version = fields.Integer(required=True)
+    created_at = Instant(required=True)
+
+    def _overdue(self, issue) -> bool:
+        from ..issues.services import is_overdue
+
+        return is_overdue(issue)
+
+
+class IssueDetailSchema(IssueSchema):
+    history = fields.List(fields.Nested(IssueEventSchema), attribute="events", required=True)
+
+
+class IssueListArgsSchema(PageArgsSchema):
+    status = fields.String(validate=one_of(ISSUE_STATUSES))
+    unit = fields.String(validate=length(min=1, max=32))
+    business_id = fields.Integer()
+    overdue = fields.Boolean()
+    topic = fields.String(validate=length(min=1, max=32))
+    channel = fields.String(validate=length(min=1, max=16))
+
+
+class TransitionSchema(Schema):
+    to = fields.String(required=True, validate=one_of(TRANSITION_TARGETS))
+    note = fields.String(load_default="", validate=length(max=10_000))
+    assignee = fields.String(load_default=None, allow_none=True, validate=length(max=254),
+                             metadata={"description": "The officer's email."})
+    due_date = fields.Date(load_default=None, allow_none=True)
+    resolution = fields.String(load_default=None, allow_none=True, validate=length(max=100_000))
+    legal_basis = fields.String(load_default=None, allow_none=True, validate=length(max=10_000))
+    version = fields.Integer(load_default=None, allow_none=True, strict=True,
+                             metadata={"description": "The version the change is based on (409 if it moved on)."})

@@ -1,4 +1,7 @@
-"""The audit trail: every insert, update and delete of an audited model leaves an AuditEntry.
+"""The audit trail: every insert, update and delete of a model leaves an AuditEntry.
+
+Models that keep their own history or are machinery, not data people change (the outbox, an issue's
+events), say so with `__audited__ = False`.
 
 It hangs on the session's flush, so no service can forget it: a change made through a page, the API
 or a command is recorded in the same transaction as the change itself, or not at all.
@@ -77,7 +80,7 @@ def _rows(session: Session) -> list[dict[str, Any]]:
     rows = []
     for action, objects in (("create", session.new), ("update", session.dirty), ("delete", session.deleted)):
         for obj in objects:
-            if isinstance(obj, AuditEntry) or not hasattr(obj, "__tablename__"):
+            if isinstance(obj, AuditEntry) or not getattr(obj, "__audited__", hasattr(obj, "__tablename__")):
                 continue
             if action == "update" and not session.is_modified(obj, include_collections=False):
                 continue

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from ..auth.models import Role, User
 from ..extensions import db
 from ..org.models import Business, Unit
+from ..issues.services import issue_query
 from ..scheduling.services import agenda, zone_named
 from ..scope import unit_scoped, visible_units_condition
 from ..web import local_target
@@ -22,7 +23,8 @@ def index():
     now = datetime.now(zone_named(None))
     coming = agenda(current_user, now - timedelta(hours=2), now + timedelta(weeks=COMING_WEEKS))
     if current_user.role == Role.BUSINESS:
-        return render_template("home/business.html", business=current_user.business, coming=coming)
+        issues = db.session.execute(issue_query(current_user).limit(10)).unique().scalars().all()
+        return render_template("home/business.html", business=current_user.business, coming=coming, issues=issues)
     units = db.session.execute(
         select(Unit).where(visible_units_condition(current_user)).order_by(Unit.path)
     ).scalars().all()

@@ -41,6 +41,20 @@ class HolidayCalendar:
             return False
         return day.weekday() < 5 or day in self.working_weekend_days
 
+    def add_workdays(self, day: date, count: int) -> date:
+        """The date `count` working days after `day` (`day` itself not counted): a deadline."""
+        for _ in range(count):
+            day = self.shift(day, +1)
+        return day
+
+    def workdays_between(self, start: date, end: date) -> int:
+        """Working days after `start` up to and including `end` (0 when end <= start)."""
+        count, day = 0, start
+        while day < end:
+            day += timedelta(days=1)
+            count += self.is_workday(day)
+        return count
+
     def shift(self, day: date, step: int, limit: int = 60) -> date:
         """The nearest workday from `day` going `step` days at a time (-1 back, +1 forward)."""
         for _ in range(limit):

@@ -10,6 +10,9 @@ from ..auth.access import roles_required
 from ..auth.models import Role
 from ..exceptions import InvalidData, ServiceError
 from ..extensions import db
+from ..issues import services as issue_services
+from ..issues.forms import QuickIssueForm
+from ..issues.models import Issue
 from ..org.models import Business, Unit
 from ..scope import (
     get_visible,
@@ -344,7 +347,20 @@ def create_meeting():
 @login_required
 def meeting_page(meeting_id: int):
     meeting = get_visible(current_user, Meeting, meeting_id) or abort(404)
-    return render_template("scheduling/meeting.html", meeting=meeting)
+    raised = db.session.execute(
+        issue_services.issue_query(current_user).where(Issue.meeting_id == meeting.id)
+    ).unique().scalars().all()
+    carried_over = db.session.execute(
+        issue_services.carried_over_query(current_user, meeting)
+    ).unique().scalars().all() if meeting.series_id else []
+    quick_form = None
+    if current_user.role in STAFF:
+        quick_form = QuickIssueForm(formdata=None)
+        quick_form.topic.choices = select_choices((t.code, t.name) for t in issue_services.active_topics())
+        invitees = meeting.series.invitees if meeting.series else []
+        quick_form.business.choices = select_choices([("", "—")] + [(b.tax_code, b.name) for b in invitees])
+    return render_template("scheduling/meeting.html", meeting=meeting, raised=raised, carried_over=carried_over,
+                           quick_form=quick_form)
 
 
 @bp.route("/calendar")

@@ -1,0 +1,155 @@
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..auth.models import User
+from ..db import utcnow
+from ..extensions import db
+from ..org.models import Business, Contact, Unit
+from ..scheduling.models import Meeting
+
+CHANNELS = ("meeting", "phone", "email", "zalo", "fanpage", "counter", "visit", "web")
+STATUSES = ("new", "assigned", "in_progress", "answered", "closed")
+
+
+class Topic(db.Model):
+    """What an issue is about; an admin keeps the list. `answer_days`: working days allowed to answer."""
+
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    answer_days: Mapped[int] = mapped_column(Integer, default=10)
+    # Issues on a sensitive topic (an officer's conduct) are seen only by managers of the unit and above.
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Issue(db.Model):
+    """A difficulty (vướng mắc) or proposal (kiến nghị) a business raised, followed to its answer."""
+
+    __tablename__ = "issues"
+    __table_args__ = (
+        CheckConstraint("channel IN ('meeting', 'phone', 'email', 'zalo', 'fanpage', 'counter', 'visit', 'web')",
+                        name="channel"),
+        CheckConstraint("status IN ('new', 'assigned', 'in_progress', 'answered', 'closed')", name="status"),
+        # The list pages filter by unit and status and sort by newest: one index serves them.
+        Index("ix_issues_unit_status_created", "unit_id", "status", "created_at"),
+        Index("ix_issues_status_due", "status", "due_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(Text, default="")
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id"), index=True)
+    raised_by_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    raised_by_name: Mapped[str] = mapped_column(String(255), default="")
+    channel: Mapped[str] = mapped_column(String(16))
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id"), index=True)
+    # Where the issue is now (escalation moves it up) and where it was first raised.
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    origin_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    resolution: Mapped[str] = mapped_column(Text, default="")
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    answered_at: Mapped[datetime | None]
+    # Published as an anonymous question-and-answer, in words staff checked to name no business.
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    public_question: Mapped[str] = mapped_column(Text, default="")
+    public_answer: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Optimistic locking: two officers saving at once, the second is told (409) and nothing is lost.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    business: Mapped[Business] = relationship()
+    raised_by_contact: Mapped[Contact | None] = relationship()
+    topic: Mapped[Topic] = relationship()
+    unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])
+    origin_unit: Mapped[Unit] = relationship(foreign_keys=[origin_unit_id])
+    meeting: Mapped[Meeting | None] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    answered_by: Mapped[User | None] = relationship(foreign_keys=[answered_by_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    events: Mapped[list["IssueEvent"]] = relationship(back_populates="issue", order_by="IssueEvent.id",
+                                                      cascade="all, delete-orphan")
+    rating: Mapped["Rating | None"] = relationship(back_populates="issue", uselist=False)
+    attachments: Mapped[list["Attachment"]] = relationship(back_populates="issue", order_by="Attachment.id")
+
+
+class IssueEvent(db.Model):
+    """One step in an issue's history. Append-only: nothing is ever edited away."""
+
+    __tablename__ = "issue_events"
+    __audited__ = False  # it is a history itself
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    by_label: Mapped[str] = mapped_column(String(300))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    issue: Mapped[Issue] = relationship(back_populates="events")
+    by: Mapped[User | None] = relationship()
+
+
+class Rating(db.Model):
+    """The business's satisfaction with the answer: 1 to 5, once per issue."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), unique=True)
+    score: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Who was rated, frozen at rating time: later reassignment must not move the rating to someone else.
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    issue: Mapped[Issue] = relationship(back_populates="rating")
+
+
+class Attachment(db.Model):
+    """A file attached to an issue, stored outside the database under its SHA-256."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    issue: Mapped[Issue] = relationship(back_populates="attachments")

@@ -1,0 +1,317 @@
+"""Issues: raise, move through the workflow, answer, rate, publish. Plain data in, objects out."""
+
+from datetime import date, datetime, time, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy.orm import joinedload
+
+from ..auth.models import Role, User
+from ..db import utcnow
+from ..exceptions import Conflict, Forbidden, InvalidData, ServiceError
+from ..extensions import db
+from ..mail.services import enqueue_template
+from ..org.models import Business, Contact, Unit
+from ..scheduling.models import Meeting
+from ..scheduling.services import holiday_calendar, today_in, zone_named
+from ..scope import can_see_unit, unit_scoped
+from ..web import external_url
+from .models import CHANNELS, Issue, IssueEvent, Rating, Topic
+from .workflow import DONE_STATUSES, OPEN_STATUSES, IssueStatus, allowed_targets, find_transition, missing_fields
+
+STAFF_ROLES = (Role.ADMIN, Role.ORGANISER, Role.MANAGER)
+
+
+class TransitionRefused(ServiceError):
+    """The workflow does not allow this move: 409, with the moves it does allow."""
+
+    code = "conflict"
+    status = 409
+
+
+def office_today() -> date:
+    return today_in(zone_named(None))
+
+
+def default_due_date(topic: Topic, start: date | None = None) -> date:
+    """The topic's time to answer, counted in working days (weekends and public holidays skipped)."""
+    start = start or office_today()
+    calendar = holiday_calendar(range(start.year, start.year + 2))
+    return calendar.add_workdays(start, topic.answer_days)
+
+
+def overdue_condition(today: date | None = None) -> ColumnElement[bool]:
+    """Condition on Issue: not answered or closed, and its due date has passed."""
+    today = today or office_today()
+    return and_(Issue.status.in_([s.value for s in OPEN_STATUSES]), Issue.due_date < today)
+
+
+def not_overdue_condition(today: date | None = None) -> ColumnElement[bool]:
+    """The complement of overdue_condition, spelled out: SQL's NOT of a NULL due date is not true."""
+    today = today or office_today()
+    return or_(Issue.status.not_in([s.value for s in OPEN_STATUSES]), Issue.due_date.is_(None),
+               Issue.due_date >= today)
+
+
+def is_overdue(issue: Issue, today: date | None = None) -> bool:
+    return issue.status in OPEN_STATUSES and issue.due_date is not None and issue.due_date < (today or office_today())
+
+
+def visible_issues_condition(user: User) -> ColumnElement[bool]:
+    """Condition on Issue: who sees which issue.
+
+    A business sees the issues it raised. Staff see the issues of their subtree, where the issue is now or
+    where it was raised (a branch follows what it escalated). Issues on a sensitive topic (an officer's
+    conduct) are seen only by managers and admins.
+    """
+    if user.role == Role.ADMIN:
+        return true()
+    if user.role == Role.BUSINESS:
+        return Issue.business_id == user.business_id if user.business_id else false()
+    where = or_(unit_scoped(user, Issue.unit_id), unit_scoped(user, Issue.origin_unit_id))
+    if user.role != Role.MANAGER:
+        where = and_(where, Issue.topic_id.not_in(select(Topic.id).where(Topic.sensitive)))
+    return where
+
+
+def get_issue(user: User, issue_id: int) -> Issue | None:
+    return db.session.execute(
+        select(Issue).where(Issue.id == issue_id, visible_issues_condition(user))
+    ).scalar_one_or_none()
+
+
+def actor_label(user: User | None) -> str:
+    return f"{user.name} <{user.email}>" if user else "system"
+
+
+def _event(issue: Issue, actor: User | None, source: str | None, target: str, note: str = "", **details) -> None:
+    issue.events.append(IssueEvent(by_id=actor.id if actor else None, by_label=actor_label(actor),
+                                   from_status=source, to_status=target, note=note or "",
+                                   details={k: v for k, v in details.items() if v is not None}))
+
+
+def create_issue(*, title: str, business: Business, channel: str, topic: Topic, unit: Unit, actor: User | None,
+                 description: str = "", meeting: Meeting | None = None, raised_by_contact: Contact | None = None,
+                 raised_by_name: str = "") -> Issue:
+    """Record an issue raised by `business` through `channel`, waiting as "new" at `unit`."""
+    if not title.strip():
+        raise InvalidData.on("title", _l("Enter a title."))
+    if channel not in CHANNELS:
+        raise InvalidData.on("channel", _l("Choose how the issue was received."))
+    if not topic.active:
+        raise InvalidData.on("topic", _l("This topic is no longer in use."))
+    if raised_by_contact is not None and raised_by_contact.business_id != business.id:
+        raise InvalidData.on("raised_by_contact", _l("This person does not belong to the business."))
+    issue = Issue(
+        title=title.strip(), description=(description or "").strip(), business=business, channel=channel,
+        topic=topic, unit=unit, origin_unit=unit, meeting=meeting, raised_by_contact=raised_by_contact,
+        raised_by_name=(raised_by_name or (raised_by_contact.name if raised_by_contact else "")).strip(),
+        status=IssueStatus.NEW.value, created_by=actor,
+    )
+    db.session.add(issue)
+    _event(issue, actor, None, IssueStatus.NEW.value, channel=channel)
+    return issue
+
+
+def _child_towards(unit: Unit, origin: Unit) -> Unit | None:
+    """The unit directly below `unit` on the way down to `origin` (where a returned issue goes)."""
+    if origin.id == unit.id or not origin.path.startswith(unit.path):
+        return None
+    child_id = int(origin.path[len(unit.path):].strip("/").split("/")[0])
+    return db.session.get(Unit, child_id)
+
+
+def transition(issue: Issue, *, to: str, actor: User, note: str = "", assignee: User | None = None,
+               due_date: date | None = None, resolution: str | None = None, legal_basis: str | None = None,
+               expected_version: int | None = None) -> Issue:
+    """Move `issue` as the workflow table allows; raises Conflict, TransitionRefused or InvalidData.
+
+    `expected_version`: the version the caller's change was based on; when the issue has changed since,
+    nothing happens and Conflict says so.
+    """
+    if expected_version is not None and expected_version != issue.version:
+        raise Conflict(_l("This issue was changed by someone else in the meantime. Reload it and try again."),
+                       {"version": [str(_l("The issue is now at version %(v)d.", v=issue.version))]})
+    step = find_transition(issue.status, to)
+    if step is None:
+        allowed = allowed_targets(issue.status)
+        raise TransitionRefused(
+            _l("An issue that is “%(status)s” cannot go to “%(to)s”. Allowed: %(allowed)s.",
+               status=issue.status, to=to, allowed=", ".join(allowed) or "—"),
+            {"to": allowed},
+        )
+    given = {"assignee": assignee, "due_date": due_date, "resolution": (resolution or "").strip(),
+             "note": (note or "").strip()}
+    missing = missing_fields(step, given)
+    if missing:
+        raise InvalidData(_l("Some of the data is not valid"),
+                          {name: [str(_l("Required for this step."))] for name in missing})
+    source = issue.status
+    details: dict = {}
+    target = step.target
+    if target is IssueStatus.ASSIGNED:
+        if assignee.role not in STAFF_ROLES or not assignee.active or assignee.unit is None \
+                or not can_see_unit(assignee, issue.unit):
+            raise InvalidData.on("assignee", _l("Assign the issue to an officer of the unit handling it."))
+        if due_date < office_today():
+            raise InvalidData.on("due_date", _l("The due date cannot be in the past."))
+        issue.assignee, issue.due_date = assignee, due_date
+        details = {"assignee": assignee.email, "due_date": due_date.isoformat()}
+        enqueue_template("issue_assigned", to=[assignee.email], language=assignee.language, issue=issue,
+                         url=external_url("issues.issue_page", issue_id=issue.id))
+    elif target is IssueStatus.ANSWERED:
+        issue.resolution, issue.legal_basis = resolution.strip(), (legal_basis or "").strip()
+        issue.answered_by, issue.answered_at = actor, utcnow()
+        enqueue_template("issue_answered", to=business_recipients(issue), issue=issue,
+                         url=external_url("issues.issue_page", issue_id=issue.id))
+    elif target is IssueStatus.ESCALATED:
+        if issue.unit.parent is None:
+            raise InvalidData.on("to", _l("The General Department has no unit above it."))
+        details = {"from_unit": issue.unit.code, "to_unit": issue.unit.parent.code}
+        issue.unit, issue.assignee, issue.due_date = issue.unit.parent, None, None
+    elif target is IssueStatus.RETURNED:
+        below = _child_towards(issue.unit, issue.origin_unit)
+        if below is None:
+            raise TransitionRefused(_l("Only an issue escalated from a unit below can be sent back."),
+                                    {"to": [t for t in allowed_targets(source) if t != "returned"]})
+        details = {"from_unit": issue.unit.code, "to_unit": below.code}
+        issue.unit, issue.assignee, issue.due_date = below, None, None
+    issue.status = (step.lands_in or target).value
+    _event(issue, actor, source, target.value, note, **details)
+    return issue
+
+
+def business_recipients(issue: Issue) -> list[str]:
+    """Who hears about an issue at the business: the person who raised it, else every contact; and its accounts."""
+    contact = issue.raised_by_contact
+    people = [contact.email] if contact is not None and contact.email else \
+        [c.email for c in issue.business.contacts if c.email]
+    accounts = db.session.execute(
+        select(User.email).where(User.business_id == issue.business_id, User.active)
+    ).scalars()
+    return [*people, *accounts]
+
+
+def rate(issue: Issue, *, user: User, score: int, comment: str = "") -> Rating:
+    """The business that raised the issue rates the answer, once, after it is answered."""
+    if user.role != Role.BUSINESS or user.business_id != issue.business_id:
+        raise Forbidden(_l("Only the business that raised the issue can rate its answer."))
+    if issue.status not in DONE_STATUSES:
+        raise Conflict(_l("The issue can be rated once it has been answered."))
+    if issue.rating is not None:
+        raise Conflict(_l("This answer has already been rated."))
+    if not isinstance(score, int) or not 1 <= score <= 5:
+        raise InvalidData.on("score", _l("Choose a score from 1 to 5."))
+    rating = Rating(issue=issue, score=score, comment=(comment or "").strip(), by_id=user.id,
+                    officer_id=issue.answered_by_id or issue.assignee_id, unit_id=issue.unit_id)
+    db.session.add(rating)
+    _event(issue, user, issue.status, issue.status, comment, rating=score)
+    return rating
+
+
+def publish(issue: Issue, *, actor: User, question: str, answer: str) -> Issue:
+    """Publish an answered issue as an anonymous question-and-answer, in the words given."""
+    if issue.status not in DONE_STATUSES:
+        raise Conflict(_l("Only an answered issue can be published."))
+    if not question.strip() or not answer.strip():
+        raise InvalidData.on("public_question", _l("Write the question and the answer as the public will read them."))
+    if issue.business.name.strip().lower() in f"{question} {answer}".lower() or issue.business.tax_code in \
+            f"{question} {answer}":
+        raise InvalidData.on("public_question", _l("The published text must not name the business."))
+    issue.published, issue.public_question, issue.public_answer = True, question.strip(), answer.strip()
+    _event(issue, actor, issue.status, issue.status, "", published=True)
+    return issue
+
+
+def unpublish(issue: Issue, *, actor: User) -> Issue:
+    issue.published = False
+    _event(issue, actor, issue.status, issue.status, "", published=False)
+    return issue
+
+
+def active_topics() -> list[Topic]:
+    return list(db.session.execute(select(Topic).where(Topic.active).order_by(Topic.position, Topic.name)).scalars())
+
+
+def working_days_taken(issue: Issue) -> int | None:
+    if issue.answered_at is None:
+        return None
+    zone = zone_named(None)
+    start, end = issue.created_at.astimezone(zone).date(), issue.answered_at.astimezone(zone).date()
+    return holiday_calendar(range(start.year, end.year + 1)).workdays_between(start, end)
+
+
+def queue_digests(today: date | None = None, soon_workdays: int = 3) -> int:
+    """Queue one mail per person with open issues overdue or due within `soon_workdays` working days.
+
+    Each assignee hears of their own issues; the managers of a unit hear of every such issue waiting at
+    their unit. Returns the number of mails queued.
+    """
+    today = today or office_today()
+    horizon = holiday_calendar(range(today.year, today.year + 2)).add_workdays(today, soon_workdays)
+    issues = db.session.execute(
+        select(Issue).where(Issue.status.in_([s.value for s in OPEN_STATUSES]), Issue.due_date.is_not(None),
+                            Issue.due_date <= horizon)
+        .options(joinedload(Issue.assignee), joinedload(Issue.business)).order_by(Issue.due_date, Issue.id)
+    ).scalars().all()
+    heads = db.session.execute(
+        select(User).where(User.role == Role.MANAGER.value, User.active,
+                           User.unit_id.in_({issue.unit_id for issue in issues}))
+    ).scalars().all() if issues else []
+    heads_by_unit: dict[int, list[User]] = {}
+    for head in heads:
+        heads_by_unit.setdefault(head.unit_id, []).append(head)
+    per_person: dict[int, tuple[User, list[Issue], list[Issue]]] = {}
+    for issue in issues:
+        people = [issue.assignee] if issue.assignee and issue.assignee.active else []
+        for person in people + heads_by_unit.get(issue.unit_id, []):
+            _, overdue, soon = per_person.setdefault(person.id, (person, [], []))
+            bucket = overdue if issue.due_date < today else soon
+            if issue not in bucket:
+                bucket.append(issue)
+    for person, overdue, soon in per_person.values():
+        enqueue_template("digest", to=[person.email], language=person.language, user=person, overdue=overdue,
+                         soon=soon, url=external_url("issues.issue_list", overdue="true"))
+    return len(per_person)
+
+
+def issue_query(user: User, *, status: str | None = None, unit: Unit | None = None, business_id: int | None = None,
+                topic: str | None = None, channel: str | None = None, assignee_id: int | None = None,
+                overdue: bool | None = None, created_from: date | None = None, created_to: date | None = None,
+                text: str | None = None):
+    """The statement for a filtered list of the issues `user` may see, newest first, with what lists show
+    loaded in the same query. `unit` includes the units below it; dates are office-local days."""
+    stmt = (select(Issue).where(visible_issues_condition(user))
+            .order_by(Issue.created_at.desc(), Issue.id.desc())
+            .options(joinedload(Issue.topic), joinedload(Issue.unit), joinedload(Issue.origin_unit),
+                     joinedload(Issue.business), joinedload(Issue.assignee), joinedload(Issue.rating)))
+    if status:
+        stmt = stmt.where(Issue.status == status)
+    if unit is not None:
+        stmt = stmt.where(Issue.unit_id.in_(select(Unit.id).where(Unit.path.startswith(unit.path))))
+    if business_id is not None:
+        stmt = stmt.where(Issue.business_id == business_id)
+    if topic:
+        stmt = stmt.where(Issue.topic_id.in_(select(Topic.id).where(Topic.code == topic)))
+    if channel:
+        stmt = stmt.where(Issue.channel == channel)
+    if assignee_id is not None:
+        stmt = stmt.where(Issue.assignee_id == assignee_id)
+    if overdue is not None:
+        stmt = stmt.where(overdue_condition() if overdue else not_overdue_condition())
+    zone = zone_named(None)
+    if created_from is not None:
+        stmt = stmt.where(Issue.created_at >= datetime.combine(created_from, time.min, tzinfo=zone))
+    if created_to is not None:
+        stmt = stmt.where(Issue.created_at < datetime.combine(created_to + timedelta(days=1), time.min, tzinfo=zone))
+    if text:
+        stmt = stmt.where(Issue.title.icontains(text, autoescape=True))
+    return stmt
+
+
+def carried_over_query(user: User, meeting: Meeting):
+    """Issues raised at earlier meetings of the same series that are still open: where the next dialogue starts."""
+    earlier = select(Meeting.id).where(Meeting.series_id == meeting.series_id, Meeting.start < meeting.start)
+    return (issue_query(user).where(Issue.meeting_id.in_(earlier),
+                                    Issue.status.in_([s.value for s in OPEN_STATUSES]))
+            .order_by(None).order_by(Issue.created_at, Issue.id))

@@ -1,0 +1,470 @@
+import csv
+import io
+from datetime import date
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from openpyxl import Workbook
+from sqlalchemy import select
+
+from ..auth.access import roles_required
+from ..auth.models import Role, User
+from ..exceptions import Conflict, ServiceError
+from ..extensions import db
+from ..org.models import Business, Unit
+from ..org.services import business_by_tax_code, normalize_tax_code
+from ..scheduling.models import Meeting
+from ..scope import get_visible, visible_units_condition, visible_users_condition
+from ..web import select_choices, show_service_error
+from . import attachments, services
+from .forms import (
+    CHANNEL_NAMES,
+    STATUS_NAMES,
+    TRANSITION_NAMES,
+    AttachmentForm,
+    BusinessIssueForm,
+    IssueForm,
+    PublishForm,
+    QuickIssueForm,
+    RatingForm,
+    TopicForm,
+    TransitionForm,
+)
+from .models import Attachment, Issue, Topic
+from .workflow import allowed_targets
+
+bp = Blueprint("issues", __name__)
+
+STAFF = (Role.ADMIN, Role.ORGANISER, Role.MANAGER)
+PER_PAGE = 50
+FILTERS = ("status", "topic", "channel", "unit", "assignee", "overdue", "from", "to", "q")
+
+
+@bp.app_context_processor
+def issue_names() -> dict:
+    return {"CHANNEL_NAMES": CHANNEL_NAMES, "STATUS_NAMES": STATUS_NAMES, "TRANSITION_NAMES": TRANSITION_NAMES,
+            "is_overdue": services.is_overdue}
+
+
+def _date_arg(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _filters() -> dict:
+    """The list's filters from the URL, as the service takes them; unknown or malformed values are ignored."""
+    args = request.args
+    unit = None
+    if args.get("unit"):
+        unit = db.session.execute(
+            select(Unit).where(Unit.code == args["unit"], visible_units_condition(current_user))
+        ).scalar_one_or_none()
+    assignee = args.get("assignee", type=int)
+    return {
+        "status": args.get("status") if args.get("status") in STATUS_NAMES else None,
+        "topic": args.get("topic") or None,
+        "channel": args.get("channel") if args.get("channel") in CHANNEL_NAMES else None,
+        "unit": unit,
+        "assignee_id": assignee,
+        "overdue": True if args.get("overdue") in ("1", "true") else None,
+        "created_from": _date_arg("from"),
+        "created_to": _date_arg("to"),
+        "text": (args.get("q") or "").strip()[:200] or None,
+    }
+
+
+def _unit_options():
+    return db.session.execute(
+        select(Unit).where(visible_units_condition(current_user)).order_by(Unit.path)
+    ).scalars().all()
+
+
+@bp.route("/issues")
+@login_required
+def issue_list():
+    page = db.paginate(services.issue_query(current_user, **_filters()), per_page=PER_PAGE, error_out=False)
+    officers = db.session.execute(
+        select(User).where(visible_users_condition(current_user), User.role.in_(["organiser", "manager"]))
+        .order_by(User.name)
+    ).scalars().all() if current_user.role in STAFF else []
+    current = {name: request.args.get(name, "") for name in FILTERS}
+    return render_template("issues/list.html", page=page, topics=services.active_topics(), units=_unit_options(),
+                           officers=officers, current=current,
+                           filter_args={k: v for k, v in current.items() if v})
+
+
+EXPORT_COLUMNS = ("id", "created", "title", "business", "tax_code", "channel", "topic", "unit", "status",
+                  "assignee", "due_date", "overdue", "answered", "rating")
+
+
+def _export_rows():
+    stmt = services.issue_query(current_user, **_filters()).limit(100_000)
+    for issue in db.session.execute(stmt).unique().scalars():
+        yield [
+            issue.id, issue.created_at.astimezone(services.zone_named(None)).strftime("%d/%m/%Y %H:%M"),
+            issue.title, issue.business.name, issue.business.tax_code, str(CHANNEL_NAMES[issue.channel]),
+            issue.topic.name, issue.unit.name, str(STATUS_NAMES[issue.status]),
+            issue.assignee.email if issue.assignee else "",
+            issue.due_date.strftime("%d/%m/%Y") if issue.due_date else "",
+            _("yes") if services.is_overdue(issue) else "",
+            issue.answered_at.astimezone(services.zone_named(None)).strftime("%d/%m/%Y") if issue.answered_at else "",
+            issue.rating.score if issue.rating else "",
+        ]
+
+
+def spreadsheet_safe(value):
+    """Text a spreadsheet would run as a formula (=, +, -, @, tab, CR) is prefixed with an apostrophe."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+@bp.route("/issues.csv")
+@roles_required(*STAFF)
+def export_csv():
+    buffer = io.StringIO()
+    buffer.write("\ufeff")  # a BOM, so that Excel opens the Vietnamese text as UTF-8
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    for row in _export_rows():
+        writer.writerow([spreadsheet_safe(value) for value in row])
+    return Response(buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=issues.csv"})
+
+
+@bp.route("/issues.xlsx")
+@roles_required(*STAFF)
+def export_xlsx():
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Issues")
+    sheet.append(list(EXPORT_COLUMNS))
+    for row in _export_rows():
+        sheet.append([spreadsheet_safe(value) for value in row])
+    output = io.BytesIO()
+    workbook.save(output)
+    output.seek(0)
+    return send_file(output, download_name="issues.xlsx", as_attachment=True,
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _topic_choices():
+    return select_choices((t.code, t.name) for t in services.active_topics())
+
+
+def _topic(code: str) -> Topic | None:
+    return db.session.execute(select(Topic).where(Topic.code == code, Topic.active)).scalar_one_or_none()
+
+
+def _attach_upload(issue: Issue, upload) -> None:
+    if upload and upload.filename:
+        attachments.add_attachment(issue, filename=upload.filename, data=upload.read(),
+                                   uploaded_by_id=current_user.id)
+
+
+@bp.route("/issues/new", methods=["GET", "POST"])
+@login_required
+def create_issue():
+    if current_user.role == Role.BUSINESS:
+        return _create_business_issue()
+    form = IssueForm()
+    form.topic.choices = _topic_choices()
+    form.unit.choices = select_choices((u.code, u.name) for u in _unit_options())
+    if request.method == "GET":
+        form.unit.data = current_user.unit.code if current_user.unit else None
+        form.meeting_id.data = request.args.get("meeting", "")
+        form.tax_code.data = request.args.get("tax_code", "")
+    if form.validate_on_submit():
+        issue = _create_from_form(form)
+        if issue is not None:
+            flash(_("Issue #%(id)d recorded.", id=issue.id), "success")
+            return redirect(url_for("issues.issue_page", issue_id=issue.id))
+    return render_template("issues/new.html", form=form)
+
+
+def _create_from_form(form: IssueForm) -> Issue | None:
+    """Record the issue a staff form describes; errors go on the form and nothing is saved."""
+    business = business_by_tax_code(normalize_tax_code(form.tax_code.data))
+    if business is None or get_visible(current_user, Business, business.id) is None:
+        form.tax_code.errors.append(_("No business with this tax code is registered."))
+    topic = _topic(form.topic.data)
+    if topic is None:
+        form.topic.errors.append(_("Choose a topic from the list."))
+    unit = db.session.execute(
+        select(Unit).where(Unit.code == form.unit.data, visible_units_condition(current_user))
+    ).scalar_one_or_none()
+    if unit is None:
+        form.unit.errors.append(_("Choose a unit from the list."))
+    meeting = None
+    if form.meeting_id.data:
+        meeting = get_visible(current_user, Meeting, int(form.meeting_id.data)) \
+            if form.meeting_id.data.isdigit() else None
+    if form.errors:
+        return None
+    try:
+        issue = services.create_issue(
+            title=form.title.data, description=form.description.data or "", business=business,
+            channel="meeting" if meeting else form.channel.data, topic=topic, unit=unit, actor=current_user,
+            meeting=meeting, raised_by_name=form.raised_by.data or "",
+        )
+        db.session.flush()
+        _attach_upload(issue, form.file.data)
+        db.session.commit()
+    except ServiceError as error:
+        show_service_error(form, error, {"business": "tax_code"})
+        return None
+    return issue
+
+
+def _create_business_issue():
+    form = BusinessIssueForm()
+    form.topic.choices = _topic_choices()
+    if form.validate_on_submit():
+        topic = _topic(form.topic.data)
+        if topic is None:
+            form.topic.errors.append(_("Choose a topic from the list."))
+        else:
+            business = current_user.business
+            try:
+                issue = services.create_issue(
+                    title=form.title.data, description=form.description.data, business=business, channel="web",
+                    topic=topic, unit=business.unit, actor=current_user, raised_by_name=current_user.name,
+                )
+                db.session.flush()
+                _attach_upload(issue, form.file.data)
+                db.session.commit()
+            except ServiceError as error:
+                show_service_error(form, error)
+            else:
+                flash(_("Your issue has been sent to %(unit)s. You will be told when it is answered.",
+                        unit=business.unit.name), "success")
+                return redirect(url_for("issues.issue_page", issue_id=issue.id))
+    return render_template("issues/new_business.html", form=form)
+
+
+def _issue_or_404(issue_id: int) -> Issue:
+    return services.get_issue(current_user, issue_id) or abort(404)
+
+
+def _officers_for(issue: Issue) -> list[User]:
+    """Officers an issue can be assigned to: active staff of the unit handling it and the units below."""
+    return list(db.session.execute(
+        select(User).where(User.active, User.role.in_(["organiser", "manager"]),
+                           User.unit_id.in_(select(Unit.id).where(Unit.path.startswith(issue.unit.path))))
+        .order_by(User.name)
+    ).scalars())
+
+
+@bp.route("/issues/<int:issue_id>")
+@login_required
+def issue_page(issue_id: int):
+    issue = _issue_or_404(issue_id)
+    return _render_issue(issue)
+
+
+def _render_issue(issue: Issue, transition_form: TransitionForm | None = None, status: int = 200):
+    staff = current_user.role in STAFF
+    forms = {}
+    if staff:
+        for target in allowed_targets(issue.status):
+            form = TransitionForm(prefix=target, formdata=None)
+            form.to.data, form.version.data = target, issue.version
+            if target == "assigned":
+                officers = _officers_for(issue)
+                form.assignee.choices = select_choices((u.id, f"{u.name} ({u.unit.code})") for u in officers)
+                form.due_date.data = issue.due_date or services.default_due_date(issue.topic)
+                if issue.assignee:
+                    form.assignee.data = str(issue.assignee.id)
+            forms[target] = form
+        if transition_form is not None:
+            forms[transition_form.to.data] = transition_form
+    rating_form = RatingForm() if current_user.role == Role.BUSINESS and issue.rating is None else None
+    publish_form = PublishForm(formdata=None, public_question=issue.public_question or issue.description,
+                               public_answer=issue.public_answer or issue.resolution) if staff else None
+    return render_template(
+        "issues/issue.html", issue=issue, forms=forms, staff=staff, rating_form=rating_form,
+        publish_form=publish_form, attachment_form=AttachmentForm(formdata=None),
+        overdue=services.is_overdue(issue), days_taken=services.working_days_taken(issue),
+    ), status
+
+
+@bp.route("/issues/<int:issue_id>/transition", methods=["POST"])
+@roles_required(*STAFF)
+def transition(issue_id: int):
+    issue = _issue_or_404(issue_id)
+    target = request.form.get("target", "")
+    form = TransitionForm(prefix=target)
+    if target == "assigned":
+        form.assignee.choices = select_choices((u.id, u.name) for u in _officers_for(issue))
+    if not form.validate_on_submit() or form.to.data != target:
+        flash(_("Check the fields of this step."), "error")
+        return _render_issue(issue, form, 422)
+    assignee = None
+    if target == "assigned" and (form.assignee.data or "").isdigit():
+        assignee = next((u for u in _officers_for(issue) if u.id == int(form.assignee.data)), None)
+    try:
+        services.transition(
+            issue, to=target, actor=current_user, note=form.note.data or "", assignee=assignee,
+            due_date=form.due_date.data, resolution=form.resolution.data, legal_basis=form.legal_basis.data,
+            expected_version=form.version.data,
+        )
+        db.session.commit()
+    except Conflict as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        fresh = _issue_or_404(issue_id)
+        return _render_issue(fresh, status=409)
+    except ServiceError as error:
+        show_service_error(form, error)
+        return _render_issue(_issue_or_404(issue_id), form, 422)
+    flash(_("Issue #%(id)d: %(step)s done.", id=issue.id, step=TRANSITION_NAMES[target]), "success")
+    if services.get_issue(current_user, issue.id) is None:
+        return redirect(url_for("issues.issue_list"))  # escalated out of this user's sight
+    return redirect(url_for("issues.issue_page", issue_id=issue.id))
+
+
+@bp.route("/issues/<int:issue_id>/rating", methods=["POST"])
+@roles_required(Role.BUSINESS)
+def rate(issue_id: int):
+    issue = _issue_or_404(issue_id)
+    form = RatingForm()
+    if form.validate_on_submit():
+        try:
+            services.rate(issue, user=current_user, score=form.score.data, comment=form.comment.data or "")
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+        else:
+            flash(_("Thank you: your rating has been recorded."), "success")
+    else:
+        flash(_("Choose a score from 1 to 5."), "error")
+    return redirect(url_for("issues.issue_page", issue_id=issue.id))
+
+
+@bp.route("/issues/<int:issue_id>/publish", methods=["POST"])
+@roles_required(*STAFF)
+def publish(issue_id: int):
+    issue = _issue_or_404(issue_id)
+    if request.form.get("action") == "unpublish":
+        services.unpublish(issue, actor=current_user)
+        db.session.commit()
+        flash(_("The question and answer are no longer public."), "success")
+        return redirect(url_for("issues.issue_page", issue_id=issue.id))
+    form = PublishForm()
+    if form.validate_on_submit():
+        try:
+            services.publish(issue, actor=current_user, question=form.public_question.data,
+                             answer=form.public_answer.data)
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+        else:
+            flash(_("Published among the public questions and answers."), "success")
+    else:
+        flash(_("Write the question and the answer as the public will read them."), "error")
+    return redirect(url_for("issues.issue_page", issue_id=issue.id))
+
+
+@bp.route("/issues/<int:issue_id>/attachments", methods=["POST"])
+@login_required
+def upload(issue_id: int):
+    issue = _issue_or_404(issue_id)
+    form = AttachmentForm()
+    if form.validate_on_submit():
+        try:
+            _attach_upload(issue, form.file.data)
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+        else:
+            flash(_("File attached."), "success")
+    else:
+        flash(_("Choose a file."), "error")
+    return redirect(url_for("issues.issue_page", issue_id=issue.id))
+
+
+@bp.route("/issues/<int:issue_id>/attachments/<int:attachment_id>")
+@login_required
+def download(issue_id: int, attachment_id: int):
+    issue = _issue_or_404(issue_id)
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.issue_id != issue.id:
+        abort(404)
+    path = attachments.stored_path(attachment.sha256)
+    if not path.exists():
+        abort(404)
+    return send_file(path, mimetype=attachment.content_type, as_attachment=True,
+                     download_name=attachment.filename)
+
+
+@bp.route("/qa")
+def public_answers():
+    """Answered questions published without the business's name: for every business, no sign-in needed."""
+    page = db.paginate(
+        select(Issue).where(Issue.published).order_by(Issue.answered_at.desc())
+        .options(db.joinedload(Issue.topic), db.joinedload(Issue.unit)),
+        per_page=20, error_out=False,
+    )
+    return render_template("issues/qa.html", page=page)
+
+
+@bp.route("/admin/topics", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def topics():
+    form = TopicForm()
+    if form.validate_on_submit():
+        code = form.code.data.strip().lower()
+        topic = db.session.execute(select(Topic).where(Topic.code == code)).scalar_one_or_none() or Topic(code=code)
+        topic.name, topic.answer_days = form.name.data.strip(), form.answer_days.data
+        topic.sensitive, topic.active = form.sensitive.data == "1", form.active.data == "1"
+        db.session.add(topic)
+        db.session.commit()
+        flash(_("Topic “%(name)s” saved.", name=topic.name), "success")
+        return redirect(url_for("issues.topics"))
+    all_topics = db.session.execute(select(Topic).order_by(Topic.position, Topic.name)).scalars().all()
+    return render_template("issues/topics.html", form=form, topics=all_topics)
+
+
+@bp.route("/meetings/<int:meeting_id>/issues", methods=["POST"])
+@roles_required(*STAFF)
+def quick_issue(meeting_id: int):
+    """Record an issue raised at this meeting and come back to the meeting, ready for the next one."""
+    meeting = get_visible(current_user, Meeting, meeting_id) or abort(404)
+    form = QuickIssueForm()
+    back = url_for("scheduling.meeting_page", meeting_id=meeting.id) + "#quick-entry"
+    if not form.validate_on_submit():
+        flash(_("Enter the issue's title."), "error")
+        return redirect(back)
+    tax_code = normalize_tax_code(form.tax_code.data or form.business.data or "")
+    business = business_by_tax_code(tax_code) if tax_code else None
+    topic = _topic(form.topic.data)
+    if business is None or get_visible(current_user, Business, business.id) is None or topic is None:
+        flash(_("Choose the business (or type its tax code) and the topic."), "error")
+        return redirect(back)
+    try:
+        issue = services.create_issue(
+            title=form.title.data, description=form.description.data or "", business=business, channel="meeting",
+            topic=topic, unit=meeting.unit, actor=current_user, meeting=meeting, raised_by_name=form.raised_by.data,
+        )
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return redirect(back)
+    flash(_("Issue #%(id)d recorded.", id=issue.id), "success")
+    return redirect(back)

@@ -1,0 +1,157 @@
+"""Writing mail into the outbox, and sending what waits there.
+
+Delivery guarantee, exactly: a message is written in the same transaction as the change that causes it,
+so it exists if and only if the change does. The sender marks it sent only after the SMTP server has
+accepted it ("250"), and commits that right away. A sender killed between the server's acceptance and
+that commit sends the message again when restarted: at least once, with the same Message-ID, which mail
+clients use to show it once. Two senders never send the same message at once: on PostgreSQL each claims
+its batch with SELECT … FOR UPDATE SKIP LOCKED. SQLite has no row locks: run a single sender there.
+"""
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from sqlalchemy import select
+
+from ..db import utcnow
+from ..extensions import db
+from .models import OutboxAttachment, OutboxMessage
+
+MAX_ATTEMPTS = 8
+BATCH = 50
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before the next try: 1, 2, 4 … minutes, at most 6 hours."""
+    return timedelta(minutes=min(2 ** (attempts - 1), 360))
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def enqueue(*, to: list[str], subject: str, text: str, html: str | None = None, calendar: str | None = None,
+            calendar_method: str | None = None, attachments: list[Attachment] = (),
+            headers: dict | None = None) -> OutboxMessage | None:
+    """Write a message to the outbox in the current transaction; None when there is nobody to send to."""
+    recipients = sorted({address.strip().lower() for address in to if address and address.strip()})
+    if not recipients:
+        return None
+    domain = current_app.config["MAIL_DEFAULT_SENDER"].rpartition("@")[2] or "localhost"
+    message = OutboxMessage(
+        message_id=make_msgid(domain=domain), recipients=recipients, subject=subject, text_body=text,
+        html_body=html, calendar_body=calendar, calendar_method=calendar_method, headers=headers or {},
+        attachments=[OutboxAttachment(filename=a.filename, content_type=a.content_type, data=a.data)
+                     for a in attachments],
+    )
+    db.session.add(message)
+    return message
+
+
+def enqueue_template(template: str, *, to: list[str], language: str = "vi", **context) -> OutboxMessage | None:
+    """A message from templates/mail/<template>.txt (first line "Subject: …") and .html, in `language`."""
+    with force_locale(language):
+        text = render_template(f"mail/{template}.txt", **context)
+        html = render_template(f"mail/{template}.html", **context)
+    subject, _, body = text.partition("\n")
+    return enqueue(to=to, subject=subject.removeprefix("Subject:").strip(), text=body.lstrip("\n"), html=html)
+
+
+def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = ", ".join(message.recipients)
+    email["Subject"] = message.subject
+    email["Message-ID"] = message.message_id
+    email["Date"] = formatdate(localtime=False)
+    for name, value in (message.headers or {}).items():
+        email[name] = value
+    email.set_content(message.text_body)
+    if message.html_body:
+        email.add_alternative(message.html_body, subtype="html")
+    if message.calendar_body:
+        method = (message.calendar_method or "PUBLISH").upper()
+        # Outlook wants the invitation both as an alternative and as an attached .ics file.
+        email.add_alternative(message.calendar_body, subtype="calendar", params={"method": method})
+        email.add_attachment(message.calendar_body.encode(), maintype="application", subtype="ics",
+                             filename="invite.ics")
+    for attachment in message.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        email.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
+    return email
+
+
+def _connect(config) -> smtplib.SMTP:
+    server = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30)
+    if config.get("MAIL_USE_TLS"):
+        server.starttls(context=ssl.create_default_context())
+    if config.get("MAIL_USERNAME"):
+        server.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+    return server
+
+
+def _claim_batch(limit: int) -> list[OutboxMessage]:
+    stmt = (select(OutboxMessage).where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= utcnow())
+            .order_by(OutboxMessage.id).limit(limit))
+    if db.engine.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list(db.session.execute(stmt).scalars())
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+
+
+def send_pending(limit: int = BATCH) -> SendReport:
+    """Send what waits in the outbox, one message per transaction; failures are retried with backoff."""
+    config = current_app.config
+    report = SendReport()
+    server = None
+    try:
+        for _ in range(limit):
+            batch = _claim_batch(1)
+            if not batch:
+                break
+            message = batch[0]
+            try:
+                if server is None:
+                    server = _connect(config)
+                server.send_message(build_email(message, config["MAIL_DEFAULT_SENDER"]))
+            except (smtplib.SMTPException, OSError) as error:
+                message.attempts += 1
+                message.last_error = f"{type(error).__name__}: {error}"[:2000]
+                if message.attempts >= MAX_ATTEMPTS:
+                    message.status = "dead"
+                    report.dead += 1
+                else:
+                    message.next_attempt_at = utcnow() + backoff(message.attempts)
+                    report.failed += 1
+                db.session.commit()
+                if server is not None:
+                    server.close()
+                    server = None
+                if isinstance(error, OSError | smtplib.SMTPServerDisconnected):
+                    break  # the server is away: the rest waits for the next round
+                continue
+            message.status, message.sent_at, message.attempts = "sent", utcnow(), message.attempts + 1
+            db.session.commit()
+            report.sent += 1
+    finally:
+        if server is not None:
+            try:
+                server.quit()
+            except (smtplib.SMTPException, OSError):
+                server.close()
+    return report
