@@ -1,0 +1,145 @@
+import io
+from datetime import date, datetime, timedelta
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from dialogue_app.extensions import db
+from dialogue_app.issues.models import Attachment, Issue
+from dialogue_app.scheduling import services as scheduling
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@pytest.fixture
+def setting(units, topics, make_user, make_business, login, client):
+    business = make_business(units["HCM-A"], name="Công ty TNHH Điện tử Sao Việt")
+    officer = make_user("organiser", units["HCM-A"], name="Nguyễn Thị Mai")
+    login(officer)
+    return {"business": business, "officer": officer}
+
+
+def record(client, business, **overrides):
+    data = {"tax_code": business.tax_code, "title": "Vướng mắc C/O mẫu D", "description": "Chi tiết",
+            "topic": "origin", "channel": "phone", "unit": "HCM-A", "raised_by": "Trần Thị Ngọc"}
+    data.update(overrides)
+    response = client.post("/issues/new", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return db.session.execute(select(Issue).order_by(Issue.id.desc())).scalars().first()
+
+
+def test_officer_records_an_issue_with_an_attachment_and_follows_it(client, setting):
+    issue = record(client, setting["business"], file=(io.BytesIO(PNG), "ảnh chụp.png"))
+    page = client.get(f"/issues/{issue.id}").get_data(as_text=True)
+    assert "Vướng mắc C/O mẫu D" in page and "Trần Thị Ngọc" in page and "ảnh chụp.png" in page
+    attachment = db.session.execute(select(Attachment)).scalar_one()
+    with client.get(f"/issues/{issue.id}/attachments/{attachment.id}") as download:
+        assert download.data == PNG and download.headers["Content-Type"] == "image/png"
+        assert "attachment" in download.headers["Content-Disposition"]
+
+    due = (date.today() + timedelta(days=7)).isoformat()
+    client.post(f"/issues/{issue.id}/transition", data={
+        "target": "assigned", "assigned-to": "assigned", "assigned-version": issue.version,
+        "assigned-assignee": str(setting["officer"].id), "assigned-due_date": due})
+    assert db.session.get(Issue, issue.id).status == "assigned"
+
+
+def test_a_disguised_file_is_refused(client, setting):
+    issue = record(client, setting["business"])
+    response = client.post(f"/issues/{issue.id}/attachments",
+                           data={"file": (io.BytesIO(b"<script>alert(1)</script>"), "scan.pdf")},
+                           follow_redirects=True)
+    assert "Hãy đính kèm tệp PDF" in response.get_data(as_text=True)
+    assert db.session.execute(select(Attachment)).first() is None
+
+
+def test_saving_on_top_of_a_newer_version_is_refused(client, setting):
+    issue = record(client, setting["business"])
+    stale_version = issue.version
+    client.post(f"/issues/{issue.id}/transition", data={
+        "target": "escalated", "escalated-to": "escalated", "escalated-version": stale_version,
+        "escalated-note": "Lên Cục"})
+    second = client.post(f"/issues/{issue.id}/transition", data={
+        "target": "escalated", "escalated-to": "escalated", "escalated-version": stale_version,
+        "escalated-note": "Lần nữa"})
+    assert second.status_code == 409
+    assert "vừa được người khác thay đổi" in second.get_data(as_text=True)
+    assert db.session.get(Issue, issue.id).unit.code == "HCM"
+
+
+def test_list_filters_live_in_the_url_and_exports_escape_formulas(client, setting):
+    record(client, setting["business"], title="=HYPERLINK(\"http://evil\")", topic="it")
+    record(client, setting["business"], title="Thủ tục tạm nhập tái xuất", topic="procedure")
+    page = client.get("/issues?topic=it").get_data(as_text=True)
+    assert "HYPERLINK" in page and "tạm nhập" not in page
+    csv_text = client.get("/issues.csv?topic=it").get_data(as_text=True)
+    assert "'=HYPERLINK" in csv_text and "tạm nhập" not in csv_text
+    workbook = load_workbook(io.BytesIO(client.get("/issues.xlsx").data))
+    titles = [row[2] for row in workbook.active.iter_rows(min_row=2, values_only=True)]
+    assert "'=HYPERLINK(\"http://evil\")" in titles
+    assert client.get("/issues?from=not-a-date&overdue=banana&status=nope&page=-3").status_code == 200
+
+
+def test_the_meeting_page_takes_quick_entries_and_shows_what_carries_over(client, setting, units):
+    business = setting["business"]
+    series = scheduling.create_series(title="Cà phê sáng", unit=units["HCM-A"], location="Hội trường",
+                                      rule="FREQ=MONTHLY;BYDAY=-1MO", first_start=datetime(2026, 8, 31, 8),
+                                      duration_minutes=120, invitees=[business])
+    db.session.flush()
+    september, _ = scheduling.meeting_for(series, date(2026, 9, 28))
+    october, _ = scheduling.meeting_for(series, date(2026, 10, 26))
+    db.session.commit()
+    for title in ("Vướng mắc thứ nhất", "Vướng mắc thứ hai"):
+        response = client.post(f"/meetings/{september.id}/issues", data={
+            "business": business.tax_code, "title": title, "topic": "procedure", "raised_by": "Ông An"})
+        assert response.status_code == 302 and response.headers["Location"].endswith("#quick-entry")
+    page = client.get(f"/meetings/{september.id}").get_data(as_text=True)
+    assert "Vướng mắc thứ nhất" in page and "Vướng mắc thứ hai" in page
+    raised = db.session.execute(select(Issue).where(Issue.meeting_id == september.id)).scalars().all()
+    assert {i.channel for i in raised} == {"meeting"}
+
+    raised[0].status, raised[0].resolution = "answered", "Đã trả lời"
+    db.session.commit()
+    carried = client.get(f"/meetings/{october.id}").get_data(as_text=True)
+    carried = carried[carried.index("Chuyển tiếp"):]
+    assert "Vướng mắc thứ hai" in carried and "Vướng mắc thứ nhất" not in carried
+
+    refused = client.post(f"/meetings/{september.id}/issues", data={"business": "", "title": "", "topic": "it"},
+                          follow_redirects=True)
+    assert "Hãy nhập tiêu đề vướng mắc." in refused.get_data(as_text=True)
+
+
+def test_the_business_raises_rates_and_sees_only_its_own(client, setting, make_user, make_business, units, login):
+    other = make_business(units["HCM-A"], name="Công ty khác")
+    foreign = record(client, other, title="Của doanh nghiệp khác")
+    client.post("/logout")
+    login(make_user("business", business=setting["business"]))
+    response = client.post("/issues/new", data={"title": "Chữ ký số bị lỗi", "description": "Không nộp được",
+                                                "topic": "it"})
+    assert response.status_code == 302
+    mine = db.session.execute(select(Issue).where(Issue.title == "Chữ ký số bị lỗi")).scalar_one()
+    assert mine.channel == "web" and mine.unit.code == "HCM-A"
+    assert client.get(f"/issues/{foreign.id}").status_code == 404
+    listing = client.get("/issues").get_data(as_text=True)
+    assert "Chữ ký số bị lỗi" in listing and "Của doanh nghiệp khác" not in listing
+    assert client.get("/issues.csv").status_code == 404
+    mine.status, mine.resolution = "answered", "Đã gia hạn chứng thư số."
+    db.session.commit()
+    client.post(f"/issues/{mine.id}/rating", data={"score": "5", "comment": "Nhanh"})
+    assert db.session.get(Issue, mine.id).rating.score == 5
+
+
+def test_published_answers_are_public_and_anonymous(client, setting):
+    issue = record(client, setting["business"])
+    issue.status, issue.resolution = "answered", "Được chấp nhận."
+    db.session.commit()
+    named = client.post(f"/issues/{issue.id}/publish", data={
+        "public_question": "Công ty TNHH Điện tử Sao Việt hỏi về C/O", "public_answer": "Được chấp nhận."},
+        follow_redirects=True)
+    assert "không được nêu tên doanh nghiệp" in named.get_data(as_text=True)
+    client.post(f"/issues/{issue.id}/publish", data={
+        "public_question": "Doanh nghiệp hỏi về C/O mẫu D có sai sót nhỏ", "public_answer": "Được chấp nhận."})
+    client.post("/logout")
+    public = client.get("/qa").get_data(as_text=True)
+    assert "C/O mẫu D có sai sót nhỏ" in public and "Sao Việt" not in public
