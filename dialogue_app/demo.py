@@ -3,6 +3,7 @@
 Names of businesses and people are invented; their tax codes are valid by the check-digit rule.
 """
 
+import random
 import secrets
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -113,11 +114,13 @@ def seed(password: str | None = None) -> list[tuple[str, str, str]]:
         ("manager", f"lanhdao.tchq@{DEMO_DOMAIN}", "Đỗ Thị Lan", units["TCHQ"], None),
         ("business", f"doanhnghiep@{DEMO_DOMAIN}", "Lê Minh Tuấn", None, businesses[0]),
     ]
-    created = []
+    created, users = [], {}
     for role, email, name, unit, business in accounts:
         secret = password or secrets.token_urlsafe(9)
-        auth_services.create_user(email=email, name=name, password=secret, role=role, unit=unit, business=business)
+        users[email] = auth_services.create_user(email=email, name=name, password=secret, role=role, unit=unit,
+                                                 business=business)
         created.append((role, email, secret))
+    _seed_issues(units, businesses, users)
     return created
 
 
@@ -172,3 +175,112 @@ def _seed_meetings(units, businesses) -> None:
         start=datetime(2026, 12, 3, 14, 0, tzinfo=HANOI), duration_minutes=120,
         location="Số 8 Đường Cái Lân, Phường Bãi Cháy, TP. Hạ Long", kind="visit",
     )
+
+
+ISSUES = [
+    # topic, title, description, resolution, legal basis
+    ("tariff", "Vướng mắc áp mã HS cho linh kiện bán dẫn nhập khẩu",
+     "Doanh nghiệp nhập khẩu vi mạch tích hợp dùng cho bo mạch điều khiển, chưa thống nhất giữa nhóm 85.42 và 85.43.",
+     "Hàng hóa là vi mạch điện tử tích hợp, phân loại vào nhóm 85.42, mã 8542.31.00.",
+     "Thông tư 31/2022/TT-BTC; Chú giải pháp lý Chương 85"),
+    ("valuation", "Xác định trị giá hải quan đối với phí bản quyền phần mềm",
+     "Hợp đồng mua thiết bị có điều khoản phí bản quyền phần mềm điều khiển trả riêng cho bên bán.",
+     "Phí bản quyền là điều kiện mua bán hàng hóa nên phải cộng vào trị giá hải quan.",
+     "Thông tư 39/2015/TT-BTC, Điều 13"),
+    ("origin", "C/O mẫu D có sai sót nhỏ về mô tả hàng hóa",
+     "C/O mẫu D ghi mô tả hàng hóa không khớp hoàn toàn với hóa đơn thương mại.",
+     "Sai sót nhỏ không làm thay đổi xuất xứ hàng hóa thì vẫn chấp nhận C/O.",
+     "Thông tư 33/2023/TT-BTC, Điều 19"),
+    ("procedure", "Thủ tục thanh khoản máy móc tạm nhập tái xuất",
+     "Doanh nghiệp cần hướng dẫn hồ sơ tái xuất máy móc thiết bị tạm nhập để bảo hành.",
+     "Doanh nghiệp nộp tờ khai tái xuất kèm tờ khai tạm nhập; thời hạn tạm nhập theo hợp đồng.",
+     "Nghị định 08/2015/NĐ-CP; Thông tư 38/2015/TT-BTC"),
+    ("it", "Hệ thống VNACCS báo lỗi khi khai tờ khai sửa đổi",
+     "Khai báo sửa đổi tờ khai nhập khẩu nhận thông báo lỗi E1003 nhiều lần.",
+     "Lỗi do chứng thư số hết hạn; doanh nghiệp gia hạn chứng thư số và khai lại.", ""),
+    ("inspection", "Kiểm tra chất lượng nhà nước đối với thiết bị y tế",
+     "Lô thiết bị y tế chờ kết quả kiểm tra chuyên ngành đã quá 10 ngày.",
+     "Chi cục đã phối hợp với cơ quan kiểm tra chuyên ngành; kết quả đã có, doanh nghiệp được thông quan.",
+     "Nghị định 98/2021/NĐ-CP"),
+    ("refund", "Hồ sơ hoàn thuế nguyên liệu sản xuất xuất khẩu chậm giải quyết",
+     "Hồ sơ hoàn thuế nộp từ tháng trước chưa có kết quả.",
+     "Hồ sơ thuộc diện kiểm tra trước hoàn thuế; Chi cục đã có quyết định hoàn thuế.",
+     "Nghị định 134/2016/NĐ-CP, Điều 36"),
+    ("bonded", "Thời hạn lưu giữ hàng hóa trong kho ngoại quan",
+     "Hàng gửi kho ngoại quan sắp hết thời hạn 12 tháng, doanh nghiệp đề nghị gia hạn.",
+     "Được gia hạn một lần không quá 12 tháng theo đề nghị của chủ hàng.",
+     "Luật Hải quan 2014, Điều 62"),
+    ("procedure", "Thời gian kiểm hóa hàng container lạnh kéo dài",
+     "Container hàng đông lạnh phải chờ kiểm hóa ngoài giờ hành chính.", "", ""),
+    ("policy", "Đề nghị hướng dẫn chính sách thuế đối với hàng gia công",
+     "Doanh nghiệp đề nghị hướng dẫn việc miễn thuế nguyên liệu nhập khẩu để gia công cho thương nhân nước ngoài.",
+     "Nguyên liệu nhập khẩu để gia công được miễn thuế nhập khẩu.",
+     "Luật Thuế xuất khẩu, thuế nhập khẩu 2016, Điều 16"),
+    ("conduct", "Phản ánh thái độ công chức tại bộ phận tiếp nhận hồ sơ",
+     "Công chức tiếp nhận hồ sơ không hướng dẫn đầy đủ, yêu cầu nộp lại nhiều lần.", "", ""),
+]
+
+
+def _seed_issues(units, businesses, users) -> None:
+    """A year of issues across the branches: most answered and rated, some overdue, one escalated."""
+    from .db import utcnow
+    from .extensions import db
+    from .issues import services as issue_services
+    from .issues.models import Topic
+    from .issues.topics import default_topic_rows
+
+    if not db.session.execute(db.select(Topic)).first():  # a schema made without the migrations
+        db.session.add_all(Topic(**row) for row in default_topic_rows())
+        db.session.flush()
+    topics = {t.code: t for t in db.session.execute(db.select(Topic)).scalars()}
+    officers = {
+        "HCM-KCNC": users[f"canbo.kcnc@{DEMO_DOMAIN}"],
+        "QN-HG": users[f"canbo.hongai@{DEMO_DOMAIN}"],
+    }
+    manager = users[f"lanhdao.hcm@{DEMO_DOMAIN}"]
+    rng = random.Random(2026)
+    channels = ["meeting", "phone", "email", "zalo", "fanpage", "counter", "visit", "web"]
+    now = utcnow()
+    today = now.astimezone(HANOI).date()
+    served = [b for b in businesses if b.unit.code in officers]
+    # Every business served has an account for its own issues (only the first one's password is printed).
+    business_accounts = {u.business_id: u for u in users.values() if u.business_id}
+    for business in served:
+        if business.id not in business_accounts:
+            business_accounts[business.id] = auth_services.create_user(
+                email=f"tai-khoan@dn{businesses.index(business) + 1:02d}.{DEMO_DOMAIN}",
+                name=business.contacts[0].name,
+                password=secrets.token_urlsafe(12), role="business", business=business)
+    for index in range(48):
+        topic_code, title, description, resolution, legal_basis = ISSUES[index % len(ISSUES)]
+        business = served[index % len(served)]
+        officer = officers[business.unit.code]
+        raised_at = now - timedelta(days=int(365 * (48 - index) / 48) + 1)
+        issue = issue_services.create_issue(
+            title=title, description=description, business=business, channel=rng.choice(channels),
+            topic=topics[topic_code], unit=business.unit, actor=officer, raised_by_name=business.contacts[0].name,
+        )
+        issue.created_at = raised_at
+        due = raised_at.astimezone(HANOI).date() + timedelta(days=14)
+        stage = "answered" if resolution and index < 40 else ("overdue" if index % 3 else "escalated")
+        if stage == "escalated":
+            issue_services.transition(issue, to="escalated", actor=officer, note="Vượt thẩm quyền của Chi cục.")
+        else:
+            issue.assignee, issue.due_date, issue.status = officer, due, "in_progress"
+            if stage == "overdue" and due >= today:
+                issue.due_date = today - timedelta(days=2)
+        if stage == "answered":
+            issue_services.transition(issue, to="answered", actor=officer, resolution=resolution,
+                                      legal_basis=legal_basis)
+            issue.answered_at = raised_at + timedelta(days=rng.randint(2, 12))
+            if index % 4 != 3:
+                issue.status = "closed"
+            if index % 5 != 4:
+                db.session.flush()
+                issue_services.rate(issue, user=business_accounts[business.id],
+                                    score=rng.choice([3, 4, 4, 5, 5, 5]), comment="Câu trả lời rõ ràng, kịp thời.")
+        for event in issue.events:
+            event.at = raised_at
+        if index in (2, 6):
+            issue_services.publish(issue, actor=manager,
+                                   question=f"Doanh nghiệp hỏi: {description}", answer=resolution)

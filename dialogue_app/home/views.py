@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 
 from ..auth.models import Role, User
 from ..extensions import db
-from ..org.models import Business, Unit
 from ..issues.services import issue_query
+from ..org.models import Business, Unit
 from ..scheduling.services import agenda, zone_named
 from ..scope import unit_scoped, visible_units_condition
 from ..web import local_target
