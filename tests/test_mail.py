@@ -13,7 +13,8 @@ from dialogue_app.mail.models import OutboxMessage
 
 @pytest.fixture
 def app_config(smtp_server):
-    return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp_server.port, "MAIL_DEFAULT_SENDER": "dialogue@haiquan.example.vn"}
+    return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp_server.port,
+            "MAIL_DEFAULT_SENDER": "dialogue@haiquan.example.vn"}
 
 
 def queue(n=1, **overrides):
