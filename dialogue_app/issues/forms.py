@@ -5,20 +5,7 @@ from wtforms import DateField, HiddenField, IntegerField, RadioField, SelectFiel
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..web import select_choices
-
-CHANNEL_NAMES = {
-    "meeting": _l("At a meeting"), "phone": _l("By phone"), "email": _l("By email"), "zalo": _l("Zalo"),
-    "fanpage": _l("Fanpage"), "counter": _l("At the counter"), "visit": _l("On a visit"), "web": _l("Online"),
-}
-STATUS_NAMES = {
-    "new": _l("New"), "assigned": _l("Assigned"), "in_progress": _l("In progress"), "answered": _l("Answered"),
-    "closed": _l("Closed"),
-}
-# What each step is called on its button.
-TRANSITION_NAMES = {
-    "assigned": _l("Assign"), "in_progress": _l("Start working on it"), "answered": _l("Answer"),
-    "closed": _l("Close"), "escalated": _l("Escalate to the unit above"), "returned": _l("Send back to the unit below"),
-}
+from .labels import CHANNEL_NAMES
 
 
 class IssueForm(FlaskForm):

@@ -51,6 +51,8 @@ class Issue(db.Model):
         # The list pages filter by unit and status and sort by newest: one index serves them.
         Index("ix_issues_unit_status_created", "unit_id", "status", "created_at"),
         Index("ix_issues_status_due", "status", "due_date"),
+        # Who sees an issue is decided by where it was raised; a unit's list is newest first.
+        Index("ix_issues_origin_created", "origin_unit_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -63,7 +65,7 @@ class Issue(db.Model):
     topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id"), index=True)
     # Where the issue is now (escalation moves it up) and where it was first raised.
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
-    origin_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    origin_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="new")
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)

@@ -16,6 +16,7 @@ from ..scheduling.models import Meeting
 from ..scheduling.services import holiday_calendar, today_in, zone_named
 from ..scope import can_see_unit, unit_scoped
 from ..web import external_url
+from .labels import STATUS_NAMES, TRANSITION_NAMES
 from .models import CHANNELS, Issue, IssueEvent, Rating, Topic
 from .workflow import DONE_STATUSES, OPEN_STATUSES, IssueStatus, allowed_targets, find_transition, missing_fields
 
@@ -68,7 +69,9 @@ def visible_issues_condition(user: User) -> ColumnElement[bool]:
         return true()
     if user.role == Role.BUSINESS:
         return Issue.business_id == user.business_id if user.business_id else false()
-    where = or_(unit_scoped(user, Issue.unit_id), unit_scoped(user, Issue.origin_unit_id))
+    # An issue only ever moves up from where it was raised (and back down towards it), so where it was raised
+    # lies in the subtree of where it is now: "raised in my subtree" covers both, as one indexed condition.
+    where = unit_scoped(user, Issue.origin_unit_id)
     if user.role != Role.MANAGER:
         where = and_(where, Issue.topic_id.not_in(select(Topic.id).where(Topic.sensitive)))
     return where
@@ -136,8 +139,9 @@ def transition(issue: Issue, *, to: str, actor: User, note: str = "", assignee: 
     if step is None:
         allowed = allowed_targets(issue.status)
         raise TransitionRefused(
-            _l("An issue that is “%(status)s” cannot go to “%(to)s”. Allowed: %(allowed)s.",
-               status=issue.status, to=to, allowed=", ".join(allowed) or "—"),
+            _l("An issue that is “%(status)s” cannot be moved that way. Possible next steps: %(allowed)s.",
+               status=STATUS_NAMES.get(issue.status, issue.status),
+               allowed=", ".join(str(TRANSITION_NAMES[t]) for t in allowed) or "—"),
             {"to": allowed},
         )
     given = {"assignee": assignee, "due_date": due_date, "resolution": (resolution or "").strip(),

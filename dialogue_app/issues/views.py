@@ -29,9 +29,6 @@ from ..scope import get_visible, visible_units_condition, visible_users_conditio
 from ..web import select_choices, show_service_error
 from . import attachments, services
 from .forms import (
-    CHANNEL_NAMES,
-    STATUS_NAMES,
-    TRANSITION_NAMES,
     AttachmentForm,
     BusinessIssueForm,
     IssueForm,
@@ -41,6 +38,7 @@ from .forms import (
     TopicForm,
     TransitionForm,
 )
+from .labels import CHANNEL_NAMES, STATUS_NAMES, TRANSITION_NAMES
 from .models import Attachment, Issue, Topic
 from .workflow import allowed_targets
 
@@ -329,7 +327,7 @@ def transition(issue_id: int):
     except ServiceError as error:
         show_service_error(form, error)
         return _render_issue(_issue_or_404(issue_id), form, 422)
-    flash(_("Issue #%(id)d: %(step)s done.", id=issue.id, step=TRANSITION_NAMES[target]), "success")
+    flash(_("Issue #%(id)d is now “%(status)s”.", id=issue.id, status=STATUS_NAMES[issue.status]), "success")
     if services.get_issue(current_user, issue.id) is None:
         return redirect(url_for("issues.issue_list"))  # escalated out of this user's sight
     return redirect(url_for("issues.issue_page", issue_id=issue.id))
