@@ -173,3 +173,18 @@ def test_history_is_append_only_and_kept_with_every_move(world):
     issue = raise_issue(world["staff"], world["business"])
     move(world["staff"], issue["id"], to="escalated", note="Lên Cục")
     assert db.session.execute(select(func.count()).select_from(IssueEvent)).scalar_one() == 2
+
+
+def test_ratings_roll_up_per_unit_and_officer(world, client, login):
+    for score in (5, 3):
+        issue = raise_issue(world["staff"], world["business"])
+        due = (date.today() + timedelta(days=3)).isoformat()
+        move(world["staff"], issue["id"], to="assigned", assignee="officer@haiquan.example.vn", due_date=due)
+        move(world["staff"], issue["id"], to="in_progress")
+        move(world["staff"], issue["id"], to="answered", resolution="Trả lời")
+        world["owner"].post(f"/api/v1/issues/{issue['id']}/rating", json={"score": score})
+    rollup = services.rating_rollup(world["officer"])
+    assert [(name, count, float(avg)) for name, count, avg in rollup["officers"]] == [("Nguyễn Thị Mai", 2, 4.0)]
+    assert [(count, float(avg)) for _, count, avg in rollup["units"]] == [(2, 4.0)]
+    login(world["officer"])
+    assert "Nguyễn Thị Mai" in client.get("/issues/ratings").get_data(as_text=True)

@@ -3,7 +3,7 @@
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from sqlalchemy.orm import joinedload
 
 from ..auth.models import Role, User
@@ -319,3 +319,17 @@ def carried_over_query(user: User, meeting: Meeting):
     return (issue_query(user).where(Issue.meeting_id.in_(earlier),
                                     Issue.status.in_([s.value for s in OPEN_STATUSES]))
             .order_by(None).order_by(Issue.created_at, Issue.id))
+
+
+def rating_rollup(user: User) -> dict[str, list]:
+    """Satisfaction per unit and per officer over the ratings the user may see: (name, count, average)."""
+    scoped = unit_scoped(user, Rating.unit_id)
+    per_unit = db.session.execute(
+        select(Unit.name, func.count(Rating.id), func.avg(Rating.score)).join(Unit, Unit.id == Rating.unit_id)
+        .where(scoped).group_by(Unit.id, Unit.name).order_by(func.avg(Rating.score).desc(), Unit.name)
+    ).all()
+    per_officer = db.session.execute(
+        select(User.name, func.count(Rating.id), func.avg(Rating.score)).join(User, User.id == Rating.officer_id)
+        .where(scoped).group_by(User.id, User.name).order_by(func.avg(Rating.score).desc(), User.name)
+    ).all()
+    return {"units": per_unit, "officers": per_officer}

@@ -410,6 +410,13 @@ def download(issue_id: int, attachment_id: int):
                      download_name=attachment.filename)
 
 
+@bp.route("/issues/ratings")
+@roles_required(*STAFF)
+def ratings():
+    """How satisfied businesses are with the answers, per unit and per officer."""
+    return render_template("issues/ratings.html", rollup=services.rating_rollup(current_user))
+
+
 @bp.route("/qa")
 def public_answers():
     """Answered questions published without the business's name: for every business, no sign-in needed."""
