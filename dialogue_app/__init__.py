@@ -22,6 +22,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     os.makedirs(app.instance_path, exist_ok=True)
     app.json.sort_keys = False  # answers keep the field order of their schema
+    from .web import IdConverter
+
+    app.url_map.converters["int"] = IdConverter
     app.config.update(config.DEFAULTS)
     app.config.update(config.from_environment(app.instance_path))
     if test_config is not None:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .exceptions import Conflict, ServiceError
+from .exceptions import Conflict, InvalidData, ServiceError
 from .extensions import db, limiter
 
 API_CODES = {
@@ -153,6 +153,12 @@ def handle_service_error(error: ServiceError):
     ), error.status
 
 
+def handle_out_of_range(error: OverflowError):
+    """A number or date too large for the arithmetic: the input was out of range, not a fault of ours."""
+    db.session.rollback()
+    return handle_service_error(InvalidData(_l("A number or date is out of range.")))
+
+
 def handle_concurrent_change(error: Exception):
     """Two people saved the same thing at once (a version check or a unique key caught it)."""
     db.session.rollback()
@@ -173,6 +179,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ServiceError, handle_service_error)
+    app.register_error_handler(OverflowError, handle_out_of_range)
     app.register_error_handler(StaleDataError, handle_concurrent_change)
     app.register_error_handler(IntegrityError, handle_concurrent_change)
     app.register_error_handler(Exception, handle_unexpected)

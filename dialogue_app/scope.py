@@ -8,7 +8,8 @@ Out of scope is answered as "not found" by the callers (404), never as "forbidde
 learns that an object exists. Each function returns a SQL condition to put in a WHERE clause.
 """
 
-from sqlalchemy import ColumnElement, false, func, select, true
+from flask import g, has_app_context
+from sqlalchemy import ColumnElement, and_, false, func, select, true
 
 from .auth.models import Role, User
 from .extensions import db
@@ -38,7 +39,11 @@ def sees_every_unit(user: User) -> bool:
         return True
     if user.role == Role.BUSINESS or user.unit is None or user.unit.parent_id is not None:
         return False
+    if has_app_context() and "single_root" in g:  # asked several times per request: count once
+        return g.single_root
     roots = db.session.execute(select(func.count()).select_from(Unit).where(Unit.parent_id.is_(None))).scalar_one()
+    if has_app_context():
+        g.single_root = roots == 1
     return roots == 1
 
 
@@ -61,9 +66,12 @@ def visible_businesses_condition(user: User) -> ColumnElement[bool]:
 
 
 def visible_users_condition(user: User) -> ColumnElement[bool]:
+    if user.role == Role.ADMIN:
+        return true()
     if user.role == Role.BUSINESS:
         return User.id == user.id
-    return unit_scoped(user, User.unit_id)
+    # Admins belong to no unit: staff, even of the General Department, do not manage their accounts.
+    return and_(User.unit_id.is_not(None), unit_scoped(user, User.unit_id))
 
 
 def visible_series_condition(user: User) -> ColumnElement[bool]:

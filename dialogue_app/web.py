@@ -3,6 +3,7 @@
 from urllib.parse import urlsplit
 
 from flask import url_for
+from werkzeug.routing import IntegerConverter
 
 
 def local_target(target: str | None) -> str:
@@ -55,3 +56,12 @@ def external_url(endpoint: str, **values) -> str:
     base = urlsplit(current_app.config["BASE_URL"])
     adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
     return adapter.build(endpoint, values, force_external=True)
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in URLs, bounded by the database's integer: a longer number is not found (404), not an
+    overflow deep in the driver."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)

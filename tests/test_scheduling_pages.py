@@ -27,13 +27,18 @@ def test_organiser_builds_a_series_from_a_preset(client, login, make_user, make_
 
 def test_preview_shows_twelve_meetings_and_explains_a_bad_rule(client, login, make_user, units):
     login(make_user("organiser", units["HCM-A"]))
-    good = client.get("/series/preview", query_string=FORM).json
+    good = client.get("/series/preview", query_string={**FORM, "start_date": "2029-01-29"}).json
     assert good["problem"] is None and len(good["items"]) == 12
-    assert good["items"][3]["occurrence"] == "2026-04-27" and good["items"][3]["status"] == "moved"
+    # 30/04/2029 is Victory Day and 01/05 Labour Day: the meeting moves to Wednesday 02/05.
+    assert good["items"][3]["occurrence"] == "2029-04-30" and good["items"][3]["status"] == "moved"
+    assert "02/05/2029" in good["items"][3]["label"]
+    # A series that started in the past previews its next meetings, not its first ones.
+    ongoing = client.get("/series/preview", query_string={**FORM, "start_date": "2019-09-30"}).json
+    assert date.fromisoformat(ongoing["items"][0]["occurrence"]) >= date.today()
     bad = client.get("/series/preview", query_string={**FORM, "preset": "custom", "rule": "FREQ=HOURLY"}).json
     assert bad["items"] == [] and bad["problem"] == "Cuộc họp chỉ được lặp lại tối đa một lần mỗi ngày."
     # The same preview without JavaScript: the form's own button, which saves nothing.
-    page = client.post("/series/new", data={**FORM, "preview": "1"}).get_data(as_text=True)
+    page = client.post("/series/new", data={**FORM, "start_date": "2029-01-29", "preview": "1"}).get_data(as_text=True)
     assert page.count("occurrence-when") == 12
     assert db.session.execute(select(func.count()).select_from(Series)).scalar_one() == 0
 
@@ -68,7 +73,7 @@ def test_move_cancel_restore_one_meeting_from_the_series_page(client, login, mak
     overrides = {o.occurrence: o for o in db.session.execute(select(OccurrenceOverride)).scalars()}
     assert overrides[date(2026, 6, 29)].cancelled is True
     client.post(f"/series/{series.id}/occurrences/2026-06-29/restore")
-    assert db.session.get(OccurrenceOverride, overrides[date(2026, 6, 29)].id).cancelled is False
+    assert db.session.get(OccurrenceOverride, overrides[date(2026, 6, 29)].id).cancelled is None
     wrong = client.post(f"/series/{series.id}/occurrences/2026-06-30/cancel", follow_redirects=True)
     assert "không có cuộc họp" in wrong.get_data(as_text=True).lower()
 
@@ -84,7 +89,8 @@ def test_this_and_all_following_keeps_the_past(client, login, make_user, units):
     })
     assert response.status_code == 302
     old, new = db.session.execute(select(Series).order_by(Series.id)).scalars().all()
-    assert old.rule == "FREQ=MONTHLY;BYDAY=-1MO;UNTIL=20260630T235959" and old.location == "Hội trường tầng 2"
+    # Ends the day before the first meeting on or after the date asked for (27/07).
+    assert old.rule == "FREQ=MONTHLY;BYDAY=-1MO;UNTIL=20260726T235959" and old.location == "Hội trường tầng 2"
     assert new.previous_id == old.id and new.location == "Trụ sở mới" and new.first_start.hour == 14
     assert db.session.execute(select(Meeting.series_id)).scalar_one() == old.id  # March stays in the past part
     assert db.session.execute(select(OccurrenceOverride.series_id)).scalar_one() == new.id

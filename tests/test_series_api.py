@@ -136,3 +136,45 @@ def test_windows_are_bounded_and_scope_applies(api, make_user, make_business, un
     assert outsider.get(f"/api/v1/series/{invited_series['id']}").status_code == 404
     assert guest.patch(f"/api/v1/series/{invited_series['id']}/occurrences/2026-03-30",
                        json={"status": "cancelled"}).status_code == 403
+
+
+def test_restoring_gives_the_meeting_back_to_its_rule_and_holiday_policy(api, make_user, units):
+    organiser = api(make_user("organiser", units["HCM-A"]))
+    shifting = create(organiser, holiday_policy="next_workday")
+    base = f"/api/v1/series/{shifting['id']}/occurrences/2026-04-27"
+    organiser.patch(base, json={"status": "cancelled"})
+    restored = organiser.patch(base, json={"status": "scheduled"}).json
+    # Back where the policy puts it (off the holiday), not on the day off.
+    assert restored["start"] == "2026-04-28T08:00:00+07:00" and restored["status"] == "moved"
+
+    skipping = create(organiser, title="Bỏ qua ngày lễ", holiday_policy="skip")
+    base = f"/api/v1/series/{skipping['id']}/occurrences/2026-04-27"
+    assert organiser.get(f"/api/v1/series/{skipping['id']}/occurrences?from=2026-04-27&to=2026-04-27").json[
+        "items"][0]["status"] == "cancelled"
+    held = organiser.patch(base, json={"status": "scheduled"}).json
+    # The policy skipped it; restoring holds it on its date, holiday or not, as the organiser chose.
+    assert held["status"] == "scheduled" and held["start"] == "2026-04-27T08:00:00+07:00"
+    assert held["holiday"] == "Ngày Giỗ Tổ Hùng Vương (nghỉ bù)"
+
+
+def test_out_of_range_input_is_refused_not_crashed(api, make_user, units):
+    organiser = api(make_user("organiser", units["HCM-A"]))
+    series = create(organiser)
+    for rule in ("FREQ=DAILY;INTERVAL=0", "FREQ=DAILY;COUNT=0", "FREQ=DAILY;COUNT=-3", "FREQ=MONTHLY;BYMONTHDAY=0",
+                 "FREQ=DAILY;INTERVAL=-1", "FREQ=DAILY;BYYEARDAY=400", "freq=hourly", "FREQ=WEEKLY;BYDAY=XX"):
+        response = organiser.post("/api/v1/series", json={**COFFEE, "rrule": rule})
+        assert response.status_code == 422 and "rrule" in response.json["error"]["fields"], rule
+    for body in ({"dtstart": "0001-01-01T08:00"}, {"dtstart": "9990-01-01T08:00"}, {"invitees": [10**22]},
+                 {"timezone": "localtime"}):
+        assert organiser.post("/api/v1/series", json={**COFFEE, **body}).status_code == 422, body
+    for path in (f"/api/v1/series/{10**22}", f"/api/v1/users/{10**22}", "/api/v1/units?page=99999999999999999999",
+                 f"/api/v1/series/{series['id']}/occurrences?from=9999-12-31",
+                 f"/api/v1/series/{series['id']}/occurrences?from=0001-01-01&to=0001-02-01",
+                 f"/api/v1/series/{series['id']}/occurrences?from=2027-01-01&to=2032-01-04"):
+        assert organiser.get(path).status_code in (404, 422), path
+    far = organiser.patch(f"/api/v1/series/{series['id']}/occurrences/2027-01-25",
+                          json={"start": "9999-12-31T08:00:00+07:00"})
+    assert far.status_code == 422
+    moved_far = organiser.patch(f"/api/v1/series/{series['id']}/occurrences/2027-01-25",
+                                json={"start": "2033-01-25T08:00:00+07:00"})
+    assert moved_far.status_code == 200 and moved_far.json["start"] == "2033-01-25T08:00:00+07:00"

@@ -12,6 +12,16 @@ from ..org.models import UnitLevel
 OFFICE_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
+PLANNING_YEARS = (2000, 2100)
+MAX_ID = 2**31 - 1  # the database's integer: a larger id names nothing
+
+
+def in_planning_years(value: date | datetime) -> None:
+    """Dates outside the years meetings are planned in are refused: they only ever come from mistakes."""
+    if not PLANNING_YEARS[0] <= value.year <= PLANNING_YEARS[1]:
+        raise ValidationError(str(_l("Choose a date from the year 2000 to 2100.")))
+
+
 # Validators with their messages in the reader's language (marshmallow formats them with str.format).
 def one_of(choices) -> validate.OneOf:
     return validate.OneOf(list(choices), error=_l("Must be one of: {choices}."))
@@ -48,6 +58,16 @@ class Instant(fields.DateTime):
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if parsed.tzinfo is None:
             raise ValidationError(str(_l("An instant needs its UTC offset, e.g. 2027-01-25T08:00:00+07:00.")))
+        in_planning_years(parsed)
+        return parsed
+
+
+class PlannedDate(fields.Date):
+    """A date within the years meetings are planned in."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        in_planning_years(parsed)
         return parsed
 
 
@@ -66,7 +86,7 @@ class ErrorSchema(Schema):
 
 
 class PageArgsSchema(Schema):
-    page = fields.Integer(load_default=1, validate=number_range(1))
+    page = fields.Integer(load_default=1, validate=number_range(1, 1_000_000))
     per_page = fields.Integer(load_default=50, validate=number_range(1, 200))
 
 
@@ -129,7 +149,7 @@ class UserCreateSchema(Schema):
     password = fields.String(required=True, load_only=True, validate=length(min=1, max=1024))
     role = fields.String(required=True, validate=one_of(role.value for role in Role))
     unit = fields.String(load_default=None, allow_none=True, validate=length(max=32))
-    business_id = fields.Integer(load_default=None, allow_none=True, strict=True)
+    business_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=number_range(1, MAX_ID))
     language = fields.String(load_default="vi", validate=one_of(["vi", "en"]))
 
 
@@ -152,6 +172,11 @@ class LocalWallTime(fields.DateTime):
     def _serialize(self, value: datetime | None, attr, obj, **kwargs):
         return None if value is None else value.strftime("%Y-%m-%dT%H:%M")
 
+    def _deserialize(self, value, attr, data, **kwargs):
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        in_planning_years(parsed)
+        return parsed
+
 
 class DateOrInstant(fields.Field):
     """A date (YYYY-MM-DD, read in the series' time zone) or an instant with its offset."""
@@ -160,13 +185,12 @@ class DateOrInstant(fields.Field):
         if not isinstance(value, str):
             raise ValidationError(str(_l("Not a valid date.")))
         try:
-            if len(value) == 10:
-                return date.fromisoformat(value)
-            parsed = datetime.fromisoformat(value)
+            parsed = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
         except ValueError:
             raise ValidationError(str(_l("Not a valid date."))) from None
-        if parsed.tzinfo is None:
+        if isinstance(parsed, datetime) and parsed.tzinfo is None:
             raise ValidationError(str(_l("An instant needs its UTC offset, e.g. 2027-01-25T08:00:00+07:00.")))
+        in_planning_years(parsed)
         return parsed
 
 
@@ -184,9 +208,17 @@ class SeriesCreateSchema(Schema):
     duration_minutes = fields.Integer(required=True, strict=True, validate=number_range(5, 720))
     timezone = fields.String(load_default="Asia/Ho_Chi_Minh", validate=length(min=1, max=64))
     holiday_policy = fields.String(load_default="keep", validate=one_of(HOLIDAY_POLICIES))
-    invitees = fields.List(fields.Integer(strict=True), load_default=list)
+    invitees = fields.List(fields.Integer(strict=True, validate=number_range(1, MAX_ID)), load_default=list)
     kind = fields.String(load_default="dialogue", validate=one_of(MEETING_KINDS))
     description = fields.String(load_default="", validate=length(max=10_000))
+
+
+def visible_invitees(series) -> list:
+    from flask_login import current_user
+
+    from ..scheduling.services import invitees_for
+
+    return invitees_for(current_user, series)
 
 
 class SeriesSchema(Schema):
@@ -201,8 +233,9 @@ class SeriesSchema(Schema):
     duration_minutes = fields.Integer(required=True)
     timezone = fields.String(required=True)
     holiday_policy = fields.String(required=True)
-    invitees = fields.Function(lambda s: [b.id for b in s.invitees],
-                               metadata={"type": "array", "items": {"type": "integer"}})
+    invitees = fields.Function(lambda s: [b.id for b in visible_invitees(s)],
+                               metadata={"type": "array", "items": {"type": "integer"},
+                                         "description": "Invited businesses (a business sees only itself)."})
     previous_id = fields.Integer(allow_none=True)
     feed_url = fields.Function(lambda s: None, metadata={"type": ["string", "null"],
                                                         "description": "The series' calendar feed, once feeds exist."})
@@ -267,12 +300,12 @@ TRANSITION_TARGETS = ("assigned", "in_progress", "answered", "closed", "escalate
 class IssueCreateSchema(Schema):
     title = fields.String(required=True, validate=length(min=1, max=500))
     description = fields.String(load_default="", validate=length(max=100_000))
-    business_id = fields.Integer(required=True, strict=True)
+    business_id = fields.Integer(required=True, strict=True, validate=number_range(1, MAX_ID))
     channel = fields.String(required=True, validate=one_of(["meeting", "phone", "email", "zalo", "fanpage",
                                                              "counter", "visit", "web"]))
     topic = fields.String(required=True, validate=length(min=1, max=32), metadata={"description": "A topic code."})
     unit = fields.String(required=True, validate=length(min=1, max=32))
-    meeting_id = fields.Integer(load_default=None, allow_none=True, strict=True)
+    meeting_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=number_range(1, MAX_ID))
     raised_by = fields.String(load_default="", validate=length(max=255),
                               metadata={"description": "The name of the person who raised it."})
 
@@ -327,7 +360,7 @@ class IssueDetailSchema(IssueSchema):
 class IssueListArgsSchema(PageArgsSchema):
     status = fields.String(validate=one_of(ISSUE_STATUSES))
     unit = fields.String(validate=length(min=1, max=32))
-    business_id = fields.Integer()
+    business_id = fields.Integer(validate=number_range(1, MAX_ID))
     overdue = fields.Boolean()
     topic = fields.String(validate=length(min=1, max=32))
     channel = fields.String(validate=length(min=1, max=16))
@@ -338,7 +371,7 @@ class TransitionSchema(Schema):
     note = fields.String(load_default="", validate=length(max=10_000))
     assignee = fields.String(load_default=None, allow_none=True, validate=length(max=254),
                              metadata={"description": "The officer's email."})
-    due_date = fields.Date(load_default=None, allow_none=True)
+    due_date = PlannedDate(load_default=None, allow_none=True)
     resolution = fields.String(load_default=None, allow_none=True, validate=length(max=100_000))
     legal_basis = fields.String(load_default=None, allow_none=True, validate=length(max=10_000))
     version = fields.Integer(load_default=None, allow_none=True, strict=True,

@@ -71,6 +71,16 @@ def _column_changes(obj: Any, only_changed: bool) -> dict[str, Any]:
             changes[key] = [_plain(old), _plain(history.added[0] if history.added else None)]
         elif key not in QUIET_COLUMNS:
             changes[key] = _plain(getattr(obj, key))
+    if only_changed:
+        # Many-to-many links (a series' invited businesses) change nothing in the row itself, yet who was
+        # invited or uninvited is exactly what the trail must tell.
+        for relationship in state.mapper.relationships:
+            if relationship.secondary is None:
+                continue
+            history = state.attrs[relationship.key].history
+            if history.has_changes():
+                changes[relationship.key] = {"added": [getattr(o, "id", None) for o in history.added],
+                                             "removed": [getattr(o, "id", None) for o in history.deleted]}
     return changes
 
 
@@ -82,7 +92,7 @@ def _rows(session: Session) -> list[dict[str, Any]]:
         for obj in objects:
             if isinstance(obj, AuditEntry) or not getattr(obj, "__audited__", hasattr(obj, "__tablename__")):
                 continue
-            if action == "update" and not session.is_modified(obj, include_collections=False):
+            if action == "update" and not session.is_modified(obj):
                 continue
             details = _column_changes(obj, only_changed=(action == "update"))
             if action == "update" and not details:

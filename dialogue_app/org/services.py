@@ -1,7 +1,7 @@
 """Units, businesses and contacts: plain data in, objects out."""
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from ..exceptions import Conflict, InvalidData
 from ..extensions import db
@@ -72,7 +72,10 @@ def update_unit(unit: Unit, *, code: str, name: str, parent: Unit | None) -> Uni
 
 def delete_unit(unit: Unit) -> None:
     """Delete an empty unit; one that still has units, users or businesses under it is refused."""
-    from ..auth.models import User  # auth's models refer to org's, not the other way round
+    # These domains' models refer to org's, not the other way round.
+    from ..auth.models import User
+    from ..issues.models import Issue
+    from ..scheduling.models import Meeting, Series
 
     def count(stmt):
         return db.session.execute(stmt).scalar_one()
@@ -84,6 +87,12 @@ def delete_unit(unit: Unit) -> None:
         blockers.append(_l("users"))
     if count(select(func.count()).select_from(Business).where(Business.unit_id == unit.id)):
         blockers.append(_l("businesses"))
+    if count(select(func.count()).select_from(Series).where(Series.unit_id == unit.id)) or \
+            count(select(func.count()).select_from(Meeting).where(Meeting.unit_id == unit.id)):
+        blockers.append(_l("meetings"))
+    if count(select(func.count()).select_from(Issue).where(
+            or_(Issue.unit_id == unit.id, Issue.origin_unit_id == unit.id))):
+        blockers.append(_l("issues"))
     if blockers:
         raise Conflict(
             _l("This unit still has %(what)s under it; move or remove them first.",

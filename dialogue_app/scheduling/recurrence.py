@@ -7,6 +7,7 @@ An occurrence is known forever by the date the rule produced for it (like RECURR
 happens to it afterwards: shifted off a holiday, moved, cancelled, restored.
 """
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -52,6 +53,7 @@ class RuleProblem(StrEnum):
     TOO_FREQUENT = "too_frequent"
     SYNTAX = "syntax"
     NO_OCCURRENCE = "no_occurrence"
+    OUT_OF_RANGE = "out_of_range"
 
 
 class RuleError(ValueError):
@@ -116,14 +118,34 @@ def _parse_local(value: str) -> datetime:
     raise RuleError(RuleProblem.SYNTAX, f"UNTIL={value}")
 
 
+# Allowed numbers in each numeric part (RFC 5545 section 3.3.10), a list where the part takes one.
+NUMBER_RANGES = {
+    "INTERVAL": (1, 1000, False), "COUNT": (1, 10_000, False), "BYMONTH": (1, 12, True),
+    "BYMONTHDAY": (1, 31, True), "BYYEARDAY": (1, 366, True), "BYWEEKNO": (1, 53, True), "BYSETPOS": (1, 366, True),
+}
+SIGNED = {"BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYSETPOS"}
+BYDAY_PATTERN = re.compile(r"([+-]?(?:[1-9]|[1-4][0-9]|5[0-3]))?(MO|TU|WE|TH|FR|SA|SU)")
+# Years a meeting can be planned in: outside them dates overflow or a rule is expanded over centuries.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def _check_number_part(name: str, value: str) -> None:
+    low, high, many = NUMBER_RANGES[name]
+    items = value.split(",") if many else [value]
+    for item in items:
+        number = item.lstrip("+-") if name in SIGNED else item
+        if not number.isdigit() or not low <= int(number) <= high:
+            raise RuleError(RuleProblem.SYNTAX, f"{name}={value}")
+
+
 def normalize_rule(value: str) -> str:
-    """The rule as stored: upper-case part names, no "RRULE:" prefix; raises RuleError."""
+    """The rule as stored: upper-case, no "RRULE:" prefix, every part and value checked; raises RuleError."""
     if value is None or not value.strip():
         raise RuleError(RuleProblem.EMPTY)
     if any(ch in value for ch in "\r\n"):
         raise RuleError(RuleProblem.LINE_BREAK)
-    value = value.strip()
-    if value.upper().startswith("RRULE:"):
+    value = value.strip().upper()
+    if value.startswith("RRULE:"):
         value = value[len("RRULE:"):]
     parts = _split_parts(value)
     names = [name for name, _ in parts]
@@ -134,16 +156,28 @@ def normalize_rule(value: str) -> str:
             raise RuleError(RuleProblem.NOT_A_RULE_PART, name)
     if len(set(names)) != len(names):
         raise RuleError(RuleProblem.SYNTAX, "a part is given twice")
-    freq = dict(parts).get("FREQ")
+    values = dict(parts)
+    freq = values.get("FREQ")
     if freq is None:
         raise RuleError(RuleProblem.SYNTAX, "FREQ is missing")
     if freq not in FREQUENCIES:
         if freq in {"HOURLY", "MINUTELY", "SECONDLY"}:
             raise RuleError(RuleProblem.TOO_FREQUENT, freq)
         raise RuleError(RuleProblem.SYNTAX, f"FREQ={freq}")
-    if "COUNT" in names and "UNTIL" in names:
+    if "COUNT" in values and "UNTIL" in values:
         raise RuleError(RuleProblem.SYNTAX, "COUNT and UNTIL together")
-    return ";".join(f"{name}={part_value.upper()}" for name, part_value in parts)
+    for name, part_value in parts:
+        if name in NUMBER_RANGES:
+            _check_number_part(name, part_value)
+        elif name == "BYDAY" and not all(BYDAY_PATTERN.fullmatch(day) for day in part_value.split(",")):
+            raise RuleError(RuleProblem.SYNTAX, f"BYDAY={part_value}")
+        elif name == "WKST" and part_value not in {"MO", "TU", "WE", "TH", "FR", "SA", "SU"}:
+            raise RuleError(RuleProblem.SYNTAX, f"WKST={part_value}")
+        elif name == "UNTIL":
+            until = _parse_local(part_value.removesuffix("Z"))
+            if not FIRST_YEAR <= until.year <= LAST_YEAR + 1:
+                raise RuleError(RuleProblem.SYNTAX, f"UNTIL={part_value}")
+    return ";".join(f"{name}={part_value}" for name, part_value in parts)
 
 
 def parse_rule(value: str, first_start: datetime, zone: ZoneInfo) -> rrule:
@@ -152,6 +186,8 @@ def parse_rule(value: str, first_start: datetime, zone: ZoneInfo) -> rrule:
     A rule that does not parse, fires more often than daily, carries anything but RRULE parts, or
     yields no occurrence at all is refused, with the reason in `RuleError.problem`.
     """
+    if not FIRST_YEAR <= first_start.year <= LAST_YEAR:
+        raise RuleError(RuleProblem.OUT_OF_RANGE)
     normalized = normalize_rule(value)
     parts = [(n, _local_until(v, zone) if n == "UNTIL" else v) for n, v in _split_parts(normalized)]
     try:
@@ -166,8 +202,11 @@ def parse_rule(value: str, first_start: datetime, zone: ZoneInfo) -> rrule:
     until = dict(parts).get("UNTIL")
     if until is not None:
         horizon = min(horizon, _parse_local(until))
-    probe = rule.replace(count=None, until=horizon)
-    if probe.after(first_start, inc=True) is None:
+    try:
+        first = rule.replace(count=None, until=horizon).after(first_start, inc=True)
+    except (ValueError, OverflowError) as error:
+        raise RuleError(RuleProblem.SYNTAX, str(error)) from None
+    if first is None:
         raise RuleError(RuleProblem.NO_OCCURRENCE)
     return rule
 

@@ -3,11 +3,12 @@
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from itertools import islice
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, available_timezones
 
+from dateutil.relativedelta import relativedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..exceptions import InvalidData, NotFound
@@ -16,6 +17,8 @@ from ..org.models import Business, Unit
 from .calendar_days import Adjustment, AdjustmentKind, HolidayCalendar, apply_adjustments, library_days_off
 from .models import DEFAULT_ZONE, CalendarAdjustment, Meeting, OccurrenceOverride, Series
 from .recurrence import (
+    FIRST_YEAR,
+    LAST_YEAR,
     HolidayPolicy,
     Occurrence,
     Override,
@@ -29,7 +32,6 @@ from .recurrence import (
 )
 
 MIN_DURATION, MAX_DURATION = 5, 12 * 60
-MAX_WINDOW = timedelta(days=366 * 5)
 KINDS = ("dialogue", "thematic", "visit")
 
 RULE_MESSAGES = {
@@ -39,6 +41,7 @@ RULE_MESSAGES = {
     RuleProblem.TOO_FREQUENT: _l("A meeting can repeat at most once a day."),
     RuleProblem.SYNTAX: _l("This recurrence rule cannot be read; check it against RFC 5545."),
     RuleProblem.NO_OCCURRENCE: _l("This rule never produces a meeting."),
+    RuleProblem.OUT_OF_RANGE: _l("Meetings can be planned from the year 2000 to 2100."),
 }
 
 
@@ -46,11 +49,21 @@ def today_in(zone: ZoneInfo) -> date:
     return datetime.now(zone).date()
 
 
+AREAS = {"Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific", "Etc"}
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    # The IANA area/location names; the system's "localtime" and the like would mean whatever the server says.
+    return frozenset(name for name in available_timezones() if name.split("/")[0] in AREAS or name == "UTC")
+
+
 def zone_named(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or DEFAULT_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidData.on("timezone", _l("Unknown time zone.")) from None
+    """The IANA zone of this name ("localtime" and file paths are not zones a series can be held in)."""
+    name = name or DEFAULT_ZONE
+    if name not in _zone_names():
+        raise InvalidData.on("timezone", _l("Unknown time zone."))
+    return ZoneInfo(name)
 
 
 def checked_rule(rule: str, first_start: datetime, zone: ZoneInfo):
@@ -59,6 +72,12 @@ def checked_rule(rule: str, first_start: datetime, zone: ZoneInfo):
         return parse_rule(rule, first_start, zone)
     except RuleError as error:
         raise InvalidData.on("rrule", RULE_MESSAGES[error.problem]) from None
+
+
+def check_year(moment: datetime | date, field: str) -> None:
+    """Refuse dates a meeting cannot be planned on (and that would overflow date arithmetic)."""
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise InvalidData.on(field, RULE_MESSAGES[RuleProblem.OUT_OF_RANGE])
 
 
 def _check_duration(minutes: int) -> None:
@@ -145,11 +164,21 @@ def series_overrides(series: Series) -> dict[date, Override]:
 
 def occurrences(series: Series, window_start: datetime, window_end: datetime,
                 calendar: HolidayCalendar | None = None) -> list[Occurrence]:
-    """The series' occurrences starting in [window_start, window_end), holidays and overrides applied."""
-    if window_end - window_start > MAX_WINDOW:
+    """The series' occurrences starting in [window_start, window_end), holidays and overrides applied.
+
+    A window longer than 5 years, or outside the years meetings are planned in, is refused (InvalidData).
+    """
+    if window_end > window_start + relativedelta(years=5):
         raise InvalidData.on("to", _l("Ask for at most 5 years at a time."))
     if window_end <= window_start:
         raise InvalidData.on("to", _l("The end of the period must come after its start."))
+    check_year(window_start, "from")
+    check_year(window_end - timedelta(microseconds=1), "to")
+    return _expand_series(series, window_start, window_end, calendar)
+
+
+def _expand_series(series: Series, window_start: datetime, window_end: datetime,
+                   calendar: HolidayCalendar | None = None) -> list[Occurrence]:
     zone = series_zone(series)
     rule = rule_for(series.rule, series.first_start, zone.key)
     if calendar is None:
@@ -167,21 +196,22 @@ def occurrence_of(series: Series, day: date) -> Occurrence:
     if not found:
         raise NotFound(_l("This series has no occurrence on that date."))
     override = next((o for o in series.overrides if o.occurrence == day), None)
-    # Widen the window to wherever this occurrence may be now: shifted off a holiday, or moved.
-    anchor = found[0].replace(tzinfo=zone)
-    points = [anchor] + ([override.start] if override is not None and override.start else [])
-    window_start = min(points) - timedelta(days=31)
-    window_end = max(points) + timedelta(days=31)
-    for occurrence in occurrences(series, window_start, window_end):
-        if occurrence.occurrence == day:
-            return occurrence
+    # Look where this occurrence may be now: near its rule date (perhaps shifted off a holiday), or
+    # wherever a person moved it.
+    around = [found[0].replace(tzinfo=zone)] + ([override.start] if override is not None and override.start else [])
+    for point in around:
+        for occurrence in _expand_series(series, point - timedelta(days=31), point + timedelta(days=31)):
+            if occurrence.occurrence == day:
+                return occurrence
     raise NotFound(_l("This series has no occurrence on that date."))
 
 
 def change_occurrence(series: Series, day: date, *, start: datetime | None = None, location: str | None = None,
                       status: str | None = None) -> Occurrence:
     """Move, relocate, cancel or restore one occurrence without touching the others."""
-    occurrence_of(series, day)  # NotFound for a date the rule never produced
+    current = occurrence_of(series, day)  # NotFound for a date the rule never produced
+    if start is None and location is None and status is None:
+        return current
     override = next((o for o in series.overrides if o.occurrence == day), None)
     if override is None:
         override = OccurrenceOverride(series=series, occurrence=day)
@@ -189,6 +219,7 @@ def change_occurrence(series: Series, day: date, *, start: datetime | None = Non
     if start is not None:
         if start.tzinfo is None:
             raise InvalidData.on("start", _l("Give the new start with its UTC offset."))
+        check_year(start, "start")
         override.start = start
     if location is not None:
         if not location.strip():
@@ -197,8 +228,12 @@ def change_occurrence(series: Series, day: date, *, start: datetime | None = Non
     if status is not None:
         if status not in ("cancelled", "scheduled"):
             raise InvalidData.on("status", _l("The status can be set to cancelled or scheduled."))
-        # "scheduled" restores: it undoes a cancellation, or holds a date the holiday policy would skip.
-        override.cancelled = status == "cancelled"
+        if status == "cancelled":
+            override.cancelled = True
+        else:
+            # Restoring a cancelled meeting gives it back to the rule and the holiday policy; restoring one
+            # the policy itself skipped or shifted holds it on its date, holiday or not.
+            override.cancelled = None if override.cancelled else False
     override.sequence = (override.sequence or 0) + 1
     db.session.flush()
     db.session.expire(series, ["overrides"])
@@ -230,7 +265,14 @@ def meeting_for(series: Series, day: date) -> tuple[Meeting, bool]:
         start=occurrence.start, end=occurrence.end, location=occurrence.location or series.location,
         status=occurrence.status.value,
     )
-    db.session.add(meeting)
+    try:
+        with db.session.begin_nested():  # someone may make the same meeting at the same moment
+            db.session.add(meeting)
+    except IntegrityError:
+        existing = db.session.execute(
+            select(Meeting).where(Meeting.series_id == series.id, Meeting.occurrence == day)
+        ).scalar_one()
+        return existing, False
     return meeting, True
 
 
@@ -239,6 +281,7 @@ def create_meeting(*, title: str, unit: Unit, start: datetime, duration_minutes:
     """A one-off meeting (a thematic session, a visit to a company's premises)."""
     if start.tzinfo is None:
         raise InvalidData.on("start", _l("Give the start with its UTC offset."))
+    check_year(start, "start")
     _check_duration(duration_minutes)
     if kind not in KINDS:
         raise InvalidData.on("kind", _l("Unknown kind of meeting."))
@@ -252,7 +295,7 @@ def create_meeting(*, title: str, unit: Unit, start: datetime, duration_minutes:
     return meeting
 
 
-SERIES_FIELDS = ("title", "kind", "location", "description", "rule", "first_start", "duration_minutes",
+SERIES_FIELDS = ("title", "kind", "unit", "location", "description", "rule", "first_start", "duration_minutes",
                  "holiday_policy", "invitees")
 
 
@@ -281,7 +324,25 @@ def update_series(series: Series, **changes) -> Series:
     for field, value in changes.items():
         setattr(series, field, list(value) if field == "invitees" else value)
     series.sequence += 1
+    resync_meetings(series)
     return series
+
+
+def resync_meetings(series: Series) -> None:
+    """Bring the series' meetings in line with its occurrences after the series changed.
+
+    A meeting whose date the rule no longer produces keeps what it had (attendance and minutes hang on it)
+    and is marked cancelled: it did not happen as part of the series.
+    """
+    db.session.flush()
+    db.session.expire(series, ["overrides"])
+    meetings = db.session.execute(select(Meeting).where(Meeting.series_id == series.id)).scalars().all()
+    for meeting in meetings:
+        meeting.title, meeting.kind = series.title, series.kind
+        try:
+            _sync_meeting(series, occurrence_of(series, meeting.occurrence))
+        except NotFound:
+            meeting.status = Status.CANCELLED.value
 
 
 def _without_end(rule: str) -> list[str]:
@@ -303,24 +364,29 @@ def split_series(series: Series, day: date, **changes) -> Series:
     held_before = len(rule.between(series.first_start, split_at, inc=True))
     if split_at <= series.first_start or held_before == 0:
         raise InvalidData.on("from_date", _l("Choose a date after the first meeting of the series."))
-    if rule.after(split_at, inc=True) is None:
+    following = rule.after(split_at, inc=True)
+    if following is None:
         raise InvalidData.on("from_date", _l("The series has no meeting on or after this date."))
+    # The successor starts at the first meeting on or after the date given, not at the date itself: a rule
+    # such as "every three months" or "every other week" counts from its start, and must keep its rhythm.
+    day, split_at = following.date(), datetime.combine(following.date(), time.min)
 
     total = _count(series.rule)
     values = {
         "title": series.title, "kind": series.kind, "location": series.location, "description": series.description,
-        "rule": series.rule, "first_start": datetime.combine(day, series.first_start.time()),
+        "rule": series.rule, "first_start": following,
         "duration_minutes": series.duration_minutes, "holiday_policy": series.holiday_policy,
         "invitees": list(series.invitees),
     }
     values.update(changes)
+    if "first_start" in changes:  # the time of day asked for, on the date the rhythm gives
+        values["first_start"] = datetime.combine(day, changes["first_start"].time())
     if total is not None and values["rule"] == series.rule:
         # A series of N meetings keeps N in all: the successor holds the ones not yet held.
         values["rule"] = ";".join([*_without_end(series.rule), f"COUNT={total - held_before}"])
-    invitees = values.pop("invitees")
+    invitees, unit = values.pop("invitees"), values.pop("unit", series.unit)
     checked = _checked_changes(series, values)  # every field is given: the series only lends its zone
-    successor = Series(unit=series.unit, timezone=series.timezone, previous=series, invitees=list(invitees),
-                       **checked)
+    successor = Series(unit=unit, timezone=series.timezone, previous=series, invitees=list(invitees), **checked)
     db.session.add(successor)
 
     ending = f"COUNT={held_before}" if total is not None else \
@@ -334,6 +400,7 @@ def split_series(series: Series, day: date, **changes) -> Series:
         select(Meeting).where(Meeting.series_id == series.id, Meeting.occurrence >= day)
     ).scalars():
         meeting.series = successor
+    resync_meetings(successor)
     return successor
 
 
@@ -342,14 +409,22 @@ def preview(rule: str, first_start: datetime, duration_minutes: int, holiday_pol
     """The first `count` occurrences a series with these settings would have; raises InvalidData."""
     zone = zone_named(timezone)
     parsed = checked_rule(rule, first_start, zone)
-    _check_duration(duration_minutes)
-    rule_dates = list(islice(parsed, count))
-    window_start = first_start.replace(tzinfo=zone)
+    _check_duration(duration_minutes or 0)
+    try:
+        policy = HolidayPolicy(holiday_policy)
+    except ValueError:
+        raise InvalidData.on("holiday_policy", _l("Choose what happens on public holidays.")) from None
+    # The next meetings: from today when the series started in the past (as on its edit page).
+    start = max(first_start, datetime.now(zone).replace(tzinfo=None, second=0, microsecond=0))
+    rule_dates = list(parsed.xafter(start, count=count, inc=True))
+    if not rule_dates:
+        return []
+    window_start = rule_dates[0].replace(tzinfo=zone)
     window_end = rule_dates[-1].replace(tzinfo=zone) + timedelta(days=31)
-    calendar = holiday_calendar(range(window_start.year, window_end.year + 1))
-    found = expand(parsed, zone, timedelta(minutes=duration_minutes), calendar, HolidayPolicy(holiday_policy), {},
+    calendar = holiday_calendar(range(window_start.year - 1, window_end.year + 1))
+    found = expand(parsed, zone, timedelta(minutes=duration_minutes), calendar, policy, {},
                    window_start - timedelta(days=31), window_end)
-    return [o for o in found if o.occurrence >= first_start.date()][:count]
+    return [o for o in found if o.occurrence >= rule_dates[0].date()][:count]
 
 
 @dataclass(frozen=True)
@@ -399,3 +474,10 @@ def agenda(user, window_start: datetime, window_end: datetime) -> list[AgendaEnt
     ]
     entries.sort(key=lambda e: e.start)
     return entries
+
+
+def invitees_for(user, series: Series) -> list[Business]:
+    """The series' invited businesses as `user` may know them: a business learns of no other business."""
+    if user.role == "business":
+        return [b for b in series.invitees if b.id == user.business_id]
+    return list(series.invitees)

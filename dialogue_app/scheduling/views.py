@@ -15,6 +15,7 @@ from ..issues.forms import QuickIssueForm
 from ..issues.models import Issue
 from ..org.models import Business, Unit
 from ..scope import (
+    get_unit_by_code,
     get_visible,
     visible_businesses_condition,
     visible_series_condition,
@@ -67,12 +68,6 @@ def _business_choices():
     return select_choices((b.id, f"{b.name} ({b.tax_code})") for b in businesses)
 
 
-def _visible_unit(code: str) -> Unit | None:
-    return db.session.execute(
-        select(Unit).where(Unit.code == code, visible_units_condition(current_user))
-    ).scalar_one_or_none()
-
-
 def rule_from_form(form: SeriesForm) -> str:
     """The RRULE value the builder's fields describe."""
     if form.preset.data == "custom":
@@ -109,11 +104,15 @@ def _series_or_404(series_id: int) -> Series:
     return get_visible(current_user, Series, series_id) or abort(404)
 
 
-def _day_or_404(value: str) -> date:
+def _date_or_none(value: str | None) -> date | None:
     try:
-        return date.fromisoformat(value)
+        return date.fromisoformat(value or "")
     except ValueError:
-        abort(404)
+        return None
+
+
+def _day_or_404(value: str) -> date:
+    return _date_or_none(value) or abort(404)
 
 
 @bp.route("/series")
@@ -150,7 +149,7 @@ def create_series():
     if form.is_submitted() and "preview" in request.form:
         occurrences, problem = preview(form)
     elif form.validate_on_submit():
-        unit = _visible_unit(form.unit.data)
+        unit = get_unit_by_code(current_user, form.unit.data)
         if unit is None:
             form.unit.errors.append(_("Choose a unit from the list."))
         else:
@@ -203,6 +202,7 @@ def series_page(series_id: int):
         select(Meeting.occurrence, Meeting.id).where(Meeting.series_id == series.id)
     ).all())
     return render_template("scheduling/series.html", series=series, occurrences=occurrences, meetings=meetings,
+                           invitees=services.invitees_for(current_user, series),
                            year=year, move_form=OccurrenceForm(), can_edit=current_user.role in STAFF)
 
 
@@ -223,24 +223,30 @@ def edit_series(series_id: int):
     if form.is_submitted() and "preview" in request.form:
         occurrences, problem = preview(form)
     elif form.validate_on_submit():
+        unit = get_unit_by_code(current_user, form.unit.data)
+        if unit is None:
+            form.unit.errors.append(_("Choose a unit from the list."))
+            return render_template("scheduling/series_form.html", form=form, series=series, occurrences=[],
+                                   problem=None, apply_from=apply_from)
         changes = {
+            "unit": unit,
             "title": form.title.data, "kind": form.kind.data, "location": form.location.data,
             "description": form.description.data or "", "rule": rule_from_form(form),
             "duration_minutes": form.duration_minutes.data, "holiday_policy": form.holiday_policy.data,
             "invitees": [b for b in (get_visible(current_user, Business, i) for i in form.invitees.data) if b],
         }
+        split_day = _date_or_none(apply_from)
         try:
-            if apply_from:
-                day = date.fromisoformat(apply_from)
-                changes["first_start"] = datetime.combine(day, form.start_time.data)
-                target = services.split_series(series, day, **changes)
+            if apply_from and split_day is None:
+                raise InvalidData.on("from_date", _("Choose a valid date."))
+            if split_day is not None:
+                services.check_year(split_day, "from_date")
+                changes["first_start"] = datetime.combine(split_day, form.start_time.data)
+                target = services.split_series(series, split_day, **changes)
             else:
                 changes["first_start"] = datetime.combine(form.start_date.data, form.start_time.data)
                 target = services.update_series(series, **changes)
             db.session.commit()
-        except ValueError:
-            db.session.rollback()
-            flash(_("Choose a valid date."), "error")
         except ServiceError as error:
             show_service_error(form, error, {"rrule": "rule"})
         else:
@@ -324,7 +330,7 @@ def create_meeting():
     if request.method == "GET":
         form.unit.data = current_user.unit.code if current_user.unit else None
     if form.validate_on_submit():
-        unit = _visible_unit(form.unit.data)
+        unit = get_unit_by_code(current_user, form.unit.data)
         if unit is None:
             form.unit.errors.append(_("Choose a unit from the list."))
         else:
@@ -371,7 +377,8 @@ def month():
     try:
         year, month_number = (int(x) for x in request.args.get("month", "").split("-"))
         first = date(year, month_number, 1)
-    except ValueError:
+        services.check_year(first, "month")
+    except (ValueError, ServiceError):
         first = today.replace(day=1)
     weeks = month_calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
     window_start = datetime.combine(weeks[0][0], time.min, tzinfo=zone)
@@ -380,7 +387,7 @@ def month():
     by_day: dict[date, list] = {}
     for entry in entries:
         by_day.setdefault(entry.start.astimezone(zone).date(), []).append(entry)
-    holidays = services.holiday_calendar([first.year])
+    holidays = services.holiday_calendar(range(weeks[0][0].year, weeks[-1][-1].year + 1))
     previous = (first - timedelta(days=1)).replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
     return render_template("scheduling/calendar.html", weeks=weeks, first=first, by_day=by_day, today=today,
