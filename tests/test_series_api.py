@@ -1,3 +1,4 @@
+import pytest
 from sqlalchemy import func, select
 
 from dialogue_app.extensions import db
@@ -178,3 +179,37 @@ def test_out_of_range_input_is_refused_not_crashed(api, make_user, units):
     moved_far = organiser.patch(f"/api/v1/series/{series['id']}/occurrences/2027-01-25",
                                 json={"start": "2033-01-25T08:00:00+07:00"})
     assert moved_far.status_code == 200 and moved_far.json["start"] == "2033-01-25T08:00:00+07:00"
+
+
+def test_editing_a_series_moves_its_meetings_and_the_trail_names_who_was_uninvited(
+        api, make_user, make_business, units):
+    from datetime import datetime
+
+    from dialogue_app.audit.models import AuditEntry
+    from dialogue_app.scheduling import services
+
+    first, second = make_business(units["HCM-A"], name="Một"), make_business(units["HCM-A"], name="Hai")
+    organiser = api(make_user("organiser", units["HCM-A"]))
+    created = create(organiser, invitees=[first.id, second.id])
+    meeting = organiser.post(f"/api/v1/series/{created['id']}/occurrences/2027-03-29/meeting").json
+    series = db.session.get(Series, created["id"])
+    services.update_series(series, first_start=datetime(2026, 1, 26, 14, 0), location="Phòng họp mới",
+                           invitees=[first])
+    db.session.commit()
+    after = organiser.get(f"/api/v1/meetings/{meeting['id']}").json
+    assert after["start"] == "2027-03-29T14:00:00+07:00" and after["location"] == "Phòng họp mới"
+    trail = db.session.execute(select(AuditEntry).where(AuditEntry.object_type == "series")
+                               .order_by(AuditEntry.id.desc())).scalars().first()
+    assert trail.details["invitees"] == {"added": [], "removed": [second.id]}
+
+    guest = api(make_user("business", business=first))
+    assert guest.get(f"/api/v1/series/{created['id']}").json["invitees"] == [first.id]
+
+
+def test_a_unit_holding_meetings_cannot_be_deleted(api, make_user, units):
+    from dialogue_app.exceptions import Conflict
+    from dialogue_app.org.services import delete_unit
+
+    create(api(make_user("organiser", units["HCM-B"])), unit="HCM-B")
+    with pytest.raises(Conflict):
+        delete_unit(units["HCM-B"])
