@@ -48,6 +48,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
 
+    from .attendance import bp as attendance_bp
     from .audit import bp as audit_bp
     from .audit import services as _audit_listener  # noqa: F401  (registers the flush listener)
     from .auth import bp as auth_bp
@@ -56,7 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .org import bp as org_bp
     from .scheduling import bp as scheduling_bp
 
-    for blueprint in (home_bp, auth_bp, org_bp, audit_bp, scheduling_bp, issues_bp):
+    for blueprint in (home_bp, auth_bp, org_bp, audit_bp, scheduling_bp, issues_bp, attendance_bp):
         app.register_blueprint(blueprint)
     init_api(app)
 

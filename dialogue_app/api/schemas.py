@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ..auth.models import Role
+from ..extensions import db
 from ..org.models import UnitLevel
 
 OFFICE_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -287,10 +288,22 @@ class MeetingSchema(Schema):
     end = Instant(required=True)
     location = fields.String(required=True)
     status = fields.String(required=True)
-    attendees = fields.Function(lambda m: [], metadata={"type": "array", "items": {"type": "object"},
-                                                         "description": "Filled by attendance."})
-    issues = fields.Function(lambda m: [], metadata={"type": "array", "items": {"type": "object"},
-                                                      "description": "Filled by issue tracking."})
+    attendees = fields.Method("_attendees", metadata={"type": "array", "items": {"type": "object"}})
+    issues = fields.Method("_issues", metadata={"type": "array", "items": {"type": "object"}})
+
+    def _attendees(self, meeting) -> list[dict]:
+        from ..attendance.services import attendees_of
+
+        return AttendeeSchema(many=True).dump(attendees_of(meeting))
+
+    def _issues(self, meeting) -> list[dict]:
+        from flask_login import current_user
+
+        from ..issues.models import Issue
+        from ..issues.services import issue_query
+
+        issues = db.session.execute(issue_query(current_user).where(Issue.meeting_id == meeting.id)).unique()
+        return [{"id": i.id, "title": i.title, "status": i.status} for i in issues.scalars()]
 
 
 ISSUE_STATUSES = ("new", "assigned", "in_progress", "answered", "closed")
@@ -376,3 +389,53 @@ class TransitionSchema(Schema):
     legal_basis = fields.String(load_default=None, allow_none=True, validate=length(max=10_000))
     version = fields.Integer(load_default=None, allow_none=True, strict=True,
                              metadata={"description": "The version the change is based on (409 if it moved on)."})
+
+
+class BusinessCreateSchema(Schema):
+    tax_code = fields.String(required=True, validate=length(min=1, max=20))
+    name = fields.String(required=True, validate=length(min=1, max=255))
+    address = fields.String(load_default=None, allow_none=True, validate=length(max=2000))
+    unit = fields.String(required=True, validate=length(min=1, max=32))
+
+
+class ContactSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=length(min=1, max=255))
+    email = fields.String(load_default=None, allow_none=True, validate=length(max=254))
+    phone = fields.String(load_default=None, allow_none=True, validate=length(max=32))
+    position = fields.String(load_default=None, allow_none=True, validate=length(max=255))
+
+
+class BusinessSchema(Schema):
+    id = fields.Integer(required=True)
+    tax_code = fields.String(required=True)
+    name = fields.String(required=True)
+    address = fields.String(allow_none=True)
+    unit = fields.Function(lambda b: b.unit.code, metadata={"type": "string"})
+
+
+class BusinessDetailSchema(BusinessSchema):
+    contacts = fields.List(fields.Nested(ContactSchema), required=True)
+    feed_url = fields.Function(lambda b: None, metadata={
+        "type": ["string", "null"], "description": "The business's calendar feed, once feeds exist."})
+
+
+class BusinessListArgsSchema(PageArgsSchema):
+    q = fields.String(validate=length(max=200))
+
+
+class AttendeeCreateSchema(Schema):
+    contact_id = fields.Integer(strict=True, validate=number_range(1, MAX_ID))
+    name = fields.String(validate=length(min=1, max=255))
+    business_id = fields.Integer(strict=True, allow_none=True, validate=number_range(1, MAX_ID))
+    organisation = fields.String(validate=length(max=255))
+    role = fields.String(load_default="", validate=length(max=255))
+    present = fields.Boolean(load_default=True)
+
+
+class AttendeeSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    business_id = fields.Integer(allow_none=True)
+    role = fields.String()
+    present = fields.Boolean()

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..auth.models import User
 from ..db import utcnow
 from ..extensions import db
-from ..org.models import Business, Contact, Unit
+from ..org.models import Business, Contact, Interaction, Unit
 from ..scheduling.models import Meeting
 
 CHANNELS = ("meeting", "phone", "email", "zalo", "fanpage", "counter", "visit", "web")
@@ -67,6 +67,7 @@ class Issue(db.Model):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     origin_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"), index=True)
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id", ondelete="SET NULL"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="new")
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     due_date: Mapped[date | None] = mapped_column(Date)
@@ -92,6 +93,7 @@ class Issue(db.Model):
     unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])
     origin_unit: Mapped[Unit] = relationship(foreign_keys=[origin_unit_id])
     meeting: Mapped[Meeting | None] = relationship()
+    interaction: Mapped[Interaction | None] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     answered_by: Mapped[User | None] = relationship(foreign_keys=[answered_by_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])

@@ -1,11 +1,15 @@
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import utcnow
 from ..extensions import db
+
+if TYPE_CHECKING:  # auth refers to org; the officer is resolved by name when the mappers are set up
+    from ..auth.models import User
 
 
 class UnitLevel(StrEnum):
@@ -80,3 +84,28 @@ class Contact(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     business: Mapped[Business] = relationship(back_populates="contacts")
+
+
+INTERACTION_CHANNELS = ("visit", "phone", "email", "zalo", "fanpage", "counter")
+
+
+class Interaction(db.Model):
+    """A contact with a business outside meetings: a visit, a call, an email, a Zalo or fanpage message."""
+
+    __tablename__ = "interactions"
+    __table_args__ = (
+        CheckConstraint("channel IN ('visit', 'phone', 'email', 'zalo', 'fanpage', 'counter')", name="channel"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16))
+    happened_on: Mapped[date] = mapped_column(Date, index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    business: Mapped[Business] = relationship()
+    unit: Mapped[Unit] = relationship()
+    officer: Mapped["User | None"] = relationship()

@@ -1,12 +1,13 @@
 """Units, businesses and contacts: plain data in, objects out."""
 
+from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 
 from ..exceptions import Conflict, InvalidData
 from ..extensions import db
 from ..text import fold
-from .models import PARENT_LEVEL, Business, Contact, Unit, UnitLevel
+from .models import INTERACTION_CHANNELS, PARENT_LEVEL, Business, Contact, Interaction, Unit, UnitLevel
 from .taxcode import TaxCodeProblem, normalize_tax_code, tax_code_problem
 
 TAX_CODE_MESSAGES = {
@@ -128,14 +129,59 @@ def business_search_text(business: Business) -> str:
     return f"{fold(business.name)} {business.tax_code}"
 
 
+def clean_email(raw: str | None, field: str = "email") -> str | None:
+    """A normalised email, None for none given, InvalidData for one that is not an address."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return validate_email(raw, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise InvalidData.on(field, _l("This is not a valid email address.")) from None
+
+
 def add_contact(business: Business, *, name: str, email: str | None = None, phone: str | None = None,
                 position: str | None = None) -> Contact:
+    """A person at the business; their email (checked) is where invitations and answers go."""
+    if not (name or "").strip():
+        raise InvalidData.on("name", _l("Enter a name."))
     contact = Contact(
         business=business,
-        name=name.strip(),
-        email=(email or "").strip().lower() or None,
-        phone=(phone or "").strip() or None,
-        position=(position or "").strip() or None,
+        name=name.strip()[:255],
+        email=clean_email(email),
+        phone=(phone or "").strip()[:32] or None,
+        position=(position or "").strip()[:255] or None,
     )
     db.session.add(contact)
     return contact
+
+
+def update_business(business: Business, *, name: str, address: str | None, unit: Unit) -> Business:
+    if not name.strip():
+        raise InvalidData.on("name", _l("Enter a name."))
+    business.name, business.address, business.unit = name.strip(), (address or "").strip() or None, unit
+    business.search_text = business_search_text(business)
+    return business
+
+
+def search_condition(query: str):
+    """Condition on Business: the name without accents or case ("ca phe" finds "Cà phê"), or the tax code."""
+    folded = fold(query)
+    digits = normalize_tax_code(query)
+    condition = Business.search_text.contains(folded, autoescape=True)
+    if digits.replace("-", "").isdigit():
+        condition = condition | Business.tax_code.startswith(digits, autoescape=True)
+    return condition
+
+
+def record_interaction(*, business: Business, unit: Unit, officer, channel: str, happened_on,
+                       summary: str) -> Interaction:
+    """A contact with the business outside meetings, kept in its timeline; issues can be raised from it."""
+    if channel not in INTERACTION_CHANNELS:
+        raise InvalidData.on("channel", _l("Choose how the contact took place."))
+    if not summary.strip():
+        raise InvalidData.on("summary", _l("Write what it was about."))
+    interaction = Interaction(business=business, unit=unit, officer=officer, channel=channel,
+                              happened_on=happened_on, summary=summary.strip())
+    db.session.add(interaction)
+    return interaction

@@ -2,15 +2,24 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
+from ..attendance import services as attendance_services
 from ..auth.access import roles_required
 from ..auth.models import Role, User
 from ..exceptions import ServiceError
 from ..extensions import db
-from ..scope import get_visible, visible_units_condition
+from ..scheduling.models import Series
+from ..scope import (
+    get_unit_by_code,
+    get_visible,
+    visible_businesses_condition,
+    visible_series_condition,
+    visible_units_condition,
+)
 from ..web import select_choices, show_service_error
 from . import services
-from .forms import UnitForm
+from .forms import INTERACTION_NAMES, BusinessForm, ContactForm, InteractionForm, UnitForm
 from .models import Business, Unit
 
 bp = Blueprint("org", __name__)
@@ -85,3 +94,115 @@ def delete_unit(unit_id: int):
     else:
         flash(_("Unit %(code)s deleted.", code=unit.code), "success")
     return redirect(url_for("org.units"))
+
+
+# -- The business registry -----------------------------------------------------------------------------------
+
+STAFF = (Role.ADMIN, Role.ORGANISER, Role.MANAGER)
+
+
+@bp.app_context_processor
+def registry_names() -> dict:
+    return {"INTERACTION_NAMES": INTERACTION_NAMES}
+
+
+def _business_or_404(business_id: int) -> Business:
+    return get_visible(current_user, Business, business_id) or abort(404)
+
+
+@bp.route("/businesses")
+@roles_required(*STAFF)
+def businesses():
+    q = request.args.get("q", "").strip()[:200]
+    stmt = (select(Business).where(visible_businesses_condition(current_user)).order_by(Business.name)
+            .options(joinedload(Business.unit)))
+    if q:
+        stmt = stmt.where(services.search_condition(q))
+    page = db.paginate(stmt, per_page=50, error_out=False)
+    return render_template("org/businesses.html", page=page, q=q)
+
+
+def _unit_select(form) -> None:
+    form.unit.choices = select_choices(
+        (u.code, u.name) for u in db.session.execute(
+            select(Unit).where(visible_units_condition(current_user)).order_by(Unit.path)).scalars())
+
+
+@bp.route("/businesses/new", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def create_business():
+    form = BusinessForm()
+    _unit_select(form)
+    if request.method == "GET":
+        form.unit.data = current_user.unit.code if current_user.unit else None
+    if form.validate_on_submit():
+        unit = get_unit_by_code(current_user, form.unit.data)
+        if unit is None:
+            form.unit.errors.append(_("Choose a unit from the list."))
+        else:
+            try:
+                business = services.create_business(tax_code=form.tax_code.data, name=form.name.data,
+                                                    address=form.address.data, unit=unit)
+                db.session.commit()
+            except ServiceError as error:
+                show_service_error(form, error)
+            else:
+                flash(_("%(name)s registered.", name=business.name), "success")
+                return redirect(url_for("org.business_page", business_id=business.id))
+    return render_template("org/business_form.html", form=form)
+
+
+@bp.route("/businesses/<int:business_id>")
+@roles_required(*STAFF)
+def business_page(business_id: int):
+    business = _business_or_404(business_id)
+    return render_template(
+        "org/business.html", business=business, timeline=attendance_services.business_timeline(current_user, business),
+        contact_form=ContactForm(formdata=None), interaction_form=InteractionForm(formdata=None),
+        series=db.session.execute(
+            select(Series).where(Series.invitees.contains(business), visible_series_condition(current_user))
+            .order_by(Series.title)).scalars().all(),
+    )
+
+
+@bp.route("/businesses/<int:business_id>/contacts", methods=["POST"])
+@roles_required(*STAFF)
+def add_contact(business_id: int):
+    business = _business_or_404(business_id)
+    form = ContactForm()
+    if form.validate_on_submit():
+        try:
+            contact = services.add_contact(business, name=form.name.data, email=form.email.data,
+                                           phone=form.phone.data, position=form.position.data)
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+        else:
+            flash(_("%(name)s added.", name=contact.name), "success")
+    else:
+        flash(_("Enter a name."), "error")
+    return redirect(url_for("org.business_page", business_id=business.id) + "#contacts")
+
+
+@bp.route("/businesses/<int:business_id>/interactions", methods=["POST"])
+@roles_required(*STAFF)
+def add_interaction(business_id: int):
+    business = _business_or_404(business_id)
+    form = InteractionForm()
+    if form.validate_on_submit():
+        try:
+            services.record_interaction(business=business, unit=current_user.unit or business.unit,
+                                        officer=current_user, channel=form.channel.data,
+                                        happened_on=form.happened_on.data, summary=form.summary.data)
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+        else:
+            flash(_("Contact recorded."), "success")
+    else:
+        for errors in form.errors.values():
+            for message in errors:
+                flash(str(message), "error")
+    return redirect(url_for("org.business_page", business_id=business.id) + "#timeline")

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from ..attendance import services as attendance
 from ..auth.access import roles_required
 from ..auth.models import Role
 from ..exceptions import InvalidData, ServiceError
@@ -365,8 +366,12 @@ def meeting_page(meeting_id: int):
         quick_form.topic.choices = select_choices((t.code, t.name) for t in issue_services.active_topics())
         invitees = meeting.series.invitees if meeting.series else []
         quick_form.business.choices = select_choices([("", "—")] + [(b.tax_code, b.name) for b in invitees])
+    staff = current_user.role in STAFF
     return render_template("scheduling/meeting.html", meeting=meeting, raised=raised, carried_over=carried_over,
-                           quick_form=quick_form)
+                           quick_form=quick_form, staff=staff,
+                           invited=attendance.invited_businesses(meeting) if staff else [],
+                           expected=attendance.expected(meeting) if staff else [],
+                           attendees=attendance.attendees_of(meeting) if staff else [])
 
 
 @bp.route("/calendar")

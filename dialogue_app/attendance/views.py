@@ -1,0 +1,175 @@
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..auth.access import roles_required
+from ..auth.models import Role, User
+from ..exceptions import ServiceError
+from ..extensions import db
+from ..org.models import Business, Contact
+from ..org.services import business_by_tax_code, normalize_tax_code
+from ..scheduling.models import Meeting
+from ..scope import get_visible, visible_users_condition
+from ..text import fold
+from . import services
+from .models import Attendee
+
+bp = Blueprint("attendance", __name__)
+
+STAFF = (Role.ADMIN, Role.ORGANISER, Role.MANAGER)
+ATTENDANCE_NAMES = {"present": _l("present"), "absent": _l("absent"), "excused": _l("excused")}
+ANSWER_NAMES = {"accepted": _l("will attend"), "declined": _l("will not attend"), "tentative": _l("maybe")}
+
+
+def _meeting_or_404(meeting_id: int) -> Meeting:
+    return get_visible(current_user, Meeting, meeting_id) or abort(404)
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _done(meeting: Meeting, message: str, anchor: str = "", ok: bool = True, **payload):
+    """Answer the check-in page's script with JSON, or a plain form with a redirect back to the page."""
+    if _wants_json():
+        return jsonify({"ok": ok, "message": message, **payload}), 200 if ok else 422
+    flash(message, "success" if ok else "error")
+    return redirect(url_for("attendance.check_in_page", meeting_id=meeting.id) + anchor)
+
+
+@bp.route("/meetings/<int:meeting_id>/attendance")
+@roles_required(*STAFF)
+def check_in_page(meeting_id: int):
+    """The page used at the door, on a tablet: find an invited person as you type, one tap marks them present."""
+    meeting = _meeting_or_404(meeting_id)
+    officials = db.session.execute(
+        select(User).where(visible_users_condition(current_user), User.active,
+                           User.role.in_(["organiser", "manager", "admin"])).order_by(User.name)
+    ).scalars().all()
+    return render_template("attendance/check_in.html", meeting=meeting, expected=services.expected(meeting),
+                           attendees=services.attendees_of(meeting), counts=services.counts_by_business(meeting),
+                           officials=officials, invited=services.invited_businesses(meeting))
+
+
+@bp.route("/meetings/<int:meeting_id>/attendance/contacts/<int:contact_id>", methods=["POST"])
+@roles_required(*STAFF)
+def mark_contact(meeting_id: int, contact_id: int):
+    meeting = _meeting_or_404(meeting_id)
+    contact = db.session.get(Contact, contact_id)
+    if contact is None or get_visible(current_user, Business, contact.business_id) is None:
+        abort(404)
+    attendance = request.form.get("attendance", "present")
+    try:
+        attendee = services.check_in(meeting, contact, attendance)
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        return _done(meeting, str(error.message), ok=False)
+    return _done(meeting, _("%(name)s: %(status)s.", name=contact.name, status=ATTENDANCE_NAMES[attendance]),
+                 f"#c-{contact.id}", attendance=attendee.attendance)
+
+
+@bp.route("/meetings/<int:meeting_id>/attendance/walk-in", methods=["POST"])
+@roles_required(*STAFF)
+def walk_in(meeting_id: int):
+    meeting = _meeting_or_404(meeting_id)
+    form = request.form
+    business = None
+    if form.get("tax_code", "").strip():
+        business = business_by_tax_code(normalize_tax_code(form["tax_code"]))
+        if business is None or get_visible(current_user, Business, business.id) is None:
+            return _done(meeting, _("No business with this tax code is registered."), ok=False)
+    try:
+        attendee = services.add_walk_in(meeting, name=form.get("name", ""), organisation=form.get("organisation", ""),
+                                        phone=form.get("phone", ""), role=form.get("role", ""), business=business)
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        return _done(meeting, str(error.message), ok=False)
+    return _done(meeting, _("%(name)s added as present.", name=attendee.name), "#attendees")
+
+
+@bp.route("/meetings/<int:meeting_id>/attendance/officials", methods=["POST"])
+@roles_required(*STAFF)
+def add_official(meeting_id: int):
+    meeting = _meeting_or_404(meeting_id)
+    user_id = request.form.get("user_id", type=int)
+    user = get_visible(current_user, User, user_id) if user_id else None
+    if user is None or user.role == Role.BUSINESS:
+        return _done(meeting, _("Choose an officer from the list."), ok=False)
+    services.add_official(meeting, user, role=request.form.get("role", ""))
+    db.session.commit()
+    return _done(meeting, _("%(name)s added as present.", name=user.name), "#attendees")
+
+
+@bp.route("/meetings/<int:meeting_id>/attendance/<int:attendee_id>", methods=["POST"])
+@roles_required(*STAFF)
+def set_attendance(meeting_id: int, attendee_id: int):
+    meeting = _meeting_or_404(meeting_id)
+    attendee = db.session.get(Attendee, attendee_id)
+    if attendee is None or attendee.meeting_id != meeting.id:
+        abort(404)
+    try:
+        services.set_attendance(attendee, request.form.get("attendance", ""))
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        return _done(meeting, str(error.message), ok=False)
+    return _done(meeting, _("%(name)s: %(status)s.", name=attendee.name, status=ATTENDANCE_NAMES[attendee.attendance]),
+                 "#attendees")
+
+
+@bp.route("/meetings/<int:meeting_id>/invitations", methods=["POST"])
+@roles_required(*STAFF)
+def invite(meeting_id: int):
+    """Invite one more business to this meeting only."""
+    meeting = _meeting_or_404(meeting_id)
+    business = business_by_tax_code(normalize_tax_code(request.form.get("tax_code", "")))
+    if business is None or get_visible(current_user, Business, business.id) is None:
+        flash(_("No business with this tax code is registered."), "error")
+    elif services.invite_to_meeting(meeting, business) is None:
+        flash(_("%(name)s is invited already.", name=business.name), "info")
+    else:
+        db.session.commit()
+        flash(_("%(name)s is invited to this meeting.", name=business.name), "success")
+    return redirect(url_for("scheduling.meeting_page", meeting_id=meeting.id) + "#invitations")
+
+
+@bp.route("/meetings/<int:meeting_id>/sign-in-sheet")
+@roles_required(*STAFF)
+def sign_in_sheet(meeting_id: int):
+    """A sheet to print for offices that still sign on paper: every invited person, with a signature column."""
+    meeting = _meeting_or_404(meeting_id)
+    return render_template("attendance/sign_in_sheet.html", meeting=meeting, expected=services.expected(meeting))
+
+
+@bp.route("/rsvp/<token>", methods=["GET", "POST"])
+def rsvp(token: str):
+    """An invited contact answers, without an account, through the signed link in their invitation."""
+    try:
+        target = services.read_rsvp_token(token)
+    except services.RsvpRefused as error:
+        return render_template("attendance/rsvp.html", refused=str(error.message), target=None), 400
+    answer = None
+    if request.method == "POST":
+        try:
+            answer = services.record_rsvp(target, request.form.get("answer", ""), request.form.get("comment", ""))
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+    return render_template("attendance/rsvp.html", target=target, answer=answer, refused=None, token=token)
+
+
+
+
+@bp.app_template_filter("fold")
+def fold_filter(text: str) -> str:
+    return fold(text or "")
+
+
+@bp.app_context_processor
+def attendance_names() -> dict:
+    return {"ATTENDANCE_NAMES": ATTENDANCE_NAMES, "ANSWER_NAMES": ANSWER_NAMES}
