@@ -94,6 +94,23 @@ def app(tmp_path, postgres_schema, app_config, monkeypatch):
 
 
 @pytest.fixture
+def another_app(tmp_path, postgres_schema):
+    """another_app(**config): one more app on the same database (a second worker), closed after the test."""
+    made = []
+
+    def make(**overrides):
+        extra = make_app(tmp_path, postgres_schema, **overrides)
+        made.append(extra)
+        return extra
+
+    yield make
+    for extra in made:
+        with extra.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -6,7 +6,7 @@ from flask import session
 
 from dialogue_app.extensions import db
 
-from .conftest import PASSWORD, csrf_token_from, make_app
+from .conftest import PASSWORD, csrf_token_from
 
 
 def test_sign_in_and_out(client, login, make_user, units):
@@ -86,9 +86,9 @@ def test_security_headers_and_cookie_flags(client, make_user, units):
     assert "Secure" not in cookie  # BASE_URL is http in tests
 
 
-def test_https_base_url_makes_the_cookie_secure(tmp_path, postgres_schema, monkeypatch):
+def test_https_base_url_makes_the_cookie_secure(another_app, monkeypatch):
     monkeypatch.setenv("BASE_URL", "https://dialogue.example.vn")
-    app = make_app(tmp_path, postgres_schema, BASE_URL="https://dialogue.example.vn")
+    app = another_app(BASE_URL="https://dialogue.example.vn")
     assert app.config["SESSION_COOKIE_SECURE"] is True
 
 
@@ -126,15 +126,14 @@ def test_language_switch_is_remembered_for_the_account(client, login, make_user,
         assert session.get("language") == "en"
 
 
-def test_failed_sign_ins_are_counted_in_redis_when_configured(tmp_path, postgres_schema):
+def test_failed_sign_ins_are_counted_in_redis_when_configured(another_app):
     """With REDIS_URL the limits live in Redis, shared by every worker: two apps count together."""
     try:
         redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping()
     except redis.RedisError:
         pytest.skip("Redis is not answering on 127.0.0.1:6379")
     shared = {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0", "RATELIMIT_KEY_PREFIX": uuid.uuid4().hex}
-    first_worker = make_app(tmp_path, postgres_schema, **shared)
-    second_worker = make_app(tmp_path, postgres_schema, **shared)
+    first_worker, second_worker = another_app(**shared), another_app(**shared)
     email = "nobody@example.vn"
     for worker in (first_worker, second_worker) * 5:
         worker.test_client().post("/login", data={"email": email, "password": "wrong"})
