@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from .auth import services as auth_services
+from .extensions import db
 from .org import services as org_services
 from .org.taxcode import check_digit
 from .scheduling import services as scheduling_services
@@ -58,6 +59,22 @@ BUSINESSES = [
      "Khu cửa khẩu Bắc Luân II, Phường Hải Hòa, TP. Móng Cái, Quảng Ninh"),
 ]
 
+# More businesses, made from the kinds of firms the branches serve (names invented).
+MORE_BUSINESSES = {
+    "HCM-KCNC": ["Công ty TNHH Vi mạch Sài Gòn", "Công ty TNHH Thiết bị Quang học Tân Phú",
+                 "Công ty TNHH Pin Năng lượng Xanh", "Công ty Cổ phần Robot Công nghiệp Việt",
+                 "Công ty TNHH Cảm biến Thông minh Đông Nam", "Công ty TNHH Dược phẩm Sinh học Long Phước"],
+    "HCM-SG1": ["Công ty TNHH Thủy sản Cần Giờ", "Công ty Cổ phần Hạt điều Bình Phước",
+                "Công ty TNHH Đồ gỗ Xuất khẩu Phú Hòa", "Công ty TNHH Dệt may Tân Thuận",
+                "Công ty Cổ phần Cao su Miền Đông", "Công ty TNHH Đại lý Hải quan Bến Nghé"],
+    "QN-HG": ["Công ty TNHH Than đá Cẩm Phả Mới", "Công ty Cổ phần Vận tải Biển Hạ Long",
+              "Công ty TNHH Ngọc trai Vân Đồn", "Công ty TNHH Xi măng Thăng Long Bắc",
+              "Công ty TNHH Đại lý Tàu biển Cái Lân"],
+    "QN-MC": ["Công ty TNHH Trái cây Biên giới Bắc Luân", "Công ty TNHH Thương mại Ka Long",
+              "Công ty Cổ phần Kho lạnh Móng Cái", "Công ty TNHH Vận tải Quốc tế Hải Hòa",
+              "Công ty TNHH Xuất nhập khẩu Trà Cổ"],
+}
+
 CONTACTS = [
     ("Nguyễn Văn An", "Giám đốc"),
     ("Trần Thị Bích Ngọc", "Trưởng phòng Xuất nhập khẩu"),
@@ -104,6 +121,21 @@ def seed(password: str | None = None) -> list[tuple[str, str, str]]:
             )
         businesses.append(business)
 
+    for unit_code, names in MORE_BUSINESSES.items():
+        prefix = "03" if unit_code.startswith("HCM") else "57"
+        # The same district as the branch's first business: a plausible address, not a real one.
+        district = next(a for u, _, _, a in BUSINESSES if u == unit_code).split(",", 1)[1].strip()
+        for name in names:
+            index = len(businesses)
+            business = org_services.create_business(
+                tax_code=demo_tax_code(prefix, 1_234_500 + index * 97), name=name, unit=units[unit_code],
+                address=district,
+            )
+            for offset in range(2):
+                person, position = CONTACTS[(index + offset) % len(CONTACTS)]
+                org_services.add_contact(business, name=person, position=position,
+                                         email=f"{_email_local(person)}@dn{index + 1:02d}.{DEMO_DOMAIN}")
+            businesses.append(business)
     _seed_meetings(units, businesses)
 
     accounts = [
@@ -139,6 +171,17 @@ SERIES = [
 ]
 
 
+def _seed_attendance(meeting, invitees) -> None:
+    """Two or three people from most invited businesses came; one business sent its apologies."""
+    from .attendance import services as attendance
+
+    rng = random.Random(meeting.occurrence.toordinal())
+    for index, business in enumerate(invitees):
+        for contact in business.contacts[: rng.choice([1, 2, 2, 3])]:
+            attendance.check_in(meeting, contact, "excused" if index == len(invitees) - 1 else "present")
+    attendance.add_walk_in(meeting, name="Nguyễn Hoàng Nam", organisation="Báo Hải quan", role="Phóng viên")
+
+
 def _seed_meetings(units, businesses) -> None:
     """The series the branches hold, a few dates moved or cancelled, and a year of held meetings."""
     created = []
@@ -164,7 +207,9 @@ def _seed_meetings(units, businesses) -> None:
     today = datetime.now(HANOI)
     for occurrence in scheduling_services.occurrences(coffee, today - timedelta(days=366), today):
         if occurrence.status != "cancelled":
-            scheduling_services.meeting_for(coffee, occurrence.occurrence)
+            meeting, _ = scheduling_services.meeting_for(coffee, occurrence.occurrence)
+            db.session.flush()
+            _seed_attendance(meeting, coffee.invitees)
     scheduling_services.create_meeting(
         title="Hội nghị chuyên đề: Quy tắc xuất xứ hàng hóa trong EVFTA và CPTPP", unit=units["HCM"],
         start=datetime(2026, 12, 10, 8, 30, tzinfo=HANOI), duration_minutes=180,
