@@ -52,12 +52,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .audit import bp as audit_bp
     from .audit import services as _audit_listener  # noqa: F401  (registers the flush listener)
     from .auth import bp as auth_bp
+    from .calendar import bp as calendar_bp
+    from .calendar import services as _feed_keys  # noqa: F401  (registers the listener giving feeds their keys)
     from .home import bp as home_bp
     from .issues import bp as issues_bp
     from .org import bp as org_bp
     from .scheduling import bp as scheduling_bp
 
-    for blueprint in (home_bp, auth_bp, org_bp, audit_bp, scheduling_bp, issues_bp, attendance_bp):
+    for blueprint in (home_bp, auth_bp, org_bp, audit_bp, scheduling_bp, issues_bp, attendance_bp, calendar_bp):
         app.register_blueprint(blueprint)
     init_api(app)
 

@@ -8,8 +8,11 @@ import secrets
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import delete
+
 from .auth import services as auth_services
 from .extensions import db
+from .mail.models import OutboxMessage
 from .org import services as org_services
 from .org.taxcode import check_digit
 from .scheduling import services as scheduling_services
@@ -153,6 +156,8 @@ def seed(password: str | None = None) -> list[tuple[str, str, str]]:
                                                  business=business)
         created.append((role, email, secret))
     _seed_issues(units, businesses, users)
+    # The demo's notifications were addressed to invented people: nothing of it is to leave the machine.
+    db.session.execute(delete(OutboxMessage))
     return created
 
 
@@ -190,18 +195,18 @@ def _seed_meetings(units, businesses) -> None:
             title=title, unit=units[unit_code], location=location, rule=rule, first_start=first_start,
             duration_minutes=minutes, holiday_policy=policy,
             description="Lãnh đạo Chi cục trao đổi, tháo gỡ vướng mắc về thủ tục hải quan cho doanh nghiệp.",
-            invitees=[b for b in businesses if b.unit is units[unit_code]],
+            invitees=[b for b in businesses if b.unit is units[unit_code]], notify=False,
         )
         created.append(series)
     coffee, thursday, _, _ = created
     # Held online during the 2021 lockdown in Ho Chi Minh City, then back in the hall.
     for day in (date(2021, 7, 26), date(2021, 8, 30)):
-        scheduling_services.change_occurrence(coffee, day, status="cancelled")
+        scheduling_services.change_occurrence(coffee, day, status="cancelled", notify=False)
     scheduling_services.change_occurrence(
         coffee, date(2026, 2, 23), start=datetime(2026, 2, 24, 14, 0, tzinfo=HANOI),
-        location="Phòng họp số 2, Chi cục Hải quan Khu công nghệ cao",
+        location="Phòng họp số 2, Chi cục Hải quan Khu công nghệ cao", notify=False,
     )
-    scheduling_services.change_occurrence(thursday, date(2025, 12, 25), status="cancelled")
+    scheduling_services.change_occurrence(thursday, date(2025, 12, 25), status="cancelled", notify=False)
 
     # The coffee mornings of the last twelve months became meetings: attendance and minutes hang on them.
     today = datetime.now(HANOI)
@@ -269,7 +274,6 @@ ISSUES = [
 def _seed_issues(units, businesses, users) -> None:
     """A year of issues across the branches: most answered and rated, some overdue, one escalated."""
     from .db import utcnow
-    from .extensions import db
     from .issues import services as issue_services
     from .issues.models import Topic
     from .issues.topics import default_topic_rows

@@ -71,8 +71,9 @@ def test_units_list_is_paginated_and_scoped(api, make_user, units):
     assert [u["code"] for u in listed["items"]] == ["HCM-B"]
     everything = department_manager.get("/api/v1/units").json["items"]
     assert {u["code"] for u in everything} == {"HCM", "HCM-A", "HCM-B"}
-    assert everything[1] == {"code": "HCM-A", "name": "Đơn vị HCM-A", "level": "branch", "parent": "HCM",
-                             "feed_url": None}
+    feed_url = everything[1].pop("feed_url")
+    assert everything[1] == {"code": "HCM-A", "name": "Đơn vị HCM-A", "level": "branch", "parent": "HCM"}
+    assert feed_url.startswith("http://localhost/feeds/") and feed_url.endswith(".ics")
     assert department_manager.get("/api/v1/units/QN-A").status_code == 404
     assert department_manager.get("/api/v1/units/HCM-A").json["parent"] == "HCM"
 

@@ -13,6 +13,12 @@ from ..org.models import UnitLevel
 OFFICE_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
+def feed_url_of(kind: str, target_id: int) -> str | None:
+    from ..calendar.services import feed_url
+
+    return feed_url(kind, target_id)
+
+
 PLANNING_YEARS = (2000, 2100)
 MAX_ID = 2**31 - 1  # the database's integer: a larger id names nothing
 
@@ -129,7 +135,7 @@ class UnitSchema(Schema):
                            metadata={"type": ["string", "null"], "description": "The parent unit's code."})
     feed_url = fields.Method("_feed_url", dump_only=True,
                              metadata={"type": ["string", "null"],
-                                       "description": "The unit's calendar feed, once calendar feeds exist."})
+                                       "description": "The unit's calendar feed (its subtree's meetings)."})
 
     def _parent_code(self, unit) -> str | None:
         return unit.parent.code if unit.parent else None
@@ -140,8 +146,7 @@ class UnitSchema(Schema):
         return value
 
     def _feed_url(self, unit) -> str | None:
-        # Units get their feed token with the calendar feeds; until then there is no feed to point to.
-        return None
+        return feed_url_of("unit", unit.id)
 
 
 class UserCreateSchema(Schema):
@@ -238,8 +243,8 @@ class SeriesSchema(Schema):
                                metadata={"type": "array", "items": {"type": "integer"},
                                          "description": "Invited businesses (a business sees only itself)."})
     previous_id = fields.Integer(allow_none=True)
-    feed_url = fields.Function(lambda s: None, metadata={"type": ["string", "null"],
-                                                        "description": "The series' calendar feed, once feeds exist."})
+    feed_url = fields.Function(lambda s: feed_url_of("series", s.id), metadata={
+        "type": ["string", "null"], "description": "The series' calendar feed."})
 
 
 class OccurrenceWindowSchema(Schema):
@@ -416,8 +421,8 @@ class BusinessSchema(Schema):
 
 class BusinessDetailSchema(BusinessSchema):
     contacts = fields.List(fields.Nested(ContactSchema), required=True)
-    feed_url = fields.Function(lambda b: None, metadata={
-        "type": ["string", "null"], "description": "The business's calendar feed, once feeds exist."})
+    feed_url = fields.Function(lambda b: feed_url_of("business", b.id), metadata={
+        "type": ["string", "null"], "description": "The business's calendar feed: every series it is invited to."})
 
 
 class BusinessListArgsSchema(PageArgsSchema):

@@ -51,7 +51,7 @@ class SeriesCollection(MethodView):
         """The series the caller may see."""
         stmt = (select(Series).where(visible_series_condition(current_user)).order_by(Series.id)
                 .options(db.joinedload(Series.unit), db.selectinload(Series.invitees)))
-        return page_payload(stmt, args)
+        return page_payload(stmt, args, feed_kind="series")
 
     @blp.arguments(SeriesCreateSchema)
     @blp.response(201, SeriesSchema)

@@ -22,7 +22,7 @@ class Units(MethodView):
         """The units the caller may see: their unit and the units below it."""
         stmt = (select(Unit).where(visible_units_condition(current_user)).order_by(Unit.path)
                 .options(db.joinedload(Unit.parent)))
-        return page_payload(stmt, args)
+        return page_payload(stmt, args, feed_kind="unit")
 
     @blp.arguments(UnitSchema)
     @blp.response(201, UnitSchema)

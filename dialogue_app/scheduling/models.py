@@ -12,8 +12,10 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from ..db import utcnow
 from ..extensions import db
@@ -56,6 +58,9 @@ class Series(db.Model):
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("series.id"), index=True)
     # Grows with every change people would notice (iCal SEQUENCE).
     sequence: Mapped[int] = mapped_column(Integer, default=0)
+    # Grows with every change to the series, its occurrences or its invitations, in the same transaction:
+    # calendar feeds are versioned by it, so an unchanged feed is answered from cache or with 304.
+    revision: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -125,3 +130,16 @@ class CalendarAdjustment(db.Model):
     kind: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_revisions(session: Session, flush_context, instances) -> None:
+    touched: set[Series] = set()
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        if isinstance(obj, Series) and obj not in session.deleted and session.is_modified(obj):
+            touched.add(obj)
+        elif isinstance(obj, OccurrenceOverride) and obj.series is not None:
+            touched.add(obj.series)
+    for series in touched:
+        if not inspect(series).attrs.revision.history.has_changes():  # once per flush
+            series.revision = (series.revision or 0) + 1

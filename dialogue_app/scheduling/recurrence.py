@@ -109,7 +109,8 @@ def _local_until(value: str, zone: ZoneInfo) -> str:
     return instant.astimezone(zone).strftime("%Y%m%dT%H%M%S")
 
 
-def _parse_local(value: str) -> datetime:
+def parse_local(value: str) -> datetime:
+    """An UNTIL value without offset (YYYYMMDD or YYYYMMDDTHHMMSS) as a naive datetime; raises RuleError."""
     for pattern in ("%Y%m%dT%H%M%S", "%Y%m%d"):
         try:
             return datetime.strptime(value, pattern)
@@ -174,7 +175,7 @@ def normalize_rule(value: str) -> str:
         elif name == "WKST" and part_value not in {"MO", "TU", "WE", "TH", "FR", "SA", "SU"}:
             raise RuleError(RuleProblem.SYNTAX, f"WKST={part_value}")
         elif name == "UNTIL":
-            until = _parse_local(part_value.removesuffix("Z"))
+            until = parse_local(part_value.removesuffix("Z"))
             if not FIRST_YEAR <= until.year <= LAST_YEAR + 1:
                 raise RuleError(RuleProblem.SYNTAX, f"UNTIL={part_value}")
     return ";".join(f"{name}={part_value}" for name, part_value in parts)
@@ -201,7 +202,7 @@ def parse_rule(value: str, first_start: datetime, zone: ZoneInfo) -> rrule:
     horizon = first_start + FIRST_OCCURRENCE_HORIZON
     until = dict(parts).get("UNTIL")
     if until is not None:
-        horizon = min(horizon, _parse_local(until))
+        horizon = min(horizon, parse_local(until))
     try:
         first = rule.replace(count=None, until=horizon).after(first_start, inc=True)
     except (ValueError, OverflowError) as error:

@@ -130,8 +130,10 @@ def set_adjustment(day: date, kind: AdjustmentKind, name: str = "") -> CalendarA
 
 def create_series(*, title: str, unit: Unit, location: str, rule: str, first_start: datetime, duration_minutes: int,
                   timezone: str | None = None, holiday_policy: str = "keep", kind: str = "dialogue",
-                  description: str = "", invitees: list[Business] = ()) -> Series:
-    """A new series; `first_start` is naive local wall time in `timezone`. Raises InvalidData."""
+                  description: str = "", invitees: list[Business] = (), notify: bool = True) -> Series:
+    """A new series; `first_start` is naive local wall time in `timezone`. Raises InvalidData.
+
+    With `notify`, every invited contact with an email gets the invitation (through the outbox)."""
     zone = zone_named(timezone)
     if first_start.tzinfo is not None:
         first_start = first_start.astimezone(zone).replace(tzinfo=None)
@@ -149,7 +151,17 @@ def create_series(*, title: str, unit: Unit, location: str, rule: str, first_sta
         invitees=list(invitees),
     )
     db.session.add(series)
+    if notify and series.invitees:
+        db.session.flush()
+        _calendar().send_series_invites(series)
     return series
+
+
+def _calendar():
+    # The calendar domain builds on this one; it is reached only when mail must go out.
+    from ..calendar import services
+
+    return services
 
 
 def series_zone(series: Series) -> ZoneInfo:
@@ -207,7 +219,7 @@ def occurrence_of(series: Series, day: date) -> Occurrence:
 
 
 def change_occurrence(series: Series, day: date, *, start: datetime | None = None, location: str | None = None,
-                      status: str | None = None) -> Occurrence:
+                      status: str | None = None, notify: bool = True) -> Occurrence:
     """Move, relocate, cancel or restore one occurrence without touching the others."""
     current = occurrence_of(series, day)  # NotFound for a date the rule never produced
     if start is None and location is None and status is None:
@@ -239,6 +251,8 @@ def change_occurrence(series: Series, day: date, *, start: datetime | None = Non
     db.session.expire(series, ["overrides"])
     occurrence = occurrence_of(series, day)
     _sync_meeting(series, occurrence)
+    if notify:
+        _calendar().send_occurrence_update(series, day)
     return occurrence
 
 
@@ -315,16 +329,32 @@ def _checked_changes(series: Series, changes: dict) -> dict:
     return changes
 
 
-def update_series(series: Series, **changes) -> Series:
-    """Change the whole series, past occurrences included; overrides of single dates stay."""
+# Changes that move meetings in people's calendars: the invited are sent the updated invitation.
+NOTICEABLE = ("title", "location", "rule", "first_start", "duration_minutes", "holiday_policy")
+
+
+def update_series(series: Series, notify: bool = True, **changes) -> Series:
+    """Change the whole series, past occurrences included; overrides of single dates stay.
+
+    With `notify`, the invited get the updated invitation when time or place changed, and newly invited
+    businesses get theirs."""
     unknown = set(changes) - set(SERIES_FIELDS)
     if unknown:
         raise ValueError(f"not series fields: {unknown}")
     changes = _checked_changes(series, changes)
+    before_invitees = set(series.invitees)
+    noticeable = any(field in changes and changes[field] != getattr(series, field) for field in NOTICEABLE)
     for field, value in changes.items():
         setattr(series, field, list(value) if field == "invitees" else value)
-    series.sequence += 1
+    if noticeable:
+        series.sequence += 1
     resync_meetings(series)
+    if notify:
+        if noticeable:
+            _calendar().send_series_invites(series)
+        else:
+            added = [b for b in series.invitees if b not in before_invitees]
+            _calendar().send_series_invites(series, [c for b in added for c in b.contacts])
     return series
 
 

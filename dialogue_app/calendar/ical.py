@@ -1,0 +1,223 @@
+"""iCalendar objects from series, occurrences and meetings. Pure functions: no Flask, no database.
+
+What real clients trip on, and how each is met here:
+- every TZID has its VTIMEZONE in the same file (Calendar.add_missing_timezones);
+- EXDATE and RECURRENCE-ID are written like DTSTART: local wall time with the same TZID;
+- a cancelled occurrence is an EXDATE, a moved one a second VEVENT with the same UID whose RECURRENCE-ID is
+  the rule's original start;
+- UNTIL is written in UTC, as RFC 5545 requires when DTSTART carries a TZID;
+- UID and DTSTAMP are given, never generated, so an unchanged feed keeps its bytes;
+- lines are folded by the library; text is NFC-normalised.
+"""
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from icalendar import Alarm, Calendar, Event, vCalAddress, vRecur, vText
+
+from ..scheduling.recurrence import Occurrence, Status, parse_local, rule_for
+
+PRODID = "-//Dialogue//Partnership dialogues//VI"
+# The alarm rings the evening before, at this hour (local time of the meeting).
+ALARM_HOUR = 18
+
+
+def nfc(text: str | None) -> str:
+    return unicodedata.normalize("NFC", text or "")
+
+
+@dataclass(frozen=True)
+class Person:
+    email: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SeriesEntry:
+    """A recurring meeting with everything its VEVENTs need. `occurrences` come from the occurrence function
+    and cover at least up to `publish_until`; `first_start` is local wall time in `zone`."""
+
+    uid: str
+    title: str
+    description: str
+    location: str
+    rule: str
+    first_start: datetime
+    zone: ZoneInfo
+    duration: timedelta
+    sequence: int
+    last_modified: datetime
+    url: str
+    organizer: Person
+    occurrences: tuple[Occurrence, ...]
+    publish_until: datetime | None = None  # an instant: the RRULE is cut there (a feed's horizon)
+    attendees: tuple[Person, ...] = ()
+    sequences: dict = field(default_factory=dict)  # occurrence date -> SEQUENCE of its own changes
+
+
+@dataclass(frozen=True)
+class MeetingEntry:
+    """A one-off meeting, or one occurrence of a series (then `recurrence_id` is its original start)."""
+
+    uid: str
+    title: str
+    description: str
+    location: str
+    start: datetime
+    end: datetime
+    sequence: int
+    last_modified: datetime
+    url: str
+    organizer: Person
+    cancelled: bool = False
+    recurrence_id: datetime | None = None
+    attendees: tuple[Person, ...] = ()
+
+
+def _organizer(person: Person) -> vCalAddress:
+    address = vCalAddress(f"mailto:{person.email}")
+    address.params["CN"] = vText(nfc(person.name))
+    return address
+
+
+def _attendee(person: Person) -> vCalAddress:
+    address = vCalAddress(f"mailto:{person.email}")
+    address.params.update({"CN": vText(nfc(person.name)), "CUTYPE": "INDIVIDUAL", "ROLE": "REQ-PARTICIPANT",
+                           "PARTSTAT": "NEEDS-ACTION", "RSVP": "TRUE"})
+    return address
+
+
+def _alarm(start: datetime) -> Alarm:
+    """A reminder at 18:00 the evening before, expressed relative to the start so it fits every occurrence."""
+    local = start.time()
+    minutes = local.hour * 60 + local.minute + (24 - ALARM_HOUR) * 60
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", "Nhắc lịch: cuộc họp vào ngày mai")
+    alarm.add("trigger", timedelta(minutes=-minutes))
+    return alarm
+
+
+def _common(event: Event, *, uid: str, title: str, description: str, location: str, sequence: int,
+            stamp: datetime, url: str, organizer: Person, attendees: Iterable[Person], alarm_for: datetime | None,
+            status: str) -> None:
+    event.add("uid", uid)
+    event.add("dtstamp", stamp.astimezone(UTC))
+    event.add("last-modified", stamp.astimezone(UTC))
+    event.add("sequence", sequence)
+    event.add("summary", nfc(title))
+    if description:
+        event.add("description", nfc(description))
+    event.add("location", nfc(location))
+    event.add("status", status)
+    event.add("url", url)
+    event.add("organizer", _organizer(organizer))
+    for person in attendees:
+        event.add("attendee", _attendee(person), encode=0)
+    if alarm_for is not None:
+        event.add_component(_alarm(alarm_for))
+
+
+def _utc_until(value: str, zone: ZoneInfo) -> str:
+    """A rule's UNTIL (local wall time, a date, or already UTC) as the UTC value RFC 5545 wants."""
+    if value.endswith("Z"):
+        return value
+    return parse_local(value).replace(tzinfo=zone).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _published_rule(entry: SeriesEntry) -> vRecur:
+    """The series' rule as a calendar reads it: UNTIL in UTC, and cut at `publish_until` when it runs on."""
+    parts = dict(part.split("=", 1) for part in entry.rule.split(";"))
+    if "UNTIL" in parts:
+        parts["UNTIL"] = _utc_until(parts["UNTIL"], entry.zone)
+    if entry.publish_until is not None:
+        horizon = entry.publish_until.astimezone(entry.zone).replace(tzinfo=None)
+        if rule_for(entry.rule, entry.first_start, entry.zone.key).after(horizon, inc=True) is not None:
+            parts.pop("COUNT", None)
+            parts["UNTIL"] = entry.publish_until.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return vRecur.from_ical(";".join(f"{k}={v}" for k, v in parts.items()))
+
+
+def series_events(entry: SeriesEntry, stamp: datetime | None = None) -> list[Event]:
+    """The master VEVENT (RRULE, EXDATEs) and one VEVENT per moved occurrence (RECURRENCE-ID)."""
+    stamp = stamp or entry.last_modified
+    start = entry.first_start.replace(tzinfo=entry.zone)
+    master = Event()
+    _common(master, uid=entry.uid, title=entry.title, description=entry.description, location=entry.location,
+            sequence=entry.sequence, stamp=stamp, url=entry.url, organizer=entry.organizer,
+            attendees=entry.attendees, alarm_for=start, status="CONFIRMED")
+    master.add("dtstart", start)
+    master.add("dtend", start + entry.duration)
+    master.add("rrule", _published_rule(entry))
+    horizon = entry.publish_until
+    cancelled = [o.rule_start for o in entry.occurrences
+                 if o.status is Status.CANCELLED and (horizon is None or o.rule_start < horizon)]
+    for moment in cancelled:
+        master.add("exdate", moment.astimezone(entry.zone))
+    events = [master]
+    for occurrence in entry.occurrences:
+        moved = occurrence.start != occurrence.rule_start or occurrence.location
+        if occurrence.status is Status.CANCELLED or not moved:
+            continue
+        if horizon is not None and occurrence.rule_start >= horizon:
+            continue
+        override = Event()
+        _common(override, uid=entry.uid, title=entry.title, description=entry.description,
+                location=occurrence.location or entry.location,
+                sequence=entry.sequence + entry.sequences.get(occurrence.occurrence, 0), stamp=stamp, url=entry.url,
+                organizer=entry.organizer, attendees=entry.attendees, alarm_for=occurrence.start,
+                status="CONFIRMED")
+        override.add("recurrence-id", occurrence.rule_start.astimezone(entry.zone))
+        override.add("dtstart", occurrence.start.astimezone(entry.zone))
+        override.add("dtend", occurrence.end.astimezone(entry.zone))
+        events.append(override)
+    return events
+
+
+def meeting_event(entry: MeetingEntry, zone: ZoneInfo, stamp: datetime | None = None,
+                  with_alarm: bool = True) -> Event:
+    """One meeting as a VEVENT, in local time of `zone`."""
+    stamp = stamp or entry.last_modified
+    event = Event()
+    _common(event, uid=entry.uid, title=entry.title, description=entry.description, location=entry.location,
+            sequence=entry.sequence, stamp=stamp, url=entry.url, organizer=entry.organizer,
+            attendees=entry.attendees, alarm_for=entry.start.astimezone(zone) if with_alarm else None,
+            status="CANCELLED" if entry.cancelled else "CONFIRMED")
+    if entry.recurrence_id is not None:
+        event.add("recurrence-id", entry.recurrence_id.astimezone(zone))
+    event.add("dtstart", entry.start.astimezone(zone))
+    event.add("dtend", entry.end.astimezone(zone))
+    return event
+
+
+def calendar(events: Iterable[Event], *, method: str, name: str | None = None, zone: ZoneInfo | None = None,
+             refresh: timedelta | None = None) -> Calendar:
+    """A VCALENDAR around `events` with every VTIMEZONE they use. A feed (PUBLISH) names itself, its zone
+    and how often clients should refresh it."""
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", method.upper())
+    if name:
+        cal.add("x-wr-calname", nfc(name))
+        cal.add("name", nfc(name))
+    if zone is not None:
+        cal.add("x-wr-timezone", zone.key)
+    if refresh is not None:
+        cal.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
+        cal.add("x-published-ttl", refresh)
+    for event in events:
+        cal.add_component(event)
+    cal.add_missing_timezones()
+    return cal
+
+
+def cancel_calendar(event: Event) -> Calendar:
+    """METHOD:CANCEL for a meeting or an occurrence: same UID, the new SEQUENCE, no alarm."""
+    event.subcomponents = [c for c in event.subcomponents if c.name != "VALARM"]
+    event["status"] = "CANCELLED"
+    return calendar([event], method="CANCEL")

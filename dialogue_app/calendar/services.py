@@ -1,0 +1,351 @@
+"""Calendar feeds and invitations: from the database to iCalendar bytes and outbox mail."""
+
+import hashlib
+import hmac
+from base64 import urlsafe_b64encode
+from datetime import UTC, date, datetime, timedelta
+from threading import Lock
+
+from flask import current_app, g, has_app_context, render_template
+from flask_babel import force_locale
+from sqlalchemy import event, insert, select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from ..auth.models import Role, User
+from ..db import utcnow
+from ..extensions import db
+from ..mail.services import enqueue
+from ..org.models import Business, Contact, Unit
+from ..scheduling import services as scheduling
+from ..scheduling.models import Meeting, Series, series_invitations
+from ..web import external_url
+from . import ical
+from .models import FeedToken
+
+REFRESH = timedelta(hours=1)
+HISTORY = timedelta(days=366)  # how far back a feed goes
+
+
+# -- Tokens -------------------------------------------------------------------------------------------------------
+
+def _derive(kind: str, target_id: int, generation: int) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, f"feed:{kind}:{target_id}:{generation}".encode(), hashlib.sha256).digest()
+    return urlsafe_b64encode(digest[:24]).decode().rstrip("=")  # 192 bits
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def prefetch_tokens(kind: str, target_ids) -> None:
+    """Load the feed keys of a whole page of objects in one query (a list must not ask once per row)."""
+    rows = db.session.execute(
+        select(FeedToken).where(FeedToken.kind == kind, FeedToken.target_id.in_(list(target_ids)))).scalars()
+    g.setdefault("feed_tokens", {}).update({(row.kind, row.target_id): row for row in rows})
+
+
+def feed_token(kind: str, target_id: int) -> str | None:
+    """The feed's current token (made on first use), or None when the feed has been revoked."""
+    row = g.get("feed_tokens", {}).get((kind, target_id)) if has_app_context() else None
+    if row is None:
+        row = db.session.execute(
+            select(FeedToken).where(FeedToken.kind == kind, FeedToken.target_id == target_id)
+        ).scalar_one_or_none()
+    if row is None:
+        token = _derive(kind, target_id, 1)
+        row = FeedToken(kind=kind, target_id=target_id, generation=1, token_hash=_hash(token))
+        db.session.add(row)
+        db.session.flush()
+        return token
+    return None if row.revoked else _derive(kind, target_id, row.generation)
+
+
+def feed_url(kind: str, target_id: int) -> str | None:
+    token = feed_token(kind, target_id)
+    return external_url("calendar.feed", token=token) if token else None
+
+
+def rotate(kind: str, target_id: int) -> str:
+    """A new token for the feed; the old address stops working at once."""
+    feed_token(kind, target_id)
+    row = db.session.execute(
+        select(FeedToken).where(FeedToken.kind == kind, FeedToken.target_id == target_id)).scalar_one()
+    row.generation += 1
+    row.revoked, row.rotated_at = False, utcnow()
+    token = _derive(kind, target_id, row.generation)
+    row.token_hash = _hash(token)
+    return token
+
+
+def revoke(kind: str, target_id: int) -> None:
+    feed_token(kind, target_id)
+    row = db.session.execute(
+        select(FeedToken).where(FeedToken.kind == kind, FeedToken.target_id == target_id)).scalar_one()
+    row.revoked = True
+
+
+def token_target(token: str) -> FeedToken | None:
+    if not token or len(token) > 100:
+        return None
+    row = db.session.execute(select(FeedToken).where(FeedToken.token_hash == _hash(token))).scalar_one_or_none()
+    return None if row is None or row.revoked else row
+
+
+# -- What a feed holds -----------------------------------------------------------------------------------------
+
+def _horizon(today: date) -> datetime:
+    """The end of the published period: 1 January of the year after next. It moves once a year, so a feed's
+    bytes do not change from one day to the next."""
+    return datetime(today.year + 2, 1, 1, tzinfo=UTC)
+
+
+def feed_series_query(row: FeedToken):
+    """The series a feed shows."""
+    stmt = select(Series)
+    if row.kind == "series":
+        return stmt.where(Series.id == row.target_id)
+    if row.kind == "business":
+        return stmt.where(Series.id.in_(select(series_invitations.c.series_id)
+                                        .where(series_invitations.c.business_id == row.target_id)))
+    if row.kind == "unit":
+        unit = db.session.get(Unit, row.target_id)
+        return stmt.where(Series.unit_id.in_(select(Unit.id).where(Unit.path.startswith(unit.path))))
+    user = db.session.get(User, row.target_id)
+    return stmt.where(Series.unit_id == user.unit_id)
+
+
+def feed_meetings_query(row: FeedToken):
+    """The one-off meetings a feed shows (feeds of units and people)."""
+    if row.kind == "unit":
+        unit = db.session.get(Unit, row.target_id)
+        return select(Meeting).where(Meeting.series_id.is_(None),
+                                     Meeting.unit_id.in_(select(Unit.id).where(Unit.path.startswith(unit.path))))
+    if row.kind == "user":
+        user = db.session.get(User, row.target_id)
+        return select(Meeting).where(Meeting.series_id.is_(None), Meeting.unit_id == user.unit_id)
+    return None
+
+
+def feed_version(row: FeedToken, today: date) -> tuple[str, datetime | None]:
+    """The feed's ETag and Last-Modified: what it shows and each part's revision (bumped in the transaction of
+    every change), plus the published period. Two small queries."""
+    series = db.session.execute(
+        feed_series_query(row).with_only_columns(Series.id, Series.revision, Series.updated_at).order_by(Series.id)
+    ).all()
+    meetings_query = feed_meetings_query(row)
+    meetings = db.session.execute(
+        meetings_query.with_only_columns(Meeting.id, Meeting.updated_at).order_by(Meeting.id)).all() \
+        if meetings_query is not None else []
+    basis = f"{row.kind}:{row.target_id}:{row.generation}:{_horizon(today).year}:{series}:{meetings}"
+    last = max([s.updated_at for s in series] + [m.updated_at for m in meetings], default=None)
+    return '"' + hashlib.sha256(basis.encode()).hexdigest()[:32] + '"', last
+
+
+def _organizer(unit: Unit) -> ical.Person:
+    return ical.Person(current_app.config["MAIL_DEFAULT_SENDER"], unit.name)
+
+
+def _domain() -> str:
+    return current_app.config["BASE_URL"].split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "dialogue"
+
+
+def series_uid(series: Series) -> str:
+    return f"series-{series.id}@{_domain()}"
+
+
+def meeting_uid(meeting: Meeting) -> str:
+    return f"meeting-{meeting.id}@{_domain()}"
+
+
+def describe(series_or_meeting, unit: Unit) -> str:
+    with force_locale("vi"):
+        return render_template("calendar/description.txt", item=series_or_meeting, unit=unit).strip()
+
+
+def series_entry(series: Series, horizon: datetime | None, attendees=(), calendar=None) -> ical.SeriesEntry:
+    zone = scheduling.series_zone(series)
+    start = series.first_start.replace(tzinfo=zone)
+    end = horizon or max(start, utcnow()) + timedelta(days=366 * 2)
+    occurrences: list = []
+    window_start = start
+    while window_start < end:  # occurrences() takes at most five years at a time
+        window_end = min(end, window_start + timedelta(days=365 * 5))
+        occurrences += scheduling._expand_series(series, window_start, window_end, calendar)
+        window_start = window_end
+    last = max([series.updated_at, *(o.updated_at for o in series.overrides)])
+    return ical.SeriesEntry(
+        uid=series_uid(series), title=series.title, description=describe(series, series.unit),
+        location=series.location, rule=series.rule, first_start=series.first_start, zone=zone,
+        duration=timedelta(minutes=series.duration_minutes), sequence=series.sequence, last_modified=last,
+        url=external_url("scheduling.series_page", series_id=series.id), organizer=_organizer(series.unit),
+        occurrences=tuple(occurrences), publish_until=horizon, attendees=tuple(attendees),
+        sequences={o.occurrence: o.sequence for o in series.overrides},
+    )
+
+
+def meeting_entry(meeting: Meeting, attendees=()) -> ical.MeetingEntry:
+    recurrence_id = None
+    if meeting.series is not None:
+        occurrence = scheduling.occurrence_of(meeting.series, meeting.occurrence)
+        recurrence_id = occurrence.rule_start
+    return ical.MeetingEntry(
+        uid=series_uid(meeting.series) if meeting.series else meeting_uid(meeting), title=meeting.title,
+        description=describe(meeting, meeting.unit), location=meeting.location, start=meeting.start,
+        end=meeting.end, sequence=(meeting.series.sequence if meeting.series else 0) + _meeting_sequence(meeting),
+        last_modified=meeting.updated_at, url=external_url("scheduling.meeting_page", meeting_id=meeting.id),
+        organizer=_organizer(meeting.unit), cancelled=meeting.status == "cancelled", recurrence_id=recurrence_id,
+        attendees=tuple(attendees),
+    )
+
+
+def _meeting_sequence(meeting: Meeting) -> int:
+    if meeting.series is None:
+        return 0
+    override = next((o for o in meeting.series.overrides if o.occurrence == meeting.occurrence), None)
+    return override.sequence if override else 0
+
+
+def feed_name(row: FeedToken) -> str:
+    if row.kind == "series":
+        return db.session.get(Series, row.target_id).title
+    if row.kind == "business":
+        return f"Đối thoại – {db.session.get(Business, row.target_id).name}"
+    if row.kind == "unit":
+        return f"Đối thoại – {db.session.get(Unit, row.target_id).name}"
+    return f"Đối thoại – {db.session.get(User, row.target_id).name}"
+
+
+def feed_bytes(row: FeedToken, today: date) -> bytes:
+    """The feed as iCalendar bytes: each series with its rule, moves and cancellations, and one-off meetings."""
+    horizon = _horizon(today)
+    series_list = db.session.execute(
+        feed_series_query(row).options(joinedload(Series.unit), selectinload(Series.overrides)).order_by(Series.id)
+    ).scalars().all()
+    holiday_years = range(min([s.first_start.year for s in series_list] or [today.year]) - 1, horizon.year + 1)
+    holidays = scheduling.holiday_calendar(holiday_years)
+    events = []
+    for series in series_list:
+        events += ical.series_events(series_entry(series, horizon, calendar=holidays))
+    meetings_query = feed_meetings_query(row)
+    if meetings_query is not None:
+        since = datetime.combine(today, datetime.min.time(), tzinfo=UTC) - HISTORY
+        for meeting in db.session.execute(
+            meetings_query.where(Meeting.start >= since).options(joinedload(Meeting.unit)).order_by(Meeting.id)
+        ).scalars():
+            events.append(ical.meeting_event(meeting_entry(meeting), scheduling.zone_named(None)))
+    cal = ical.calendar(events, method="PUBLISH", name=feed_name(row), zone=scheduling.zone_named(None),
+                        refresh=REFRESH)
+    return cal.to_ical()
+
+
+class FeedCache:
+    """Feed bytes kept per (feed, version): rebuilt only when something in the feed changed."""
+
+    def __init__(self, size: int = 512):
+        self._items: dict[tuple[int, str], bytes] = {}
+        self._size = size
+        self._lock = Lock()
+
+    def get(self, key):
+        return self._items.get(key)
+
+    def put(self, key, value: bytes) -> None:
+        with self._lock:
+            if len(self._items) >= self._size:
+                self._items.pop(next(iter(self._items)))
+            self._items[key] = value
+
+
+cache = FeedCache()
+
+
+# -- Invitations by mail ----------------------------------------------------------------------------------------
+
+def invitees_with_email(series: Series) -> list[Contact]:
+    return [c for b in series.invitees for c in b.contacts if c.email]
+
+
+def _send(contact: Contact, subject_template: str, cal, method: str, **context) -> None:
+    with force_locale("vi"):
+        text = render_template(f"mail/{subject_template}.txt", contact=contact, **context)
+        html = render_template(f"mail/{subject_template}.html", contact=contact, **context)
+    subject, _, body = text.partition("\n")
+    enqueue(to=[contact.email], subject=subject.removeprefix("Subject:").strip(), text=body.lstrip("\n"),
+            html=html, calendar=cal.to_ical().decode(), calendar_method=method)
+
+
+def _next_occurrence(series: Series):
+    now = utcnow()
+    coming = [o for o in scheduling._expand_series(series, now, now + timedelta(days=400)) if o.status != "cancelled"]
+    return coming[0] if coming else None
+
+
+def send_series_invites(series: Series, contacts: list[Contact] | None = None) -> int:
+    """METHOD:REQUEST for the whole series to each invited contact (each sees only themself as attendee)."""
+    from ..attendance.services import rsvp_token
+
+    contacts = invitees_with_email(series) if contacts is None else [c for c in contacts if c.email]
+    following = _next_occurrence(series)
+    for contact in contacts:
+        person = ical.Person(contact.email, contact.name)
+        entry = series_entry(series, horizon=None, attendees=[person])
+        cal = ical.calendar(ical.series_events(entry, stamp=utcnow()), method="REQUEST")
+        rsvp = external_url("attendance.rsvp", token=rsvp_token(contact, series=series,
+                                                                 occurrence=following.occurrence)) \
+            if following else None
+        _send(contact, "invite_series", cal, "REQUEST", series=series, following=following, rsvp_url=rsvp)
+    return len(contacts)
+
+
+def send_occurrence_update(series: Series, day: date) -> int:
+    """One occurrence moved or cancelled: REQUEST (RECURRENCE-ID) or CANCEL to every invited contact."""
+    occurrence = scheduling.occurrence_of(series, day)
+    override = next((o for o in series.overrides if o.occurrence == day), None)
+    sequence = series.sequence + (override.sequence if override else 0)
+    contacts = invitees_with_email(series)
+    for contact in contacts:
+        person = ical.Person(contact.email, contact.name)
+        entry = ical.MeetingEntry(
+            uid=series_uid(series), title=series.title, description=describe(series, series.unit),
+            location=occurrence.location or series.location, start=occurrence.start, end=occurrence.end,
+            sequence=sequence, last_modified=utcnow(), url=external_url("scheduling.series_page", series_id=series.id),
+            organizer=_organizer(series.unit), cancelled=occurrence.status == "cancelled",
+            recurrence_id=occurrence.rule_start, attendees=(person,),
+        )
+        event = ical.meeting_event(entry, scheduling.series_zone(series), stamp=utcnow())
+        if occurrence.status == "cancelled":
+            _send(contact, "invite_cancelled", ical.cancel_calendar(event), "CANCEL", series=series,
+                  occurrence=occurrence)
+        else:
+            _send(contact, "invite_moved", ical.calendar([event], method="REQUEST"), "REQUEST", series=series,
+                  occurrence=occurrence)
+    return len(contacts)
+
+
+def meeting_invite(meeting: Meeting, user: User | None = None) -> bytes:
+    """`GET /meetings/{id}/invite.ics`: the meeting's invitation, METHOD:REQUEST."""
+    attendees = []
+    if meeting.series is not None and user is not None and user.role != Role.BUSINESS:
+        attendees = [ical.Person(c.email, c.name) for c in invitees_with_email(meeting.series)]
+    event = ical.meeting_event(meeting_entry(meeting, attendees), scheduling.zone_named(None))
+    return ical.calendar([event], method="REQUEST").to_ical()
+
+
+FEED_OWNERS = {Series: "series", Business: "business", Unit: "unit", User: "user"}
+
+
+@event.listens_for(Session, "after_flush")
+def _give_new_objects_a_feed(session: Session, flush_context) -> None:
+    """Every new series, business, unit and staff account gets its feed key in the same transaction, so an
+    address shown once keeps working without anyone having to save anything."""
+    rows = []
+    for obj in session.new:
+        kind = FEED_OWNERS.get(type(obj))
+        if kind is None or (kind == "user" and obj.role == Role.BUSINESS.value):
+            continue
+        token = _derive(kind, obj.id, 1)
+        rows.append({"kind": kind, "target_id": obj.id, "generation": 1, "token_hash": _hash(token),
+                     "revoked": False, "created_at": utcnow()})
+    if rows:
+        session.connection().execute(insert(FeedToken), rows)

@@ -1,0 +1,98 @@
+from datetime import UTC
+from email.utils import format_datetime as http_date
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..api.auth import bearer_token
+from ..auth.models import Role, User
+from ..auth.services import token_row
+from ..extensions import db
+from ..org.models import Business, Unit
+from ..scheduling import services as scheduling
+from ..scheduling.models import Meeting, Series
+from ..scope import get_visible
+from . import services
+
+bp = Blueprint("calendar", __name__)
+
+CALENDAR_TYPE = "text/calendar; charset=utf-8"
+
+
+@bp.route("/feeds/<token>.ics")
+def feed(token: str):
+    """A subscribable calendar: no sign-in, the token is the key. ETag and 304 for clients that poll."""
+    row = services.token_target(token)
+    if row is None:
+        abort(404)
+    today = scheduling.today_in(scheduling.zone_named(None))
+    version, last_modified = services.feed_version(row, today)
+    headers = {"ETag": version, "Cache-Control": "private, max-age=300"}
+    if last_modified is not None:
+        headers["Last-Modified"] = http_date(last_modified.astimezone(UTC), usegmt=True)
+    if version in request.if_none_match:
+        return Response(status=304, headers=headers)
+    key = (row.id, version)
+    body = services.cache.get(key)
+    if body is None:
+        body = services.feed_bytes(row, today)
+        services.cache.put(key, body)
+    return Response(body, content_type=CALENDAR_TYPE,
+                    headers={**headers, "Content-Disposition": "inline; filename=dialogue.ics"})
+
+
+def _viewer() -> User | None:
+    """The signed-in user, or the owner of a valid bearer token (the file endpoints take either)."""
+    if current_user.is_authenticated:
+        return current_user
+    token = bearer_token()
+    row = token_row(token) if token else None
+    return row.user if row else None
+
+
+@bp.route("/meetings/<int:meeting_id>/invite.ics")
+def meeting_invite(meeting_id: int):
+    user = _viewer()
+    if user is None:
+        abort(401)
+    meeting = get_visible(user, Meeting, meeting_id) or abort(404)
+    return Response(services.meeting_invite(meeting, user), content_type=CALENDAR_TYPE,
+                    headers={"Content-Disposition": f"attachment; filename=meeting-{meeting.id}.ics"})
+
+
+FEED_MODELS = {"series": Series, "business": Business, "unit": Unit, "user": User}
+
+
+def _feed_target(kind: str, target_id: int):
+    """The object whose feed the signed-in user may manage, or 404."""
+    if not current_user.is_authenticated or kind not in FEED_MODELS:
+        abort(404)
+    if kind == "user":
+        if target_id != current_user.id or current_user.role == Role.BUSINESS:
+            abort(404)
+        return current_user
+    if kind == "unit" and current_user.role == Role.BUSINESS:
+        abort(404)
+    return get_visible(current_user, FEED_MODELS[kind], target_id) or abort(404)
+
+
+@bp.route("/feeds/manage/<kind>/<int:target_id>", methods=["GET", "POST"])
+def manage(kind: str, target_id: int):
+    """The address to subscribe to, how to add it to Google Calendar and Outlook, and rotation/revocation."""
+    target = _feed_target(kind, target_id)
+    may_change = current_user.role != Role.BUSINESS or kind == "business"
+    if request.method == "POST" and may_change:
+        if request.form.get("action") == "revoke":
+            services.revoke(kind, target_id)
+            flash(_("The feed is closed: its address no longer works."), "success")
+        else:
+            services.rotate(kind, target_id)
+            flash(_("A new address was made; the old one no longer works."), "success")
+        db.session.commit()
+        return redirect(url_for("calendar.manage", kind=kind, target_id=target_id))
+    url = services.feed_url(kind, target_id)
+    db.session.commit()  # a feed of an object older than the feeds gets its key now
+    webcal = "webcal://" + url.split("://", 1)[1] if url else None
+    return render_template("calendar/manage.html", kind=kind, target=target, url=url, webcal=webcal,
+                           may_change=may_change, name=getattr(target, "title", None) or target.name)
