@@ -28,7 +28,7 @@ PG_PORT ?= 5432
 PG_USER ?= postgres
 PG_SERVER = postgresql://$(PG_USER)@$(PG_HOST):$(PG_PORT)
 
-.PHONY: install browser run test test-postgres lint translations bench clean-data clean
+.PHONY: install browser js run test test-postgres lint translations bench clean-data clean
 
 install: $(STAMP)
 
@@ -57,12 +57,26 @@ browser:
 	  echo "      Install it with: sudo apt-get install chromium   (or run 'make browser' as root)"; \
 	fi
 
+# Mozilla's ical.js (from npm, run with node) reads the calendars Dialogue writes, as a second opinion.
+js:
+	@if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing Debian's nodejs and npm for the ical.js checks"; \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm; } \
+	    || echo "Note: node could not be installed: the ical.js checks will be skipped."; \
+	fi
+	@if command -v npm >/dev/null 2>&1; then \
+	  [ -d tests/js/node_modules/ical.js ] || npm install --prefix tests/js --no-audit --no-fund --silent \
+	    || echo "Note: ical.js could not be installed: the ical.js checks will be skipped."; \
+	else \
+	  echo "Note: node/npm are missing, so the ical.js checks will be skipped."; \
+	fi
+
 run: install
 	$(FLASK) init-db
 	$(FLASK) seed-demo$(if $(DEMO_PASSWORD), --password '$(DEMO_PASSWORD)')
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install browser
+test: install browser js
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The suite on PostgreSQL, in a database made for this run and dropped afterwards (also when tests fail

@@ -203,8 +203,9 @@ def calendar(events: Iterable[Event], *, method: str, name: str | None = None, z
     cal.add("calscale", "GREGORIAN")
     cal.add("method", method.upper())
     if name:
-        cal.add("x-wr-calname", nfc(name))
-        cal.add("name", nfc(name))
+        one_line = " ".join(nfc(name).split())  # a calendar's name is a single line in every client
+        cal.add("x-wr-calname", vText(one_line))
+        cal.add("name", vText(one_line))
     if zone is not None:
         cal.add("x-wr-timezone", zone.key)
     if refresh is not None:

@@ -139,7 +139,7 @@ def feed_version(row: FeedToken, today: date) -> tuple[str, datetime | None]:
         if meetings_query is not None else []
     basis = f"{row.kind}:{row.target_id}:{row.generation}:{_horizon(today).year}:{series}:{meetings}"
     last = max([s.updated_at for s in series] + [m.updated_at for m in meetings], default=None)
-    return '"' + hashlib.sha256(basis.encode()).hexdigest()[:32] + '"', last
+    return hashlib.sha256(basis.encode()).hexdigest()[:32], last
 
 
 def _organizer(unit: Unit) -> ical.Person:

@@ -28,10 +28,10 @@ def feed(token: str):
         abort(404)
     today = scheduling.today_in(scheduling.zone_named(None))
     version, last_modified = services.feed_version(row, today)
-    headers = {"ETag": version, "Cache-Control": "private, max-age=300"}
+    headers = {"ETag": f'"{version}"', "Cache-Control": "private, max-age=300"}
     if last_modified is not None:
         headers["Last-Modified"] = http_date(last_modified.astimezone(UTC), usegmt=True)
-    if version in request.if_none_match:
+    if request.if_none_match.contains(version):
         return Response(status=304, headers=headers)
     key = (row.id, version)
     body = services.cache.get(key)
