@@ -56,3 +56,9 @@ def set_language():
             current_user.language = language
             db.session.commit()
     return redirect(local_target(request.form.get("next")))
+
+
+@bp.route("/healthz")
+def health():
+    """For load balancers and monitoring: answers without touching the database."""
+    return {"status": "ok"}
