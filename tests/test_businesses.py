@@ -158,3 +158,19 @@ def test_api_attendees(api, registry, invited_series, units):
     assert staff.post(f"/api/v1/meetings/{meeting['id']}/attendees", json={"present": True}).status_code == 422
     detail = staff.get(f"/api/v1/meetings/{meeting['id']}").json
     assert {a["name"] for a in detail["attendees"]} == {contact.name, "Khách mời"}
+
+
+def test_an_issue_can_be_raised_from_a_contact_outside_meetings(client, login, registry, topics):
+    from dialogue_app.issues.models import Issue
+
+    login(registry["officer"])
+    coffee = registry["coffee"]
+    client.post(f"/businesses/{coffee.id}/interactions", data={"channel": "zalo", "happened_on": "2026-11-02",
+                                                               "summary": "Hỏi về hoàn thuế"})
+    interaction = db.session.execute(select(Interaction)).scalar_one()
+    form = client.get(f"/issues/new?tax_code={coffee.tax_code}&interaction={interaction.id}&channel=zalo")
+    assert f'value="{interaction.id}"' in form.get_data(as_text=True)
+    client.post("/issues/new", data={"tax_code": coffee.tax_code, "title": "Hoàn thuế chậm", "topic": "refund",
+                                     "channel": "zalo", "unit": "HCM-A", "interaction_id": str(interaction.id)})
+    issue = db.session.execute(select(Issue)).scalar_one()
+    assert issue.interaction_id == interaction.id and issue.channel == "zalo"

@@ -18,6 +18,7 @@ class IssueForm(FlaskForm):
     topic = SelectField(_l("Topic"), choices=[], validate_choice=False)
     unit = SelectField(_l("Unit handling it"), choices=[], validate_choice=False)
     meeting_id = HiddenField()
+    interaction_id = HiddenField()
     file = FileField(_l("Attachment"), description=_l("PDF, image, Word or Excel; at most 10 MB."))
 
 

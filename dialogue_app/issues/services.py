@@ -11,7 +11,7 @@ from ..db import utcnow
 from ..exceptions import Conflict, Forbidden, InvalidData, ServiceError
 from ..extensions import db
 from ..mail.services import enqueue_template
-from ..org.models import Business, Contact, Unit
+from ..org.models import Business, Contact, Interaction, Unit
 from ..scheduling.models import Meeting
 from ..scheduling.services import holiday_calendar, today_in, zone_named
 from ..scope import can_see_unit, unit_scoped
@@ -95,19 +95,23 @@ def _event(issue: Issue, actor: User | None, source: str | None, target: str, no
 
 def create_issue(*, title: str, business: Business, channel: str, topic: Topic, unit: Unit, actor: User | None,
                  description: str = "", meeting: Meeting | None = None, raised_by_contact: Contact | None = None,
-                 raised_by_name: str = "") -> Issue:
-    """Record an issue raised by `business` through `channel`, waiting as "new" at `unit`."""
+                 raised_by_name: str = "", interaction: Interaction | None = None) -> Issue:
+    """Record an issue raised by `business` through `channel`, waiting as "new" at `unit`; it may come from a
+    meeting or from a contact outside meetings (an interaction)."""
     if not title.strip():
         raise InvalidData.on("title", _l("Enter a title."))
     if channel not in CHANNELS:
         raise InvalidData.on("channel", _l("Choose how the issue was received."))
     if not topic.active:
         raise InvalidData.on("topic", _l("This topic is no longer in use."))
+    if interaction is not None and interaction.business_id != business.id:
+        raise InvalidData.on("interaction", _l("This contact was with another business."))
     if raised_by_contact is not None and raised_by_contact.business_id != business.id:
         raise InvalidData.on("raised_by_contact", _l("This person does not belong to the business."))
     issue = Issue(
         title=title.strip(), description=(description or "").strip(), business=business, channel=channel,
         topic=topic, unit=unit, origin_unit=unit, meeting=meeting, raised_by_contact=raised_by_contact,
+        interaction=interaction,
         raised_by_name=(raised_by_name or (raised_by_contact.name if raised_by_contact else "")).strip(),
         status=IssueStatus.NEW.value, created_by=actor,
     )

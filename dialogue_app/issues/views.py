@@ -22,7 +22,7 @@ from ..auth.access import roles_required
 from ..auth.models import Role, User
 from ..exceptions import Conflict, ServiceError
 from ..extensions import db
-from ..org.models import Business, Unit
+from ..org.models import Business, Interaction, Unit
 from ..org.services import business_by_tax_code, normalize_tax_code
 from ..scheduling.models import Meeting
 from ..scope import get_visible, visible_units_condition, visible_users_condition
@@ -183,6 +183,8 @@ def create_issue():
     if request.method == "GET":
         form.unit.data = current_user.unit.code if current_user.unit else None
         form.meeting_id.data = request.args.get("meeting", "")
+        form.interaction_id.data = request.args.get("interaction", "")
+        form.channel.data = request.args.get("channel") or form.channel.data
         form.tax_code.data = request.args.get("tax_code", "")
     if form.validate_on_submit():
         issue = _create_from_form(form)
@@ -209,13 +211,18 @@ def _create_from_form(form: IssueForm) -> Issue | None:
     if form.meeting_id.data:
         meeting = get_visible(current_user, Meeting, int(form.meeting_id.data)) \
             if form.meeting_id.data.isdigit() else None
+    interaction = None
+    if (form.interaction_id.data or "").isdigit():
+        interaction = db.session.get(Interaction, int(form.interaction_id.data))
+        if interaction is None or get_visible(current_user, Business, interaction.business_id) is None:
+            interaction = None
     if form.errors:
         return None
     try:
         issue = services.create_issue(
             title=form.title.data, description=form.description.data or "", business=business,
             channel="meeting" if meeting else form.channel.data, topic=topic, unit=unit, actor=current_user,
-            meeting=meeting, raised_by_name=form.raised_by.data or "",
+            meeting=meeting, raised_by_name=form.raised_by.data or "", interaction=interaction,
         )
         db.session.flush()
         _attach_upload(issue, form.file.data)
