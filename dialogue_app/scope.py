@@ -119,3 +119,8 @@ def can_see_unit(user: User, unit: Unit) -> bool:
     if user.role == Role.BUSINESS:
         return unit.id == user.unit_id
     return unit.path.startswith(user.unit.path)
+
+
+def visible_units(user: User) -> list[Unit]:
+    """The units `user` may see, in hierarchy order (for pickers and filters)."""
+    return list(db.session.execute(select(Unit).where(visible_units_condition(user)).order_by(Unit.path)).scalars())

@@ -65,3 +65,10 @@ class IdConverter(IntegerConverter):
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("max", 2**31 - 1)
         super().__init__(url_map, *args, **kwargs)
+
+
+def unit_choices(user, blank: bool = False) -> list:
+    """The units `user` may pick, as select options (code, name), optionally after an empty one."""
+    from .scope import visible_units
+
+    return select_choices(([("", "—")] if blank else []) + [(u.code, u.name) for u in visible_units(user)])

@@ -9,7 +9,7 @@ from ..extensions import db, login_manager
 from ..org.models import Unit
 from ..org.services import business_by_tax_code, normalize_tax_code
 from ..scope import get_visible, visible_units_condition, visible_users_condition
-from ..web import local_target, select_choices, show_service_error
+from ..web import local_target, show_service_error, unit_choices
 from . import services
 from .access import mark_sign_in_failed, roles_required, sign_in_limits
 from .forms import LoginForm, UserForm
@@ -53,13 +53,6 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
-def _unit_choices() -> list[tuple[str, str]]:
-    units = db.session.execute(
-        select(Unit).where(visible_units_condition(current_user)).order_by(Unit.path)
-    ).scalars()
-    return select_choices([("", "—")] + [(u.code, f"{u.code} · {u.name}") for u in units])
-
-
 def _placement(form: UserForm):
     """The unit and business the form names, within the editor's scope; errors go on the form."""
     unit = None
@@ -96,7 +89,7 @@ def users():
 @roles_required(Role.ADMIN)
 def create_user():
     form = UserForm()
-    form.unit.choices = _unit_choices()
+    form.unit.choices = unit_choices(current_user, blank=True)
     if form.validate_on_submit():
         unit, business = _placement(form)
         if not form.password.data:
@@ -121,7 +114,7 @@ def create_user():
 def edit_user(user_id: int):
     user = get_visible(current_user, User, user_id) or abort(404)
     form = UserForm(obj=user)
-    form.unit.choices = _unit_choices()
+    form.unit.choices = unit_choices(current_user, blank=True)
     if request.method == "GET":
         form.unit.data = user.unit.code if user.unit else ""
         form.business_tax_code.data = user.business.tax_code if user.business else ""

@@ -25,8 +25,8 @@ from ..extensions import db
 from ..org.models import Business, Interaction, Unit
 from ..org.services import business_by_tax_code, normalize_tax_code
 from ..scheduling.models import Meeting
-from ..scope import get_visible, visible_units_condition, visible_users_condition
-from ..web import select_choices, show_service_error
+from ..scope import get_visible, visible_units, visible_units_condition, visible_users_condition
+from ..web import select_choices, show_service_error, unit_choices
 from . import attachments, services
 from .forms import (
     AttachmentForm,
@@ -84,12 +84,6 @@ def _filters() -> dict:
     }
 
 
-def _unit_options():
-    return db.session.execute(
-        select(Unit).where(visible_units_condition(current_user)).order_by(Unit.path)
-    ).scalars().all()
-
-
 @bp.route("/issues")
 @login_required
 def issue_list():
@@ -99,7 +93,8 @@ def issue_list():
         .order_by(User.name)
     ).scalars().all() if current_user.role in STAFF else []
     current = {name: request.args.get(name, "") for name in FILTERS}
-    return render_template("issues/list.html", page=page, topics=services.active_topics(), units=_unit_options(),
+    return render_template("issues/list.html", page=page, topics=services.active_topics(),
+                           units=visible_units(current_user),
                            officers=officers, current=current,
                            filter_args={k: v for k, v in current.items() if v})
 
@@ -179,7 +174,7 @@ def create_issue():
         return _create_business_issue()
     form = IssueForm()
     form.topic.choices = _topic_choices()
-    form.unit.choices = select_choices((u.code, u.name) for u in _unit_options())
+    form.unit.choices = unit_choices(current_user)
     if request.method == "GET":
         form.unit.data = current_user.unit.code if current_user.unit else None
         form.meeting_id.data = request.args.get("meeting", "")

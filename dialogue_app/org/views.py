@@ -17,7 +17,7 @@ from ..scope import (
     visible_series_condition,
     visible_units_condition,
 )
-from ..web import select_choices, show_service_error
+from ..web import select_choices, show_service_error, unit_choices
 from . import services
 from .forms import INTERACTION_NAMES, BusinessForm, ContactForm, InteractionForm, UnitForm
 from .models import Business, Unit
@@ -122,17 +122,11 @@ def businesses():
     return render_template("org/businesses.html", page=page, q=q)
 
 
-def _unit_select(form) -> None:
-    form.unit.choices = select_choices(
-        (u.code, u.name) for u in db.session.execute(
-            select(Unit).where(visible_units_condition(current_user)).order_by(Unit.path)).scalars())
-
-
 @bp.route("/businesses/new", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def create_business():
     form = BusinessForm()
-    _unit_select(form)
+    form.unit.choices = unit_choices(current_user)
     if request.method == "GET":
         form.unit.data = current_user.unit.code if current_user.unit else None
     if form.validate_on_submit():

@@ -14,15 +14,14 @@ from ..extensions import db
 from ..issues import services as issue_services
 from ..issues.forms import QuickIssueForm
 from ..issues.models import Issue
-from ..org.models import Business, Unit
+from ..org.models import Business
 from ..scope import (
     get_unit_by_code,
     get_visible,
     visible_businesses_condition,
     visible_series_condition,
-    visible_units_condition,
 )
-from ..web import select_choices, show_service_error
+from ..web import select_choices, show_service_error, unit_choices
 from . import services
 from .calendar_days import AdjustmentKind
 from .forms import ADJUSTMENT_NAMES, KIND_NAMES, POLICY_NAMES, AdjustmentForm, MeetingForm, OccurrenceForm, SeriesForm
@@ -53,13 +52,6 @@ def scheduling_names() -> dict:
 @bp.app_template_filter("describe_rule")
 def describe_rule(rule: str) -> str:
     return describe(rule)
-
-
-def _unit_choices():
-    units = db.session.execute(
-        select(Unit).where(visible_units_condition(current_user)).order_by(Unit.path)
-    ).scalars()
-    return select_choices((u.code, u.name) for u in units)
 
 
 def _business_choices():
@@ -134,7 +126,7 @@ def series_list():
 
 
 def _fill_choices(form) -> None:
-    form.unit.choices = _unit_choices()
+    form.unit.choices = unit_choices(current_user)
     if hasattr(form, "invitees"):
         form.invitees.choices = _business_choices()
 
