@@ -116,6 +116,9 @@ translations: install
 
 bench: install
 	$(BIN)/python bench/recurrence.py
+	$(BIN)/python bench/issues_list.py
+	$(BIN)/python bench/business_search.py
+	$(BIN)/python bench/import_businesses.py
 
 clean-data:
 	rm -f instance/dialogue.db

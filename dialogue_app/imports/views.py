@@ -1,0 +1,222 @@
+"""Import of businesses and contacts from a file (upload, preview, confirm) and their export."""
+
+import math
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ..auth.access import roles_required
+from ..auth.models import Role
+from ..exceptions import InvalidData
+from ..extensions import db
+from . import services
+from .forms import ConfirmForm, ImportForm
+
+bp = Blueprint("imports", __name__)
+
+# Organisers keep their branch's registry; managers read it (and may export it), as admins do everything.
+IMPORTERS = (Role.ADMIN, Role.ORGANISER)
+EXPORTERS = (Role.ADMIN, Role.ORGANISER, Role.MANAGER)
+ROWS_PER_PAGE = 200
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _folder() -> Path:
+    return Path(current_app.config.get("IMPORT_DIR") or Path(current_app.instance_path) / "imports")
+
+
+@bp.url_value_preprocessor
+def _limit_upload_size(endpoint, values) -> None:
+    # Runs before the app's before_request handlers, so before the CSRF check reads the form: a file far
+    # over the limit is cut off at the door instead of being spooled to disk first.
+    if endpoint == "imports.upload" and request.method == "POST":
+        request.max_content_length = services.MAX_BYTES + 256 * 1024  # the form's own fields and boundaries
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(error):
+    flash(str(services.TOO_LARGE()), "error")
+    return redirect(url_for("imports.upload"))
+
+
+def _load(token: str) -> services.StoredUpload | None:
+    """The current user's rows under `token`, if they are still there. Another user's token is answered
+    exactly as one that has expired: nothing to learn from it."""
+    stored = services.load_upload(_folder(), token, user_id=current_user.id)
+    return None if stored is None or stored.expired else stored
+
+
+def _expired_answer():
+    flash(_("This preview has expired: nothing was imported. Upload the file again."), "error")
+    return _reply(url_for("imports.upload"))
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _reply(target: str, status: int = 200):
+    """Where to go next: a redirect for a form, or {"redirect": ...} for the page's script."""
+    if _wants_json():
+        return jsonify({"redirect": target}), status
+    return redirect(target)
+
+
+def _flag(value) -> bool:
+    return str(value or "").lower() in ("1", "true", "y", "yes", "on")
+
+
+@bp.route("/businesses/import", methods=["GET", "POST"])
+@roles_required(*IMPORTERS)
+def upload():
+    form = ImportForm()
+    if form.validate_on_submit():
+        upload_file = form.file.data
+        data = upload_file.read(services.MAX_BYTES + 1)
+        filename = Path((upload_file.filename or "").replace("\\", "/")).name[:200] or "import"
+        try:
+            parsed = services.read_upload(filename, data)
+        except InvalidData as error:
+            form.file.errors = [*form.file.errors, str(error.message)]
+        else:
+            token = services.save_upload(_folder(), parsed, user_id=current_user.id,
+                                         update_existing=form.update_existing.data)
+            return redirect(url_for("imports.preview", token=token))
+    columns = [(services.FIELD_LABELS[name], name, name in services.REQUIRED, services.VIETNAMESE_HEADERS[name])
+               for name in services.FIELDS]
+    return render_template("imports/upload.html", form=form, columns=columns)
+
+
+class RowPage:
+    """A page of the preview's rows, shaped as the `pager` macro expects."""
+
+    def __init__(self, rows: list, page: int, per_page: int):
+        self.total = len(rows)
+        self.pages = max(1, math.ceil(self.total / per_page))
+        self.page = min(max(page, 1), self.pages)
+        self.items = rows[(self.page - 1) * per_page:self.page * per_page]
+        self.has_prev, self.has_next = self.page > 1, self.page < self.pages
+        self.prev_num, self.next_num = self.page - 1, self.page + 1
+
+
+@bp.route("/businesses/import/<token>")
+@roles_required(*IMPORTERS)
+def preview(token: str):
+    stored = _load(token)
+    if stored is None:
+        return _expired_answer()
+    update_existing = _flag(request.args["update"]) if "update" in request.args else stored.update_existing
+    plan = services.plan_import(stored.rows, user=current_user, update_existing=update_existing)
+    only_errors = _flag(request.args.get("errors"))
+    rows = [r for r in plan.rows if r.errors] if only_errors else plan.rows
+    page = RowPage(rows, request.args.get("page", 1, type=int), ROWS_PER_PAGE)
+    form = ConfirmForm(token=token, update_existing="1" if update_existing else "0")
+    return render_template(
+        "imports/preview.html", stored=stored, plan=plan, page=page, form=form, token=token,
+        update_existing=update_existing, only_errors=only_errors, labels=services.FIELD_LABELS,
+        has_contacts=any(name in stored.columns for name in services.CONTACT_FIELDS),
+    )
+
+
+@bp.route("/businesses/import/confirm", methods=["POST"])
+@roles_required(*IMPORTERS)
+def confirm():
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    token = form.token.data
+    stored = _load(token)
+    if stored is None:
+        return _expired_answer()
+    folder = _folder()
+    preview_url = url_for("imports.preview", token=token, update="1" if _flag(form.update_existing.data) else "0")
+    if not services.claim(folder, token):
+        if services.read_result(folder, token) is not None:
+            flash(_("This file has already been imported."), "info")
+        else:
+            flash(_("This file is being imported already; wait for it to finish."), "info")
+        return _reply(url_for("org.businesses"))
+
+    def progress(done: int, total: int) -> None:
+        services.write_progress(folder, token, done=done, total=total)
+
+    try:
+        summary = services.apply_import(stored.rows, user=current_user,
+                                        update_existing=_flag(form.update_existing.data),
+                                        filename=stored.filename, progress=progress)
+        db.session.commit()
+    except InvalidData as error:
+        db.session.rollback()
+        services.release(folder, token)
+        flash(str(error.message), "error")
+        return _reply(preview_url)
+    except IntegrityError:
+        # Someone registered one of these tax codes between the check and the writing.
+        db.session.rollback()
+        services.release(folder, token)
+        flash(_("Someone else changed the registry at the same time, so nothing was imported. Check the "
+                "preview again."), "error")
+        return _reply(preview_url)
+    except Exception:
+        db.session.rollback()
+        services.release(folder, token)
+        raise
+    services.finish(folder, token, summary)
+    services.write_progress(folder, token, done=1, total=1, finished=True)
+    parts = [
+        ngettext("%(num)d business created", "%(num)d businesses created", summary["businesses_created"]),
+        ngettext("%(num)d business updated", "%(num)d businesses updated", summary["businesses_updated"]),
+        ngettext("%(num)d contact added", "%(num)d contacts added", summary["contacts_added"]),
+    ]
+    if summary["contacts_updated"]:
+        parts.append(ngettext("%(num)d contact updated", "%(num)d contacts updated", summary["contacts_updated"]))
+    flash(_("Imported from %(file)s: %(what)s.", file=stored.filename, what=", ".join(parts)), "success")
+    return _reply(url_for("org.businesses"))
+
+
+@bp.route("/businesses/import/<token>/progress")
+@roles_required(*IMPORTERS)
+def progress(token: str):
+    if _load(token) is None:
+        abort(404)
+    state = services.read_progress(_folder(), token) or {"done": 0, "total": 0, "finished": False}
+    if state.get("finished"):
+        label = _("Done.")
+    elif state["total"]:
+        label = _("%(done)d of %(total)d written", done=state["done"], total=state["total"])
+    else:
+        label = _("Checking the rows…")
+    return jsonify({**state, "label": label})
+
+
+@bp.route("/businesses/export.csv")
+@roles_required(*EXPORTERS)
+def export_csv():
+    body = services.to_csv(services.export_header(), services.export_rows(current_user, request.args.get("q")))
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": "attachment; filename=businesses.csv"})
+
+
+@bp.route("/businesses/export.xlsx")
+@roles_required(*EXPORTERS)
+def export_xlsx():
+    body = services.to_xlsx(services.export_header(), services.export_rows(current_user, request.args.get("q")),
+                            title=_("Businesses"))
+    return Response(body, mimetype=XLSX_MIME, headers={
+        "Content-Disposition": "attachment; filename=businesses.xlsx"})
