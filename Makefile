@@ -28,7 +28,7 @@ PG_PORT ?= 5432
 PG_USER ?= postgres
 PG_SERVER = postgresql://$(PG_USER)@$(PG_HOST):$(PG_PORT)
 
-.PHONY: install browser js run test test-postgres lint translations bench clean-data clean
+.PHONY: install pdf-deps browser js run test test-postgres lint translations bench clean-data clean
 
 install: $(STAMP)
 
@@ -57,6 +57,18 @@ browser:
 	  echo "      Install it with: sudo apt-get install chromium   (or run 'make browser' as root)"; \
 	fi
 
+# WeasyPrint draws PDFs with Pango and subsets fonts with HarfBuzz: Debian's libraries.
+PDF_LIBS = libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+pdf-deps:
+	@if dpkg -s $(PDF_LIBS) >/dev/null 2>&1; then \
+	  echo "Pango and HarfBuzz for WeasyPrint: present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing $(PDF_LIBS) for WeasyPrint"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(PDF_LIBS); \
+	else \
+	  echo "Note: WeasyPrint needs $(PDF_LIBS) (sudo apt-get install $(PDF_LIBS))"; \
+	fi
+
 # Mozilla's ical.js (from npm, run with node) reads the calendars Dialogue writes, as a second opinion.
 js:
 	@if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -71,17 +83,17 @@ js:
 	  echo "Note: node/npm are missing, so the ical.js checks will be skipped."; \
 	fi
 
-run: install
+run: install pdf-deps
 	$(FLASK) init-db
 	$(FLASK) seed-demo$(if $(DEMO_PASSWORD), --password '$(DEMO_PASSWORD)')
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install browser js
+test: install pdf-deps browser js
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The suite on PostgreSQL, in a database made for this run and dropped afterwards (also when tests fail
 # or the run is interrupted); the exit status is pytest's. Skipped (status 0) when no server answers.
-test-postgres: install
+test-postgres: install pdf-deps
 	@if command -v pg_isready >/dev/null 2>&1; then \
 	  pg_isready -q -h $(PG_HOST) -p $(PG_PORT) -t 5; \
 	else \
@@ -114,11 +126,12 @@ translations: install
 	$(BIN)/pybabel update -i dialogue_app/translations/messages.pot -d dialogue_app/translations
 	$(BIN)/pybabel compile -d dialogue_app/translations
 
-bench: install
+bench: install pdf-deps
 	$(BIN)/python bench/recurrence.py
 	$(BIN)/python bench/issues_list.py
 	$(BIN)/python bench/business_search.py
 	$(BIN)/python bench/import_businesses.py
+	$(BIN)/python bench/minutes_pdf.py
 
 clean-data:
 	rm -f instance/dialogue.db

@@ -13,6 +13,7 @@ from sqlalchemy import delete
 from .auth import services as auth_services
 from .extensions import db
 from .mail.models import OutboxMessage
+from .minutes.demo import seed_demo_minutes
 from .org import services as org_services
 from .org.taxcode import check_digit
 from .scheduling import services as scheduling_services
@@ -156,6 +157,7 @@ def seed(password: str | None = None) -> list[tuple[str, str, str]]:
                                                  business=business)
         created.append((role, email, secret))
     _seed_issues(units, businesses, users)
+    seed_demo_minutes()
     # The demo's notifications were addressed to invented people: nothing of it is to leave the machine.
     db.session.execute(delete(OutboxMessage))
     return created

@@ -24,6 +24,7 @@ def init_api(app: Flask) -> DialogueApi:
     from .businesses import blp as businesses_blp
     from .issues import blp as issues_blp
     from .meetings import blp as meetings_blp
+    from .minutes import blp as minutes_blp
     from .reference import bp as reference_bp
     from .series import blp as series_blp
     from .tokens import blp as tokens_blp
@@ -39,7 +40,8 @@ def init_api(app: Flask) -> DialogueApi:
     )
     api.init_app(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for blp in (tokens_blp, units_blp, users_blp, businesses_blp, series_blp, meetings_blp, issues_blp):
+    for blp in (tokens_blp, units_blp, users_blp, businesses_blp, series_blp, meetings_blp, issues_blp,
+                minutes_blp):
         api.register_blueprint(blp)
         csrf.exempt(blp)
     app.register_blueprint(reference_bp)
