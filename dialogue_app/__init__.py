@@ -65,6 +65,9 @@ def create_app(test_config: dict | None = None) -> Flask:
                       imports_bp, minutes_bp):
         app.register_blueprint(blueprint)
     init_api(app)
+    from .calendar.fastpath import FeedFastPath
+
+    app.wsgi_app = FeedFastPath(app.wsgi_app, app)
 
     from .cli import register_commands
 

@@ -17,20 +17,26 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
-def add_security_headers(response: Response) -> Response:
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    return response
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+
+
+def security_headers(app: Flask) -> list[tuple[str, str]]:
+    """Every answer's security headers (HSTS too when the site is served over https)."""
+    headers = list(SECURITY_HEADERS)
+    if app.config.get("SESSION_COOKIE_SECURE"):
+        headers.append(("Strict-Transport-Security", "max-age=31536000"))
+    return headers
 
 
 def init_app(app: Flask) -> None:
-    app.after_request(add_security_headers)
-    if app.config.get("SESSION_COOKIE_SECURE"):
-        @app.after_request
-        def _hsts(response: Response) -> Response:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-            return response
+    @app.after_request
+    def add_security_headers(response: Response) -> Response:
+        for name, value in security_headers(app):
+            response.headers.setdefault(name, value)
+        return response

@@ -4,12 +4,13 @@ import hashlib
 import hmac
 from base64 import urlsafe_b64encode
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from threading import Lock
 
 from flask import current_app, g, has_app_context, render_template
 from flask_babel import force_locale
-from sqlalchemy import event, insert, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import and_, bindparam, event, insert, select
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from ..auth.models import Role, User
 from ..db import utcnow
@@ -20,7 +21,7 @@ from ..scheduling import services as scheduling
 from ..scheduling.models import Meeting, Series, series_invitations
 from ..web import external_url
 from . import ical
-from .models import FeedToken
+from .models import FEED_KINDS, FeedToken
 
 REFRESH = timedelta(hours=1)
 HISTORY = timedelta(days=366)  # how far back a feed goes
@@ -100,46 +101,74 @@ def _horizon(today: date) -> datetime:
     return datetime(today.year + 2, 1, 1, tzinfo=UTC)
 
 
-def feed_series_query(row: FeedToken):
-    """The series a feed shows."""
-    stmt = select(Series)
-    if row.kind == "series":
-        return stmt.where(Series.id == row.target_id)
-    if row.kind == "business":
-        return stmt.where(Series.id.in_(select(series_invitations.c.series_id)
-                                        .where(series_invitations.c.business_id == row.target_id)))
-    if row.kind == "unit":
-        unit = db.session.get(Unit, row.target_id)
-        return stmt.where(Series.unit_id.in_(select(Unit.id).where(Unit.path.startswith(unit.path))))
-    user = db.session.get(User, row.target_id)
-    return stmt.where(Series.unit_id == user.unit_id)
+def series_condition(kind: str, target_id: int):
+    """Condition on Series: the series the feed of (kind, target_id) shows. Subqueries only, so that it runs
+    on a plain connection too (see calendar/fastpath.py)."""
+    if kind == "series":
+        return Series.id == target_id
+    if kind == "business":
+        return Series.id.in_(select(series_invitations.c.series_id)
+                             .where(series_invitations.c.business_id == target_id))
+    if kind == "unit":
+        return Series.unit_id.in_(_subtree(target_id))
+    return Series.unit_id == select(User.unit_id).where(User.id == target_id).scalar_subquery()
 
 
-def feed_meetings_query(row: FeedToken):
-    """The one-off meetings a feed shows (feeds of units and people)."""
-    if row.kind == "unit":
-        unit = db.session.get(Unit, row.target_id)
-        return select(Meeting).where(Meeting.series_id.is_(None),
-                                     Meeting.unit_id.in_(select(Unit.id).where(Unit.path.startswith(unit.path))))
-    if row.kind == "user":
-        user = db.session.get(User, row.target_id)
-        return select(Meeting).where(Meeting.series_id.is_(None), Meeting.unit_id == user.unit_id)
+def meetings_condition(kind: str, target_id: int):
+    """Condition on Meeting: the one-off meetings the feed shows (feeds of units and people), or None."""
+    if kind == "unit":
+        return and_(Meeting.series_id.is_(None), Meeting.unit_id.in_(_subtree(target_id)))
+    if kind == "user":
+        return and_(Meeting.series_id.is_(None),
+                    Meeting.unit_id == select(User.unit_id).where(User.id == target_id).scalar_subquery())
     return None
 
 
-def feed_version(row: FeedToken, today: date) -> tuple[str, datetime | None]:
-    """The feed's ETag and Last-Modified: what it shows and each part's revision (bumped in the transaction of
-    every change), plus the published period. Two small queries."""
-    series = db.session.execute(
-        feed_series_query(row).with_only_columns(Series.id, Series.revision, Series.updated_at).order_by(Series.id)
-    ).all()
-    meetings_query = feed_meetings_query(row)
-    meetings = db.session.execute(
-        meetings_query.with_only_columns(Meeting.id, Meeting.updated_at).order_by(Meeting.id)).all() \
-        if meetings_query is not None else []
-    basis = f"{row.kind}:{row.target_id}:{row.generation}:{_horizon(today).year}:{series}:{meetings}"
+def _subtree(unit_id: int):
+    top, below = aliased(Unit), aliased(Unit)
+    return select(below.id).where(below.path.startswith(select(top.path).where(top.id == unit_id).scalar_subquery()))
+
+
+@lru_cache(maxsize=1)
+def _statements() -> tuple:
+    """The fast path's statements, built once with bound parameters: building them costs more than running them."""
+    target = bindparam("target")
+    token = select(FeedToken.id, FeedToken.kind, FeedToken.target_id, FeedToken.generation, FeedToken.revoked) \
+        .where(FeedToken.token_hash == bindparam("hash"))
+    series = {kind: select(Series.id, Series.revision, Series.updated_at).where(series_condition(kind, target))
+              .order_by(Series.id) for kind in FEED_KINDS}
+    meetings = {kind: select(Meeting.id, Meeting.updated_at).where(meetings_condition(kind, target))
+                .order_by(Meeting.id) for kind in FEED_KINDS if meetings_condition(kind, target) is not None}
+    return token, series, meetings
+
+
+def version_of(conn, kind: str, target_id: int, generation: int, today: date) -> tuple[str, datetime | None]:
+    """The feed's ETag and Last-Modified on `conn`: what it shows and each part's revision (bumped in the
+    transaction of every change), plus the published period. Two small queries."""
+    _, series_statements, meeting_statements = _statements()
+    series = conn.execute(series_statements[kind], {"target": target_id}).all()
+    meetings = conn.execute(meeting_statements[kind], {"target": target_id}).all() \
+        if kind in meeting_statements else []
+    parts = [f"{kind}:{target_id}:{generation}:{_horizon(today).year}"]
+    parts += [f"s{s.id}.{s.revision}.{s.updated_at.isoformat()}" for s in series]
+    parts += [f"m{m.id}.{m.updated_at.isoformat()}" for m in meetings]
     last = max([s.updated_at for s in series] + [m.updated_at for m in meetings], default=None)
-    return hashlib.sha256(basis.encode()).hexdigest()[:32], last
+    return hashlib.sha256(";".join(parts).encode()).hexdigest()[:32], last
+
+
+def feed_version(row: FeedToken, today: date) -> tuple[str, datetime | None]:
+    return version_of(db.session.connection(), row.kind, row.target_id, row.generation, today)
+
+
+def feed_state(conn, token: str, today: date) -> tuple[int, str, datetime | None] | None:
+    """(feed id, ETag, Last-Modified) for a token on a plain connection, or None for an unknown or closed
+    feed: what the fast path needs to answer 304 or from cache without the ORM session."""
+    if not token or len(token) > 100:
+        return None
+    row = conn.execute(_statements()[0], {"hash": _hash(token)}).first()
+    if row is None or row.revoked:
+        return None
+    return (row.id, *version_of(conn, row.kind, row.target_id, row.generation, today))
 
 
 def _organizer(unit: Unit) -> ical.Person:
@@ -220,18 +249,20 @@ def feed_bytes(row: FeedToken, today: date) -> bytes:
     """The feed as iCalendar bytes: each series with its rule, moves and cancellations, and one-off meetings."""
     horizon = _horizon(today)
     series_list = db.session.execute(
-        feed_series_query(row).options(joinedload(Series.unit), selectinload(Series.overrides)).order_by(Series.id)
+        select(Series).where(series_condition(row.kind, row.target_id))
+        .options(joinedload(Series.unit), selectinload(Series.overrides)).order_by(Series.id)
     ).scalars().all()
     holiday_years = range(min([s.first_start.year for s in series_list] or [today.year]) - 1, horizon.year + 1)
     holidays = scheduling.holiday_calendar(holiday_years)
     events = []
     for series in series_list:
         events += ical.series_events(series_entry(series, horizon, calendar=holidays))
-    meetings_query = feed_meetings_query(row)
-    if meetings_query is not None:
+    condition = meetings_condition(row.kind, row.target_id)
+    if condition is not None:
         since = datetime.combine(today, datetime.min.time(), tzinfo=UTC) - HISTORY
         for meeting in db.session.execute(
-            meetings_query.where(Meeting.start >= since).options(joinedload(Meeting.unit)).order_by(Meeting.id)
+            select(Meeting).where(condition, Meeting.start >= since).options(joinedload(Meeting.unit))
+            .order_by(Meeting.id)
         ).scalars():
             events.append(ical.meeting_event(meeting_entry(meeting), scheduling.zone_named(None)))
     cal = ical.calendar(events, method="PUBLISH", name=feed_name(row), zone=scheduling.zone_named(None),
