@@ -174,3 +174,17 @@ def test_an_issue_can_be_raised_from_a_contact_outside_meetings(client, login, r
                                      "channel": "zalo", "unit": "HCM-A", "interaction_id": str(interaction.id)})
     issue = db.session.execute(select(Issue)).scalar_one()
     assert issue.interaction_id == interaction.id and issue.channel == "zalo"
+
+
+def test_the_sign_in_sheet_prints_as_a_pdf(client, login, registry, invited_series):
+    import io
+
+    from pypdf import PdfReader
+
+    login(registry["officer"])
+    meeting, _ = scheduling.meeting_for(invited_series, date(2026, 3, 30))
+    db.session.commit()
+    response = client.get(f"/meetings/{meeting.id}/sign-in-sheet.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    text = PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
+    assert "DANH SÁCH KÝ TÊN" in text and registry["coffee"].contacts[0].name in text

@@ -1,4 +1,4 @@
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -8,6 +8,7 @@ from ..auth.access import roles_required
 from ..auth.models import Role, User
 from ..exceptions import ServiceError
 from ..extensions import db
+from ..minutes.pdf import date_words, html_to_pdf
 from ..org.models import Business, Contact
 from ..org.services import business_by_tax_code, normalize_tax_code
 from ..scheduling.models import Meeting
@@ -143,6 +144,18 @@ def sign_in_sheet(meeting_id: int):
     """A sheet to print for offices that still sign on paper: every invited person, with a signature column."""
     meeting = _meeting_or_404(meeting_id)
     return render_template("attendance/sign_in_sheet.html", meeting=meeting, expected=services.expected(meeting))
+
+
+@bp.route("/meetings/<int:meeting_id>/sign-in-sheet.pdf")
+@roles_required(*STAFF)
+def sign_in_sheet_pdf(meeting_id: int):
+    """The same sheet as a PDF, as offices file it."""
+    meeting = _meeting_or_404(meeting_id)
+    html = render_template("pdf/sign_in_sheet.html", meeting=meeting, expected=services.expected(meeting),
+                           date_words=date_words)
+    body = html_to_pdf(html, static_folder=current_app.static_folder)
+    return Response(body, mimetype="application/pdf",
+                    headers={"Content-Disposition": f"inline; filename=danh-sach-ky-ten-{meeting.id}.pdf"})
 
 
 @bp.route("/rsvp/<token>", methods=["GET", "POST"])
