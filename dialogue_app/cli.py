@@ -74,6 +74,41 @@ def register_commands(app: Flask) -> None:
             db.session.commit()
         click.echo(f"{count} digest(s) queued.")
 
+    @app.cli.command("backup")
+    @click.argument("target", type=click.Path(dir_okay=False), required=False)
+    def backup_command(target) -> None:
+        """Copy the database to TARGET (default: instance/backups/dialogue-<time>) while the app runs."""
+        from datetime import datetime
+
+        from .backup import BackupError, backup
+
+        db.session.remove()
+        url = app.config["SQLALCHEMY_DATABASE_URI"]
+        suffix = ".db" if url.startswith("sqlite") else ".dump"
+        target = target or f"{app.instance_path}/backups/dialogue-{datetime.now():%Y%m%d-%H%M%S}{suffix}"
+        try:
+            written = backup(url, target)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"Backup written to {written}")
+
+    @app.cli.command("restore")
+    @click.argument("source", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--yes", is_flag=True, help="Do not ask: replace the database's content.")
+    def restore_command(source, yes: bool) -> None:
+        """Replace the database's content with the backup SOURCE."""
+        from .backup import BackupError, restore
+
+        if not yes and not click.confirm("Replace everything in the database with this backup?"):
+            raise click.Abort()
+        db.session.remove()
+        db.engine.dispose()
+        try:
+            restore(app.config["SQLALCHEMY_DATABASE_URI"], source)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo("Database restored.")
+
     @app.cli.command("seed-demo")
     @click.option("--password", help="One password for every demo account (default: a new one each).")
     def seed_demo(password) -> None:

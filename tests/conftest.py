@@ -6,14 +6,17 @@ set (schema made once, every table emptied after each test).
 
 import os
 import re
+import uuid
 from itertools import count
 
 import pytest
 from flask import g
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from dialogue_app import create_app
 from dialogue_app.auth import services as auth_services
+from dialogue_app.config import database_url
 from dialogue_app.extensions import db
 from dialogue_app.org import services as org_services
 from dialogue_app.org.taxcode import check_digit
@@ -285,3 +288,20 @@ def smtp_server():
         yield handler
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def empty_database_url(tmp_path):
+    """A database with nothing in it: a new SQLite file, or a new PostgreSQL database dropped afterwards."""
+    if not TEST_DATABASE_URL:
+        yield f"sqlite:///{tmp_path / 'migrations.db'}"
+        return
+    server = make_url(database_url(TEST_DATABASE_URL))
+    name = f"dialogue_migrations_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

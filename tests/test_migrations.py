@@ -1,35 +1,13 @@
 """The migrations give exactly the models, and go back down cleanly, on SQLite and PostgreSQL."""
 
-import uuid
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
 from dialogue_app import create_app
-from dialogue_app.config import database_url
 from dialogue_app.extensions import db
-
-from .conftest import TEST_DATABASE_URL
-
-
-@pytest.fixture
-def empty_database_url(tmp_path):
-    if not TEST_DATABASE_URL:
-        yield f"sqlite:///{tmp_path / 'migrations.db'}"
-        return
-    server = make_url(database_url(TEST_DATABASE_URL))
-    name = f"dialogue_migrations_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield server.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_upgrade_gives_the_models_and_downgrade_removes_them(empty_database_url, tmp_path):
