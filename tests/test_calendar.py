@@ -187,7 +187,8 @@ def test_invitations_updates_and_cancellations_by_mail(app, smtp_server, units, 
 def test_invite_ics_takes_a_session_or_a_bearer_token(client, api, login, make_user, units, coffee):
     meeting, _ = scheduling.meeting_for(coffee, date(2026, 3, 30))
     db.session.commit()
-    assert client.get(f"/meetings/{meeting.id}/invite.ics").status_code == 401
+    assert client.get(f"/meetings/{meeting.id}/invite.ics").status_code == 302  # a browser: sign in first
+    assert client.get(f"/meetings/{meeting.id}/invite.ics", headers={"Authorization": "Bearer nope"}).status_code == 401
     officer = make_user("organiser", units["HCM-A"])
     by_token = api(officer).get(f"/meetings/{meeting.id}/invite.ics")
     assert by_token.status_code == 200

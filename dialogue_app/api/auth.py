@@ -43,3 +43,22 @@ def authenticate_request() -> None:
     # Flask-Login caches the signed-in user here; setting it makes `current_user` the token's user
     # for the services, the audit trail and the language of messages, without touching the session.
     g._login_user = row.user
+
+
+def file_reader():
+    """Who asks for a file endpoint (minutes.pdf, invite.ics): the bearer token's user when the request carries
+    one (a wrong or expired token is 401, never a fall-back to the session), else the signed-in user, else
+    None (the caller then sends browsers to the sign-in page)."""
+    from flask_login import current_user
+
+    if request.headers.get("Authorization"):
+        token = bearer_token()
+        row = token_row(token) if token else None
+        if row is None:
+            abort(401)
+        now = utcnow()
+        if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+            row.last_used_at = now
+        g._login_user = row.user  # the token's user for current_user, as the API does
+        return row.user
+    return current_user if current_user.is_authenticated else None

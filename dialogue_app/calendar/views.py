@@ -1,13 +1,12 @@
 from datetime import UTC
 from email.utils import format_datetime as http_date
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 
-from ..api.auth import bearer_token
+from ..api.auth import file_reader
 from ..auth.models import Role, User
-from ..auth.services import token_row
 from ..extensions import db
 from ..org.models import Business, Unit
 from ..scheduling import services as scheduling
@@ -42,20 +41,11 @@ def feed(token: str):
                     headers={**headers, "Content-Disposition": "inline; filename=dialogue.ics"})
 
 
-def _viewer() -> User | None:
-    """The signed-in user, or the owner of a valid bearer token (the file endpoints take either)."""
-    if current_user.is_authenticated:
-        return current_user
-    token = bearer_token()
-    row = token_row(token) if token else None
-    return row.user if row else None
-
-
 @bp.route("/meetings/<int:meeting_id>/invite.ics")
 def meeting_invite(meeting_id: int):
-    user = _viewer()
+    user = file_reader()
     if user is None:
-        abort(401)
+        return current_app.login_manager.unauthorized()  # a browser goes to the sign-in page
     meeting = get_visible(user, Meeting, meeting_id) or abort(404)
     return Response(services.meeting_invite(meeting, user), content_type=CALENDAR_TYPE,
                     headers={"Content-Disposition": f"attachment; filename=meeting-{meeting.id}.ics"})
@@ -66,7 +56,7 @@ FEED_MODELS = {"series": Series, "business": Business, "unit": Unit, "user": Use
 
 def _feed_target(kind: str, target_id: int):
     """The object whose feed the signed-in user may manage, or 404."""
-    if not current_user.is_authenticated or kind not in FEED_MODELS:
+    if kind not in FEED_MODELS:
         abort(404)
     if kind == "user":
         if target_id != current_user.id or current_user.role == Role.BUSINESS:
@@ -78,6 +68,7 @@ def _feed_target(kind: str, target_id: int):
 
 
 @bp.route("/feeds/manage/<kind>/<int:target_id>", methods=["GET", "POST"])
+@login_required
 def manage(kind: str, target_id: int):
     """The address to subscribe to, how to add it to Google Calendar and Outlook, and rotation/revocation."""
     target = _feed_target(kind, target_id)

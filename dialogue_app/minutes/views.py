@@ -4,7 +4,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -15,11 +14,9 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from ..api.auth import LAST_USED_RESOLUTION, bearer_token
+from ..api.auth import file_reader
 from ..auth.access import roles_required
 from ..auth.models import Role
-from ..auth.services import token_row
-from ..db import utcnow
 from ..exceptions import ServiceError
 from ..extensions import db
 from ..issues import services as issue_services
@@ -181,27 +178,11 @@ def revision_page(meeting_id: int, number: int):
                            md=render_markdown)
 
 
-def _reader():
-    """Who asks for the PDF: the bearer token's user when the request carries one (a wrong or expired token
-    is 401, never a fall-back to the session), else the signed-in user, else None."""
-    if request.headers.get("Authorization"):
-        token = bearer_token()
-        row = token_row(token) if token else None
-        if row is None:
-            abort(401)
-        now = utcnow()
-        if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
-            row.last_used_at = now
-        g._login_user = row.user  # the token's user for current_user, as the API does
-        return row.user
-    return current_user if current_user.is_authenticated else None
-
-
 @bp.route("/meetings/<int:meeting_id>/minutes.pdf")
 def minutes_pdf(meeting_id: int):
     """The minutes as PDF: for a bearer token (the API's) or a browser session. Answers with an ETag, and 304
     when the client's copy is still the current one; renders only when nothing cached has that content."""
-    reader = _reader()
+    reader = file_reader()
     if reader is None:
         return current_app.login_manager.unauthorized()  # the usual redirect to the sign-in page
     meeting = visible_meeting(meeting_id, reader)

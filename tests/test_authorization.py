@@ -1,0 +1,130 @@
+"""The authorization matrix: every route of the app, for every method, classified; anonymous callers, a
+business user and an organiser are each answered as their class says. A route nobody classified fails
+this test, so nothing ships unprotected."""
+
+import pytest
+
+PUBLIC = "public"  # anyone, no sign-in
+SIGNED_IN = "signed_in"  # any signed-in person (what they see inside is scoped)
+STAFF = "staff"  # admins, managers, organisers; a business gets 404
+ADMIN = "admin"  # admins only; others get 404
+BUSINESS = "business"  # the business's own action; staff get 404
+API = "api"  # /api/v1 with a bearer token; anonymous gets 401
+FILE = "file"  # a bearer token or a session; a browser without either is sent to sign in, a bad token gets 401
+UNSCOPED_FORM = "form"  # a page that answers its own form errors (e.g. the sign-in page)
+
+CLASSES = {
+    "static": PUBLIC, "home.health": PUBLIC, "auth.login": UNSCOPED_FORM, "home.set_language": PUBLIC,
+    "attendance.rsvp": PUBLIC, "issues.public_answers": PUBLIC, "calendar.feed": PUBLIC,
+    "api-docs.openapi_json": PUBLIC, "api_reference.page": PUBLIC, "tokens.create_token": PUBLIC,
+    "auth.logout": PUBLIC,
+    "home.index": SIGNED_IN, "issues.issue_list": SIGNED_IN, "issues.issue_page": SIGNED_IN,
+    "issues.create_issue": SIGNED_IN, "issues.upload": SIGNED_IN, "issues.download": SIGNED_IN,
+    "scheduling.month": SIGNED_IN, "scheduling.agenda": SIGNED_IN, "scheduling.series_page": SIGNED_IN,
+    "scheduling.meeting_page": SIGNED_IN, "scheduling.holidays_page": SIGNED_IN, "calendar.manage": SIGNED_IN,
+    "minutes.minutes_page": SIGNED_IN, "minutes.revision_page": SIGNED_IN,
+    "issues.rate": BUSINESS,
+    "auth.users": ADMIN, "auth.create_user": ADMIN, "auth.edit_user": ADMIN, "audit.entries": ADMIN,
+    "org.units": ADMIN, "org.edit_unit": ADMIN, "org.delete_unit": ADMIN, "issues.topics": ADMIN,
+    "scheduling.delete_adjustment": ADMIN,
+    "calendar.meeting_invite": FILE, "minutes.minutes_pdf": FILE,
+}
+STAFF_PREFIXES = ("attendance.", "org.", "imports.", "scheduling.", "issues.", "minutes.")
+API_PREFIXES = ("businesses.", "issues_api.", "meetings.", "minutes_api.", "series.", "tokens.", "units.",
+                "users.")
+
+
+def classify(endpoint: str) -> str:
+    if endpoint in CLASSES:
+        return CLASSES[endpoint]
+    if endpoint.startswith(API_PREFIXES):
+        return API
+    if endpoint.startswith(STAFF_PREFIXES):
+        return STAFF
+    raise AssertionError(f"route {endpoint!r} is not classified: add it to CLASSES in {__name__}")
+
+
+SAMPLE_VALUES = {"int": "1", "default": "x", "path": "css/app.css"}
+
+
+def routes(app):
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            values = {}
+            for name, converter in rule._converters.items():
+                kind = type(converter).__name__
+                values[name] = "1" if "Int" in kind or "Id" in kind else (
+                    "2026-01-26" if name in ("day", "occurrence") else "series" if name == "kind" else "x")
+            yield rule.endpoint, method, rule.build(values, append_unknown=False)[1]
+
+
+def test_every_route_is_classified(app):
+    unclassified = sorted({endpoint for endpoint, _, _ in routes(app) if _safe_classify(endpoint) is None})
+    assert unclassified == [], f"classify these routes in {__name__}: {unclassified}"
+
+
+def _safe_classify(endpoint):
+    try:
+        return classify(endpoint)
+    except AssertionError:
+        return None
+
+
+# Routes that end or change the session: walking them signed in would sign the walker out.
+SESSION_CHANGING = {"auth.logout", "auth.login", "home.set_language"}
+
+
+def signed_in_routes(app):
+    return [(e, m, p) for e, m, p in routes(app) if e not in SESSION_CHANGING]
+
+
+def call(client, method, path):
+    return client.open(path, method=method, data={}, follow_redirects=False)
+
+
+def test_anonymous_callers_meet_sign_in_everywhere_but_public_routes(app, client):
+    for endpoint, method, path in routes(app):
+        kind = classify(endpoint)
+        answer = call(client, method, path)
+        if kind in (SIGNED_IN, STAFF, ADMIN, BUSINESS, FILE):
+            assert answer.status_code == 302 and "/login" in answer.headers["Location"], (endpoint, method, path)
+        elif kind == API:
+            assert answer.status_code == 401, (endpoint, method, path, answer.status_code)
+        else:
+            assert answer.status_code < 500 and answer.status_code != 401, (endpoint, method, path)
+
+
+@pytest.fixture
+def people(units, make_user, make_business):
+    business = make_business(units["HCM-A"])
+    return {"business": make_user("business", business=business),
+            "organiser": make_user("organiser", units["HCM-A"])}
+
+
+def test_business_users_reach_no_staff_page_and_organisers_no_admin_page(app, client, login, people):
+    login(people["business"])
+    for endpoint, method, path in signed_in_routes(app):
+        kind = classify(endpoint)
+        if kind in (STAFF, ADMIN):
+            assert call(client, method, path).status_code == 404, (endpoint, method, path)
+    client.post("/logout")
+    login(people["organiser"])
+    for endpoint, method, path in signed_in_routes(app):
+        kind = classify(endpoint)
+        answer = call(client, method, path)
+        if kind in (ADMIN, BUSINESS):
+            assert answer.status_code == 404, (endpoint, method, path)
+        assert answer.status_code < 500, (endpoint, method, path)
+
+
+def test_no_route_answers_500_to_a_signed_in_business(app, client, login, people):
+    login(people["business"])
+    for endpoint, method, path in signed_in_routes(app):
+        assert call(client, method, path).status_code < 500, (endpoint, method, path)
+
+
+def test_file_endpoints_refuse_a_bad_token_rather_than_fall_back(app, client):
+    for endpoint, method, path in routes(app):
+        if classify(endpoint) == FILE:
+            answer = client.open(path, method=method, headers={"Authorization": "Bearer wrong"})
+            assert answer.status_code == 401, (endpoint, path)
