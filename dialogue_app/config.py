@@ -78,6 +78,9 @@ DEFAULTS = {
     "LOGIN_FAILURES_PER_ACCOUNT": "10 per 15 minutes",
     "LOGIN_FAILURES_PER_ADDRESS": "100 per 15 minutes",
     "API_TOKEN_LIFETIME_DAYS": 30,
+    # Requests larger than this are refused (413) before they are read: attachments are at most 10 MB,
+    # imports raise their own limit for their page.
+    "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
     "API_TITLE": "Dialogue API",
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.1.0",

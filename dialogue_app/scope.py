@@ -9,7 +9,7 @@ learns that an object exists. Each function returns a SQL condition to put in a 
 """
 
 from flask import g, has_app_context
-from sqlalchemy import ColumnElement, and_, false, func, select, true
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 
 from .auth.models import Role, User
 from .extensions import db
@@ -84,10 +84,16 @@ def visible_series_condition(user: User) -> ColumnElement[bool]:
 
 
 def visible_meetings_condition(user: User) -> ColumnElement[bool]:
-    """Condition on Meeting: staff see their subtree's; a business sees the meetings of series it is invited to."""
+    """Condition on Meeting: staff see their subtree's; a business sees the meetings it is invited to (through
+    their series, or to one meeting alone)."""
     if user.role == Role.BUSINESS:
-        return Meeting.series_id.in_(
-            select(series_invitations.c.series_id).where(series_invitations.c.business_id == user.business_id)
+        from .attendance.models import MeetingInvitation
+
+        return or_(
+            Meeting.series_id.in_(
+                select(series_invitations.c.series_id).where(series_invitations.c.business_id == user.business_id)),
+            Meeting.id.in_(select(MeetingInvitation.meeting_id)
+                           .where(MeetingInvitation.business_id == user.business_id)),
         )
     return unit_scoped(user, Meeting.unit_id)
 

@@ -143,7 +143,7 @@ def test_one_meeting_can_invite_one_more_business(client, login, registry, invit
     assert registry["steel"] not in attendance.invited_businesses(other)
 
 
-def test_api_attendees(api, registry, invited_series, units):
+def test_api_attendees(api, registry, invited_series, units, make_user):
     staff = api(registry["officer"])
     meeting = staff.post(f"/api/v1/series/{invited_series.id}/occurrences/2026-03-30/meeting").json
     contact = registry["coffee"].contacts[0]
@@ -158,6 +158,17 @@ def test_api_attendees(api, registry, invited_series, units):
     assert staff.post(f"/api/v1/meetings/{meeting['id']}/attendees", json={"present": True}).status_code == 422
     detail = staff.get(f"/api/v1/meetings/{meeting['id']}").json
     assert {a["name"] for a in detail["attendees"]} == {contact.name, "Khách mời"}
+    steel_contact = registry["steel"].contacts[0]
+    staff.post(f"/api/v1/meetings/{meeting['id']}/attendees", json={"name": steel_contact.name,
+                                                                    "business_id": registry["steel"].id})
+    from dialogue_app.attendance.services import invite_to_meeting
+    from dialogue_app.scheduling.models import Meeting
+
+    invite_to_meeting(db.session.get(Meeting, meeting["id"]), registry["steel"])
+    db.session.commit()
+    guest = api(make_user("business", business=registry["steel"]))
+    seen = guest.get(f"/api/v1/meetings/{meeting['id']}").json["attendees"]
+    assert {a["business_id"] for a in seen} == {registry["steel"].id}  # not who else came
 
 
 def test_an_issue_can_be_raised_from_a_contact_outside_meetings(client, login, registry, topics):

@@ -196,3 +196,24 @@ def test_invite_ics_takes_a_session_or_a_bearer_token(client, api, login, make_u
     assert cal["METHOD"] == "REQUEST" and cal.walk("VEVENT")[0]["UID"] == calendar.series_uid(coffee)
     login(make_user("organiser", units["QN-A"]))
     assert client.get(f"/meetings/{meeting.id}/invite.ics").status_code == 404
+
+
+def test_feeds_follow_announced_days_off_and_close_with_their_unit(client, coffee, units, make_unit):
+    from dialogue_app.org.services import delete_unit
+    from dialogue_app.scheduling.calendar_days import AdjustmentKind
+
+    before = feed_of(client, "series", coffee.id)
+    scheduling.set_adjustment(date(2027, 3, 29), AdjustmentKind.DAY_OFF, "Nghỉ bù đặc biệt")
+    db.session.commit()
+    after = feed_of(client, "series", coffee.id, **{"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200 and "RECURRENCE-ID;TZID=Asia/Ho_Chi_Minh:20270329T080000" in \
+        after.get_data(as_text=True).replace("\r\n ", "")
+
+    spare = make_unit("HCM-Z", "branch", units["HCM"])
+    url = calendar.feed_url("unit", spare.id).replace("http://localhost", "")
+    db.session.commit()
+    assert client.get(url).status_code == 200
+    delete_unit(spare)
+    db.session.commit()
+    assert client.get(url).status_code == 404
+    assert make_unit("HCM-Y", "branch", units["HCM"]) is not None  # the freed id takes a feed of its own

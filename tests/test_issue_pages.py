@@ -57,14 +57,30 @@ def test_a_disguised_file_is_refused(client, setting):
 def test_saving_on_top_of_a_newer_version_is_refused(client, setting):
     issue = record(client, setting["business"])
     stale_version = issue.version
+    due = (date.today() + timedelta(days=7)).isoformat()
     client.post(f"/issues/{issue.id}/transition", data={
-        "target": "escalated", "escalated-to": "escalated", "escalated-version": stale_version,
-        "escalated-note": "Lên Cục"})
+        "target": "assigned", "assigned-to": "assigned", "assigned-version": stale_version,
+        "assigned-assignee": str(setting["officer"].id), "assigned-due_date": due})
+    # A second officer, still looking at the page as it was, escalates it.
     second = client.post(f"/issues/{issue.id}/transition", data={
         "target": "escalated", "escalated-to": "escalated", "escalated-version": stale_version,
-        "escalated-note": "Lần nữa"})
+        "escalated-note": "Lên Cục"})
     assert second.status_code == 409
     assert "vừa được người khác thay đổi" in second.get_data(as_text=True)
+    kept = db.session.get(Issue, issue.id)
+    assert kept.status == "assigned" and kept.unit.code == "HCM-A"
+
+
+def test_a_branch_follows_what_it_escalated_but_no_longer_handles_it(client, setting):
+    issue = record(client, setting["business"])
+    client.post(f"/issues/{issue.id}/transition", data={
+        "target": "escalated", "escalated-to": "escalated", "escalated-version": issue.version,
+        "escalated-note": "Lên Cục"})
+    assert client.get(f"/issues/{issue.id}").status_code == 200
+    again = client.post(f"/issues/{issue.id}/transition", data={
+        "target": "escalated", "escalated-to": "escalated", "escalated-version": issue.version + 1,
+        "escalated-note": "Lên nữa"})
+    assert again.status_code == 404
     assert db.session.get(Issue, issue.id).unit.code == "HCM"
 
 

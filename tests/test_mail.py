@@ -84,3 +84,12 @@ def test_a_calendar_invite_is_an_alternative_and_an_attachment(app, smtp_server)
 
 def test_nobody_to_write_to_writes_nothing(app):
     assert services.enqueue(to=["", None], subject="x", text="y") is None
+
+
+def test_a_subject_with_line_breaks_is_one_line_and_blocks_nothing(app, smtp_server):
+    queue(1)
+    services.enqueue(to=["x@example.vn"], subject="Tiêu đề\r\nBcc: everyone@example.vn\x01", text="Nội dung")
+    db.session.commit()
+    assert services.send_pending().sent == 2
+    assert {m["Subject"] for m in smtp_server.messages} >= {"Tiêu đề Bcc: everyone@example.vn"}
+    assert all(m["Bcc"] is None for m in smtp_server.messages)

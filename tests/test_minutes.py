@@ -394,7 +394,8 @@ def test_final_minutes_are_mailed_with_the_pdf_attached(api, world, smtp_server,
     sent = staff.post(f"{url}/send")
     assert sent.status_code == 200 and sent.json == {"recipients": 3}
     messages = db.session.execute(select(OutboxMessage).where(OutboxMessage.id > before)).scalars().all()
-    assert sorted(m.recipients for m in messages) == [["bao@haiquan.example.vn", "mai@haiquan.example.vn"],
+    # Each officer gets the version their own scope allows; each business its own.
+    assert sorted(m.recipients for m in messages) == [["bao@haiquan.example.vn"], ["mai@haiquan.example.vn"],
                                                       ["ngoc@caphe.example.vn"]]
     assert all(m.attachments[0].content_type == "application/pdf" for m in messages)
     send_pending()

@@ -92,8 +92,8 @@ class IssueTransitions(MethodView):
     def post(self, data, issue_id):
         """Move the issue through the workflow. 409 when the workflow forbids it or the issue changed since
         `version` (or the `If-Match` ETag)."""
-        issue = visible_issue(issue_id)
         staff_only()
+        issue = services.get_issue_to_change(current_user, issue_id) or abort(404)
         expected = data["version"]
         if_match = request.headers.get("If-Match")
         if if_match and if_match.strip() != issue_etag(issue):

@@ -297,9 +297,14 @@ class MeetingSchema(Schema):
     issues = fields.Method("_issues", metadata={"type": "array", "items": {"type": "object"}})
 
     def _attendees(self, meeting) -> list[dict]:
+        from flask_login import current_user
+
         from ..attendance.services import attendees_of
 
-        return AttendeeSchema(many=True).dump(attendees_of(meeting))
+        people = attendees_of(meeting)
+        if current_user.role == Role.BUSINESS:  # the officials, and its own people: no other business
+            people = [a for a in people if a.user_id is not None or a.business_id == current_user.business_id]
+        return AttendeeSchema(many=True).dump(people)
 
     def _issues(self, meeting) -> list[dict]:
         from flask_login import current_user

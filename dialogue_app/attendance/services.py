@@ -102,6 +102,8 @@ def read_rsvp_token(token: str) -> RsvpTarget:
             found = scheduling.occurrence_of(series, occurrence)
         except NotFound:
             raise RsvpRefused(_l("This invitation is no longer valid.")) from None
+        if found.status == "cancelled":
+            raise RsvpRefused(_l("This meeting is cancelled: there is nothing to answer."))
         end, title = found.end, series.title
         target = RsvpTarget(contact, series, occurrence, None, title)
     if end <= utcnow():

@@ -90,7 +90,12 @@ def token_target(token: str) -> FeedToken | None:
     if not token or len(token) > 100:
         return None
     row = db.session.execute(select(FeedToken).where(FeedToken.token_hash == _hash(token))).scalar_one_or_none()
-    return None if row is None or row.revoked else row
+    if row is None or row.revoked:
+        return None
+    target = db.session.get(FEED_MODELS[row.kind], row.target_id)
+    if target is None or (row.kind == "user" and not target.active):
+        return None
+    return row
 
 
 # -- What a feed holds -----------------------------------------------------------------------------------------
@@ -133,8 +138,10 @@ def _subtree(unit_id: int):
 def _statements() -> tuple:
     """The fast path's statements, built once with bound parameters: building them costs more than running them."""
     target = bindparam("target")
-    token = select(FeedToken.id, FeedToken.kind, FeedToken.target_id, FeedToken.generation, FeedToken.revoked) \
-        .where(FeedToken.token_hash == bindparam("hash"))
+    # A personal feed closes with its person's account.
+    user_active = select(User.active).where(User.id == FeedToken.target_id).scalar_subquery().label("user_active")
+    token = select(FeedToken.id, FeedToken.kind, FeedToken.target_id, FeedToken.generation, FeedToken.revoked,
+                   user_active).where(FeedToken.token_hash == bindparam("hash"))
     series = {kind: select(Series.id, Series.revision, Series.updated_at).where(series_condition(kind, target))
               .order_by(Series.id) for kind in FEED_KINDS}
     meetings = {kind: select(Meeting.id, Meeting.updated_at).where(meetings_condition(kind, target))
@@ -166,7 +173,7 @@ def feed_state(conn, token: str, today: date) -> tuple[int, str, datetime | None
     if not token or len(token) > 100:
         return None
     row = conn.execute(_statements()[0], {"hash": _hash(token)}).first()
-    if row is None or row.revoked:
+    if row is None or row.revoked or (row.kind == "user" and not row.user_active):
         return None
     return (row.id, *version_of(conn, row.kind, row.target_id, row.generation, today))
 
@@ -364,6 +371,7 @@ def meeting_invite(meeting: Meeting, user: User | None = None) -> bytes:
 
 
 FEED_OWNERS = {Series: "series", Business: "business", Unit: "unit", User: "user"}
+FEED_MODELS = {kind: model for model, kind in FEED_OWNERS.items()}
 
 
 @event.listens_for(Session, "after_flush")

@@ -46,6 +46,7 @@ from ..org.models import Business, Contact, Unit
 from ..org.services import TAX_CODE_MESSAGES, business_search_text, search_condition
 from ..org.taxcode import TaxCodeProblem, normalize_tax_code, tax_code_problem
 from ..scope import visible_businesses_condition, visible_units_condition
+from ..spreadsheets import FORMULA_START
 from ..text import fold
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -99,7 +100,6 @@ MAX_LENGTHS = {"name": 255, "address": 1000, "unit": 32, "contact_name": 255, "c
                "contact_phone": 32, "contact_position": 255}
 PHONE = re.compile(r"[0-9+().\-/ ]+")
 # What a spreadsheet runs as a formula when a cell starts with it.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Control characters have no place in a name or an address, and Excel files cannot hold them at all.
 CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .xls (and .doc)
@@ -823,13 +823,6 @@ def read_result(folder: Path, token: str) -> dict | None:
 
 # --- Export ---------------------------------------------------------------------------------------------
 
-def spreadsheet_safe(value):
-    """Text a spreadsheet would run as a formula (=, +, -, @, tab, CR) gets a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in FORMULA_START:
-        return "'" + value
-    return value
-
-
 def export_header() -> list[str]:
     """The column names, in the reader's language; `read_upload` accepts them back."""
     return [str(FIELD_LABELS[name]) for name in FIELDS]
@@ -850,28 +843,3 @@ def export_rows(user: User, text: str | None = None) -> Iterator[list[str]]:
         stmt = stmt.where(search_condition(text.strip()[:200]))
     for row in db.session.execute(stmt):
         yield ["" if value is None else str(value) for value in row]
-
-
-def to_csv(header: list[str], rows: Iterable[list]) -> bytes:
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # a BOM, so that Excel opens the Vietnamese text as UTF-8
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([spreadsheet_safe(v) for v in row])
-    return buffer.getvalue().encode("utf-8")
-
-
-def to_xlsx(header: list[str], rows: Iterable[list], title: str) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title[:31])
-    sheet.append(header)
-    for row in rows:
-        # Every value is text: a tax code keeps its leading zero, and nothing is taken for a formula.
-        sheet.append([spreadsheet_safe(ILLEGAL_CHARACTERS_RE.sub("", v)) for v in row])
-    output = io.BytesIO()
-    workbook.save(output)
-    return output.getvalue()

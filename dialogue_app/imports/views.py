@@ -25,6 +25,7 @@ from ..auth.access import roles_required
 from ..auth.models import Role
 from ..exceptions import InvalidData
 from ..extensions import db
+from ..spreadsheets import to_csv, to_xlsx
 from . import services
 from .forms import ConfirmForm, ImportForm
 
@@ -208,7 +209,7 @@ def progress(token: str):
 @bp.route("/businesses/export.csv")
 @roles_required(*EXPORTERS)
 def export_csv():
-    body = services.to_csv(services.export_header(), services.export_rows(current_user, request.args.get("q")))
+    body = to_csv(services.export_header(), services.export_rows(current_user, request.args.get("q")))
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": "attachment; filename=businesses.csv"})
 
@@ -216,7 +217,7 @@ def export_csv():
 @bp.route("/businesses/export.xlsx")
 @roles_required(*EXPORTERS)
 def export_xlsx():
-    body = services.to_xlsx(services.export_header(), services.export_rows(current_user, request.args.get("q")),
+    body = to_xlsx(services.export_header(), services.export_rows(current_user, request.args.get("q")),
                             title=_("Businesses"))
     return Response(body, mimetype=XLSX_MIME, headers={
         "Content-Disposition": "attachment; filename=businesses.xlsx"})

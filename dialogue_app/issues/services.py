@@ -77,6 +77,15 @@ def visible_issues_condition(user: User) -> ColumnElement[bool]:
     return where
 
 
+def get_issue_to_change(user: User, issue_id: int) -> Issue | None:
+    """The issue if `user` may act on it: they see it and it is now at their unit or below. A branch follows
+    what it escalated but no longer handles it."""
+    issue = get_issue(user, issue_id)
+    if issue is None or (user.role != Role.BUSINESS and not can_see_unit(user, issue.unit)):
+        return None
+    return issue
+
+
 def get_issue(user: User, issue_id: int) -> Issue | None:
     return db.session.execute(
         select(Issue).where(Issue.id == issue_id, visible_issues_condition(user))

@@ -1,5 +1,3 @@
-import csv
-import io
 from datetime import date
 
 from flask import (
@@ -15,7 +13,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from openpyxl import Workbook
 from sqlalchemy import select
 
 from ..auth.access import roles_required
@@ -26,6 +23,7 @@ from ..org.models import Business, Interaction, Unit
 from ..org.services import business_by_tax_code, normalize_tax_code
 from ..scheduling.models import Meeting
 from ..scope import get_visible, visible_units, visible_units_condition, visible_users_condition
+from ..spreadsheets import to_csv, to_xlsx
 from ..web import select_choices, show_service_error, unit_choices
 from . import attachments, services
 from .forms import (
@@ -56,10 +54,12 @@ def issue_names() -> dict:
 
 
 def _date_arg(name: str) -> date | None:
+    """A date filter from the URL, or None when it is malformed or outside the years meetings are held in."""
     try:
-        return date.fromisoformat(request.args.get(name, ""))
+        value = date.fromisoformat(request.args.get(name, ""))
     except ValueError:
         return None
+    return value if 2000 <= value.year <= 2100 else None
 
 
 def _filters() -> dict:
@@ -118,39 +118,21 @@ def _export_rows():
         ]
 
 
-def spreadsheet_safe(value):
-    """Text a spreadsheet would run as a formula (=, +, -, @, tab, CR) is prefixed with an apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @bp.route("/issues.csv")
 @roles_required(*STAFF)
 def export_csv():
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # a BOM, so that Excel opens the Vietnamese text as UTF-8
-    writer = csv.writer(buffer)
-    writer.writerow(EXPORT_COLUMNS)
-    for row in _export_rows():
-        writer.writerow([spreadsheet_safe(value) for value in row])
-    return Response(buffer.getvalue(), mimetype="text/csv",
+    return Response(to_csv(list(EXPORT_COLUMNS), _export_rows()), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=issues.csv"})
 
 
 @bp.route("/issues.xlsx")
 @roles_required(*STAFF)
 def export_xlsx():
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Issues")
-    sheet.append(list(EXPORT_COLUMNS))
-    for row in _export_rows():
-        sheet.append([spreadsheet_safe(value) for value in row])
-    output = io.BytesIO()
-    workbook.save(output)
-    output.seek(0)
-    return send_file(output, download_name="issues.xlsx", as_attachment=True,
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return Response(to_xlsx(list(EXPORT_COLUMNS), _export_rows(), "Issues"), mimetype=XLSX,
+                    headers={"Content-Disposition": "attachment; filename=issues.xlsx"})
 
 
 def _topic_choices():
@@ -163,7 +145,8 @@ def _topic(code: str) -> Topic | None:
 
 def _attach_upload(issue: Issue, upload) -> None:
     if upload and upload.filename:
-        attachments.add_attachment(issue, filename=upload.filename, data=upload.read(),
+        # One byte more than allowed is enough to know it is too large.
+        attachments.add_attachment(issue, filename=upload.filename, data=upload.read(attachments.MAX_BYTES + 1),
                                    uploaded_by_id=current_user.id)
 
 
@@ -205,9 +188,9 @@ def _create_from_form(form: IssueForm) -> Issue | None:
     meeting = None
     if form.meeting_id.data:
         meeting = get_visible(current_user, Meeting, int(form.meeting_id.data)) \
-            if form.meeting_id.data.isdigit() else None
+            if form.meeting_id.data.isdecimal() else None
     interaction = None
-    if (form.interaction_id.data or "").isdigit():
+    if (form.interaction_id.data or "").isdecimal():
         interaction = db.session.get(Interaction, int(form.interaction_id.data))
         if interaction is None or get_visible(current_user, Business, interaction.business_id) is None:
             interaction = None
@@ -258,6 +241,10 @@ def _issue_or_404(issue_id: int) -> Issue:
     return services.get_issue(current_user, issue_id) or abort(404)
 
 
+def _issue_to_change_or_404(issue_id: int) -> Issue:
+    return services.get_issue_to_change(current_user, issue_id) or abort(404)
+
+
 def _officers_for(issue: Issue) -> list[User]:
     """Officers an issue can be assigned to: active staff of the unit handling it and the units below."""
     return list(db.session.execute(
@@ -303,7 +290,7 @@ def _render_issue(issue: Issue, transition_form: TransitionForm | None = None, s
 @bp.route("/issues/<int:issue_id>/transition", methods=["POST"])
 @roles_required(*STAFF)
 def transition(issue_id: int):
-    issue = _issue_or_404(issue_id)
+    issue = _issue_to_change_or_404(issue_id)
     target = request.form.get("target", "")
     form = TransitionForm(prefix=target)
     if target == "assigned":
@@ -312,7 +299,7 @@ def transition(issue_id: int):
         flash(_("Check the fields of this step."), "error")
         return _render_issue(issue, form, 422)
     assignee = None
-    if target == "assigned" and (form.assignee.data or "").isdigit():
+    if target == "assigned" and (form.assignee.data or "").isdecimal():
         assignee = next((u for u in _officers_for(issue) if u.id == int(form.assignee.data)), None)
     try:
         services.transition(
@@ -357,7 +344,7 @@ def rate(issue_id: int):
 @bp.route("/issues/<int:issue_id>/publish", methods=["POST"])
 @roles_required(*STAFF)
 def publish(issue_id: int):
-    issue = _issue_or_404(issue_id)
+    issue = _issue_to_change_or_404(issue_id)
     if request.form.get("action") == "unpublish":
         services.unpublish(issue, actor=current_user)
         db.session.commit()

@@ -47,6 +47,8 @@ def enqueue(*, to: list[str], subject: str, text: str, html: str | None = None, 
     if not recipients:
         return None
     domain = current_app.config["MAIL_DEFAULT_SENDER"].rpartition("@")[2] or "localhost"
+    # A subject is one header line: line breaks and other control characters become spaces.
+    subject = " ".join("".join(ch if ch.isprintable() else " " for ch in subject).split())[:400]
     message = OutboxMessage(
         message_id=make_msgid(domain=domain), recipients=recipients, subject=subject, text_body=text,
         html_body=html, calendar_body=calendar, calendar_method=calendar_method, headers=headers or {},
@@ -126,9 +128,17 @@ def send_pending(limit: int = BATCH) -> SendReport:
                 break
             message = batch[0]
             try:
+                email = build_email(message, config["MAIL_DEFAULT_SENDER"])
+            except (ValueError, TypeError) as error:
+                # A message that cannot be written will never be: set it aside, and go on with the others.
+                message.status, message.last_error = "dead", f"{type(error).__name__}: {error}"[:2000]
+                db.session.commit()
+                report.dead += 1
+                continue
+            try:
                 if server is None:
                     server = _connect(config)
-                server.send_message(build_email(message, config["MAIL_DEFAULT_SENDER"]))
+                server.send_message(email)
             except (smtplib.SMTPException, OSError) as error:
                 message.attempts += 1
                 message.last_error = f"{type(error).__name__}: {error}"[:2000]

@@ -21,6 +21,7 @@ from sqlalchemy import and_, bindparam, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
+from ..attendance.models import Attendee
 from ..auth.models import Role, User
 from ..db import utcnow
 from ..exceptions import Conflict, InvalidData
@@ -607,27 +608,32 @@ def send_minutes(meeting: Meeting, *, actor: User) -> int:
     minutes = get_minutes(meeting)
     if minutes is None or minutes.status != "final":
         raise Conflict(_l("Only final minutes can be sent. Finalise them first."))
-    managers = unit_managers(meeting)
-    recipients = attendee_recipients(meeting)
-    groups: dict[int | None, list[str]] = {None: [m.email for m in managers]}
-    for recipient in recipients:
-        groups.setdefault(recipient.business_id, []).append(recipient.email)
-    if not any(groups.values()):
+    # Staff each get the version their own scope allows (an organiser's copy leaves out what only managers
+    # may read, such as an officer's conduct); each business gets its own version.
+    staff = {m.id: m for m in unit_managers(meeting)}
+    officials = db.session.execute(
+        select(User).join(Attendee, Attendee.user_id == User.id)
+        .where(Attendee.meeting_id == meeting.id, Attendee.attendance == "present", User.active)
+    ).scalars().all()
+    for official in officials:
+        staff.setdefault(official.id, official)
+    businesses: dict[int, list[str]] = {}
+    for recipient in attendee_recipients(meeting):
+        if recipient.business_id is not None:
+            businesses.setdefault(recipient.business_id, []).append(recipient.email)
+    if not staff and not businesses:
         raise InvalidData(_l("Nobody to send to: the unit has no manager with an account, and no attendee "
                              "with an email address is recorded."))
     filename = pdf_filename(meeting)
     url = external_url("minutes.minutes_page", meeting_id=meeting.id)
     start = in_office_zone(meeting.start)
     sent = 0
-    for business_id, addresses in groups.items():
-        if not addresses:
-            continue
-        reader = (managers[0] if managers else actor) if business_id is None else _business_reader(business_id)
-        data = render_pdf(meeting, reader, minutes) if business_id is not None else \
-            minutes_pdf(meeting, reader, minutes).data()
+    audiences = [([user.email], user, url, minutes_pdf(meeting, user, minutes).data()) for user in staff.values()]
+    audiences += [(addresses, None, None, render_pdf(meeting, _business_reader(business_id), minutes))
+                  for business_id, addresses in businesses.items()]
+    for addresses, _reader, link, data in audiences:
         with force_locale("vi"):
-            context = {"meeting": meeting, "start": start, "url": url if business_id is None else None,
-                       "unit": meeting.unit}
+            context = {"meeting": meeting, "start": start, "url": link, "unit": meeting.unit}
             text = render_template("minutes/mail.txt", **context)
             html = render_template("minutes/mail.html", **context)
         subject, _, body = text.partition("\n")

@@ -2,7 +2,7 @@
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from ..exceptions import Conflict, InvalidData
 from ..extensions import db
@@ -99,6 +99,10 @@ def delete_unit(unit: Unit) -> None:
             _l("This unit still has %(what)s under it; move or remove them first.",
                what=", ".join(str(b) for b in blockers))
         )
+    from ..calendar.models import FeedToken
+
+    # Its feed closes with it (ids can be given again to a new unit, which must not inherit the address).
+    db.session.execute(delete(FeedToken).where(FeedToken.kind == "unit", FeedToken.target_id == unit.id))
     db.session.delete(unit)
 
 

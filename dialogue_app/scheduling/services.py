@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from dateutil.relativedelta import relativedelta
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -123,7 +123,18 @@ def set_adjustment(day: date, kind: AdjustmentKind, name: str = "") -> CalendarA
     ).scalar_one_or_none() or CalendarAdjustment(day=day)
     adjustment.kind, adjustment.name = kind.value, name.strip()
     db.session.add(adjustment)
+    holidays_changed()
     return adjustment
+
+
+def remove_adjustment(adjustment: CalendarAdjustment) -> None:
+    db.session.delete(adjustment)
+    holidays_changed()
+
+
+def holidays_changed() -> None:
+    """Days off move meetings: every series' revision grows, so calendar feeds are rebuilt."""
+    db.session.execute(update(Series).values(revision=Series.revision + 1))
 
 
 # -- Series ---------------------------------------------------------------------------------------------------

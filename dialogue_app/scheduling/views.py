@@ -436,7 +436,7 @@ def holidays_page():
 def delete_adjustment(adjustment_id: int):
     adjustment = db.get_or_404(CalendarAdjustment, adjustment_id)
     year = adjustment.day.year
-    db.session.delete(adjustment)
+    services.remove_adjustment(adjustment)
     db.session.commit()
     flash(_("The calendar of %(year)d is updated.", year=year), "success")
     return redirect(url_for("scheduling.holidays_page", year=year))
