@@ -9,13 +9,13 @@ Run: `.venv/bin/python bench/business_search.py`.
 
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 
-from sqlalchemy import event, insert
+from pages import measure_page
+from sqlalchemy import insert
 
 from dialogue_app import create_app
 from dialogue_app.auth.models import User
@@ -72,24 +72,7 @@ def build(app) -> None:
 
 
 def measure(app, email: str, path: str) -> tuple[float, float, int]:
-    client = app.test_client()
-    assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
-    with app.app_context():
-        engine = db.engine
-    statements, timings = [], []
-    listener = lambda *args: statements.append(1)  # noqa: E731
-    for run in range(RUNS + 3):
-        statements.clear()
-        event.listen(engine, "before_cursor_execute", listener)
-        start = time.perf_counter()
-        response = client.get(path)
-        elapsed = (time.perf_counter() - start) * 1000
-        event.remove(engine, "before_cursor_execute", listener)
-        assert response.status_code == 200
-        if run >= 3:
-            timings.append(elapsed)
-    timings.sort()
-    return statistics.median(timings), timings[int(len(timings) * 0.95) - 1], len(statements)
+    return measure_page(app, email, PASSWORD, path, RUNS)
 
 
 def main() -> int:

@@ -10,13 +10,13 @@ Run: `.venv/bin/python bench/issues_list.py` (about a minute on SQLite).
 
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import event, insert
+from pages import measure_page
+from sqlalchemy import insert
 
 from dialogue_app import create_app
 from dialogue_app.auth.models import User
@@ -87,25 +87,7 @@ def build(app) -> dict:
 
 
 def measure(app, email: str, path: str) -> tuple[float, float, int]:
-    client = app.test_client()
-    assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
-    statements = []
-    with app.app_context():
-        engine = db.engine
-    listener = lambda *args: statements.append(1)  # noqa: E731
-    timings = []
-    for run in range(RUNS + 3):
-        statements.clear()
-        event.listen(engine, "before_cursor_execute", listener)
-        start = time.perf_counter()
-        response = client.get(path)
-        elapsed = (time.perf_counter() - start) * 1000
-        event.remove(engine, "before_cursor_execute", listener)
-        assert response.status_code == 200, response.status_code
-        if run >= 3:  # warm-up runs fill caches as a running server has them
-            timings.append(elapsed)
-    timings.sort()
-    return statistics.median(timings), timings[int(len(timings) * 0.95) - 1], len(statements)
+    return measure_page(app, email, PASSWORD, path, RUNS)
 
 
 def main() -> int:
