@@ -31,6 +31,12 @@ def authenticate_request() -> None:
         return
     if request.endpoint is None:  # unknown path or method: let routing answer 404/405
         return
+    sign_in_by_token()
+
+
+def sign_in_by_token():
+    """The request's bearer token, made the signed-in user for this request; 401 when it is missing, wrong,
+    expired or revoked."""
     token = bearer_token()
     row = token_row(token) if token else None
     if row is None:
@@ -43,6 +49,7 @@ def authenticate_request() -> None:
     # Flask-Login caches the signed-in user here; setting it makes `current_user` the token's user
     # for the services, the audit trail and the language of messages, without touching the session.
     g._login_user = row.user
+    return row.user
 
 
 def file_reader():
@@ -52,13 +59,5 @@ def file_reader():
     from flask_login import current_user
 
     if request.headers.get("Authorization"):
-        token = bearer_token()
-        row = token_row(token) if token else None
-        if row is None:
-            abort(401)
-        now = utcnow()
-        if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
-            row.last_used_at = now
-        g._login_user = row.user  # the token's user for current_user, as the API does
-        return row.user
+        return sign_in_by_token()
     return current_user if current_user.is_authenticated else None

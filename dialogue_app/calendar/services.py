@@ -207,7 +207,7 @@ def series_entry(series: Series, horizon: datetime | None, attendees=(), calenda
     window_start = start
     while window_start < end:  # occurrences() takes at most five years at a time
         window_end = min(end, window_start + timedelta(days=365 * 5))
-        occurrences += scheduling._expand_series(series, window_start, window_end, calendar)
+        occurrences += scheduling.expand_series(series, window_start, window_end, calendar)
         window_start = window_end
     last = max([series.updated_at, *(o.updated_at for o in series.overrides)])
     return ical.SeriesEntry(
@@ -315,7 +315,7 @@ def _send(contact: Contact, subject_template: str, cal, method: str, **context) 
 
 def _next_occurrence(series: Series):
     now = utcnow()
-    coming = [o for o in scheduling._expand_series(series, now, now + timedelta(days=400)) if o.status != "cancelled"]
+    coming = [o for o in scheduling.expand_series(series, now, now + timedelta(days=400)) if o.status != "cancelled"]
     return coming[0] if coming else None
 
 

@@ -197,11 +197,13 @@ def occurrences(series: Series, window_start: datetime, window_end: datetime,
         raise InvalidData.on("to", _l("The end of the period must come after its start."))
     check_year(window_start, "from")
     check_year(window_end - timedelta(microseconds=1), "to")
-    return _expand_series(series, window_start, window_end, calendar)
+    return expand_series(series, window_start, window_end, calendar)
 
 
-def _expand_series(series: Series, window_start: datetime, window_end: datetime,
-                   calendar: HolidayCalendar | None = None) -> list[Occurrence]:
+def expand_series(series: Series, window_start: datetime, window_end: datetime,
+                  calendar: HolidayCalendar | None = None) -> list[Occurrence]:
+    """occurrences() without its limits on the window: for callers that choose the window themselves
+    (a feed's whole history, one occurrence wherever it was moved)."""
     zone = series_zone(series)
     rule = rule_for(series.rule, series.first_start, zone.key)
     if calendar is None:
@@ -223,7 +225,7 @@ def occurrence_of(series: Series, day: date) -> Occurrence:
     # wherever a person moved it.
     around = [found[0].replace(tzinfo=zone)] + ([override.start] if override is not None and override.start else [])
     for point in around:
-        for occurrence in _expand_series(series, point - timedelta(days=31), point + timedelta(days=31)):
+        for occurrence in expand_series(series, point - timedelta(days=31), point + timedelta(days=31)):
             if occurrence.occurrence == day:
                 return occurrence
     raise NotFound(_l("This series has no occurrence on that date."))
