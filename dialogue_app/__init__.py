@@ -59,10 +59,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .issues import bp as issues_bp
     from .minutes import bp as minutes_bp
     from .org import bp as org_bp
+    from .reports import bp as reports_bp
     from .scheduling import bp as scheduling_bp
 
     for blueprint in (home_bp, auth_bp, org_bp, audit_bp, scheduling_bp, issues_bp, attendance_bp, calendar_bp,
-                      imports_bp, minutes_bp):
+                      imports_bp, minutes_bp, reports_bp):
         app.register_blueprint(blueprint)
     init_api(app)
     from .calendar.fastpath import FeedFastPath

@@ -323,7 +323,7 @@ def _seed_issues(units, businesses, users) -> None:
         if stage == "answered":
             issue_services.transition(issue, to="answered", actor=officer, resolution=resolution,
                                       legal_basis=legal_basis)
-            issue.answered_at = raised_at + timedelta(days=rng.randint(2, 12))
+            issue_services.record_answer_time(issue, raised_at + timedelta(days=rng.randint(2, 12)))
             if index % 4 != 3:
                 issue.status = "closed"
             if index % 5 != 4:

@@ -53,6 +53,9 @@ class Issue(db.Model):
         Index("ix_issues_status_due", "status", "due_date"),
         # Who sees an issue is decided by where it was raised; a unit's list is newest first.
         Index("ix_issues_origin_created", "origin_unit_id", "created_at"),
+        # The reports read a period's issues from this index alone, without visiting the table.
+        Index("ix_issues_report", "created_at", "origin_unit_id", "topic_id", "channel", "status", "due_date",
+              "answer_workdays", "answered_on_time"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,6 +78,10 @@ class Issue(db.Model):
     legal_basis: Mapped[str] = mapped_column(Text, default="")
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     answered_at: Mapped[datetime | None]
+    # Frozen when answered, for the reports: working days it took (holidays known then) and whether the
+    # answer came by the due date. A later answer (after reopening) sets them again.
+    answer_workdays: Mapped[int | None] = mapped_column(SmallInteger)
+    answered_on_time: Mapped[bool | None] = mapped_column(Boolean)
     # Published as an anonymous question-and-answer, in words staff checked to name no business.
     published: Mapped[bool] = mapped_column(Boolean, default=False)
     public_question: Mapped[str] = mapped_column(Text, default="")

@@ -178,7 +178,8 @@ def transition(issue: Issue, *, to: str, actor: User, note: str = "", assignee: 
                          url=external_url("issues.issue_page", issue_id=issue.id))
     elif target is IssueStatus.ANSWERED:
         issue.resolution, issue.legal_basis = resolution.strip(), (legal_basis or "").strip()
-        issue.answered_by, issue.answered_at = actor, utcnow()
+        issue.answered_by = actor
+        record_answer_time(issue, utcnow())
         enqueue_template("issue_answered", to=business_recipients(issue), issue=issue,
                          url=external_url("issues.issue_page", issue_id=issue.id))
     elif target is IssueStatus.ESCALATED:
@@ -250,11 +251,20 @@ def active_topics() -> list[Topic]:
     return list(db.session.execute(select(Topic).where(Topic.active).order_by(Topic.position, Topic.name)).scalars())
 
 
+def record_answer_time(issue: Issue, answered_at: datetime) -> None:
+    """When the issue was answered, and what the reports read of it: working days taken, and on time or not."""
+    issue.answered_at = answered_at
+    issue.answer_workdays = working_days_taken(issue)
+    answered_on = answered_at.astimezone(zone_named(None)).date()
+    issue.answered_on_time = issue.due_date is None or answered_on <= issue.due_date
+
+
 def working_days_taken(issue: Issue) -> int | None:
     if issue.answered_at is None:
         return None
     zone = zone_named(None)
-    start, end = issue.created_at.astimezone(zone).date(), issue.answered_at.astimezone(zone).date()
+    raised_at = issue.created_at or issue.answered_at  # raised and answered before the first flush
+    start, end = raised_at.astimezone(zone).date(), issue.answered_at.astimezone(zone).date()
     return holiday_calendar(range(start.year, end.year + 1)).workdays_between(start, end)
 
 
