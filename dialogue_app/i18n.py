@@ -3,7 +3,7 @@
 from datetime import date, datetime
 
 from flask import Flask, current_app, has_request_context, session
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -64,6 +64,13 @@ def local_weekday_date(value: date | None) -> str:
 WEEKDAY_SHORT = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
 
 
+def number(value: float | None, digits: int = 0) -> str:
+    """A figure as the reader writes it (1.234,5 in Vietnamese); a dash where there is nothing to show."""
+    if value is None:
+        return "—"
+    return format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""))
+
+
 def current_language() -> str:
     locale = get_locale()
     return locale.language if locale else current_app.config["LANGUAGES"][0]
@@ -71,6 +78,7 @@ def current_language() -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["local_date"] = local_date
+    app.jinja_env.filters["number"] = number
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["local_weekday_datetime"] = local_weekday_datetime

@@ -10,6 +10,8 @@ STATUS_NAMES = {
     "new": _l("New"), "assigned": _l("Assigned"), "in_progress": _l("In progress"), "answered": _l("Answered"),
     "closed": _l("Closed"),
 }
+# Filters over several statuses, for the lists behind report figures.
+STATUS_GROUP_NAMES = {"open": _l("Not answered yet"), "done": _l("Answered or closed")}
 # What each step is called on its button.
 TRANSITION_NAMES = {
     "assigned": _l("Assign"), "in_progress": _l("Start working on it"), "answered": _l("Answer"),

@@ -21,6 +21,7 @@ from .models import CHANNELS, Issue, IssueEvent, Rating, Topic
 from .workflow import DONE_STATUSES, OPEN_STATUSES, IssueStatus, allowed_targets, find_transition, missing_fields
 
 STAFF_ROLES = (Role.ADMIN, Role.ORGANISER, Role.MANAGER)
+STATUS_GROUPS = {"open": [s.value for s in OPEN_STATUSES], "done": [s.value for s in DONE_STATUSES]}
 
 
 class TransitionRefused(ServiceError):
@@ -305,17 +306,22 @@ def queue_digests(today: date | None = None, soon_workdays: int = 3) -> int:
 def issue_query(user: User, *, status: str | None = None, unit: Unit | None = None, business_id: int | None = None,
                 topic: str | None = None, channel: str | None = None, assignee_id: int | None = None,
                 overdue: bool | None = None, created_from: date | None = None, created_to: date | None = None,
-                text: str | None = None):
+                text: str | None = None, raised_in: Unit | None = None):
     """The statement for a filtered list of the issues `user` may see, newest first, with what lists show
-    loaded in the same query. `unit` includes the units below it; dates are office-local days."""
+    loaded in the same query. `unit` (where the issue is now) and `raised_in` (where it was raised) include
+    the units below; `status` may also be a group ("open", "done"); dates are office-local days."""
     stmt = (select(Issue).where(visible_issues_condition(user))
             .order_by(Issue.created_at.desc(), Issue.id.desc())
             .options(joinedload(Issue.topic), joinedload(Issue.unit), joinedload(Issue.origin_unit),
                      joinedload(Issue.business), joinedload(Issue.assignee), joinedload(Issue.rating)))
-    if status:
+    if status in STATUS_GROUPS:
+        stmt = stmt.where(Issue.status.in_(STATUS_GROUPS[status]))
+    elif status:
         stmt = stmt.where(Issue.status == status)
     if unit is not None:
         stmt = stmt.where(Issue.unit_id.in_(select(Unit.id).where(Unit.path.startswith(unit.path))))
+    if raised_in is not None:
+        stmt = stmt.where(Issue.origin_unit_id.in_(select(Unit.id).where(Unit.path.startswith(raised_in.path))))
     if business_id is not None:
         stmt = stmt.where(Issue.business_id == business_id)
     if topic:

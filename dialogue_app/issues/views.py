@@ -36,7 +36,7 @@ from .forms import (
     TopicForm,
     TransitionForm,
 )
-from .labels import CHANNEL_NAMES, STATUS_NAMES, TRANSITION_NAMES
+from .labels import CHANNEL_NAMES, STATUS_GROUP_NAMES, STATUS_NAMES, TRANSITION_NAMES
 from .models import Attachment, Issue, Topic
 from .workflow import allowed_targets
 
@@ -44,12 +44,13 @@ bp = Blueprint("issues", __name__)
 
 STAFF = (Role.ADMIN, Role.ORGANISER, Role.MANAGER)
 PER_PAGE = 50
-FILTERS = ("status", "topic", "channel", "unit", "assignee", "overdue", "from", "to", "q")
+FILTERS = ("status", "topic", "channel", "unit", "raised_in", "assignee", "overdue", "from", "to", "q")
 
 
 @bp.app_context_processor
 def issue_names() -> dict:
-    return {"CHANNEL_NAMES": CHANNEL_NAMES, "STATUS_NAMES": STATUS_NAMES, "TRANSITION_NAMES": TRANSITION_NAMES,
+    return {"CHANNEL_NAMES": CHANNEL_NAMES, "STATUS_NAMES": STATUS_NAMES, "STATUS_GROUP_NAMES": STATUS_GROUP_NAMES,
+            "TRANSITION_NAMES": TRANSITION_NAMES,
             "is_overdue": services.is_overdue}
 
 
@@ -65,17 +66,20 @@ def _date_arg(name: str) -> date | None:
 def _filters() -> dict:
     """The list's filters from the URL, as the service takes them; unknown or malformed values are ignored."""
     args = request.args
-    unit = None
-    if args.get("unit"):
-        unit = db.session.execute(
-            select(Unit).where(Unit.code == args["unit"], visible_units_condition(current_user))
-        ).scalar_one_or_none()
+
+    def visible_unit(code: str | None) -> Unit | None:
+        if not code:
+            return None
+        return db.session.execute(
+            select(Unit).where(Unit.code == code, visible_units_condition(current_user))).scalar_one_or_none()
+
     assignee = args.get("assignee", type=int)
     return {
-        "status": args.get("status") if args.get("status") in STATUS_NAMES else None,
+        "status": args.get("status") if args.get("status") in {**STATUS_NAMES, **STATUS_GROUP_NAMES} else None,
+        "raised_in": visible_unit(args.get("raised_in")),
         "topic": args.get("topic") or None,
         "channel": args.get("channel") if args.get("channel") in CHANNEL_NAMES else None,
-        "unit": unit,
+        "unit": visible_unit(args.get("unit")),
         "assignee_id": assignee,
         "overdue": True if args.get("overdue") in ("1", "true") else None,
         "created_from": _date_arg("from"),

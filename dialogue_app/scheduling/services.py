@@ -494,13 +494,23 @@ def agenda(user, window_start: datetime, window_end: datetime) -> list[AgendaEnt
     """
     from ..scope import visible_meetings_condition, visible_series_condition
 
+    return _agenda(visible_series_condition(user), visible_meetings_condition(user), window_start, window_end)
+
+
+def unit_agenda(unit: Unit, window_start: datetime, window_end: datetime) -> list[AgendaEntry]:
+    """Every meeting of `unit` and the units below it starting in the window (a waiting-room screen's)."""
+    below = select(Unit.id).where(Unit.path.startswith(unit.path))
+    return _agenda(Series.unit_id.in_(below), Meeting.unit_id.in_(below), window_start, window_end)
+
+
+def _agenda(series_where, meetings_where, window_start: datetime, window_end: datetime) -> list[AgendaEntry]:
     series_list = db.session.execute(
-        select(Series).where(visible_series_condition(user))
+        select(Series).where(series_where)
         .options(joinedload(Series.unit), selectinload(Series.overrides))
     ).scalars().all()
     calendar = holiday_calendar(range(window_start.year - 1, window_end.year + 2))
     meetings = db.session.execute(
-        select(Meeting).where(visible_meetings_condition(user), Meeting.start >= window_start - timedelta(days=40),
+        select(Meeting).where(meetings_where, Meeting.start >= window_start - timedelta(days=40),
                               Meeting.start < window_end + timedelta(days=40))
         .options(joinedload(Meeting.unit))
     ).scalars().all()

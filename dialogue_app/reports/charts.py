@@ -1,0 +1,85 @@
+"""Charts drawn as SVG on the server, so the page and the PDF show the same picture without any script.
+
+Pure: data in, markup out. Only presentation attributes are used (no style element or attribute), which the
+page's Content-Security-Policy allows and WeasyPrint draws. Every chart carries a title for screen readers;
+the pages print the table of the same figures next to it.
+"""
+
+from markupsafe import Markup, escape
+
+PALETTE = ("#1f5f99", "#e08a1e", "#3c9a5f", "#b03a48", "#6b5b95")
+WIDTH = 640
+FONT = 'font-family="Dialogue Serif, DejaVu Sans, Arial, sans-serif"'  # the PDF's own font first
+
+
+def _nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 × 10^k at or above `value`: round numbers for the scale."""
+    if value <= 0:
+        return 1
+    step = 1.0
+    while step * 10 <= value:
+        step *= 10
+    for factor in (1, 2, 2.5, 5, 10):
+        if step * factor >= value:
+            return step * factor
+    return step * 10
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}".replace(",", ".") if value == int(value) else f"{value:.1f}".replace(".", ",")
+
+
+def column_chart(title: str, labels: list[str], series: list[tuple[str, list[float]]], height: int = 260) -> Markup:
+    """Grouped columns: one group per label (a month), one column per series (raised, answered…)."""
+    left, right, top, bottom = 48, 12, 28, 46
+    plot_w, plot_h = WIDTH - left - right, height - top - bottom
+    peak = _nice_ceiling(max((v for _, values in series for v in values), default=0))
+    group_w = plot_w / max(len(labels), 1)
+    bar_w = group_w * 0.8 / max(len(series), 1)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
+             f'aria-label="{escape(title)}" class="chart"><title>{escape(title)}</title>']
+    for tick in range(5):
+        value = peak * tick / 4
+        y = top + plot_h - plot_h * tick / 4
+        parts.append(f'<line x1="{left}" x2="{WIDTH - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d9d9d9"/>'
+                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" {FONT} '
+                     f'fill="#555">{_number(value)}</text>')
+    for i, label in enumerate(labels):
+        x0 = left + i * group_w + group_w * 0.1
+        for j, (name, values) in enumerate(series):
+            value = values[i]
+            h = plot_h * value / peak
+            parts.append(f'<rect x="{x0 + j * bar_w:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w * 0.92:.1f}" '
+                         f'height="{h:.1f}" fill="{PALETTE[j % len(PALETTE)]}"><title>{escape(label)} · '
+                         f'{escape(name)}: {_number(value)}</title></rect>')
+        parts.append(f'<text x="{left + (i + 0.5) * group_w:.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
+                     f'font-size="11" {FONT} fill="#333">{escape(label)}</text>')
+    x = left
+    for j, (name, _) in enumerate(series):
+        parts.append(f'<rect x="{x}" y="{height - 16}" width="10" height="10" fill="{PALETTE[j % len(PALETTE)]}"/>'
+                     f'<text x="{x + 14}" y="{height - 7}" font-size="11" {FONT} fill="#333">{escape(name)}</text>')
+        x += 24 + 7 * len(name)
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704  (every text inside went through escape())
+
+
+def bar_chart(title: str, rows: list[tuple[str, float]], unit: str = "") -> Markup:
+    """Horizontal bars, one per row (a topic, a channel), longest label on the left."""
+    row_h, left, right, top = 24, 210, 56, 8
+    height = top * 2 + row_h * max(len(rows), 1)
+    plot_w = WIDTH - left - right
+    peak = max((value for _, value in rows), default=0) or 1
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
+             f'aria-label="{escape(title)}" class="chart"><title>{escape(title)}</title>']
+    for i, (label, value) in enumerate(rows):
+        y = top + i * row_h
+        w = plot_w * value / peak
+        shown = label if len(label) <= 32 else label[:31] + "…"
+        parts.append(f'<text x="{left - 8}" y="{y + 16}" text-anchor="end" font-size="12" {FONT} fill="#333">'
+                     f'{escape(shown)}</text>'
+                     f'<rect x="{left}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" fill="{PALETTE[0]}">'
+                     f'<title>{escape(label)}: {_number(value)}{escape(unit)}</title></rect>'
+                     f'<text x="{left + w + 6:.1f}" y="{y + 16}" font-size="12" {FONT} fill="#333">'
+                     f'{_number(value)}{escape(unit)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704  (every text inside went through escape())
