@@ -121,9 +121,9 @@ lint: install
 	$(BIN)/ruff check dialogue_app tests
 
 translations: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 --add-comments=Translators: \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 --add-comments=Translators: --width 120 \
 	  -o dialogue_app/translations/messages.pot dialogue_app templates
-	$(BIN)/pybabel update -i dialogue_app/translations/messages.pot -d dialogue_app/translations
+	$(BIN)/pybabel update --width 120 -i dialogue_app/translations/messages.pot -d dialogue_app/translations
 	$(BIN)/pybabel compile -d dialogue_app/translations
 
 bench: install pdf-deps

@@ -157,6 +157,7 @@ def seed(password: str | None = None) -> list[tuple[str, str, str]]:
                                                  business=business)
         created.append((role, email, secret))
     _seed_issues(units, businesses, users)
+    _seed_plans(units)
     seed_demo_minutes()
     # The demo's notifications were addressed to invented people: nothing of it is to leave the machine.
     db.session.execute(delete(OutboxMessage))
@@ -176,6 +177,17 @@ SERIES = [
     ("QN-MC", "Gặp mặt doanh nghiệp xuất nhập khẩu biên mậu", "FREQ=MONTHLY;BYMONTHDAY=15", datetime(2025, 1, 15, 9, 0),
      90, "previous_workday", "Phòng họp Chi cục Hải quan cửa khẩu quốc tế Móng Cái"),
 ]
+
+
+def _seed_plans(units) -> None:
+    """Each branch plans a dialogue a month and meets a share of the businesses it serves, this year and last."""
+    from .reports.models import UnitPlan
+
+    this_year = datetime.now(HANOI).year
+    for unit in units.values():
+        if unit.level == "branch":
+            for year in (this_year - 1, this_year):
+                db.session.add(UnitPlan(unit_id=unit.id, year=year, dialogues=12, businesses=8))
 
 
 def _seed_attendance(meeting, invitees) -> None:

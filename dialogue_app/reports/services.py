@@ -412,27 +412,31 @@ def plans_for(scope: ReportScope, year: int) -> dict[int, UnitPlan]:
         select(UnitPlan).where(UnitPlan.year == year, scope.column_condition(UnitPlan.unit_id))).scalars()}
 
 
-def set_plan(user: User, unit: Unit, year: int, dialogues: int | None, businesses: int | None) -> UnitPlan | None:
-    """Set (or, with both empty, remove) a unit's plan for a year. Admins and managers set the plans of
-    their unit and the units below it."""
+def set_plans(user: User, year: int, plans: dict[Unit, tuple[int | None, int | None]]) -> None:
+    """Set the plans of several units for a year, all or none. Both numbers empty removes a unit's plan.
+
+    Admins and managers set the plans of their unit and the units below it. Refusals are InvalidData
+    with one message per unit id."""
     if user.role not in (Role.ADMIN, Role.MANAGER):
         raise InvalidData(_l("Only a manager or an administrator sets the plans."))
     if not 2000 <= year <= 2100:
         raise InvalidData.on("year", _l("Choose a year between 2000 and 2100."))
-    plan = db.session.execute(
-        select(UnitPlan).where(UnitPlan.unit_id == unit.id, UnitPlan.year == year)).scalar_one_or_none()
-    if dialogues is None and businesses is None:
-        if plan is not None:
-            db.session.delete(plan)
-        return None
-    for name, value in (("dialogues", dialogues), ("businesses", businesses)):
-        if value is not None and not 0 <= value <= 100_000:
-            raise InvalidData.on(name, _l("Enter a number between 0 and 100,000."))
-    if plan is None:
-        plan = UnitPlan(unit_id=unit.id, year=year)
-        db.session.add(plan)
-    plan.dialogues, plan.businesses = dialogues or 0, businesses or 0
-    return plan
+    problems = {str(unit.id): [_l("Enter a number between 0 and 100,000.")] for unit, numbers in plans.items()
+                if any(n is not None and not 0 <= n <= 100_000 for n in numbers)}
+    if problems:
+        raise InvalidData(_l("Some of the data is not valid"), problems)
+    existing = {p.unit_id: p for p in db.session.execute(
+        select(UnitPlan).where(UnitPlan.year == year, UnitPlan.unit_id.in_([u.id for u in plans]))).scalars()}
+    for unit, (dialogues, businesses) in plans.items():
+        plan = existing.get(unit.id)
+        if dialogues is None and businesses is None:
+            if plan is not None:
+                db.session.delete(plan)
+            continue
+        if plan is None:
+            plan = UnitPlan(unit_id=unit.id, year=year)
+            db.session.add(plan)
+        plan.dialogues, plan.businesses = dialogues or 0, businesses or 0
 
 
 # Waiting-room screens

@@ -194,6 +194,11 @@ def held_dialogues():
     return render_template("reports/dialogues.html", page=page, scope=scope, period=period)
 
 
+def _whole_number(text: str | None) -> int | None:
+    text = (text or "").strip()
+    return int(text) if text else None
+
+
 @bp.route("/reports/plans", methods=["GET", "POST"])
 @roles_required(*PLANNERS)
 def plans():
@@ -204,31 +209,29 @@ def plans():
         year = office_today().year
     errors: dict[int, str] = {}
     if request.method == "POST":
+        numbers: dict = {}
         for unit in scope.units:
-            values = []
-            for name in ("dialogues", "businesses"):
-                text = request.form.get(f"{name}-{unit.id}", "").strip()
-                try:
-                    values.append(int(text) if text else None)
-                except ValueError:
-                    errors[unit.id] = _("Enter whole numbers.")
-            if unit.id in errors:
-                continue
             try:
-                with db.session.begin_nested():
-                    services.set_plan(current_user, unit, year, *values)
-            except ServiceError as error:
-                errors[unit.id] = str(next(iter(error.fields.values()))[0]) if error.fields else str(error.message)
-        if errors:
+                numbers[unit] = tuple(_whole_number(request.form.get(f"{name}-{unit.id}"))
+                                      for name in ("dialogues", "businesses"))
+            except ValueError:
+                errors[unit.id] = _("Enter whole numbers.")
+        try:
+            if not errors:
+                services.set_plans(current_user, year, numbers)
+                db.session.commit()
+                flash(_("The plans for %(year)d are saved.", year=year), "success")
+                return redirect(url_for(".plans", unit=scope.unit.code, year=year))
+        except ServiceError as error:
             db.session.rollback()
+            errors = {int(key): str(messages[0]) for key, messages in error.fields.items() if key.isdigit()}
+            if not errors:
+                flash(str(error.message), "error")
+        if errors:
             flash(_("Nothing was saved: correct the rows marked below."), "error")
-        else:
-            db.session.commit()
-            flash(_("The plans for %(year)d are saved.", year=year), "success")
-            return redirect(url_for(".plans", unit=scope.unit.code, year=year))
     return render_template("reports/plans.html", scope=scope, year=year, plans=services.plans_for(scope, year),
                            errors=errors, form=request.form if request.method == "POST" else None,
-                           units=visible_units(current_user)), 422 if errors else 200
+                           units=visible_units(current_user)), 422 if request.method == "POST" else 200
 
 
 @bp.route("/reports/screens", methods=["GET", "POST"])
