@@ -5,6 +5,8 @@ page's Content-Security-Policy allows and WeasyPrint draws. Every chart carries 
 the pages print the table of the same figures next to it.
 """
 
+import math
+
 from markupsafe import Markup, escape
 
 PALETTE = ("#1f5f99", "#e08a1e", "#3c9a5f", "#b03a48", "#6b5b95")
@@ -12,17 +14,15 @@ WIDTH = 640
 FONT = 'font-family="Dialogue Serif, DejaVu Sans, Arial, sans-serif"'  # the PDF's own font first
 
 
-def _nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 × 10^k at or above `value`: round numbers for the scale."""
-    if value <= 0:
-        return 1
+def _scale(peak: float, ticks: int = 4) -> tuple[float, int]:
+    """A round step (1, 2 or 5 × 10^k, never below 1) and how many steps reach `peak`: whole-number ticks."""
     step = 1.0
-    while step * 10 <= value:
-        step *= 10
-    for factor in (1, 2, 2.5, 5, 10):
-        if step * factor >= value:
-            return step * factor
-    return step * 10
+    while peak / step > ticks:
+        for factor in (2, 2.5, 2):  # 1 -> 2 -> 5 -> 10 -> 20 -> 50 ...
+            step *= factor
+            if peak / step <= ticks:
+                break
+    return step, max(1, math.ceil(peak / step))
 
 
 def _number(value: float) -> str:
@@ -33,14 +33,15 @@ def column_chart(title: str, labels: list[str], series: list[tuple[str, list[flo
     """Grouped columns: one group per label (a month), one column per series (raised, answered…)."""
     left, right, top, bottom = 48, 12, 28, 46
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
-    peak = _nice_ceiling(max((v for _, values in series for v in values), default=0))
+    step, steps = _scale(max((v for _, values in series for v in values), default=0))
+    peak = step * steps
     group_w = plot_w / max(len(labels), 1)
     bar_w = group_w * 0.8 / max(len(series), 1)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
              f'aria-label="{escape(title)}" class="chart"><title>{escape(title)}</title>']
-    for tick in range(5):
-        value = peak * tick / 4
-        y = top + plot_h - plot_h * tick / 4
+    for tick in range(steps + 1):
+        value = step * tick
+        y = top + plot_h - plot_h * tick / steps
         parts.append(f'<line x1="{left}" x2="{WIDTH - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d9d9d9"/>'
                      f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" {FONT} '
                      f'fill="#555">{_number(value)}</text>')
@@ -63,18 +64,20 @@ def column_chart(title: str, labels: list[str], series: list[tuple[str, list[flo
     return Markup("".join(parts))  # noqa: S704  (every text inside went through escape())
 
 
-def bar_chart(title: str, rows: list[tuple[str, float]], unit: str = "") -> Markup:
-    """Horizontal bars, one per row (a topic, a channel), longest label on the left."""
-    row_h, left, right, top = 24, 210, 56, 8
+def bar_chart(title: str, rows: list[tuple[str, float]], unit: str = "", width: int = 480) -> Markup:
+    """Horizontal bars, one per row (a topic, a channel), its label on the left."""
+    row_h, right, top = 24, 56, 8
+    longest = max((min(len(label), 30) for label, _ in rows), default=0)
+    left = int(longest * 6.6) + 16  # room for the longest label (12 px text)
     height = top * 2 + row_h * max(len(rows), 1)
-    plot_w = WIDTH - left - right
+    plot_w = width - left - right
     peak = max((value for _, value in rows), default=0) or 1
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
              f'aria-label="{escape(title)}" class="chart"><title>{escape(title)}</title>']
     for i, (label, value) in enumerate(rows):
         y = top + i * row_h
         w = plot_w * value / peak
-        shown = label if len(label) <= 32 else label[:31] + "…"
+        shown = label if len(label) <= 30 else label[:29] + "…"
         parts.append(f'<text x="{left - 8}" y="{y + 16}" text-anchor="end" font-size="12" {FONT} fill="#333">'
                      f'{escape(shown)}</text>'
                      f'<rect x="{left}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" fill="{PALETTE[0]}">'
