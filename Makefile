@@ -132,6 +132,7 @@ bench: install pdf-deps
 	$(BIN)/python bench/business_search.py
 	$(BIN)/python bench/import_businesses.py
 	$(BIN)/python bench/minutes_pdf.py
+	$(BIN)/python bench/reports.py
 
 clean-data:
 	rm -f instance/dialogue.db
