@@ -60,6 +60,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .minutes import bp as minutes_bp
     from .org import bp as org_bp
     from .reports import bp as reports_bp
+    from .reports import snapshots as _report_freshness  # noqa: F401  (registers the listener marking months)
     from .scheduling import bp as scheduling_bp
 
     for blueprint in (home_bp, auth_bp, org_bp, audit_bp, scheduling_bp, issues_bp, attendance_bp, calendar_bp,

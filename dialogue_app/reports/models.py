@@ -1,6 +1,7 @@
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import utcnow
@@ -42,3 +43,32 @@ class DisplayScreen(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     unit: Mapped[Unit] = relationship()
+
+
+class ReportSnapshot(db.Model):
+    """What one unit did itself in one period, aggregated once so that report pages read a few hundred
+    small rows instead of a period's issues. Written by services.refresh_*; never edited by hand."""
+
+    __tablename__ = "report_snapshots"
+    __audited__ = False  # derived data: the audit trail records the changes it is computed from
+    __table_args__ = (UniqueConstraint("kind", "year", "number", "unit_id", name="uq_report_snapshots_period_unit"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    year: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # By topic, channel and month: read by the dashboard only, so the ranking does not decode them.
+    breakdowns: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReportDirtyMonth(db.Model):
+    """A month whose snapshots are out of date: something it counts changed at `marked_at`."""
+
+    __tablename__ = "report_dirty_months"
+    __audited__ = False
+
+    month: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # 202611
+    marked_at: Mapped[datetime] = mapped_column(default=utcnow)

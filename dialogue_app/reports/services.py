@@ -1,37 +1,34 @@
 """Reports: what a unit and the units below it did in a period, and how branches compare.
 
-Every figure is aggregated in SQL over the period's rows, a fixed number of statements whatever the size
-of the data; Python only adds up the few hundred rows that come back (one per unit, or per topic, channel
-and month). Issues are counted where they were raised (an escalated issue stays with the branch that
-received it) and as a cohort: the issues raised in the period, and where they stand today.
+Pages read the stored snapshots of each unit's own figures (snapshots.py) and add them up the hierarchy in
+Python: a few hundred rows whatever the size of the data, and a fixed number of statements. Issues are counted
+where they were raised (an escalated issue stays with the branch that received it) and as a cohort: the
+issues raised in the period, and where they stand today.
 """
 
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, and_, case, distinct, exists, func, literal, select, true, union
+from sqlalchemy import String, and_, func, or_, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from ..attendance.models import Attendee
 from ..auth.models import Role, User
 from ..exceptions import InvalidData, NotFound
 from ..extensions import db
-from ..issues.models import Issue, Rating, Topic
-from ..issues.services import office_today, visible_issues_condition
-from ..issues.workflow import DONE_STATUSES, OPEN_STATUSES
-from ..org.models import Interaction, Unit, UnitLevel
+from ..issues.models import Issue, Topic
+from ..issues.services import office_today
+from ..issues.workflow import OPEN_STATUSES
+from ..org.models import Business, Unit, UnitLevel
 from ..scheduling.models import Meeting
-from ..scheduling.services import zone_named
 from ..scope import sees_every_unit, visible_units_condition
-from . import index
-from .models import DisplayScreen, UnitPlan
+from . import index, snapshots
+from .models import DisplayScreen, ReportSnapshot, UnitPlan
 from .periods import Period
 
-DONE = [s.value for s in DONE_STATUSES]
 OPEN = [s.value for s in OPEN_STATUSES]
 
 
@@ -55,14 +52,10 @@ def _local_month_postgresql(element, compiler, **kw):
     return f"to_char({compiler.process(element.clauses, **kw)} AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM')"
 
 
-def instant(day: date) -> datetime:
-    """The start of an office-local day, as the UTC instant the database stores."""
-    return datetime.combine(day, time.min, tzinfo=zone_named(None)).astimezone(UTC)
-
-
 @dataclass
 class Figures:
-    """What a unit (with the units below it) did in a period."""
+    """What a unit (with the units below it) did in a period. `topics`, `channels` and `months` map a key to
+    [raised, answered, overdue]."""
 
     raised: int = 0
     answered: int = 0
@@ -75,12 +68,32 @@ class Figures:
     engaged: int = 0
     dialogues_target: float | None = None
     engaged_target: float | None = None
+    topics: dict[str, list[int]] = field(default_factory=dict)
+    channels: dict[str, list[int]] = field(default_factory=dict)
+    months: dict[str, list[int]] = field(default_factory=dict)
 
-    def add(self, other: "Figures") -> None:
+    @classmethod
+    def from_snapshot(cls, data: dict) -> "Figures":
+        def triples(table: dict) -> dict[str, list[int]]:
+            return {key: [raised, answered, 0] for key, (raised, answered) in table.items()}
+
+        return cls(raised=data.get("raised", 0), answered=data.get("answered", 0), on_time=data.get("on_time", 0),
+                   workdays={int(k): v for k, v in data.get("workdays", {}).items()}, rated=data.get("rated", 0),
+                   rating_total=data.get("rating_total", 0), held=data.get("held", 0),
+                   engaged=data.get("engaged", 0), topics=triples(data.get("topics", {})),
+                   channels=triples(data.get("channels", {})), months=triples(data.get("months", {})))
+
+    def add(self, other: "Figures", breakdowns: bool = True) -> None:
         for name in ("raised", "answered", "overdue", "on_time", "rated", "rating_total", "held", "engaged"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for days, count in other.workdays.items():
             self.workdays[days] = self.workdays.get(days, 0) + count
+        if not breakdowns:
+            return
+        for name in ("topics", "channels", "months"):
+            mine = getattr(self, name)
+            for key, values in getattr(other, name).items():
+                mine[key] = [a + b for a, b in zip(mine.get(key, [0, 0, 0]), values, strict=True)]
 
     @property
     def open(self) -> int:
@@ -129,22 +142,27 @@ class ReportScope:
     units: list[Unit]
     whole_country: bool
 
+    def __post_init__(self):
+        # Read each unit's columns once: report pages walk the tree for every row they show.
+        self.names = {u.id: u.name for u in self.units}
+        self._paths = [(u.path, u) for u in self.units]
+        self._children: dict[int | None, list[Unit]] = {}
+        for u in self.units:
+            self._children.setdefault(u.parent_id, []).append(u)
+
     def column_condition(self, column):
         if self.whole_country:
             return true()
         return column.in_(select(Unit.id).where(Unit.path.startswith(self.unit.path)).scalar_subquery())
 
-    @property
-    def names(self) -> dict[int, str]:
-        return {u.id: u.name for u in self.units}
-
     def below(self, unit: Unit) -> list[Unit]:
         if unit.level == UnitLevel.BRANCH:  # branches are the lowest level: nothing below them
             return [unit]
-        return [u for u in self.units if u.path.startswith(unit.path)]
+        prefix = unit.path
+        return [u for path, u in self._paths if path.startswith(prefix)]
 
     def children(self, unit: Unit) -> list[Unit]:
-        return [u for u in self.units if u.parent_id == unit.id]
+        return self._children.get(unit.id, [])
 
 
 def report_scope(user: User, unit_code: str | None) -> ReportScope:
@@ -166,96 +184,47 @@ def report_scope(user: User, unit_code: str | None) -> ReportScope:
     return ReportScope(unit, units, whole_country)
 
 
-def _period_bucket(column, periods: list[Period]):
-    """Which of the (contiguous, ascending) periods an instant falls in, as 0, 1, …"""
-    if len(periods) == 1:
-        return literal(0)
-    return case(*[(column >= instant(p.start), i) for i, p in reversed(list(enumerate(periods)))][:-1],
-                else_=0)
-
-
-def _in_periods(column, periods: list[Period]):
-    return and_(column >= instant(periods[0].start), column < instant(periods[-1].end))
-
-
-def unit_figures(user: User, scope: ReportScope, periods: list[Period]) -> dict[tuple[int, int], Figures]:
-    """Figures per (period index, unit id) for every unit of the scope with something to show.
-
-    Five statements: issues, ratings, dialogues held, businesses engaged, plans."""
-    today = office_today()
+def unit_figures(scope: ReportScope, periods: list[Period], breakdowns: bool = False
+                 ) -> tuple[dict[tuple[int, int], Figures], dict]:
+    """Each unit's own figures per (period index, unit id), and the distinct businesses engaged in each unit's
+    subtree per (period index, unit id). Three statements: snapshots, overdue issues, plans."""
+    snapshots.ensure_fresh(periods)
+    index_of = {(p.kind.value, p.year, p.number): i for i, p in enumerate(periods)}
     figures: dict[tuple[int, int], Figures] = {}
-
-    def at(bucket: int, unit_id: int) -> Figures:
-        return figures.setdefault((bucket, unit_id), Figures())
-
-    issue_where = and_(_in_periods(Issue.created_at, periods), scope.column_condition(Issue.origin_unit_id),
-                       visible_issues_condition(user))
-    bucket = _period_bucket(Issue.created_at, periods).label("bucket")
-    done = Issue.status.in_(DONE)
-    rows = db.session.execute(
-        select(bucket, Issue.origin_unit_id, Issue.answer_workdays, func.count(),
-               func.sum(case((done, 1), else_=0)),
-               func.sum(case((and_(Issue.status.in_(OPEN), Issue.due_date < today), 1), else_=0)),
-               func.sum(case((and_(done, Issue.answered_on_time), 1), else_=0)))
-        .where(issue_where).group_by(bucket, Issue.origin_unit_id, Issue.answer_workdays)
-    ).all()
-    for period_index, unit_id, workdays, raised, answered, overdue, on_time in rows:
-        f = at(period_index, unit_id)
-        f.raised += raised
-        f.answered += answered or 0
-        f.overdue += overdue or 0
-        f.on_time += on_time or 0
-        if workdays is not None and answered:
-            f.workdays[workdays] = f.workdays.get(workdays, 0) + answered
-    for period_index, unit_id, rated, total in db.session.execute(
-        select(bucket, Issue.origin_unit_id, func.count(), func.sum(Rating.score))
-        .join(Rating, Rating.issue_id == Issue.id).where(issue_where).group_by(bucket, Issue.origin_unit_id)
+    engaged_below: dict[tuple[int, int], int] = {}
+    columns = [ReportSnapshot.kind, ReportSnapshot.year, ReportSnapshot.number, ReportSnapshot.unit_id,
+               ReportSnapshot.figures]
+    for kind, year, number, unit_id, data, *more in db.session.execute(
+        select(*columns, *([ReportSnapshot.breakdowns] if breakdowns else []))
+        .where(or_(*(and_(ReportSnapshot.kind == p.kind.value, ReportSnapshot.year == p.year,
+                          ReportSnapshot.number == p.number) for p in periods)),
+               scope.column_condition(ReportSnapshot.unit_id))
     ):
-        f = at(period_index, unit_id)
-        f.rated, f.rating_total = rated, total or 0
-    held_bucket = _period_bucket(Meeting.start, periods).label("bucket")
-    for period_index, unit_id, held in db.session.execute(
-        select(held_bucket, Meeting.unit_id, func.count()).where(*held_conditions(scope, periods))
-        .group_by(held_bucket, Meeting.unit_id)
-    ):
-        at(period_index, unit_id).held = held
-    engaged = engagements(scope, periods).subquery()
-    for period_index, unit_id, count in db.session.execute(
-        select(engaged.c.bucket, engaged.c.unit_id, func.count(distinct(engaged.c.business_id)))
-        .group_by(engaged.c.bucket, engaged.c.unit_id)
-    ):
-        at(period_index, unit_id).engaged = count
+        key = (index_of[(kind, year, number)], unit_id)
+        figures[key] = Figures.from_snapshot({**data, **(more[0] if more else {})})
+        engaged_below[key] = data.get("engaged_below", 0)
+    _add_overdue(scope, periods, figures)
     _apply_plans(scope, periods, figures)
-    return figures
+    return figures, engaged_below
 
 
-def held_conditions(scope: ReportScope, periods: list[Period]) -> list:
-    """A dialogue counts as held once it has begun, was not cancelled, and somebody's attendance was taken."""
-    now = datetime.now(UTC)
-    return [_in_periods(Meeting.start, periods), Meeting.start <= now, Meeting.status != "cancelled",
-            scope.column_condition(Meeting.unit_id),
-            exists().where(Attendee.meeting_id == Meeting.id, Attendee.attendance == "present")]
-
-
-def engagements(scope: ReportScope, periods: list[Period]):
-    """(bucket, unit_id, business_id) for each time a business was met (attended a dialogue), visited or
-    contacted (an interaction), or brought an issue, in the periods."""
-    zone_start, zone_end = periods[0].start, periods[-1].end
-    met = (select(_period_bucket(Meeting.start, periods).label("bucket"), Meeting.unit_id.label("unit_id"),
-                  Attendee.business_id.label("business_id"))
-           .join(Meeting, Meeting.id == Attendee.meeting_id)
-           .where(Attendee.business_id.is_not(None), Attendee.attendance == "present",
-                  Meeting.status != "cancelled", _in_periods(Meeting.start, periods),
-                  scope.column_condition(Meeting.unit_id)))
-    interaction_bucket = literal(0) if len(periods) == 1 else case(
-        *[(Interaction.happened_on >= p.start, i) for i, p in reversed(list(enumerate(periods)))][:-1], else_=0)
-    contacted = (select(interaction_bucket.label("bucket"), Interaction.unit_id, Interaction.business_id)
-                 .where(Interaction.happened_on >= zone_start, Interaction.happened_on < zone_end,
-                        scope.column_condition(Interaction.unit_id)))
-    raised = (select(_period_bucket(Issue.created_at, periods).label("bucket"), Issue.origin_unit_id,
-                     Issue.business_id)
-              .where(_in_periods(Issue.created_at, periods), scope.column_condition(Issue.origin_unit_id)))
-    return union(met, contacted, raised)
+def _add_overdue(scope: ReportScope, periods: list[Period], figures: dict[tuple[int, int], Figures]) -> None:
+    """Issues raised in the periods, still open, past their due date today: counted live (they change with
+    the calendar, not with the data). The statement reads the open issues by due date only (a few thousand
+    in the whole country) and the periods are picked from its rows by month."""
+    month = local_month(Issue.created_at).label("month")
+    bucket_of_month = {f"{y}-{m:02d}": i for i, p in enumerate(periods) for y, m in p.months}
+    for unit_id, topic_id, channel, month_name, count in db.session.execute(
+        select(Issue.origin_unit_id, Issue.topic_id, Issue.channel, month, func.count())
+        .where(Issue.status.in_(OPEN), Issue.due_date < office_today(), scope.column_condition(Issue.origin_unit_id))
+        .group_by(Issue.origin_unit_id, Issue.topic_id, Issue.channel, month)
+    ):
+        if month_name not in bucket_of_month:
+            continue
+        f = figures.setdefault((bucket_of_month[month_name], unit_id), Figures())
+        f.overdue += count
+        for table, key in ((f.topics, str(topic_id)), (f.channels, channel), (f.months, month_name)):
+            table.setdefault(key, [0, 0, 0])[2] += count
 
 
 def _apply_plans(scope: ReportScope, periods: list[Period], figures: dict[tuple[int, int], Figures]) -> None:
@@ -280,13 +249,15 @@ def _apply_plans(scope: ReportScope, periods: list[Period], figures: dict[tuple[
                 f.dialogues_target, f.engaged_target = targets[unit.id]
 
 
-def subtree_figures(scope: ReportScope, figures: dict[tuple[int, int], Figures], bucket: int,
-                    unit: Unit) -> Figures:
-    """A unit's figures with those of every unit below it; the plan is the unit's own (or its children's)."""
+def subtree_figures(scope: ReportScope, figures: dict[tuple[int, int], Figures], engaged_below: dict,
+                    bucket: int, unit: Unit, with_breakdowns: bool = False) -> Figures:
+    """A unit's figures with those of every unit below it; the plan is the unit's own (or its children's),
+    and a business engaged by several units of the subtree counts once."""
     total = Figures()
     for below in scope.below(unit):
         if (bucket, below.id) in figures:
-            total.add(figures[(bucket, below.id)])
+            total.add(figures[(bucket, below.id)], breakdowns=with_breakdowns)
+    total.engaged = engaged_below.get((bucket, unit.id), 0)
     own = figures.get((bucket, unit.id))
     if own is not None:
         total.dialogues_target, total.engaged_target = own.dialogues_target, own.engaged_target
@@ -315,45 +286,24 @@ class Dashboard:
     months: list[Breakdown]
 
 
-def dashboard(user: User, scope: ReportScope, period: Period, channel_names: dict) -> Dashboard:
+def dashboard(scope: ReportScope, period: Period, channel_names: dict) -> Dashboard:
     """The dashboard of a unit and the units below it for one period."""
-    figures = unit_figures(user, scope, [period])
-    total = subtree_figures(scope, figures, 0, scope.unit)
-    # A business met by two units counts once for the whole scope.
-    engaged = engagements(scope, [period]).subquery()
-    total.engaged = db.session.execute(select(func.count(distinct(engaged.c.business_id)))).scalar_one()
-    rows = [(child, subtree_figures(scope, figures, 0, child)) for child in scope.children(scope.unit)]
+    figures, engaged_below = unit_figures(scope, [period], breakdowns=True)
+    total = subtree_figures(scope, figures, engaged_below, 0, scope.unit, with_breakdowns=True)
+    rows = [(child, subtree_figures(scope, figures, engaged_below, 0, child)) for child in scope.children(scope.unit)]
     own = figures.get((0, scope.unit.id))
     if rows and own is not None and (own.raised or own.held or own.engaged):
         rows.insert(0, (scope.unit, own))  # what the unit did itself, beside what the units below did
-    topics, channels, months = breakdowns(user, scope, period, channel_names)
-    return Dashboard(scope, period, total, rows, topics, channels, months)
+    topics = db.session.execute(select(Topic).order_by(Topic.position, Topic.name)).scalars().all()
 
+    def breakdown(table: dict, entries: list[tuple[str, str]]) -> list[Breakdown]:
+        return [Breakdown(key, label, *table.get(key, [0, 0, 0])) for key, label in entries]
 
-def breakdowns(user: User, scope: ReportScope, period: Period, channel_names: dict):
-    """Issues raised in the period by topic, by channel and by month: one statement, a few hundred rows."""
-    today = office_today()
-    month = local_month(Issue.created_at).label("month")
-    done = Issue.status.in_(DONE)
-    rows = db.session.execute(
-        select(Issue.topic_id, Issue.channel, month, func.count(), func.sum(case((done, 1), else_=0)),
-               func.sum(case((and_(Issue.status.in_(OPEN), Issue.due_date < today), 1), else_=0)))
-        .where(_in_periods(Issue.created_at, [period]), scope.column_condition(Issue.origin_unit_id),
-               visible_issues_condition(user))
-        .group_by(Issue.topic_id, Issue.channel, month)
-    ).all()
-    topics = {t.id: t for t in db.session.execute(select(Topic).order_by(Topic.position, Topic.name)).scalars()}
-    by_topic = {t.id: Breakdown(t.code, t.name) for t in topics.values()}
-    by_channel = {code: Breakdown(code, str(name)) for code, name in channel_names.items()}
-    by_month = {f"{y}-{m:02d}": Breakdown(f"{y}-{m:02d}", f"{m:02d}/{y}") for y, m in period.months}
-    for topic_id, channel, month_key, raised, answered, overdue in rows:
-        for table, key in ((by_topic, topic_id), (by_channel, channel), (by_month, month_key)):
-            entry = table.get(key)
-            if entry is not None:
-                entry.raised += raised
-                entry.answered += answered or 0
-                entry.overdue += overdue or 0
-    return (sorted(by_topic.values(), key=lambda b: -b.raised), list(by_channel.values()), list(by_month.values()))
+    by_topic = sorted((Breakdown(t.code, t.name, *total.topics.get(str(t.id), [0, 0, 0])) for t in topics),
+                      key=lambda b: -b.raised)
+    return Dashboard(scope, period, total, rows, by_topic,
+                     breakdown(total.channels, [(code, str(name)) for code, name in channel_names.items()]),
+                     breakdown(total.months, [(f"{y}-{m:02d}", f"{m:02d}/{y}") for y, m in period.months]))
 
 
 @dataclass
@@ -379,30 +329,32 @@ class RankingRow:
         return self.previous_rank - self.rank
 
 
-def ranking(user: User, scope: ReportScope, period: Period) -> list[RankingRow]:
+def ranking(scope: ReportScope, period: Period) -> list[RankingRow]:
     """The branches below the scope's unit ranked by the index for the period, with the last period's."""
-    periods = [period.previous(), period]
-    figures = unit_figures(user, scope, periods)
+    figures, engaged_below = unit_figures(scope, [period.previous(), period])
     branches = [u for u in scope.units if u.level == UnitLevel.BRANCH]
-    scores = {b.id: index.score(subtree_figures(scope, figures, 1, b).measures()) for b in branches}
-    before = {b.id: index.score(subtree_figures(scope, figures, 0, b).measures()) for b in branches}
+    now = {b.id: subtree_figures(scope, figures, engaged_below, 1, b) for b in branches}
+    scores = {b.id: index.score(now[b.id].measures()) for b in branches}
+    before = {b.id: index.score(subtree_figures(scope, figures, engaged_below, 0, b).measures()) for b in branches}
     ranks, previous_ranks = index.rank(scores), index.rank(before)
-    rows = [RankingRow(b, subtree_figures(scope, figures, 1, b), scores[b.id], ranks.get(b.id), before[b.id],
-                       previous_ranks.get(b.id)) for b in branches]
+    rows = [RankingRow(b, now[b.id], scores[b.id], ranks.get(b.id), before[b.id], previous_ranks.get(b.id))
+            for b in branches]
     rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.unit.name))
     return rows
 
 
 def engaged_businesses_query(scope: ReportScope, period: Period):
     """The businesses engaged in the period, for the list behind the figure."""
-    from ..org.models import Business
-
-    engaged = engagements(scope, [period]).subquery()
-    return select(Business).where(Business.id.in_(select(engaged.c.business_id))).order_by(Business.name)
+    engaged = snapshots.engagements(period).subquery()
+    return select(Business).where(Business.id.in_(
+        select(engaged.c.business_id).where(scope.column_condition(engaged.c.unit_id)))).order_by(Business.name)
 
 
 def held_meetings_query(scope: ReportScope, period: Period):
-    return select(Meeting).where(*held_conditions(scope, [period])).order_by(Meeting.start.desc())
+    return (select(Meeting).where(*snapshots.held_conditions(snapshots.instant(period.start),
+                                                              snapshots.instant(period.end), datetime.now(UTC)),
+                                  scope.column_condition(Meeting.unit_id))
+            .order_by(Meeting.start.desc()))
 
 
 # Plans

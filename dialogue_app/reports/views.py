@@ -15,6 +15,7 @@ from ..extensions import db
 from ..issues.labels import CHANNEL_NAMES
 from ..issues.services import office_today
 from ..minutes.pdf import date_words, html_to_pdf
+from ..scheduling.models import Meeting
 from ..scheduling.services import unit_agenda, zone_named
 from ..scope import visible_units
 from ..spreadsheets import to_csv, to_xlsx
@@ -26,8 +27,8 @@ from .periods import Period, PeriodKind, parse_period
 
 bp = Blueprint("reports", __name__)
 
-STAFF = (Role.ADMIN, Role.ORGANISER, Role.MANAGER)
-PLANNERS = (Role.ADMIN, Role.MANAGER)
+# Reports are for managers (and admins): they count every issue, those about an officer's conduct included.
+MANAGERS = (Role.ADMIN, Role.MANAGER)
 PERIOD_NAMES = {PeriodKind.MONTH: _l("Month"), PeriodKind.QUARTER: _l("Quarter"), PeriodKind.YEAR: _l("Year")}
 PART_NAMES = {
     "on_time": _l("Answered on time"), "speed": _l("Speed of answer"), "rating": _l("Businesses' rating"),
@@ -72,7 +73,7 @@ def _report_args() -> tuple[services.ReportScope, Period]:
 
 
 def _dashboard(scope, period) -> services.Dashboard:
-    return services.dashboard(current_user, scope, period, CHANNEL_NAMES)
+    return services.dashboard(scope, period, CHANNEL_NAMES)
 
 
 def dashboard_charts(board: services.Dashboard) -> dict:
@@ -88,7 +89,7 @@ def dashboard_charts(board: services.Dashboard) -> dict:
 
 
 @bp.route("/reports")
-@roles_required(*STAFF)
+@roles_required(*MANAGERS)
 def dashboard():
     scope, period = _report_args()
     board = _dashboard(scope, period)
@@ -98,10 +99,10 @@ def dashboard():
 
 
 @bp.route("/reports/ranking")
-@roles_required(*STAFF)
+@roles_required(*MANAGERS)
 def ranking():
     scope, period = _report_args()
-    rows = services.ranking(current_user, scope, period)
+    rows = services.ranking(scope, period)
     chart = charts.bar_chart(_("Ranking index"), [(r.unit.name, round(r.score.index, 1)) for r in rows
                                                    if r.score.index is not None][:30])
     return render_template("reports/ranking.html", rows=rows, scope=scope, period=period, chart=chart,
@@ -109,12 +110,12 @@ def ranking():
 
 
 @bp.route("/reports/report.pdf")
-@roles_required(*STAFF)
+@roles_required(*MANAGERS)
 def report_pdf():
     scope, period = _report_args()
     with force_locale("vi"):  # an administrative document is written in Vietnamese, whoever prints it
         board = _dashboard(scope, period)
-        rows = services.ranking(current_user, scope, period) if scope.unit.level != "branch" else []
+        rows = services.ranking(scope, period) if scope.unit.level != "branch" else []
         html = render_template("pdf/report.html", board=board, scope=scope, period=period, rows=rows,
                                charts=dashboard_charts(board), date_words=date_words, today=office_today(),
                                author=current_user.name)
@@ -142,7 +143,7 @@ def export_table(name: str) -> tuple[list[str], list[list]]:
     """The header and rows of one of the report's tables, as shown on the page."""
     scope, period = _report_args()
     if name == "ranking":
-        rows = services.ranking(current_user, scope, period)
+        rows = services.ranking(scope, period)
         header = [_("Rank"), _("Unit code"), _("Unit"), _("Index"), *(str(PART_NAMES[p]) for p in index.WEIGHTS),
                   _("Index last period"), _("Change"), *(str(c) for c in FIGURE_COLUMNS)]
         return header, [[r.rank, r.unit.code, r.unit.name, _round(r.score.index),
@@ -162,7 +163,7 @@ def export_table(name: str) -> tuple[list[str], list[list]]:
 
 
 @bp.route("/reports/<any(units, topics, channels, months, ranking):table>.<any(csv, xlsx):fmt>")
-@roles_required(*STAFF)
+@roles_required(*MANAGERS)
 def export(table: str, fmt: str):
     scope, period = _report_args()
     header, rows = export_table(table)
@@ -176,7 +177,7 @@ def export(table: str, fmt: str):
 
 
 @bp.route("/reports/businesses")
-@roles_required(*STAFF)
+@roles_required(*MANAGERS)
 def engaged_businesses():
     """The list behind "businesses engaged"."""
     scope, period = _report_args()
@@ -185,11 +186,11 @@ def engaged_businesses():
 
 
 @bp.route("/reports/dialogues")
-@roles_required(*STAFF)
+@roles_required(*MANAGERS)
 def held_dialogues():
     """The list behind "dialogues held"."""
     scope, period = _report_args()
-    page = db.paginate(services.held_meetings_query(scope, period).options(db.joinedload(services.Meeting.unit)),
+    page = db.paginate(services.held_meetings_query(scope, period).options(db.joinedload(Meeting.unit)),
                        per_page=50, error_out=False)
     return render_template("reports/dialogues.html", page=page, scope=scope, period=period)
 
@@ -200,7 +201,7 @@ def _whole_number(text: str | None) -> int | None:
 
 
 @bp.route("/reports/plans", methods=["GET", "POST"])
-@roles_required(*PLANNERS)
+@roles_required(*MANAGERS)
 def plans():
     """The annual plan of each unit: dialogues to hold and businesses to meet."""
     scope = services.report_scope(current_user, request.values.get("unit") or None)
@@ -235,7 +236,7 @@ def plans():
 
 
 @bp.route("/reports/screens", methods=["GET", "POST"])
-@roles_required(*PLANNERS)
+@roles_required(*MANAGERS)
 def screens():
     """Waiting-room screens: each shows a unit's coming dialogues and public answers to whoever has its link."""
     units = visible_units(current_user)
@@ -260,7 +261,7 @@ def screens():
 
 
 @bp.route("/reports/screens/<int:screen_id>/revoke", methods=["POST"])
-@roles_required(*PLANNERS)
+@roles_required(*MANAGERS)
 def revoke_screen(screen_id: int):
     screen = db.session.get(DisplayScreen, screen_id)
     if screen is None or screen.unit_id not in {u.id for u in visible_units(current_user)}:

@@ -1,0 +1,254 @@
+"""Report snapshots: each unit's own figures per period, computed from the data in SQL and stored, so that
+a report of the whole country reads a few hundred rows whatever the number of issues.
+
+Freshness: every flush that changes what a report counts (an issue, a rating, attendance, a meeting, a
+contact with a business) marks the local month it belongs to as dirty, in the same transaction. Before a
+report is read, dirty months are refreshed (the month, its quarter and its year); `flask refresh-reports
+--loop` does the same in the background so that readers seldom wait. A refresh recomputes whole periods,
+so snapshots are exact, never patched.
+
+What changes with the calendar alone (issues becoming overdue) is not in the snapshots: the pages count it
+live, over the open issues only.
+"""
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import and_, case, distinct, event, func, inspect, select, union
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ..attendance.models import Attendee
+from ..db import utcnow
+from ..extensions import db
+from ..issues.models import Issue, Rating
+from ..issues.workflow import DONE_STATUSES
+from ..org.models import Interaction, Unit
+from ..scheduling.models import Meeting
+from ..scheduling.services import zone_named
+from .models import ReportDirtyMonth, ReportSnapshot
+from .periods import Period, PeriodKind
+
+DONE = [s.value for s in DONE_STATUSES]
+BREAKDOWNS = ("topics", "channels", "months")
+OFFICE_OFFSET = timedelta(hours=7)  # Vietnam: UTC+7 without daylight saving since 1975
+
+
+def instant(day: date) -> datetime:
+    """The start of an office-local day, as the UTC instant the database stores."""
+    return datetime.combine(day, time.min, tzinfo=zone_named(None)).astimezone(UTC)
+
+
+def month_key(value: date | datetime) -> int:
+    """202611 for any instant or day of November 2026, office time."""
+    if isinstance(value, datetime):
+        value = (value.astimezone(UTC) + OFFICE_OFFSET).date()
+    return value.year * 100 + value.month
+
+
+def periods_of_month(key: int) -> list[Period]:
+    year, month = divmod(key, 100)
+    return [Period(PeriodKind.MONTH, year, month), Period(PeriodKind.QUARTER, year, (month - 1) // 3 + 1),
+            Period(PeriodKind.YEAR, year)]
+
+
+# -- Computing --------------------------------------------------------------------------------------------------
+
+def _local_month_sql(column):
+    from .services import local_month
+
+    return local_month(column)
+
+
+def compute(period: Period, now: datetime | None = None) -> dict[int, dict]:
+    """Every unit's own figures for `period` (units with nothing to show are left out). Six statements."""
+    now = now or datetime.now(UTC)
+    start, end = instant(period.start), instant(period.end)
+    figures: dict[int, dict] = defaultdict(lambda: {
+        "raised": 0, "answered": 0, "on_time": 0, "workdays": {}, "rated": 0, "rating_total": 0, "held": 0,
+        "engaged": 0, "engaged_below": 0, "topics": {}, "channels": {}, "months": {}})
+    in_period = and_(Issue.created_at >= start, Issue.created_at < end)
+    done = Issue.status.in_(DONE)
+    month = _local_month_sql(Issue.created_at).label("month")
+    for unit_id, topic_id, channel, month_name, workdays, raised, answered, on_time in db.session.execute(
+        select(Issue.origin_unit_id, Issue.topic_id, Issue.channel, month, Issue.answer_workdays, func.count(),
+               func.sum(case((done, 1), else_=0)), func.sum(case((and_(done, Issue.answered_on_time), 1), else_=0)))
+        .where(in_period).group_by(Issue.origin_unit_id, Issue.topic_id, Issue.channel, month, Issue.answer_workdays)
+    ):
+        f = figures[unit_id]
+        answered, on_time = answered or 0, on_time or 0
+        f["raised"] += raised
+        f["answered"] += answered
+        f["on_time"] += on_time
+        if workdays is not None and answered:
+            f["workdays"][str(workdays)] = f["workdays"].get(str(workdays), 0) + answered
+        for table, key in (("topics", str(topic_id)), ("channels", channel), ("months", month_name)):
+            pair = f[table].setdefault(key, [0, 0])
+            pair[0] += raised
+            pair[1] += answered
+    for unit_id, rated, total in db.session.execute(
+        select(Issue.origin_unit_id, func.count(), func.sum(Rating.score)).join(Rating, Rating.issue_id == Issue.id)
+        .where(in_period).group_by(Issue.origin_unit_id)
+    ):
+        figures[unit_id]["rated"], figures[unit_id]["rating_total"] = rated, total or 0
+    for unit_id, held in db.session.execute(
+        select(Meeting.unit_id, func.count()).where(*held_conditions(start, end, now)).group_by(Meeting.unit_id)
+    ):
+        figures[unit_id]["held"] = held
+    engaged = engagements(period).subquery()
+    for unit_id, count in db.session.execute(
+        select(engaged.c.unit_id, func.count(distinct(engaged.c.business_id))).group_by(engaged.c.unit_id)
+    ):
+        figures[unit_id]["engaged"] = count
+    # A business met by a branch and by its Department counts once for the Department: distinct businesses
+    # over each unit's whole subtree, in SQL (a unit's path is a prefix of the paths below it).
+    above = Unit.__table__.alias("above")
+    below = Unit.__table__.alias("below")
+    for unit_id, count in db.session.execute(
+        select(above.c.id, func.count(distinct(engaged.c.business_id)))
+        .select_from(engaged.join(below, below.c.id == engaged.c.unit_id)
+                     .join(above, below.c.path.startswith(above.c.path)))
+        .group_by(above.c.id)
+    ):
+        figures[unit_id]["engaged_below"] = count
+    return dict(figures)
+
+
+def held_conditions(start: datetime, end: datetime, now: datetime) -> list:
+    """A dialogue counts as held once it has begun, was not cancelled, and somebody's attendance was taken."""
+    return [Meeting.start >= start, Meeting.start < end, Meeting.start <= now, Meeting.status != "cancelled",
+            select(Attendee.id).where(Attendee.meeting_id == Meeting.id, Attendee.attendance == "present").exists()]
+
+
+def engagements(period: Period):
+    """(unit_id, business_id) each time a business was met (present at a dialogue), visited or contacted (an
+    interaction), or brought an issue, in the period."""
+    start, end = instant(period.start), instant(period.end)
+    met = (select(Meeting.unit_id.label("unit_id"), Attendee.business_id.label("business_id"))
+           .join(Meeting, Meeting.id == Attendee.meeting_id)
+           .where(Attendee.business_id.is_not(None), Attendee.attendance == "present",
+                  Meeting.status != "cancelled", Meeting.start >= start, Meeting.start < end))
+    contacted = select(Interaction.unit_id, Interaction.business_id).where(
+        Interaction.happened_on >= period.start, Interaction.happened_on < period.end)
+    raised = select(Issue.origin_unit_id, Issue.business_id).where(Issue.created_at >= start, Issue.created_at < end)
+    return union(met, contacted, raised)
+
+
+def _upsert(rows: list[dict]) -> None:
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(ReportSnapshot.__table__)
+    statement = statement.on_conflict_do_update(
+        index_elements=["kind", "year", "number", "unit_id"],
+        set_={"figures": statement.excluded.figures, "breakdowns": statement.excluded.breakdowns,
+              "computed_at": statement.excluded.computed_at})
+    db.session.execute(statement, rows)
+
+
+def store(period: Period, figures: dict[int, dict]) -> None:
+    """Replace the period's snapshots by `figures` (a unit no longer in them keeps none)."""
+    now = utcnow()
+    key = {"kind": period.kind.value, "year": period.year, "number": period.number}
+    db.session.execute(db.delete(ReportSnapshot).where(
+        *(getattr(ReportSnapshot, name) == value for name, value in key.items()),
+        ReportSnapshot.unit_id.not_in(list(figures) or [0])))
+    if not figures and (root := _root_id()) is not None:
+        figures = {root: {}}  # an empty period is remembered too, so that it is not computed at every read
+    if figures:
+        _upsert([{**key, "unit_id": unit_id, "computed_at": now,
+                  "figures": {k: v for k, v in data.items() if k not in BREAKDOWNS},
+                  "breakdowns": {k: v for k, v in data.items() if k in BREAKDOWNS}}
+                 for unit_id, data in figures.items()])
+
+
+def _root_id() -> int | None:
+    return db.session.execute(select(Unit.id).where(Unit.parent_id.is_(None)).order_by(Unit.id).limit(1)).scalar()
+
+
+def refresh(periods: list[Period]) -> None:
+    for period in periods:
+        store(period, compute(period))
+
+
+# -- Freshness ----------------------------------------------------------------------------------------------------
+
+def refresh_dirty() -> int:
+    """Recompute every period a dirty month belongs to, then clear the marks that were not renewed meanwhile.
+    Returns the number of periods recomputed. The caller commits."""
+    marks = db.session.execute(select(ReportDirtyMonth.month, ReportDirtyMonth.marked_at)).all()
+    if not marks:
+        return 0
+    periods = sorted({p for month, _ in marks for p in periods_of_month(month)},
+                     key=lambda p: (p.year, p.kind.value, p.number))
+    refresh(periods)
+    for month, marked_at in marks:
+        db.session.execute(db.delete(ReportDirtyMonth).where(ReportDirtyMonth.month == month,
+                                                             ReportDirtyMonth.marked_at <= marked_at))
+    return len(periods)
+
+
+def ensure_fresh(periods: list[Period]) -> None:
+    """Make the snapshots of `periods` current: dirty months first, then periods never computed."""
+    changed = refresh_dirty()
+    wanted = {(p.kind.value, p.year, p.number): p for p in periods}
+    present = set(db.session.execute(
+        select(ReportSnapshot.kind, ReportSnapshot.year, ReportSnapshot.number).distinct()
+        .where(ReportSnapshot.year.in_({p.year for p in periods}))).all())
+    missing = [p for key, p in wanted.items() if key not in present]
+    refresh(missing)
+    if changed or missing:
+        db.session.commit()
+
+
+def months_touched(session: Session) -> set[int]:
+    """The months whose figures the pending changes of `session` alter, before and after the change."""
+    months: set[int] = set()
+
+    def add(value) -> None:
+        if value is not None:
+            months.add(month_key(value))
+
+    def old_and_new(obj, name: str) -> None:
+        history = inspect(obj).attrs[name].history
+        for value in (*history.deleted, *history.added, *history.unchanged):
+            add(value)
+
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Issue):
+            old_and_new(obj, "created_at")
+            if obj.created_at is None:  # created now: its default is this instant
+                add(utcnow())
+        elif isinstance(obj, Rating):
+            issue = obj.issue if "issue" not in inspect(obj).unloaded else session.get(Issue, obj.issue_id)
+            add(issue.created_at if issue is not None else None)
+        elif isinstance(obj, Attendee | Meeting):
+            meeting = obj if isinstance(obj, Meeting) else (
+                obj.meeting if "meeting" not in inspect(obj).unloaded else session.get(Meeting, obj.meeting_id))
+            if meeting is not None:
+                old_and_new(meeting, "start")
+        elif isinstance(obj, Interaction):
+            old_and_new(obj, "happened_on")
+    return months
+
+
+@event.listens_for(Session, "before_flush")
+def _mark_dirty_months(session: Session, flush_context, instances) -> None:
+    with session.no_autoflush:
+        months = months_touched(session)
+    if months:
+        session.info.setdefault("report_months", set()).update(months)
+
+
+@event.listens_for(Session, "after_flush")
+def _write_dirty_months(session: Session, flush_context) -> None:
+    months = session.info.pop("report_months", None)
+    if not months:
+        return
+    connection = session.connection()
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(ReportDirtyMonth.__table__)
+    statement = statement.on_conflict_do_update(index_elements=["month"],
+                                                set_={"marked_at": statement.excluded.marked_at})
+    now = utcnow()
+    connection.execute(statement, [{"month": month, "marked_at": now} for month in sorted(months)])
+
