@@ -258,3 +258,16 @@ def test_charts_escape_their_labels():
     assert "<script>" not in svg and "<img" not in svg and "&lt;img" in svg
     columns = charts.column_chart("Tháng", ["01/2026", "02/2026"], [("Tiếp nhận", [0, 0])])
     assert columns.count("<rect") == 3  # two empty columns and the legend, no division by zero
+
+
+def test_refresh_command_clears_what_changed(runner, world):
+    from dialogue_app.reports.models import ReportDirtyMonth, ReportSnapshot
+
+    assert db.session.execute(db.select(ReportDirtyMonth.month)).scalars().all()  # the fixture's changes
+    result = runner.invoke(args=["refresh-reports"])
+    assert result.exit_code == 0 and "period(s) refreshed" in result.output
+    assert db.session.execute(db.select(ReportDirtyMonth)).first() is None
+    q3 = db.session.execute(db.select(ReportSnapshot).where(
+        ReportSnapshot.kind == "quarter", ReportSnapshot.year == 2026, ReportSnapshot.number == 3,
+        ReportSnapshot.unit_id == world["A"].id)).scalar_one()
+    assert (q3.figures["raised"], q3.figures["answered"], q3.figures["held"]) == (3, 2, 1)

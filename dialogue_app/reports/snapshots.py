@@ -252,3 +252,18 @@ def _write_dirty_months(session: Session, flush_context) -> None:
     now = utcnow()
     connection.execute(statement, [{"month": month, "marked_at": now} for month in sorted(months)])
 
+
+
+def all_periods(years) -> list[Period]:
+    """Every year, quarter and month of `years`."""
+    return [Period(kind, year, number) for year in years
+            for kind, count in ((PeriodKind.YEAR, 1), (PeriodKind.QUARTER, 4), (PeriodKind.MONTH, 12))
+            for number in range(1, count + 1)]
+
+
+def years_with_data() -> range:
+    first = db.session.execute(select(func.min(Issue.created_at))).scalar()
+    first_meeting = db.session.execute(select(func.min(Meeting.start))).scalar()
+    starts = [d for d in (first, first_meeting) if d is not None]
+    this_year = (datetime.now(UTC) + OFFICE_OFFSET).year
+    return range(min(d.year for d in starts) if starts else this_year, this_year + 1)
