@@ -285,7 +285,7 @@ def display(token: str):
     zone = zone_named(None)
     now = datetime.now(zone)
     coming = unit_agenda(screen.unit, now - timedelta(hours=1), now + timedelta(days=45))
-    coming = [e for e in coming if e.status != "cancelled"][:8]
+    coming = [e for e in coming if e.status != "cancelled"][:6]  # what a screen shows without scrolling
     response = Response(render_template("reports/display.html", screen=screen, coming=coming, now=now,
                                         answers=services.published_answers(screen.unit),
                                         refresh=DISPLAY_REFRESH))
