@@ -293,3 +293,28 @@ def test_the_rule_builder_previews_the_meetings_as_the_organiser_types(demo_site
     expect(page.locator("h1")).to_have_text("Đối thoại chuyên đề thứ Năm")
     expect(page.locator("table.occurrences tbody tr")).to_have_count(10)
     watched.assert_clean()
+
+
+def test_a_manager_reads_the_reports_and_sets_up_a_waiting_room_screen(demo_site, open_page):
+    watched = open_page()
+    page = watched.page
+    sign_in(demo_site, watched, "lanhdao.hcm@dialogue-demo.vn")
+    page.get_by_role("navigation").get_by_role("link", name="Báo cáo").click()
+    expect(page.locator("h1")).to_contain_text("Cục Hải quan Thành phố Hồ Chí Minh")
+    # Charts are drawn on the server, shown without any script, and named for screen readers.
+    expect(page.locator("svg.chart[role=img]").first).to_be_visible()
+    assert page.locator("svg.chart rect").count() > 5
+    page.get_by_role("link", name="Xếp hạng chi cục").click()
+    expect(page.get_by_role("heading", name="Cách tính chỉ số")).to_be_visible()
+    expect(page.locator("table.ranking tbody tr")).to_have_count(2)  # the two branches of the Department
+
+    page.goto(demo_site.url("/reports/screens"))
+    page.get_by_label("Tên").fill("Phòng chờ tầng 1")
+    page.get_by_role("button", name="Tạo màn hình").click()
+    link = page.locator("code.copyable").inner_text()
+    screen = open_page()  # the screen itself: another browser, signed in as nobody
+    screen.page.goto(link)
+    expect(screen.page.get_by_role("heading", name="Lịch đối thoại sắp tới")).to_be_visible()
+    expect(screen.page.locator('meta[http-equiv="refresh"]')).to_have_count(1)
+    watched.assert_clean()
+    screen.assert_clean()
