@@ -11,7 +11,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -29,6 +30,7 @@ API_CODES = {
     415: "bad_request",
     422: "validation_error",
     429: "rate_limited",
+    503: "unavailable",
 }
 
 TITLES = {
@@ -42,6 +44,7 @@ TITLES = {
     422: _l("Some of the data is not valid"),
     429: _l("Too many attempts"),
     500: _l("Something went wrong on our side"),
+    503: _l("The service is briefly unavailable"),
 }
 
 # The API speaks of resources and tokens, not pages.
@@ -61,6 +64,7 @@ DESCRIPTIONS = {
     413: _l("Choose a smaller file."),
     422: _l("Check what you entered and try again."),
     500: _l("The error has been logged. Nothing was saved; please try again in a moment."),
+    503: _l("The database is not answering for the moment. Nothing was saved; please try again in a minute."),
 }
 
 
@@ -175,6 +179,28 @@ def handle_unexpected(error: Exception):
     return handle_http_exception(InternalServerError())
 
 
+def handle_database_unavailable(error: Exception):
+    """The database did not answer (down, restarting, unreachable, locked, out of connections): 503, "try again".
+
+    Nothing of the request is kept. The page is written without the database: the person is not looked up
+    again (that is a query), so it is the page a visitor sees, in the language of the session or Vietnamese.
+    """
+    from flask import current_app
+
+    current_app.logger.warning("Database unavailable on %s %s: %s", request.method, request.path,
+                               str(error).splitlines()[0] if str(error) else type(error).__name__)
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:  # the connection is gone for good: drop it, a new one is made next time
+        db.session.close()
+    current_app.login_manager._update_request_context_with_user()  # anonymous, without a query
+    message = str(DESCRIPTIONS[503])
+    headers = {"Retry-After": "30"}
+    if wants_json():
+        return api_error(503, message, headers=headers)
+    return render_template("errors/error.html", status=503, title=TITLES[503], description=message), 503, headers
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_exception)
@@ -182,4 +208,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(OverflowError, handle_out_of_range)
     app.register_error_handler(StaleDataError, handle_concurrent_change)
     app.register_error_handler(IntegrityError, handle_concurrent_change)
+    for error in (OperationalError, InterfaceError, PoolTimeout):
+        app.register_error_handler(error, handle_database_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

@@ -10,6 +10,7 @@ from datetime import UTC
 from email.utils import format_datetime as http_date
 
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.http import parse_etags
 
 from ..extensions import db
@@ -39,8 +40,11 @@ class FeedFastPath:
         if self.engine is None:
             with self.app.app_context():
                 self.engine = db.engine
-        with self.engine.connect() as conn:
-            state = services.feed_state(conn, token, today_in(self.zone))
+        try:
+            with self.engine.connect() as conn:
+                state = services.feed_state(conn, token, today_in(self.zone))
+        except SQLAlchemyError:  # the database is away: Flask answers (503, "try again")
+            return self.wsgi_app(environ, start_response)
         if state is None:
             return self.wsgi_app(environ, start_response)
         feed_id, version, last_modified = state

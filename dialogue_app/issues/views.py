@@ -366,7 +366,9 @@ def publish(issue_id: int):
         else:
             flash(_("Published among the public questions and answers."), "success")
     else:
-        flash(_("Write the question and the answer as the public will read them."), "error")
+        for errors in form.errors.values():  # empty, or longer than the public page takes
+            for message in errors:
+                flash(str(message), "error")
     return redirect(url_for("issues.issue_page", issue_id=issue.id))
 
 
@@ -446,7 +448,11 @@ def quick_issue(meeting_id: int):
     form = QuickIssueForm()
     back = url_for("scheduling.meeting_page", meeting_id=meeting.id) + "#quick-entry"
     if not form.validate_on_submit():
-        flash(_("Enter the issue's title."), "error")
+        # A missing title is the usual slip; otherwise say what is wrong (a text too long, say).
+        problems = [str(m) for errors in form.errors.values() for m in errors] \
+            if (form.title.data or "").strip() else []
+        for message in problems or [_("Enter the issue's title.")]:
+            flash(message, "error")
         return redirect(back)
     tax_code = normalize_tax_code(form.tax_code.data or form.business.data or "")
     business = business_by_tax_code(tax_code) if tax_code else None

@@ -2,16 +2,20 @@
 
 Delivery guarantee, exactly: a message is written in the same transaction as the change that causes it,
 so it exists if and only if the change does. The sender marks it sent only after the SMTP server has
-accepted it ("250"), and commits that right away. A sender killed between the server's acceptance and
-that commit sends the message again when restarted: at least once, with the same Message-ID, which mail
-clients use to show it once. Two senders never send the same message at once: on PostgreSQL each claims
-its batch with SELECT … FOR UPDATE SKIP LOCKED. SQLite has no row locks: run a single sender there.
+accepted it ("250"), and commits that right away, one message per transaction. A sender killed between the
+server's acceptance and that commit sends the message again when restarted: at least once, and at most one
+message twice per sender killed (the one in flight), with the same Message-ID, which mail clients use to
+show it once (tests/test_faults.py kills one to check). Recipients the server refuses for now while it
+takes the others get a copy of their own, retried later. Two senders never send the same message at once:
+on PostgreSQL each claims its message with SELECT … FOR UPDATE SKIP LOCKED. SQLite has no row locks: run a
+single sender there.
 """
 
 import smtplib
 import ssl
 from dataclasses import dataclass
 from datetime import timedelta
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -32,6 +36,11 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** (attempts - 1), 360))
 
 
+def one_line(text: str) -> str:
+    """Text fit for a header: line breaks and other control or invisible characters become single spaces."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
 @dataclass(frozen=True)
 class Attachment:
     filename: str
@@ -48,7 +57,7 @@ def enqueue(*, to: list[str], subject: str, text: str, html: str | None = None, 
         return None
     domain = current_app.config["MAIL_DEFAULT_SENDER"].rpartition("@")[2] or "localhost"
     # A subject is one header line: line breaks and other control characters become spaces.
-    subject = " ".join("".join(ch if ch.isprintable() else " " for ch in subject).split())[:400]
+    subject = one_line(subject)[:400].rstrip()
     message = OutboxMessage(
         message_id=make_msgid(domain=domain), recipients=recipients, subject=subject, text_body=text,
         html_body=html, calendar_body=calendar, calendar_method=calendar_method, headers=headers or {},
@@ -72,7 +81,9 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
     email = EmailMessage()
     email["From"] = sender
     email["To"] = ", ".join(message.recipients)
-    email["Subject"] = message.subject
+    # Encoded here rather than by the email package, whose folder can move a space out of an encoded word
+    # when it breaks a long line (seen with CPython 3.11): readers drop it, and "Dài Dài" arrives "DàiDài".
+    email.set_raw("Subject", Header(one_line(message.subject), header_name="Subject").encode())
     email["Message-ID"] = message.message_id
     email["Date"] = formatdate(localtime=False)
     for name, value in (message.headers or {}).items():
@@ -109,6 +120,25 @@ def _claim_batch(limit: int) -> list[OutboxMessage]:
     return list(db.session.execute(stmt).scalars())
 
 
+def _keep_refused(message: OutboxMessage, refused: dict) -> None:
+    """The server took `message` for some recipients and refused the others. Those refused for now (4xx) get a
+    copy of their own, tried again later: written in the transaction that marks the message sent, so that
+    nobody is lost between the two. Those refused for good (5xx) are only noted."""
+    message.last_error = "; ".join(f"{address}: {code} {reply.decode(errors='replace')}"
+                                   for address, (code, reply) in sorted(refused.items()))[:2000]
+    later = sorted(address for address, (code, _) in refused.items() if 400 <= code < 500)
+    if later:
+        domain = current_app.config["MAIL_DEFAULT_SENDER"].rpartition("@")[2] or "localhost"
+        db.session.add(OutboxMessage(
+            message_id=make_msgid(domain=domain), recipients=later, subject=message.subject,
+            text_body=message.text_body, html_body=message.html_body, calendar_body=message.calendar_body,
+            calendar_method=message.calendar_method, headers=dict(message.headers or {}), attempts=1,
+            next_attempt_at=utcnow() + backoff(1), last_error=message.last_error,
+            attachments=[OutboxAttachment(filename=a.filename, content_type=a.content_type, data=a.data)
+                         for a in message.attachments],
+        ))
+
+
 @dataclass
 class SendReport:
     sent: int = 0
@@ -138,7 +168,7 @@ def send_pending(limit: int = BATCH) -> SendReport:
             try:
                 if server is None:
                     server = _connect(config)
-                server.send_message(email)
+                refused = server.send_message(email)
             except (smtplib.SMTPException, OSError) as error:
                 message.attempts += 1
                 message.last_error = f"{type(error).__name__}: {error}"[:2000]
@@ -152,10 +182,14 @@ def send_pending(limit: int = BATCH) -> SendReport:
                 if server is not None:
                     server.close()
                     server = None
-                if isinstance(error, OSError | smtplib.SMTPServerDisconnected):
+                # SMTPException is an OSError too: only a lost connection is the server being away.
+                if isinstance(error, smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError) \
+                        or not isinstance(error, smtplib.SMTPException):
                     break  # the server is away: the rest waits for the next round
-                continue
+                continue  # this message was refused: the others may not be
             message.status, message.sent_at, message.attempts = "sent", utcnow(), message.attempts + 1
+            if refused:
+                _keep_refused(message, refused)
             db.session.commit()
             report.sent += 1
     finally:

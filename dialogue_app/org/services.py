@@ -123,7 +123,7 @@ def create_business(*, tax_code: str, name: str, unit: Unit, address: str | None
     tax_code = clean_tax_code(tax_code)
     if business_by_tax_code(tax_code) is not None:
         raise Conflict.on("tax_code", _l("A business with this tax code is already registered."))
-    business = Business(tax_code=tax_code, name=name.strip(), address=(address or "").strip() or None, unit=unit)
+    business = Business(tax_code=tax_code, name=_one_line(name), address=(address or "").strip() or None, unit=unit)
     business.search_text = business_search_text(business)
     db.session.add(business)
     return business
@@ -144,6 +144,11 @@ def clean_email(raw: str | None, field: str = "email") -> str | None:
         raise InvalidData.on(field, _l("This is not a valid email address.")) from None
 
 
+def _one_line(text: str) -> str:
+    """A name is one line, as the import reads it: a line break or a run of blanks is one space."""
+    return " ".join(text.split())
+
+
 def add_contact(business: Business, *, name: str, email: str | None = None, phone: str | None = None,
                 position: str | None = None) -> Contact:
     """A person at the business; their email (checked) is where invitations and answers go."""
@@ -151,10 +156,10 @@ def add_contact(business: Business, *, name: str, email: str | None = None, phon
         raise InvalidData.on("name", _l("Enter a name."))
     contact = Contact(
         business=business,
-        name=name.strip()[:255],
+        name=_one_line(name)[:255],
         email=clean_email(email),
         phone=(phone or "").strip()[:32] or None,
-        position=(position or "").strip()[:255] or None,
+        position=_one_line(position or "")[:255] or None,
     )
     db.session.add(contact)
     return contact
@@ -163,7 +168,7 @@ def add_contact(business: Business, *, name: str, email: str | None = None, phon
 def update_business(business: Business, *, name: str, address: str | None, unit: Unit) -> Business:
     if not name.strip():
         raise InvalidData.on("name", _l("Enter a name."))
-    business.name, business.address, business.unit = name.strip(), (address or "").strip() or None, unit
+    business.name, business.address, business.unit = _one_line(name), (address or "").strip() or None, unit
     business.search_text = business_search_text(business)
     return business
 

@@ -175,7 +175,9 @@ def add_contact(business_id: int):
         else:
             flash(_("%(name)s added.", name=contact.name), "success")
     else:
-        flash(_("Enter a name."), "error")
+        for errors in form.errors.values():  # "Enter a name.", or what else is wrong (a name too long)
+            for message in errors:
+                flash(str(message), "error")
     return redirect(url_for("org.business_page", business_id=business.id) + "#contacts")
 
 
