@@ -142,6 +142,9 @@ def test_the_business_raises_rates_and_sees_only_its_own(client, setting, make_u
     assert client.get("/issues.csv").status_code == 404
     mine.status, mine.resolution = "answered", "Đã gia hạn chứng thư số."
     db.session.commit()
+    too_long = client.post(f"/issues/{mine.id}/rating", data={"score": "5", "comment": "x" * 10_001},
+                           follow_redirects=True)
+    assert "10000" in too_long.get_data(as_text=True) and db.session.get(Issue, mine.id).rating is None
     client.post(f"/issues/{mine.id}/rating", data={"score": "5", "comment": "Nhanh"})
     assert db.session.get(Issue, mine.id).rating.score == 5
 

@@ -341,7 +341,9 @@ def rate(issue_id: int):
         else:
             flash(_("Thank you: your rating has been recorded."), "success")
     else:
-        flash(_("Choose a score from 1 to 5."), "error")
+        for messages in form.errors.values():  # the form's own words: a missing score, a comment too long
+            for message in messages:
+                flash(str(message), "error")
     return redirect(url_for("issues.issue_page", issue_id=issue.id))
 
 
