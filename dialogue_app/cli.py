@@ -1,5 +1,6 @@
 """`flask --app wsgi …` commands: the names API.md fixes, the same on every installation."""
 
+import sys
 import time
 
 import click
@@ -64,6 +65,29 @@ def register_commands(app: Flask) -> None:
             db.session.remove()
             time.sleep(interval)
 
+    @app.cli.command("refresh-reports")
+    @click.option("--loop", is_flag=True, help="Keep refreshing until stopped.")
+    @click.option("--interval", default=30, show_default=True, help="Seconds between rounds with --loop.")
+    @click.option("--all", "everything", is_flag=True, help="Recompute every period with data, not only changed ones.")
+    def refresh_reports(loop: bool, interval: int, everything: bool) -> None:
+        """Bring the reports' snapshots up to date, so that report pages seldom wait for them."""
+        from .reports import snapshots
+
+        if everything:
+            periods = snapshots.all_periods(snapshots.years_with_data())
+            snapshots.refresh(periods)
+            db.session.commit()
+            click.echo(f"{len(periods)} period(s) recomputed.")
+        while True:
+            count = snapshots.refresh_dirty()
+            db.session.commit()
+            if count or not loop:
+                click.echo(f"{count} period(s) refreshed.")
+            if not loop:
+                return
+            db.session.remove()
+            time.sleep(interval)
+
     @app.cli.command("send-digests")
     def send_digests() -> None:
         """Queue each assignee's and unit head's overdue and due-soon issues (sent by send-mail)."""
@@ -111,7 +135,10 @@ def register_commands(app: Flask) -> None:
 
     @app.cli.command("seed-demo")
     @click.option("--password", help="One password for every demo account (default: a new one each).")
-    def seed_demo(password) -> None:
+    @click.option("--scale", type=click.Choice(["small", "national"]), default="small", show_default=True,
+                  help="small: a few branches to try things out; national: the whole service over five years "
+                       "(35 Departments, 200 branches, 50,000 businesses, 300,000 issues; a few minutes).")
+    def seed_demo(password, scale) -> None:
         """Fill an empty database with a realistic Vietnamese demo and print the demo accounts."""
         from .demo import seed
 
@@ -119,8 +146,27 @@ def register_commands(app: Flask) -> None:
             click.echo("The database already has data: the demo is only added to an empty database.")
             return
         with acting_as("cli:seed-demo"):
-            accounts = seed(password=password)
-            db.session.commit()
+            if scale == "national":
+                from .demo_national import seed_national
+
+                started = time.perf_counter()
+                # One bar per stage, on stderr: the accounts printed on stdout stay easy to copy or pipe.
+                accounts = seed_national(password=password, progress=lambda label, length: click.progressbar(
+                    length=length, label=f"{label:<26}", file=sys.stderr, show_eta=True, show_pos=True))
+                db.session.commit()
+                # The demo is written in bulk, past the listeners that keep the reports current: compute them.
+                from .reports import snapshots
+
+                periods = snapshots.all_periods(snapshots.years_with_data())
+                with click.progressbar(periods, label=f"{'report snapshots':<26}", file=sys.stderr,
+                                       show_pos=True) as bar:
+                    for period in bar:
+                        snapshots.refresh([period])
+                        db.session.commit()
+                click.echo(f"National demo built in {time.perf_counter() - started:.0f} s.")
+            else:
+                accounts = seed(password=password)
+                db.session.commit()
         click.echo("Demo data added. Accounts (email / password):")
         for role, email, secret in accounts:
             click.echo(f"  {role:<10} {email:<36} {secret}")
