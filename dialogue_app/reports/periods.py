@@ -1,6 +1,7 @@
 """Reporting periods: a month, a quarter or a year, as managers report them. Pure: no Flask, no database."""
 
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -18,7 +19,8 @@ MONTHS_IN = {PeriodKind.MONTH: 1, PeriodKind.QUARTER: 3, PeriodKind.YEAR: 12}
 
 @dataclass(frozen=True)
 class Period:
-    """`number` is the month (1–12) or the quarter (1–4); a year has number 1."""
+    """`number` is the month (1–12) or the quarter (1–4); a year has number 1. Its dates are computed once:
+    a report page asks for them in every row."""
 
     kind: PeriodKind
     year: int
@@ -29,30 +31,30 @@ class Period:
         if not 2000 <= self.year <= 2100 or not 1 <= self.number <= limit:
             raise ValueError(f"no such period: {self.kind} {self.number}/{self.year}")
 
-    @property
+    @cached_property
     def first_month(self) -> int:
         return {PeriodKind.MONTH: self.number, PeriodKind.QUARTER: 3 * self.number - 2, PeriodKind.YEAR: 1}[self.kind]
 
-    @property
+    @cached_property
     def months(self) -> list[tuple[int, int]]:
         """(year, month) of each month in the period, in order."""
         return [(self.year, self.first_month + i) for i in range(MONTHS_IN[self.kind])]
 
-    @property
+    @cached_property
     def start(self) -> date:
         return date(self.year, self.first_month, 1)
 
-    @property
+    @cached_property
     def end(self) -> date:
         """The first day after the period."""
         year, month = self.months[-1]
         return date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
 
-    @property
+    @cached_property
     def last_day(self) -> date:
         return self.end - timedelta(days=1)
 
-    @property
+    @cached_property
     def share_of_year(self) -> float:
         """The part of the annual plan this period is measured against."""
         return MONTHS_IN[self.kind] / 12
@@ -63,7 +65,7 @@ class Period:
         last = {PeriodKind.MONTH: 12, PeriodKind.QUARTER: 4, PeriodKind.YEAR: 1}[self.kind]
         return Period(self.kind, self.year - 1, last)
 
-    @property
+    @cached_property
     def slug(self) -> str:
         """A short name for file names: 2026, 2026-q3, 2026-11."""
         return {PeriodKind.MONTH: f"{self.year}-{self.number:02d}", PeriodKind.QUARTER: f"{self.year}-q{self.number}",
