@@ -79,8 +79,9 @@ def register_commands(app: Flask) -> None:
             db.session.commit()
             click.echo(f"{len(periods)} period(s) recomputed.")
         while True:
-            count = snapshots.refresh_dirty()
-            db.session.commit()
+            with snapshots.refresh_lock() as mine:
+                count = snapshots.refresh_dirty() if mine else 0
+                db.session.commit()  # also ends the transaction that holds PostgreSQL's lock
             if count or not loop:
                 click.echo(f"{count} period(s) refreshed.")
             if not loop:

@@ -58,6 +58,10 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS")),
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "dialogue@localhost"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # With `flask refresh-reports --loop` running, report pages never recompute what changed: they show
+        # the stored figures with the time they were computed. Without it, the first reader after a change
+        # recomputes (one at a time; the others read what is stored meanwhile).
+        "REPORTS_REFRESHED_IN_BACKGROUND": _bool(env.get("REPORTS_REFRESHED_IN_BACKGROUND")),
         "SESSION_COOKIE_SECURE": base_url.startswith("https://"),
         "REMEMBER_COOKIE_SECURE": base_url.startswith("https://"),
     }

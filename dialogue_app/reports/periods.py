@@ -1,9 +1,9 @@
 """Reporting periods: a month, a quarter or a year, as managers report them. Pure: no Flask, no database."""
 
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import cached_property
 
 ROMAN = ("I", "II", "III", "IV")
 

@@ -83,18 +83,6 @@ class Figures:
                    engaged=data.get("engaged", 0), topics=triples(data.get("topics", {})),
                    channels=triples(data.get("channels", {})), months=triples(data.get("months", {})))
 
-    def add(self, other: "Figures", breakdowns: bool = True) -> None:
-        for name in ("raised", "answered", "overdue", "on_time", "rated", "rating_total", "held", "engaged"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        for days, count in other.workdays.items():
-            self.workdays[days] = self.workdays.get(days, 0) + count
-        if not breakdowns:
-            return
-        for name in ("topics", "channels", "months"):
-            mine = getattr(self, name)
-            for key, values in getattr(other, name).items():
-                mine[key] = [a + b for a, b in zip(mine.get(key, [0, 0, 0]), values, strict=True)]
-
     @property
     def open(self) -> int:
         return self.raised - self.answered
@@ -145,7 +133,6 @@ class ReportScope:
     def __post_init__(self):
         # Read each unit's columns once: report pages walk the tree for every row they show.
         self.names = {u.id: u.name for u in self.units}
-        self._paths = [(u.path, u) for u in self.units]
         self._children: dict[int | None, list[Unit]] = {}
         for u in self.units:
             self._children.setdefault(u.parent_id, []).append(u)
@@ -154,12 +141,6 @@ class ReportScope:
         if self.whole_country:
             return true()
         return column.in_(select(Unit.id).where(Unit.path.startswith(self.unit.path)).scalar_subquery())
-
-    def below(self, unit: Unit) -> list[Unit]:
-        if unit.level == UnitLevel.BRANCH:  # branches are the lowest level: nothing below them
-            return [unit]
-        prefix = unit.path
-        return [u for path, u in self._paths if path.startswith(prefix)]
 
     def children(self, unit: Unit) -> list[Unit]:
         return self._children.get(unit.id, [])
@@ -184,50 +165,62 @@ def report_scope(user: User, unit_code: str | None) -> ReportScope:
     return ReportScope(unit, units, whole_country)
 
 
-def unit_figures(scope: ReportScope, periods: list[Period], breakdowns: bool = False
-                 ) -> tuple[dict[tuple[int, int], Figures], dict]:
-    """Each unit's own figures per (period index, unit id), and the distinct businesses engaged in each unit's
-    subtree per (period index, unit id). Three statements: snapshots, overdue issues, plans."""
+def unit_figures(scope: ReportScope, periods: list[Period], units: list[Unit], breakdowns: bool = False
+                 ) -> tuple[dict[tuple[int, int], Figures], dict[tuple[int, int], Figures], datetime | None]:
+    """The figures of each of `units` with the units below it, per (period index, unit id), each one's own
+    figures, and when the oldest of them was computed. Three statements (stored snapshots, overdue issues,
+    plans), whatever the number of units."""
     snapshots.ensure_fresh(periods)
     index_of = {(p.kind.value, p.year, p.number): i for i, p in enumerate(periods)}
     figures: dict[tuple[int, int], Figures] = {}
-    engaged_below: dict[tuple[int, int], int] = {}
+    own: dict[tuple[int, int], Figures] = {}
     columns = [ReportSnapshot.kind, ReportSnapshot.year, ReportSnapshot.number, ReportSnapshot.unit_id,
-               ReportSnapshot.figures]
-    for kind, year, number, unit_id, data, *more in db.session.execute(
+               ReportSnapshot.computed_at, ReportSnapshot.figures]
+    as_of = None
+    for kind, year, number, unit_id, computed_at, data, *more in db.session.execute(
         select(*columns, *([ReportSnapshot.breakdowns] if breakdowns else []))
         .where(or_(*(and_(ReportSnapshot.kind == p.kind.value, ReportSnapshot.year == p.year,
                           ReportSnapshot.number == p.number) for p in periods)),
-               scope.column_condition(ReportSnapshot.unit_id))
+               ReportSnapshot.unit_id.in_([u.id for u in units]))
     ):
         key = (index_of[(kind, year, number)], unit_id)
         figures[key] = Figures.from_snapshot({**data, **(more[0] if more else {})})
-        engaged_below[key] = data.get("engaged_below", 0)
-    _add_overdue(scope, periods, figures)
-    _apply_plans(scope, periods, figures)
-    return figures, engaged_below
+        own[key] = Figures.from_snapshot(data.get("own", data))
+        as_of = computed_at if as_of is None else min(as_of, computed_at)
+    _add_overdue(scope, periods, units, figures, own)
+    _apply_plans(scope, periods, figures, own)
+    return figures, own, as_of
 
 
-def _add_overdue(scope: ReportScope, periods: list[Period], figures: dict[tuple[int, int], Figures]) -> None:
+def _add_overdue(scope: ReportScope, periods: list[Period], units: list[Unit],
+                 figures: dict[tuple[int, int], Figures], own: dict[tuple[int, int], Figures]) -> None:
     """Issues raised in the periods, still open, past their due date today: counted live (they change with
     the calendar, not with the data). The statement reads the open issues by due date only (a few thousand
-    in the whole country) and the periods are picked from its rows by month."""
+    in the whole country); the periods are picked from its rows by month, and each row counts for every
+    unit asked about that it lies below."""
     month = local_month(Issue.created_at).label("month")
     bucket_of_month = {f"{y}-{m:02d}": i for i, p in enumerate(periods) for y, m in p.months}
+    asked = {u.id for u in units}
+    counted_for = {unit.id: [u.id for u in units if unit.path.startswith(u.path)] for unit in scope.units}
     for unit_id, topic_id, channel, month_name, count in db.session.execute(
         select(Issue.origin_unit_id, Issue.topic_id, Issue.channel, month, func.count())
         .where(Issue.status.in_(OPEN), Issue.due_date < office_today(), scope.column_condition(Issue.origin_unit_id))
         .group_by(Issue.origin_unit_id, Issue.topic_id, Issue.channel, month)
     ):
-        if month_name not in bucket_of_month:
+        bucket = bucket_of_month.get(month_name)
+        if bucket is None:
             continue
-        f = figures.setdefault((bucket_of_month[month_name], unit_id), Figures())
-        f.overdue += count
-        for table, key in ((f.topics, str(topic_id)), (f.channels, channel), (f.months, month_name)):
-            table.setdefault(key, [0, 0, 0])[2] += count
+        for above in counted_for.get(unit_id, ()):
+            f = figures.setdefault((bucket, above), Figures())
+            f.overdue += count
+            for table, key in ((f.topics, str(topic_id)), (f.channels, channel), (f.months, month_name)):
+                table.setdefault(key, [0, 0, 0])[2] += count
+        if unit_id in asked:
+            own.setdefault((bucket, unit_id), Figures()).overdue += count
 
 
-def _apply_plans(scope: ReportScope, periods: list[Period], figures: dict[tuple[int, int], Figures]) -> None:
+def _apply_plans(scope: ReportScope, periods: list[Period], figures: dict[tuple[int, int], Figures],
+                 own: dict[tuple[int, int], Figures]) -> None:
     """Each unit's target for each period: its own plan for the year, pro-rated to the period; a unit
     without a plan of its own is measured against the sum of the plans below it."""
     years = sorted({p.year for p in periods})
@@ -243,25 +236,12 @@ def _apply_plans(scope: ReportScope, periods: list[Period], figures: dict[tuple[
                 continue
             below = [targets[c.id] for c in scope.children(unit) if targets.get(c.id) is not None]
             targets[unit.id] = (sum(t[0] for t in below), sum(t[1] for t in below)) if below else None
-        for unit in scope.units:
-            if targets.get(unit.id) is not None:
-                f = figures.setdefault((i, unit.id), Figures())
-                f.dialogues_target, f.engaged_target = targets[unit.id]
-
-
-def subtree_figures(scope: ReportScope, figures: dict[tuple[int, int], Figures], engaged_below: dict,
-                    bucket: int, unit: Unit, with_breakdowns: bool = False) -> Figures:
-    """A unit's figures with those of every unit below it; the plan is the unit's own (or its children's),
-    and a business engaged by several units of the subtree counts once."""
-    total = Figures()
-    for below in scope.below(unit):
-        if (bucket, below.id) in figures:
-            total.add(figures[(bucket, below.id)], breakdowns=with_breakdowns)
-    total.engaged = engaged_below.get((bucket, unit.id), 0)
-    own = figures.get((bucket, unit.id))
-    if own is not None:
-        total.dialogues_target, total.engaged_target = own.dialogues_target, own.engaged_target
-    return total
+        for unit_id, target in targets.items():
+            if target is not None:
+                for table in (figures, own):
+                    if table is figures or (i, unit_id) in own:
+                        f = table.setdefault((i, unit_id), Figures())
+                        f.dialogues_target, f.engaged_target = target
 
 
 @dataclass
@@ -279,6 +259,7 @@ class Breakdown:
 class Dashboard:
     scope: ReportScope
     period: Period
+    as_of: datetime | None  # when the oldest stored figure shown was computed
     total: Figures
     units: list[tuple[Unit, Figures]]
     topics: list[Breakdown]
@@ -288,12 +269,13 @@ class Dashboard:
 
 def dashboard(scope: ReportScope, period: Period, channel_names: dict) -> Dashboard:
     """The dashboard of a unit and the units below it for one period."""
-    figures, engaged_below = unit_figures(scope, [period], breakdowns=True)
-    total = subtree_figures(scope, figures, engaged_below, 0, scope.unit, with_breakdowns=True)
-    rows = [(child, subtree_figures(scope, figures, engaged_below, 0, child)) for child in scope.children(scope.unit)]
-    own = figures.get((0, scope.unit.id))
-    if rows and own is not None and (own.raised or own.held or own.engaged):
-        rows.insert(0, (scope.unit, own))  # what the unit did itself, beside what the units below did
+    children = scope.children(scope.unit)
+    figures, own, as_of = unit_figures(scope, [period], [scope.unit, *children], breakdowns=True)
+    total = figures.get((0, scope.unit.id), Figures())
+    rows = [(child, figures.get((0, child.id), Figures())) for child in children]
+    mine = own.get((0, scope.unit.id))
+    if rows and mine is not None and (mine.raised or mine.held or mine.engaged):
+        rows.insert(0, (scope.unit, mine))  # what the unit did itself, beside what the units below did
     topics = db.session.execute(select(Topic).order_by(Topic.position, Topic.name)).scalars().all()
 
     def breakdown(table: dict, entries: list[tuple[str, str]]) -> list[Breakdown]:
@@ -301,7 +283,7 @@ def dashboard(scope: ReportScope, period: Period, channel_names: dict) -> Dashbo
 
     by_topic = sorted((Breakdown(t.code, t.name, *total.topics.get(str(t.id), [0, 0, 0])) for t in topics),
                       key=lambda b: -b.raised)
-    return Dashboard(scope, period, total, rows, by_topic,
+    return Dashboard(scope, period, as_of, total, rows, by_topic,
                      breakdown(total.channels, [(code, str(name)) for code, name in channel_names.items()]),
                      breakdown(total.months, [(f"{y}-{m:02d}", f"{m:02d}/{y}") for y, m in period.months]))
 
@@ -329,18 +311,19 @@ class RankingRow:
         return self.previous_rank - self.rank
 
 
-def ranking(scope: ReportScope, period: Period) -> list[RankingRow]:
-    """The branches below the scope's unit ranked by the index for the period, with the last period's."""
-    figures, engaged_below = unit_figures(scope, [period.previous(), period])
+def ranking(scope: ReportScope, period: Period) -> tuple[list[RankingRow], datetime | None]:
+    """The branches below the scope's unit ranked by the index for the period, with the last period's, and
+    when the oldest figure was computed."""
     branches = [u for u in scope.units if u.level == UnitLevel.BRANCH]
-    now = {b.id: subtree_figures(scope, figures, engaged_below, 1, b) for b in branches}
+    figures, _, as_of = unit_figures(scope, [period.previous(), period], branches)
+    now = {b.id: figures.get((1, b.id), Figures()) for b in branches}
     scores = {b.id: index.score(now[b.id].measures()) for b in branches}
-    before = {b.id: index.score(subtree_figures(scope, figures, engaged_below, 0, b).measures()) for b in branches}
+    before = {b.id: index.score(figures.get((0, b.id), Figures()).measures()) for b in branches}
     ranks, previous_ranks = index.rank(scores), index.rank(before)
     rows = [RankingRow(b, now[b.id], scores[b.id], ranks.get(b.id), before[b.id], previous_ranks.get(b.id))
             for b in branches]
     rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.unit.name))
-    return rows
+    return rows, as_of
 
 
 def engaged_businesses_query(scope: ReportScope, period: Period):

@@ -11,9 +11,14 @@ What changes with the calendar alone (issues becoming overdue) is not in the sna
 live, over the open issues only.
 """
 
+import fcntl
+import os
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 
+from flask import current_app
 from sqlalchemy import and_, case, distinct, event, func, inspect, select, union
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -60,7 +65,52 @@ def _local_month_sql(column):
     return local_month(column)
 
 
+SUMMED = ("raised", "answered", "on_time", "rated", "rating_total", "held")
+
+
 def compute(period: Period, now: datetime | None = None) -> dict[int, dict]:
+    """Each unit's figures for `period` with those of every unit below it, as stored: `engaged` counts a
+    business once for the whole subtree, and a unit with units below also keeps its own figures (`own`).
+    Units with nothing to show are left out."""
+    own = own_figures(period, now)
+    units = db.session.execute(select(Unit.id, Unit.path, Unit.parent_id)).all()
+    parents = {parent for _, _, parent in units if parent is not None}
+    stored: dict[int, dict] = {}
+    for unit_id, path, _ in units:
+        members = [own[u] for u, p, _ in units if p.startswith(path) and u in own]
+        if not members:
+            continue
+        total = {name: sum(m[name] for m in members) for name in SUMMED}
+        total["workdays"] = _summed_maps([m["workdays"] for m in members])
+        for table in BREAKDOWNS:
+            total[table] = _summed_pairs([m[table] for m in members])
+        total["engaged"] = own.get(unit_id, {}).get("engaged_below", 0)
+        if unit_id in parents and unit_id in own:
+            mine = own[unit_id]
+            total["own"] = {name: mine[name] for name in (*SUMMED, "workdays", "engaged")}
+        stored[unit_id] = total
+    return stored
+
+
+def _summed_maps(maps: list[dict]) -> dict:
+    total: dict = {}
+    for counts in maps:
+        for key, count in counts.items():
+            total[key] = total.get(key, 0) + count
+    return total
+
+
+def _summed_pairs(maps: list[dict]) -> dict:
+    total: dict = {}
+    for pairs in maps:
+        for key, (raised, answered) in pairs.items():
+            pair = total.setdefault(key, [0, 0])
+            pair[0] += raised
+            pair[1] += answered
+    return total
+
+
+def own_figures(period: Period, now: datetime | None = None) -> dict[int, dict]:
     """Every unit's own figures for `period` (units with nothing to show are left out). Six statements."""
     now = now or datetime.now(UTC)
     start, end = instant(period.start), instant(period.end)
@@ -188,16 +238,44 @@ def refresh_dirty() -> int:
 
 
 def ensure_fresh(periods: list[Period]) -> None:
-    """Make the snapshots of `periods` current: dirty months first, then periods never computed."""
-    changed = refresh_dirty()
+    """Make the snapshots of `periods` current enough to read: periods never computed are computed now;
+    changed months are recomputed here unless a background refresher does it (REPORTS_REFRESHED_IN_BACKGROUND),
+    and only by one reader at a time: the others read the stored figures rather than queue behind it."""
+    if not current_app.config.get("REPORTS_REFRESHED_IN_BACKGROUND"):
+        with refresh_lock() as mine:
+            if mine and refresh_dirty():
+                db.session.commit()
     wanted = {(p.kind.value, p.year, p.number): p for p in periods}
     present = set(db.session.execute(
         select(ReportSnapshot.kind, ReportSnapshot.year, ReportSnapshot.number).distinct()
         .where(ReportSnapshot.year.in_({p.year for p in periods}))).all())
     missing = [p for key, p in wanted.items() if key not in present]
     refresh(missing)
-    if changed or missing:
+    if missing:
         db.session.commit()
+
+
+# Any number: the key of the PostgreSQL advisory lock held while snapshots are recomputed.
+REFRESH_LOCK_KEY = 0x5245504F  # "REPO"
+
+
+@contextmanager
+def refresh_lock() -> Iterator[bool]:
+    """Whether this process may recompute snapshots now (one at a time). On PostgreSQL an advisory lock
+    held until the transaction ends; on SQLite (one machine) a lock on a file in the instance folder."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        yield bool(db.session.execute(select(func.pg_try_advisory_xact_lock(REFRESH_LOCK_KEY))).scalar())
+        return
+    with open(os.path.join(current_app.instance_path, "reports-refresh.lock"), "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def months_touched(session: Session) -> set[int]:

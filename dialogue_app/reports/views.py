@@ -102,10 +102,10 @@ def dashboard():
 @roles_required(*MANAGERS)
 def ranking():
     scope, period = _report_args()
-    rows = services.ranking(scope, period)
+    rows, as_of = services.ranking(scope, period)
     chart = charts.bar_chart(_("Ranking index"), [(r.unit.name, round(r.score.index, 1)) for r in rows
                                                    if r.score.index is not None][:30])
-    return render_template("reports/ranking.html", rows=rows, scope=scope, period=period, chart=chart,
+    return render_template("reports/ranking.html", rows=rows, scope=scope, period=period, chart=chart, as_of=as_of,
                            units=visible_units(current_user), today=office_today())
 
 
@@ -115,7 +115,7 @@ def report_pdf():
     scope, period = _report_args()
     with force_locale("vi"):  # an administrative document is written in Vietnamese, whoever prints it
         board = _dashboard(scope, period)
-        rows = services.ranking(scope, period) if scope.unit.level != "branch" else []
+        rows = services.ranking(scope, period)[0] if scope.unit.level != "branch" else []
         html = render_template("pdf/report.html", board=board, scope=scope, period=period, rows=rows,
                                charts=dashboard_charts(board), date_words=date_words, today=office_today(),
                                author=current_user.name)
@@ -143,7 +143,7 @@ def export_table(name: str) -> tuple[list[str], list[list]]:
     """The header and rows of one of the report's tables, as shown on the page."""
     scope, period = _report_args()
     if name == "ranking":
-        rows = services.ranking(scope, period)
+        rows = services.ranking(scope, period)[0]
         header = [_("Rank"), _("Unit code"), _("Unit"), _("Index"), *(str(PART_NAMES[p]) for p in index.WEIGHTS),
                   _("Index last period"), _("Change"), *(str(c) for c in FIGURE_COLUMNS)]
         return header, [[r.rank, r.unit.code, r.unit.name, _round(r.score.index),
