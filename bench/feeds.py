@@ -41,6 +41,8 @@ import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from result import emit, row
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -528,6 +530,28 @@ def main() -> int:
                   f"the measurements (median {statistics.median(busy):.0%}): the figures are unreliable.")
         if not clean:
             print("Some answers were errors (see the errors column): the figures do not count.")
+
+        def detail(key: str) -> str:
+            p50, p99 = median(key, "p50"), median(key, "p99")
+            return (f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, " if p50 is not None and p99 is not None else "") + \
+                f"server CPU {median(key, 'cpu_ms'):.3f} ms/request"
+
+        emit("feeds", feed_ok and not_modified_ok and clean,
+             f"a business feed at >= {FEED_TARGET}x Radicale's rate for the same calendar; the 304 path at "
+             f">= {NOT_MODIFIED_TARGET}x a constant response of the same server", [
+                 row("(a) feed, full (200)", median("a", "rps"), "req/s", f">= {FEED_TARGET}x anchor",
+                     anchor=f"(d) Radicale {radicale_version}, same calendar: {median('d', 'rps'):.0f} req/s",
+                     met=feed_ok, detail=f"ratio {feed_ratio:.2f} (by CPU time {ratio('d', 'a', 'cpu_ms'):.2f}); "
+                                         + detail("a")),
+                 row("(b) feed, If-None-Match (304)", median("b", "rps"), "req/s", f">= {NOT_MODIFIED_TARGET}x anchor",
+                     anchor=f"(c) /healthz, constant: {median('c', 'rps'):.0f} req/s", met=not_modified_ok,
+                     detail=f"ratio {not_modified_ratio:.2f} (by CPU time {ratio('c', 'b', 'cpu_ms'):.2f}); "
+                            + detail("b")),
+                 row("(c) /healthz, constant response", median("c", "rps"), "req/s", detail=detail("c")),
+                 row("(d) Radicale GET of the same calendar", median("d", "rps"), "req/s", detail=detail("d")),
+             ], load_tool=tool, radicale=radicale_version, rounds=options.rounds, duration_s=options.duration,
+             workers=options.workers, connections=options.connections, errors_free=clean,
+             others_busy=round(max(busy), 3) if busy else None)
         return 0 if feed_ok and not_modified_ok and clean else 1
     except Exception as error:  # noqa: BLE001  (a run that could not measure says why and exits 2)
         print(f"benchmark failed: {type(error).__name__}: {error}", file=sys.stderr)
