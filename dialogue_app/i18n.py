@@ -73,7 +73,8 @@ def number(value: float | None, digits: int = 0) -> str:
     # Babel parses its pattern at every call, which a table of a few thousand cells feels; the separators
     # are the reader's, the grouping is the same in both languages.
     text = f"{value:,.{digits}f}"
-    return text.translate(_separators(str(get_locale() or "")))
+    locale = get_locale()
+    return text.translate(_separators(locale.language if locale else ""))
 
 
 @lru_cache(maxsize=8)

@@ -136,7 +136,7 @@ def test_ranking_shows_formula_order_and_change(client, login, make_user, world)
     login(make_user("manager", world["TCHQ"]))
     html = client.get(f"/reports/ranking?{Q3}").get_data(as_text=True)
     assert "Trọng số" in html or "trọng số" in html
-    order = [name for name in re.findall(r'<a href="/reports\?unit=([A-Z-]+)', html) if name.startswith("HCM-")]
+    order = [name for name in re.findall(r'<a href="/reports\?[^"]*unit=([A-Z-]+)"', html) if name.startswith("HCM-")]
     assert order[:2] == ["HCM-A", "HCM-B"]
     rows = list(csv.reader(io.StringIO(client.get(f"/reports/ranking.csv?{Q3}").data.decode("utf-8-sig"))))
     by_code = {row[1]: row for row in rows[1:]}

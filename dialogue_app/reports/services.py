@@ -133,6 +133,7 @@ class ReportScope:
     def __post_init__(self):
         # Read each unit's columns once: report pages walk the tree for every row they show.
         self.names = {u.id: u.name for u in self.units}
+        self.paths = {u.id: u.path for u in self.units}
         self._children: dict[int | None, list[Unit]] = {}
         for u in self.units:
             self._children.setdefault(u.parent_id, []).append(u)
@@ -201,7 +202,9 @@ def _add_overdue(scope: ReportScope, periods: list[Period], units: list[Unit],
     month = local_month(Issue.created_at).label("month")
     bucket_of_month = {f"{y}-{m:02d}": i for i, p in enumerate(periods) for y, m in p.months}
     asked = {u.id for u in units}
-    counted_for = {unit.id: [u.id for u in units if unit.path.startswith(u.path)] for unit in scope.units}
+    # A unit's path lists its ancestors' ids ("/1/7/42/"): the units asked about that a row counts for.
+    counted_for = {unit_id: [int(a) for a in path.strip("/").split("/") if int(a) in asked]
+                   for unit_id, path in scope.paths.items()}
     for unit_id, topic_id, channel, month_name, count in db.session.execute(
         select(Issue.origin_unit_id, Issue.topic_id, Issue.channel, month, func.count())
         .where(Issue.status.in_(OPEN), Issue.due_date < office_today(), scope.column_condition(Issue.origin_unit_id))
