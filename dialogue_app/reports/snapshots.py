@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, case, distinct, event, func, inspect, select, union
+from sqlalchemy import and_, case, distinct, event, func, inspect, or_, select, union
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -246,9 +246,12 @@ def ensure_fresh(periods: list[Period]) -> None:
             if mine and refresh_dirty():
                 db.session.commit()
     wanted = {(p.kind.value, p.year, p.number): p for p in periods}
+    # Every computed period has a row for the top unit (whose subtree holds everything): one index lookup each.
     present = set(db.session.execute(
-        select(ReportSnapshot.kind, ReportSnapshot.year, ReportSnapshot.number).distinct()
-        .where(ReportSnapshot.year.in_({p.year for p in periods}))).all())
+        select(ReportSnapshot.kind, ReportSnapshot.year, ReportSnapshot.number)
+        .where(or_(*(and_(ReportSnapshot.kind == p.kind.value, ReportSnapshot.year == p.year,
+                          ReportSnapshot.number == p.number) for p in periods)),
+               ReportSnapshot.unit_id.in_(select(Unit.id).where(Unit.parent_id.is_(None))))).all())
     missing = [p for key, p in wanted.items() if key not in present]
     refresh(missing)
     if missing:
