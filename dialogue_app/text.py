@@ -11,3 +11,17 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.lower().split())
+
+
+# The columns that keep who did something (the audit trail, an issue's history, a minutes revision).
+LABEL_LENGTH = 300
+
+
+def person_label(name: str, email: str) -> str:
+    """How a history names who acted: "Name <email>", cut to fit its column. A name and an address may each be
+    about 255 characters long, so the name gives way: the address, which tells people apart, stays whole."""
+    label = f"{name} <{email}>"
+    if len(label) <= LABEL_LENGTH:
+        return label
+    room = max(LABEL_LENGTH - len(email) - 3, 0)
+    return f"{name[:room].rstrip()} <{email}>"[:LABEL_LENGTH]

@@ -8,8 +8,9 @@ from flask import Flask
 from flask_smorest import Api
 
 from ..extensions import csrf
+from .access import refuse_unstorable_text
 from .auth import authenticate_request
-from .schemas import ErrorSchema
+from .schemas import ErrorSchema, LocalWallTime
 
 
 class DialogueApi(Api):
@@ -38,6 +39,8 @@ def init_api(app: Flask) -> DialogueApi:
             "security": [{"bearerAuth": []}],
         }
     )
+    # A wall time carries no offset, so it is not an RFC 3339 "date-time": a plain string (2027-01-25T08:00).
+    api.register_field(LocalWallTime, "string", None)
     api.init_app(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     for blp in (tokens_blp, units_blp, users_blp, businesses_blp, series_blp, meetings_blp, issues_blp,
@@ -46,5 +49,6 @@ def init_api(app: Flask) -> DialogueApi:
         csrf.exempt(blp)
     app.register_blueprint(reference_bp)
     app.before_request(authenticate_request)
+    app.before_request(refuse_unstorable_text)
     app.extensions["dialogue-api"] = api
     return api

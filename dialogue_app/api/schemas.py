@@ -81,8 +81,10 @@ class PlannedDate(fields.Date):
 class ErrorBodySchema(Schema):
     code = fields.String(
         required=True,
+        # API.md's codes, and the two the server answers on its own failures in the same shape: a 500 that
+        # should never happen, and 503 while the database does not answer.
         metadata={"enum": ["validation_error", "bad_request", "unauthorized", "forbidden", "not_found",
-                           "conflict", "rate_limited"]},
+                           "conflict", "rate_limited", "server_error", "unavailable"]},
     )
     message = fields.String(required=True)
     fields = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True)
@@ -132,7 +134,7 @@ class UnitSchema(Schema):
     name = fields.String(required=True, validate=length(min=1, max=255))
     level = fields.String(required=True, validate=one_of(level.value for level in UnitLevel))
     parent = fields.Method("_parent_code", deserialize="_load_parent", allow_none=True,
-                           metadata={"type": ["string", "null"], "description": "The parent unit's code."})
+                           metadata={"type": "string", "description": "The parent unit's code."})
     feed_url = fields.Method("_feed_url", dump_only=True,
                              metadata={"type": ["string", "null"],
                                        "description": "The unit's calendar feed (its subtree's meetings)."})

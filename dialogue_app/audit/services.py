@@ -20,6 +20,7 @@ from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
+from ..text import person_label
 from .models import AuditEntry
 
 # Columns whose values never go into the trail.
@@ -42,7 +43,7 @@ def acting_as(label: str) -> Iterator[None]:
 
 def _actor() -> tuple[int | None, str]:
     if has_request_context() and current_user and current_user.is_authenticated:
-        return current_user.id, f"{current_user.name} <{current_user.email}>"
+        return current_user.id, person_label(current_user.name, current_user.email)
     return None, _cli_actor.get() or "system"
 
 

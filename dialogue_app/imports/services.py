@@ -47,7 +47,7 @@ from ..org.services import TAX_CODE_MESSAGES, business_search_text, search_condi
 from ..org.taxcode import TaxCodeProblem, normalize_tax_code, tax_code_problem
 from ..scope import visible_businesses_condition, visible_units_condition
 from ..spreadsheets import FORMULA_START
-from ..text import fold
+from ..text import fold, person_label
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -699,7 +699,7 @@ def apply_import(rows: list[SourceRow], *, user: User, update_existing: bool, fi
                "businesses_unchanged": plan.unchanged, "contacts_added": len(plan.new_contacts),
                "contacts_updated": len(plan.changed_contacts)}
     db.session.add(AuditEntry(
-        at=now, actor_id=user.id, actor_label=f"{user.name} <{user.email}>",
+        at=now, actor_id=user.id, actor_label=person_label(user.name, user.email),
         action="create" if plan.created else "update", object_type="businesses", object_id=None,
         details={"import": filename, **summary},
     ))

@@ -15,6 +15,7 @@ from ..org.models import Business, Contact, Interaction, Unit
 from ..scheduling.models import Meeting
 from ..scheduling.services import holiday_calendar, today_in, zone_named
 from ..scope import can_see_unit, unit_scoped
+from ..text import person_label
 from ..web import external_url
 from .labels import STATUS_NAMES, TRANSITION_NAMES
 from .models import CHANNELS, Issue, IssueEvent, Rating, Topic
@@ -94,7 +95,7 @@ def get_issue(user: User, issue_id: int) -> Issue | None:
 
 
 def actor_label(user: User | None) -> str:
-    return f"{user.name} <{user.email}>" if user else "system"
+    return person_label(user.name, user.email) if user else "system"
 
 
 def _event(issue: Issue, actor: User | None, source: str | None, target: str, note: str = "", **details) -> None:

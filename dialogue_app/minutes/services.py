@@ -34,6 +34,7 @@ from ..mail.services import Attachment, enqueue
 from ..org.models import Business, Unit
 from ..scheduling.models import Meeting
 from ..scope import sees_every_unit, visible_meetings_condition
+from ..text import person_label
 from ..web import external_url
 from . import pdf
 from .markup import render_markdown
@@ -227,7 +228,7 @@ def _checked(changes: dict) -> dict:
 
 
 def _actor_label(user: User | None) -> str:
-    return f"{user.name} <{user.email}>" if user else "system"
+    return person_label(user.name, user.email) if user else "system"
 
 
 def save_minutes(meeting: Meeting, *, actor: User | None, base_revision: int | None = None,

@@ -4,7 +4,7 @@ import re
 from enum import Enum
 
 _WEIGHTS = (31, 29, 23, 19, 17, 13, 7, 5, 3)
-_PATTERN = re.compile(r"(\d{10})(?:-(\d{3}))?")
+_PATTERN = re.compile(r"(\d{10})(?:-(\d{3}))?", re.ASCII)  # ASCII digits only: int() reads ٣ and ３ as 3 too
 
 
 class TaxCodeProblem(Enum):
