@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from functools import cached_property
 
-ROMAN = ("I", "II", "III", "IV")
+ROMAN = ("I", "II", "III", "IV")  # quarters, as Vietnamese reports number them
 
 
 class PeriodKind(StrEnum):

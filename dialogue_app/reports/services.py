@@ -169,8 +169,8 @@ def report_scope(user: User, unit_code: str | None) -> ReportScope:
 def unit_figures(scope: ReportScope, periods: list[Period], units: list[Unit], breakdowns: bool = False
                  ) -> tuple[dict[tuple[int, int], Figures], dict[tuple[int, int], Figures], datetime | None]:
     """The figures of each of `units` with the units below it, per (period index, unit id), each one's own
-    figures, and when the oldest of them was computed. Three statements (stored snapshots, overdue issues,
-    plans), whatever the number of units."""
+    figures, and when the oldest of them was computed: the stored snapshots, the overdue issues and the plans,
+    a fixed number of statements whatever the number of units and the size of the data."""
     snapshots.ensure_fresh(periods)
     index_of = {(p.kind.value, p.year, p.number): i for i, p in enumerate(periods)}
     figures: dict[tuple[int, int], Figures] = {}

@@ -23,7 +23,7 @@ from ..web import unit_choices
 from . import charts, index, services
 from .forms import ScreenForm
 from .models import DisplayScreen
-from .periods import Period, PeriodKind, parse_period
+from .periods import ROMAN, Period, PeriodKind, parse_period
 
 bp = Blueprint("reports", __name__)
 
@@ -40,7 +40,7 @@ def period_label(period: Period) -> str:
     if period.kind is PeriodKind.MONTH:
         return _("Month %(month)02d/%(year)d", month=period.number, year=period.year)
     if period.kind is PeriodKind.QUARTER:
-        return _("Quarter %(quarter)s/%(year)d", quarter=("I", "II", "III", "IV")[period.number - 1], year=period.year)
+        return _("Quarter %(quarter)s/%(year)d", quarter=ROMAN[period.number - 1], year=period.year)
     return _("Year %(year)d", year=period.year)
 
 
