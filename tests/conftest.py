@@ -6,7 +6,9 @@ set (schema made once, every table emptied after each test).
 
 import os
 import re
+import socket
 import uuid
+from contextlib import contextmanager
 from itertools import count
 
 import pytest
@@ -258,13 +260,30 @@ def topics(app):
     return {topic.code: topic for topic in rows}
 
 
+def free_port() -> int:
+    """A port nothing listens on (yet)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def smtp_server_on(port: int, handler):
+    """A real SMTP server (aiosmtpd) on 127.0.0.1:`port`, answering through `handler`, while inside."""
+    from aiosmtpd.controller import Controller
+
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler
+    finally:
+        controller.stop()
+
+
 @pytest.fixture
 def smtp_server():
     """A real SMTP server (aiosmtpd) on a free port of 127.0.0.1; `.messages` holds what it received."""
     import email
-    import socket
-
-    from aiosmtpd.controller import Controller
 
     class Handler:
         def __init__(self):
@@ -277,17 +296,10 @@ def smtp_server():
             self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
             return "250 OK"
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     handler = Handler()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    handler.port = port
-    try:
+    handler.port = free_port()
+    with smtp_server_on(handler.port, handler):
         yield handler
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import asyncio
 import email
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -39,29 +38,10 @@ from dialogue_app.minutes.models import Minutes, MinutesRevision
 from dialogue_app.org.services import business_by_tax_code
 from dialogue_app.scheduling import services as scheduling
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, free_port, smtp_server_on
 
 ROOT = Path(__file__).resolve().parent.parent
 SENDER = "chicuc@haiquan.example.vn"
-
-
-def free_port() -> int:
-    """A port nothing listens on (yet)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def smtp_server_on(port: int, handler):
-    from aiosmtpd.controller import Controller
-
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler
-    finally:
-        controller.stop()
 
 
 def message_id(envelope) -> str:

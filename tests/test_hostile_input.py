@@ -39,7 +39,7 @@ from dialogue_app.org.models import Business, Contact
 from dialogue_app.scheduling.models import Meeting, Series
 from dialogue_app.spreadsheets import FORMULA_START
 
-from .conftest import PASSWORD, make_app, valid_tax_code
+from .conftest import PASSWORD, free_port, make_app, smtp_server_on, valid_tax_code
 
 LONG = "Dài " * 2500  # 10,000 characters: cut to each field's own limit
 
@@ -107,21 +107,10 @@ class Mailbox:
 
 @pytest.fixture(scope="module")
 def mailbox():
-    import socket
-
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     handler = Mailbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    handler.port = port
-    try:
+    handler.port = free_port()
+    with smtp_server_on(handler.port, handler):
         yield handler
-    finally:
-        controller.stop()
 
 
 # --- Building the matrix through the forms -------------------------------------------------------------------
