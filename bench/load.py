@@ -107,10 +107,10 @@ def prepare(database_url: str, secret_key: str, base_url: str, options, folder: 
     from dialogue_app.calendar.models import FeedToken
     from dialogue_app.extensions import db
     from dialogue_app.issues.models import Issue, Topic
-    from dialogue_app.issues.services import office_today, visible_issues_condition
+    from dialogue_app.issues.services import office_today
     from dialogue_app.org.models import Business, Unit
     from dialogue_app.scheduling.models import Meeting, series_invitations
-    from dialogue_app.scope import visible_businesses_condition, visible_meetings_condition, visible_units
+    from dialogue_app.scope import visible, visible_units
     from dialogue_app.text import fold
 
     rng = random.Random(9)
@@ -179,13 +179,13 @@ def prepare(database_url: str, secret_key: str, base_url: str, options, folder: 
         db.session.commit()
         for user, unit in users:
             issue_ids = list(db.session.execute(
-                select(Issue.id).where(visible_issues_condition(user)).order_by(Issue.id.desc()).limit(5000)
+                select(Issue.id).where(visible(user, Issue)).order_by(Issue.id.desc()).limit(5000)
             ).scalars())
             meeting_ids = list(db.session.execute(
-                select(Meeting.id).where(visible_meetings_condition(user), Meeting.start <= func.now())
+                select(Meeting.id).where(visible(user, Meeting), Meeting.start <= func.now())
                 .order_by(Meeting.start.desc()).limit(2000)).scalars())
             names = db.session.execute(
-                select(Business.name, Business.tax_code).where(visible_businesses_condition(user))
+                select(Business.name, Business.tax_code).where(visible(user, Business))
                 .order_by(Business.id).limit(3000)).all()
             titles = db.session.execute(
                 select(Issue.title).where(Issue.id.in_(sample(rng, issue_ids, 40)))).scalars().all()

@@ -5,7 +5,14 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import config
+from . import audit, calendar, config, errors, i18n, reports, scheduling, security, views
+from . import db as database
+from .api import init_api
+from .calendar.fastpath import FeedFastPath
+from .cli import register_commands
+from .db import render_migration_item
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .web import IdConverter
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,8 +29,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     os.makedirs(app.instance_path, exist_ok=True)
     app.json.sort_keys = False  # answers keep the field order of their schema
-    from .web import IdConverter
-
     app.url_map.converters["int"] = IdConverter
     app.config.update(config.DEFAULTS)
     app.config.update(config.from_environment(app.instance_path))
@@ -31,11 +36,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
         if "SQLALCHEMY_DATABASE_URI" in test_config:
             app.config["SQLALCHEMY_DATABASE_URI"] = config.database_url(test_config["SQLALCHEMY_DATABASE_URI"])
-
-    from . import errors, i18n, security
-    from .api import init_api
-    from .db import render_migration_item
-    from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
@@ -48,30 +48,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
 
-    from .attendance import bp as attendance_bp
-    from .audit import bp as audit_bp
-    from .audit import services as _audit_listener  # noqa: F401  (registers the flush listener)
-    from .auth import bp as auth_bp
-    from .calendar import bp as calendar_bp
-    from .calendar import services as _feed_keys  # noqa: F401  (registers the listener giving feeds their keys)
-    from .home import bp as home_bp
-    from .imports import bp as imports_bp
-    from .issues import bp as issues_bp
-    from .minutes import bp as minutes_bp
-    from .org import bp as org_bp
-    from .reports import bp as reports_bp
-    from .reports import snapshots as _report_freshness  # noqa: F401  (registers the listener marking months)
-    from .scheduling import bp as scheduling_bp
+    # What every write must bring along (revisions, feed keys, the audit trail, report freshness), registered
+    # here rather than by whichever module happens to be imported first.
+    database.init_app(app)
+    scheduling.init_app(app)
+    calendar.init_app(app)
+    audit.init_app(app)
+    reports.init_app(app)
 
-    for blueprint in (home_bp, auth_bp, org_bp, audit_bp, scheduling_bp, issues_bp, attendance_bp, calendar_bp,
-                      imports_bp, minutes_bp, reports_bp):
-        app.register_blueprint(blueprint)
+    views.init_app(app)
     init_api(app)
-    from .calendar.fastpath import FeedFastPath
-
     app.wsgi_app = FeedFastPath(app.wsgi_app, app)
-
-    from .cli import register_commands
-
     register_commands(app)
     return app

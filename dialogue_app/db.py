@@ -1,5 +1,7 @@
 """The declarative base, the UTC instant type, and small helpers shared by every model."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Engine, MetaData, event
@@ -52,6 +54,16 @@ class Base(DeclarativeBase):
     )
 
 
+def listen(target, identifier: str, fn: Callable) -> None:
+    """Register a SQLAlchemy event listener once, however many apps are created (the tests make many)."""
+    if not event.contains(target, identifier, fn):
+        event.listen(target, identifier, fn)
+
+
+def init_app(app) -> None:
+    listen(Engine, "connect", _sqlite_foreign_keys)
+
+
 def render_migration_item(type_, obj, autogen_context):
     """Write UTCDateTime into migrations as the column type it stores, so they need no app import."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
@@ -59,7 +71,6 @@ def render_migration_item(type_, obj, autogen_context):
     return False
 
 
-@event.listens_for(Engine, "connect")
 def _sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
     """SQLite ignores foreign keys unless asked, per connection: ask, so SQLite and PostgreSQL refuse and
     cascade alike."""
@@ -67,3 +78,17 @@ def _sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+@dataclass(frozen=True)
+class Belongs:
+    """A model's place in the scope: its unit column, and how a business reaches it.
+
+    `business` is a column name (the row belongs to that business) or a function (model, business id) ->
+    condition (the business reaches it some other way, e.g. an invitation); None: no business reaches it.
+    `restricted` (model) -> condition marks the rows only managers and admins see among staff.
+    """
+
+    unit: str | None = None
+    business: str | Callable | None = None
+    restricted: Callable | None = None

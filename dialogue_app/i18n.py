@@ -8,6 +8,8 @@ from flask import Flask, current_app, has_request_context, session
 from flask_babel import format_date, format_datetime, get_locale, get_translations, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.i18n import translations as wtforms_translations
 
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
@@ -112,9 +114,7 @@ class FormMessages:
     """The translations a form's messages are looked up in: Dialogue's catalog, then WTForms' own."""
 
     def __init__(self):
-        from flask_wtf.i18n import translations
-
-        self.fallback = translations
+        self.fallback = wtforms_translations
 
     def gettext(self, string: str) -> str:
         translated = get_translations().ugettext(string)
@@ -133,8 +133,6 @@ FORM_MESSAGES = FormMessages()
 
 
 def init_app(app: Flask) -> None:
-    from flask_wtf import FlaskForm
-
     # Meta.get_translations is WTForms' hook for a form's messages; every form of the app derives from FlaskForm.
     FlaskForm.Meta.get_translations = _form_messages
     app.jinja_env.filters["local_date"] = local_date

@@ -1,29 +1,102 @@
-"""Who sees what: the one rule every query of every domain goes through.
+"""Who sees and who changes what: the one module every page, API resource, feed, export and report asks.
 
 - an admin sees everything;
-- staff (organiser, manager) see their unit and the units below it;
-- a business user sees only their own business and what belongs to it.
+- staff (organiser, manager) see their unit and the units below it; issues on a sensitive topic only managers;
+- a business user sees only their own business and what belongs to it (its issues, what it is invited to).
 
-Out of scope is answered as "not found" by the callers (404), never as "forbidden", so that nobody
-learns that an object exists. Each function returns a SQL condition to put in a WHERE clause.
+Each model says where it belongs in a `__scope__` (which column holds its unit, which its business, which rows
+are restricted to managers); the conditions here are built from that, so no domain writes a subtree query or
+compares role strings. Out of scope is answered as "not found" (404), never "forbidden", so that nobody learns
+that an object exists.
+
+The rights table (RIGHTS) says which roles may use which group of pages; views declare the right they need with
+`requires`, and the authorization tests are generated from the table.
 """
 
-from flask import g, has_app_context
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
+from collections.abc import Callable
+from functools import wraps
+
+from flask import abort, g, has_app_context
+from flask_login import current_user, login_required
+from sqlalchemy import ColumnElement, and_, false, func, not_, select, true
 
 from .auth.models import Role, User
+from .db import Belongs
 from .extensions import db
-from .org.models import Business, Unit
-from .scheduling.models import Meeting, Series, series_invitations
+from .org.models import Unit
+
+# --- Role groups -------------------------------------------------------------------------------------------
+
+ADMINS = frozenset({Role.ADMIN})
+MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
+STAFF = frozenset({Role.ADMIN, Role.MANAGER, Role.ORGANISER})
+BUSINESSES = frozenset({Role.BUSINESS})
+# Organisers run their branch's dialogues; managers read across units but do not load registries.
+IMPORTERS = frozenset({Role.ADMIN, Role.ORGANISER})
+
+
+def is_admin(user) -> bool:
+    return user.role in ADMINS
+
+
+def is_manager(user) -> bool:
+    return user.role in MANAGERS
+
+
+def is_staff(user) -> bool:
+    return user.role in STAFF
+
+
+def is_business(user) -> bool:
+    return user.role in BUSINESSES
+
+
+# --- The rights table --------------------------------------------------------------------------------------
+
+# Who may use which group of pages and API calls. What they then see inside is narrowed by the conditions below.
+RIGHTS: dict[str, frozenset[Role]] = {
+    "staff": STAFF,  # the office's own pages: businesses, series, meetings, issues, minutes
+    "import": IMPORTERS,  # loading a registry of businesses and contacts
+    "export": STAFF,
+    "reports": MANAGERS,  # dashboards, ranking, plans, waiting-room screens
+    "admin": ADMINS,  # accounts, units, topics, days off, the audit trail
+    "business": BUSINESSES,  # a business's own acts: rating an answer
+}
+
+
+def may(user, right: str) -> bool:
+    return getattr(user, "is_authenticated", False) and user.role in RIGHTS[right]
+
+
+def requires(right: str) -> Callable:
+    """The view needs this right; a signed-in person without it gets 404 (nothing to learn there), a visitor the
+    sign-in page. The right is kept on the view so the authorization tests can read it."""
+    roles = RIGHTS[right]
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(404)
+            return view(*args, **kwargs)
+
+        wrapped.required_right = right
+        return wrapped
+
+    return decorator
+
+
+# --- Where models belong -----------------------------------------------------------------------------------
 
 
 def visible_units_condition(user: User) -> ColumnElement[bool]:
     """Condition on Unit: the units this user may see."""
-    if user.role == Role.ADMIN:
+    if is_admin(user):
         return true()
     if user.unit is None:
         return false()
-    if user.role == Role.BUSINESS:
+    if is_business(user):
         return Unit.id == user.unit_id
     return Unit.path.startswith(user.unit.path)
 
@@ -33,11 +106,27 @@ def visible_unit_ids(user: User):
     return select(Unit.id).where(visible_units_condition(user)).scalar_subquery()
 
 
+def units_below(unit: Unit):
+    """A subquery of the ids of `unit` and every unit below it."""
+    return select(Unit.id).where(Unit.path.startswith(unit.path)).scalar_subquery()
+
+
+def unit_ids_below(unit_id):
+    """Like units_below, from a unit's id (or a subquery giving one), without loading the unit."""
+    top = db.aliased(Unit)
+    return select(Unit.id).where(Unit.path.startswith(select(top.path).where(top.id == unit_id).scalar_subquery()))
+
+
+def is_below(unit: Unit, top: Unit) -> bool:
+    """True when `unit` is `top` or lies under it."""
+    return unit.path.startswith(top.path)
+
+
 def sees_every_unit(user: User) -> bool:
     """True for an admin, and for staff of the one root unit (the General Department sees the whole tree)."""
-    if user.role == Role.ADMIN:
+    if is_admin(user):
         return True
-    if user.role == Role.BUSINESS or user.unit is None or user.unit.parent_id is not None:
+    if is_business(user) or user.unit is None or user.unit.parent_id is not None:
         return False
     if has_app_context() and "single_root" in g:  # asked several times per request: count once
         return g.single_root
@@ -58,44 +147,48 @@ def unit_scoped(user: User, unit_column) -> ColumnElement[bool]:
     return unit_column.in_(visible_unit_ids(user))
 
 
-def visible_businesses_condition(user: User) -> ColumnElement[bool]:
-    """Condition on Business: a business user sees their own; staff see those served by their subtree."""
-    if user.role == Role.BUSINESS:
-        return Business.id == user.business_id if user.business_id else false()
-    return unit_scoped(user, Business.unit_id)
-
-
 def visible_users_condition(user: User) -> ColumnElement[bool]:
-    if user.role == Role.ADMIN:
+    if is_admin(user):
         return true()
-    if user.role == Role.BUSINESS:
+    if is_business(user):
         return User.id == user.id
     # Admins belong to no unit: staff, even of the General Department, do not manage their accounts.
     return and_(User.unit_id.is_not(None), unit_scoped(user, User.unit_id))
 
 
-def visible_series_condition(user: User) -> ColumnElement[bool]:
-    """Condition on Series: staff see their subtree's series; a business sees the series it is invited to."""
-    if user.role == Role.BUSINESS:
-        return Series.id.in_(
-            select(series_invitations.c.series_id).where(series_invitations.c.business_id == user.business_id)
-        )
-    return unit_scoped(user, Series.unit_id)
+def visible(user: User, model) -> ColumnElement[bool]:
+    """Condition on `model`: the rows `user` may see, from where the model says it belongs."""
+    if model is Unit:
+        return visible_units_condition(user)
+    if model is User:
+        return visible_users_condition(user)
+    belongs: Belongs = model.__scope__
+    if is_admin(user):
+        return true()
+    if is_business(user):
+        if belongs.business is None or not user.business_id:
+            return false()
+        if callable(belongs.business):
+            return belongs.business(model, user.business_id)
+        return getattr(model, belongs.business) == user.business_id
+    if belongs.unit is None:
+        return false()
+    where = unit_scoped(user, getattr(model, belongs.unit))
+    if belongs.restricted is not None and not is_manager(user):
+        where = and_(where, not_(belongs.restricted(model)))
+    return where
 
 
-def visible_meetings_condition(user: User) -> ColumnElement[bool]:
-    """Condition on Meeting: staff see their subtree's; a business sees the meetings it is invited to (through
-    their series, or to one meeting alone)."""
-    if user.role == Role.BUSINESS:
-        from .attendance.models import MeetingInvitation
+def get_visible(user: User, model, ident: int):
+    """The object of `model` with this id if the user may see it, else None."""
+    return db.session.execute(select(model).where(model.id == ident, visible(user, model))).scalar_one_or_none()
 
-        return or_(
-            Meeting.series_id.in_(
-                select(series_invitations.c.series_id).where(series_invitations.c.business_id == user.business_id)),
-            Meeting.id.in_(select(MeetingInvitation.meeting_id)
-                           .where(MeetingInvitation.business_id == user.business_id)),
-        )
-    return unit_scoped(user, Meeting.unit_id)
+
+def get_visible_or_404(user: User, model, ident: int):
+    found = get_visible(user, model, ident)
+    if found is None:
+        abort(404)
+    return found
 
 
 def get_unit_by_code(user: User, code: str) -> Unit | None:
@@ -105,26 +198,14 @@ def get_unit_by_code(user: User, code: str) -> Unit | None:
     ).scalar_one_or_none()
 
 
-def get_visible(user: User, model, ident: int):
-    """The object of `model` with this id if the user may see it, else None."""
-    conditions = {
-        Unit: visible_units_condition,
-        Business: visible_businesses_condition,
-        User: visible_users_condition,
-        Series: visible_series_condition,
-        Meeting: visible_meetings_condition,
-    }
-    return db.session.execute(select(model).where(model.id == ident, conditions[model](user))).scalar_one_or_none()
-
-
 def can_see_unit(user: User, unit: Unit) -> bool:
-    if user.role == Role.ADMIN:
+    if is_admin(user):
         return True
     if user.unit is None:
         return False
-    if user.role == Role.BUSINESS:
+    if is_business(user):
         return unit.id == user.unit_id
-    return unit.path.startswith(user.unit.path)
+    return is_below(unit, user.unit)
 
 
 def visible_units(user: User) -> list[Unit]:

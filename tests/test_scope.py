@@ -3,12 +3,7 @@ from sqlalchemy import select
 from dialogue_app.auth.models import User
 from dialogue_app.extensions import db
 from dialogue_app.org.models import Business, Unit
-from dialogue_app.scope import (
-    get_visible,
-    visible_businesses_condition,
-    visible_units_condition,
-    visible_users_condition,
-)
+from dialogue_app.scope import get_visible, visible, visible_units_condition, visible_users_condition
 
 
 def codes(user) -> set[str]:
@@ -33,7 +28,7 @@ def test_businesses_and_users_follow_the_same_rule(units, make_user, make_busine
     business_user = make_user("business", business=own)
 
     def names(user):
-        return set(db.session.execute(select(Business.name).where(visible_businesses_condition(user))).scalars())
+        return set(db.session.execute(select(Business.name).where(visible(user, Business))).scalars())
 
     assert names(department) == {"Công ty A", "Công ty B"}
     assert names(branch) == {"Công ty A"}

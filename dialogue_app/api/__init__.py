@@ -7,9 +7,10 @@ document at /api/v1/openapi.json from those same schemas, so the document cannot
 from flask import Flask
 from flask_smorest import Api
 
+from ..auth.bearer import authenticate_request
 from ..extensions import csrf
+from . import businesses, issues, meetings, minutes, reference, series, tokens, units, users
 from .access import refuse_unstorable_text
-from .auth import authenticate_request
 from .schemas import ErrorSchema, LocalWallTime
 
 
@@ -22,16 +23,6 @@ class DialogueApi(Api):
 
 
 def init_api(app: Flask) -> DialogueApi:
-    from .businesses import blp as businesses_blp
-    from .issues import blp as issues_blp
-    from .meetings import blp as meetings_blp
-    from .minutes import blp as minutes_blp
-    from .reference import bp as reference_bp
-    from .series import blp as series_blp
-    from .tokens import blp as tokens_blp
-    from .units import blp as units_blp
-    from .users import blp as users_blp
-
     api = DialogueApi(
         spec_kwargs={
             "info": {"description": "Dialogue: partnership dialogues between a public office and businesses."},
@@ -43,11 +34,11 @@ def init_api(app: Flask) -> DialogueApi:
     api.register_field(LocalWallTime, "string", None)
     api.init_app(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for blp in (tokens_blp, units_blp, users_blp, businesses_blp, series_blp, meetings_blp, issues_blp,
-                minutes_blp):
+    for blp in (tokens.blp, units.blp, users.blp, businesses.blp, series.blp, meetings.blp, issues.blp,
+                minutes.blp):
         api.register_blueprint(blp)
         csrf.exempt(blp)
-    app.register_blueprint(reference_bp)
+    app.register_blueprint(reference.bp)
     app.before_request(authenticate_request)
     app.before_request(refuse_unstorable_text)
     app.extensions["dialogue-api"] = api

@@ -10,7 +10,7 @@ from ..extensions import db
 from ..org import services
 from ..org.models import Business, Contact
 from ..scheduling.models import Meeting
-from ..scope import get_visible, visible_businesses_condition
+from ..scope import get_visible, visible
 from .access import invalid, staff_only, unit_named
 from .pagination import page_payload
 from .schemas import (
@@ -37,7 +37,7 @@ class Businesses(MethodView):
     @blp.response(200, page_of(BusinessSchema))
     def get(self, args):
         """Businesses the caller may see; `q` matches the name without accents or case, or the tax code."""
-        stmt = (select(Business).where(visible_businesses_condition(current_user)).order_by(Business.name)
+        stmt = (select(Business).where(visible(current_user, Business)).order_by(Business.name)
                 .options(joinedload(Business.unit)))
         if args.get("q", "").strip():
             stmt = stmt.where(services.search_condition(args["q"]))

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..scheduling import services
 from ..scheduling.models import Meeting, Series
-from ..scope import get_visible, visible_series_condition
+from ..scope import get_visible, visible
 from .access import businesses_named, staff_only, unit_named
 from .pagination import page_payload
 from .schemas import (
@@ -49,7 +49,7 @@ class SeriesCollection(MethodView):
     @blp.response(200, page_of(SeriesSchema))
     def get(self, args):
         """The series the caller may see."""
-        stmt = (select(Series).where(visible_series_condition(current_user)).order_by(Series.id)
+        stmt = (select(Series).where(visible(current_user, Series)).order_by(Series.id)
                 .options(db.joinedload(Series.unit), db.selectinload(Series.invitees)))
         return page_payload(stmt, args, feed_kind="series")
 

@@ -13,20 +13,6 @@ ATTENDANCE = ("present", "absent", "excused")
 ANSWERS = ("accepted", "declined", "tentative")
 
 
-class MeetingInvitation(db.Model):
-    """A business invited to one meeting only, on top of the businesses its series invites."""
-
-    __tablename__ = "meeting_invitations"
-    __table_args__ = (UniqueConstraint("meeting_id", "business_id", name="uq_meeting_invitations_pair"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
-    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    business: Mapped[Business] = relationship()
-
-
 class Rsvp(db.Model):
     """An invited contact's answer to a meeting: accepted, declined or tentative (maybe)."""
 

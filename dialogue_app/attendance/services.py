@@ -15,8 +15,8 @@ from ..exceptions import InvalidData, NotFound
 from ..extensions import db
 from ..org.models import Business, Contact
 from ..scheduling import services as scheduling
-from ..scheduling.models import Meeting, Series
-from .models import ANSWERS, ATTENDANCE, Attendee, MeetingInvitation, Rsvp
+from ..scheduling.models import Meeting, MeetingInvitation, Series
+from .models import ANSWERS, ATTENDANCE, Attendee, Rsvp
 
 RSVP_SALT = "rsvp"
 

@@ -1,10 +1,11 @@
-"""Hands the blueprint on, lazily: importing this package's models must not import its views, which
-import the models of other domains (and, through `scope`, this package's again)."""
+"""The audit trail: who changed what, written on every flush."""
+
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from ..db import listen
+from .services import record_changes
 
 
-def __getattr__(name: str):
-    if name == "bp":
-        from .views import bp
-
-        return bp
-    raise AttributeError(name)
+def init_app(app: Flask) -> None:
+    listen(Session, "after_flush", record_changes)

@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import has_request_context
 from flask_login import current_user
-from sqlalchemy import event, insert, inspect
+from sqlalchemy import insert, inspect
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
@@ -112,8 +112,7 @@ def _rows(session: Session) -> list[dict[str, Any]]:
     return rows
 
 
-@event.listens_for(Session, "after_flush")
-def _record(session: Session, flush_context) -> None:
+def record_changes(session: Session, flush_context) -> None:
     # In after_flush new objects have their ids and session.new/dirty/deleted still show what was flushed.
     rows = _rows(session)
     if rows:

@@ -1,9 +1,12 @@
-"""Hands the blueprint on, lazily (see dialogue_app/auth/__init__.py for why)."""
+"""Calendars: iCalendar objects, feeds and their keys, invitations by mail."""
+
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from ..db import listen
+from .services import give_new_objects_a_feed
 
 
-def __getattr__(name: str):
-    if name == "bp":
-        from .views import bp
-
-        return bp
-    raise AttributeError(name)
+def init_app(app: Flask) -> None:
+    # Every new series, business, unit and staff account gets its feed key in the same transaction.
+    listen(Session, "after_flush", give_new_objects_a_feed)

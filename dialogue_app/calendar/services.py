@@ -9,7 +9,7 @@ from threading import Lock
 
 from flask import current_app, g, has_app_context, render_template
 from flask_babel import force_locale
-from sqlalchemy import and_, bindparam, event, insert, select
+from sqlalchemy import and_, bindparam, insert, select
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from ..auth.models import Role, User
@@ -374,8 +374,7 @@ FEED_OWNERS = {Series: "series", Business: "business", Unit: "unit", User: "user
 FEED_MODELS = {kind: model for model, kind in FEED_OWNERS.items()}
 
 
-@event.listens_for(Session, "after_flush")
-def _give_new_objects_a_feed(session: Session, flush_context) -> None:
+def give_new_objects_a_feed(session: Session, flush_context) -> None:
     """Every new series, business, unit and staff account gets its feed key in the same transaction, so an
     address shown once keeps working without anyone having to save anything."""
     rows = []

@@ -45,7 +45,7 @@ from ..extensions import db
 from ..org.models import Business, Contact, Unit
 from ..org.services import TAX_CODE_MESSAGES, business_search_text, search_condition
 from ..org.taxcode import TaxCodeProblem, normalize_tax_code, tax_code_problem
-from ..scope import visible_businesses_condition, visible_units_condition
+from ..scope import visible, visible_units_condition
 from ..spreadsheets import FORMULA_START
 from ..text import fold, person_label
 
@@ -504,11 +504,11 @@ def _visible_units(user: User) -> dict[str, int]:
 
 
 def _existing_businesses(user: User, tax_codes: list[str]) -> dict[str, Any]:
-    visible = case((visible_businesses_condition(user), 1), else_=0).label("visible")
+    in_scope = case((visible(user, Business), 1), else_=0).label("visible")
     found = {}
     for chunk in _chunks(tax_codes, LOOKUP_CHUNK):
         stmt = select(Business.id, Business.tax_code, Business.name, Business.address, Business.unit_id,
-                      visible).where(Business.tax_code.in_(chunk))
+                      in_scope).where(Business.tax_code.in_(chunk))
         for row in db.session.execute(stmt):
             found[row.tax_code] = row
     return found
@@ -836,7 +836,7 @@ def export_rows(user: User, text: str | None = None) -> Iterator[list[str]]:
                Contact.phone, Contact.position)
         .join(Unit, Unit.id == Business.unit_id)
         .outerjoin(Contact, Contact.business_id == Business.id)
-        .where(visible_businesses_condition(user))
+        .where(visible(user, Business))
         .order_by(Business.tax_code, Contact.name, Contact.id)
     )
     if text and text.strip():

@@ -12,11 +12,12 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
-from ..db import utcnow
+from ..db import Belongs, utcnow
 from ..extensions import db
 from ..org.models import Business, Contact, Interaction, Unit
 from ..scheduling.models import Meeting
@@ -44,6 +45,11 @@ class Issue(db.Model):
     """A difficulty (vướng mắc) or proposal (kiến nghị) a business raised, followed to its answer."""
 
     __tablename__ = "issues"
+    # An issue only ever moves up from where it was raised (and back down towards it), so where it was raised
+    # lies in the subtree of where it is now: "raised in my subtree" covers both, as one indexed condition.
+    # Issues on a sensitive topic (an officer's conduct) are for managers.
+    __scope__ = Belongs(unit="origin_unit_id", business="business_id",
+                        restricted=lambda model: model.topic_id.in_(select(Topic.id).where(Topic.sensitive)))
     __table_args__ = (
         CheckConstraint("channel IN ('meeting', 'phone', 'email', 'zalo', 'fanpage', 'counter', 'visit', 'web')",
                         name="channel"),

@@ -3,7 +3,7 @@
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..auth.models import Role, User
@@ -14,7 +14,7 @@ from ..mail.services import enqueue_template
 from ..org.models import Business, Contact, Interaction, Unit
 from ..scheduling.models import Meeting
 from ..scheduling.services import holiday_calendar, today_in, zone_named
-from ..scope import can_see_unit, unit_scoped
+from ..scope import can_see_unit, unit_scoped, visible
 from ..text import person_label
 from ..web import external_url
 from .labels import STATUS_NAMES, TRANSITION_NAMES
@@ -60,25 +60,6 @@ def is_overdue(issue: Issue, today: date | None = None) -> bool:
     return issue.status in OPEN_STATUSES and issue.due_date is not None and issue.due_date < (today or office_today())
 
 
-def visible_issues_condition(user: User) -> ColumnElement[bool]:
-    """Condition on Issue: who sees which issue.
-
-    A business sees the issues it raised. Staff see the issues of their subtree, where the issue is now or
-    where it was raised (a branch follows what it escalated). Issues on a sensitive topic (an officer's
-    conduct) are seen only by managers and admins.
-    """
-    if user.role == Role.ADMIN:
-        return true()
-    if user.role == Role.BUSINESS:
-        return Issue.business_id == user.business_id if user.business_id else false()
-    # An issue only ever moves up from where it was raised (and back down towards it), so where it was raised
-    # lies in the subtree of where it is now: "raised in my subtree" covers both, as one indexed condition.
-    where = unit_scoped(user, Issue.origin_unit_id)
-    if user.role != Role.MANAGER:
-        where = and_(where, Issue.topic_id.not_in(select(Topic.id).where(Topic.sensitive)))
-    return where
-
-
 def get_issue_to_change(user: User, issue_id: int) -> Issue | None:
     """The issue if `user` may act on it: they see it and it is now at their unit or below. A branch follows
     what it escalated but no longer handles it."""
@@ -90,7 +71,7 @@ def get_issue_to_change(user: User, issue_id: int) -> Issue | None:
 
 def get_issue(user: User, issue_id: int) -> Issue | None:
     return db.session.execute(
-        select(Issue).where(Issue.id == issue_id, visible_issues_condition(user))
+        select(Issue).where(Issue.id == issue_id, visible(user, Issue))
     ).scalar_one_or_none()
 
 
@@ -311,7 +292,7 @@ def issue_query(user: User, *, status: str | None = None, unit: Unit | None = No
     """The statement for a filtered list of the issues `user` may see, newest first, with what lists show
     loaded in the same query. `unit` (where the issue is now) and `raised_in` (where it was raised) include
     the units below; `status` may also be a group ("open", "done"); dates are office-local days."""
-    stmt = (select(Issue).where(visible_issues_condition(user))
+    stmt = (select(Issue).where(visible(user, Issue))
             .order_by(Issue.created_at.desc(), Issue.id.desc())
             .options(joinedload(Issue.topic), joinedload(Issue.unit), joinedload(Issue.origin_unit),
                      joinedload(Issue.business), joinedload(Issue.assignee), joinedload(Issue.rating)))

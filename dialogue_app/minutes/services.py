@@ -28,12 +28,12 @@ from ..exceptions import Conflict, InvalidData
 from ..extensions import db
 from ..issues.labels import STATUS_NAMES
 from ..issues.models import Issue, Topic
-from ..issues.services import carried_over_query, issue_query, visible_issues_condition
+from ..issues.services import carried_over_query, issue_query
 from ..issues.workflow import DONE_STATUSES, OPEN_STATUSES
 from ..mail.services import Attachment, enqueue
 from ..org.models import Business, Unit
 from ..scheduling.models import Meeting
-from ..scope import sees_every_unit, visible_meetings_condition
+from ..scope import sees_every_unit, visible
 from ..text import person_label
 from ..web import external_url
 from . import pdf
@@ -442,13 +442,13 @@ def _issue_signature_stmt(reader: User):
     return (select(Issue.id, Issue.version, Business.name, Topic.name, handling.name, Meeting.start)
             .join(Business, Business.id == Issue.business_id).join(Topic, Topic.id == Issue.topic_id)
             .join(handling, handling.id == Issue.unit_id).join(Meeting, Meeting.id == Issue.meeting_id)
-            .where(visible_issues_condition(reader)).order_by(Issue.id))
+            .where(visible(reader, Issue)).order_by(Issue.id))
 
 
 def visible_meeting_statement(reader: User):
     """The meeting with id `:meeting_id` if `reader` sees it, with its unit and the unit above loaded."""
     return _statement("meeting", reader, lambda: (
-        select(Meeting).where(Meeting.id == bindparam("meeting_id"), visible_meetings_condition(reader))
+        select(Meeting).where(Meeting.id == bindparam("meeting_id"), visible(reader, Meeting))
         .options(joinedload(Meeting.unit).joinedload(Unit.parent))))
 
 

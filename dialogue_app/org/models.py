@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import utcnow
+from ..db import Belongs, utcnow
 from ..extensions import db
 
 if TYPE_CHECKING:  # auth refers to org; the officer is resolved by name when the mappers are set up
@@ -51,6 +51,7 @@ class Unit(db.Model):
 
 class Business(db.Model):
     __tablename__ = "businesses"
+    __scope__ = Belongs(unit="unit_id", business="id")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tax_code: Mapped[str] = mapped_column(String(14), unique=True)

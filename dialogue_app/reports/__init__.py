@@ -1,10 +1,13 @@
-"""Hands the blueprint on, lazily: importing this package's models must not import its views, which
-import the models of other domains (and, through `scope`, this package's again)."""
+"""Reports for managers: dashboards, the ranking, plans, charts and waiting-room screens."""
+
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from ..db import listen
+from .snapshots import mark_dirty_months, write_dirty_months
 
 
-def __getattr__(name: str):
-    if name == "bp":
-        from .views import bp
-
-        return bp
-    raise AttributeError(name)
+def init_app(app: Flask) -> None:
+    # What a write touches marks its months for the next refresh, in the writer's own transaction.
+    listen(Session, "before_flush", mark_dirty_months)
+    listen(Session, "after_flush", write_dirty_months)

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, case, distinct, event, func, inspect, or_, select, union
+from sqlalchemy import and_, case, distinct, func, inspect, or_, select, union
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -312,16 +312,14 @@ def months_touched(session: Session) -> set[int]:
     return months
 
 
-@event.listens_for(Session, "before_flush")
-def _mark_dirty_months(session: Session, flush_context, instances) -> None:
+def mark_dirty_months(session: Session, flush_context, instances) -> None:
     with session.no_autoflush:
         months = months_touched(session)
     if months:
         session.info.setdefault("report_months", set()).update(months)
 
 
-@event.listens_for(Session, "after_flush")
-def _write_dirty_months(session: Session, flush_context) -> None:
+def write_dirty_months(session: Session, flush_context) -> None:
     months = session.info.pop("report_months", None)
     if not months:
         return

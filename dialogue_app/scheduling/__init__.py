@@ -1,10 +1,12 @@
-"""Hands the blueprint on, lazily: importing this package's models must not import its views, which
-import the models of other domains (and, through `scope`, this package's again)."""
+"""Series, the recurrence rule, holidays, occurrences and meetings."""
+
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from ..db import listen
+from .models import bump_revisions
 
 
-def __getattr__(name: str):
-    if name == "bp":
-        from .views import bp
-
-        return bp
-    raise AttributeError(name)
+def init_app(app: Flask) -> None:
+    # A series' revision (its calendar SEQUENCE and its feed's ETag) moves with every change to it or its overrides.
+    listen(Session, "before_flush", bump_revisions)

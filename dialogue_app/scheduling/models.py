@@ -12,12 +12,13 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    event,
     inspect,
+    or_,
+    select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from ..db import utcnow
+from ..db import Belongs, utcnow
 from ..extensions import db
 from ..org.models import Business, Unit
 
@@ -31,10 +32,17 @@ series_invitations = Table(
 )
 
 
+def invited_series(business_id):
+    """The ids of the series a business is invited to."""
+    return select(series_invitations.c.series_id).where(series_invitations.c.business_id == business_id)
+
+
 class Series(db.Model):
     """A recurring meeting: a rule, a first start in local wall time, and everything its occurrences share."""
 
     __tablename__ = "series"
+    # A business reaches the series it is invited to.
+    __scope__ = Belongs(unit="unit_id", business=lambda model, business_id: model.id.in_(invited_series(business_id)))
     __table_args__ = (
         CheckConstraint("kind IN ('dialogue', 'thematic', 'visit')", name="kind"),
         CheckConstraint("holiday_policy IN ('keep', 'skip', 'previous_workday', 'next_workday')",
@@ -95,6 +103,10 @@ class Meeting(db.Model):
     """A meeting that happened or will: an occurrence made concrete, or a one-off (thematic, visit)."""
 
     __tablename__ = "meetings"
+    # A business reaches the meetings it is invited to, through their series or to one meeting alone.
+    __scope__ = Belongs(unit="unit_id", business=lambda model, business_id: or_(
+        model.series_id.in_(invited_series(business_id)),
+        model.id.in_(select(MeetingInvitation.meeting_id).where(MeetingInvitation.business_id == business_id))))
     __table_args__ = (
         UniqueConstraint("series_id", "occurrence", name="uq_meetings_series_occurrence"),
         CheckConstraint("kind IN ('dialogue', 'thematic', 'visit')", name="kind"),
@@ -119,6 +131,20 @@ class Meeting(db.Model):
     unit: Mapped[Unit] = relationship()
 
 
+class MeetingInvitation(db.Model):
+    """A business invited to one meeting only, on top of the businesses its series invites."""
+
+    __tablename__ = "meeting_invitations"
+    __table_args__ = (UniqueConstraint("meeting_id", "business_id", name="uq_meeting_invitations_pair"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    business: Mapped[Business] = relationship()
+
+
 class CalendarAdjustment(db.Model):
     """A day off added, a listed holiday removed, or a weekend working day, as the government announced."""
 
@@ -132,8 +158,7 @@ class CalendarAdjustment(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-@event.listens_for(Session, "before_flush")
-def _bump_revisions(session: Session, flush_context, instances) -> None:
+def bump_revisions(session: Session, flush_context, instances) -> None:
     touched: set[Series] = set()
     for obj in list(session.new) + list(session.dirty) + list(session.deleted):
         if isinstance(obj, Series) and obj not in session.deleted and session.is_modified(obj):

@@ -492,9 +492,9 @@ def agenda(user, window_start: datetime, window_end: datetime) -> list[AgendaEnt
     A fixed number of queries whatever the number of series: series with their overrides, the holiday
     adjustments, and the meetings.
     """
-    from ..scope import visible_meetings_condition, visible_series_condition
+    from ..scope import visible
 
-    return _agenda(visible_series_condition(user), visible_meetings_condition(user), window_start, window_end)
+    return _agenda(visible(user, Series), visible(user, Meeting), window_start, window_end)
 
 
 def unit_agenda(unit: Unit, window_start: datetime, window_end: datetime) -> list[AgendaEntry]:

@@ -5,14 +5,14 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..api.auth import file_reader
+from ..auth.bearer import file_reader
 from ..auth.models import Role, User
+from ..calendar import services
 from ..extensions import db
 from ..org.models import Business, Unit
 from ..scheduling import services as scheduling
 from ..scheduling.models import Meeting, Series
 from ..scope import get_visible
-from . import services
 
 bp = Blueprint("calendar", __name__)
 

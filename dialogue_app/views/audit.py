@@ -1,10 +1,10 @@
 from flask import Blueprint, render_template, request
 from sqlalchemy import select
 
+from ..audit.models import AuditEntry
 from ..auth.access import roles_required
 from ..auth.models import Role
 from ..extensions import db
-from .models import AuditEntry
 
 bp = Blueprint("audit", __name__)
 

@@ -14,18 +14,18 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from ..api.auth import file_reader
 from ..auth.access import roles_required
+from ..auth.bearer import file_reader
 from ..auth.models import Role
 from ..exceptions import ServiceError
 from ..extensions import db
 from ..issues import services as issue_services
 from ..issues.models import Issue
+from ..minutes import services
+from ..minutes.forms import FinaliseForm, MinutesForm, SendForm
+from ..minutes.markup import render_markdown
 from ..scheduling.models import Meeting
 from ..web import show_service_error
-from . import services
-from .forms import FinaliseForm, MinutesForm, SendForm
-from .markup import render_markdown
 
 bp = Blueprint("minutes", __name__)
 

@@ -25,9 +25,9 @@ from ..auth.access import roles_required
 from ..auth.models import Role
 from ..exceptions import InvalidData
 from ..extensions import db
+from ..imports import services
+from ..imports.forms import ConfirmForm, ImportForm
 from ..spreadsheets import to_csv, to_xlsx
-from . import services
-from .forms import ConfirmForm, ImportForm
 
 bp = Blueprint("imports", __name__)
 

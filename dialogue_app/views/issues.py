@@ -19,14 +19,8 @@ from ..auth.access import roles_required
 from ..auth.models import Role, User
 from ..exceptions import Conflict, ServiceError
 from ..extensions import db
-from ..org.models import Business, Interaction, Unit
-from ..org.services import business_by_tax_code, normalize_tax_code
-from ..scheduling.models import Meeting
-from ..scope import get_visible, visible_units, visible_units_condition, visible_users_condition
-from ..spreadsheets import to_csv, to_xlsx
-from ..web import select_choices, show_service_error, unit_choices
-from . import attachments, services
-from .forms import (
+from ..issues import attachments, services
+from ..issues.forms import (
     AttachmentForm,
     BusinessIssueForm,
     IssueForm,
@@ -36,9 +30,15 @@ from .forms import (
     TopicForm,
     TransitionForm,
 )
-from .labels import CHANNEL_NAMES, STATUS_GROUP_NAMES, STATUS_NAMES, TRANSITION_NAMES
-from .models import Attachment, Issue, Topic
-from .workflow import allowed_targets
+from ..issues.labels import CHANNEL_NAMES, STATUS_GROUP_NAMES, STATUS_NAMES, TRANSITION_NAMES
+from ..issues.models import Attachment, Issue, Topic
+from ..issues.workflow import allowed_targets
+from ..org.models import Business, Interaction, Unit
+from ..org.services import business_by_tax_code, normalize_tax_code
+from ..scheduling.models import Meeting
+from ..scope import get_visible, visible_units, visible_units_condition, visible_users_condition
+from ..spreadsheets import to_csv, to_xlsx
+from ..web import select_choices, show_service_error, unit_choices
 
 bp = Blueprint("issues", __name__)
 

@@ -1,12 +1,14 @@
-"""Bearer tokens for the API: every /api/v1 call but the public ones carries one."""
+"""Bearer tokens: every /api/v1 call but the public ones carries one, and the file endpoints (minutes.pdf,
+invite.ics) take one as well as a browser session."""
 
 from datetime import timedelta
 
 from flask import abort, g, request
+from flask_login import current_user
 
-from ..auth.services import token_row
 from ..db import utcnow
 from ..extensions import db
+from .services import token_row
 
 # Endpoints that answer without a token: signing in, and the API's own description.
 PUBLIC_ENDPOINTS = frozenset({"tokens.create_token", "api-docs.openapi_json"})
@@ -56,8 +58,6 @@ def file_reader():
     """Who asks for a file endpoint (minutes.pdf, invite.ics): the bearer token's user when the request carries
     one (a wrong or expired token is 401, never a fall-back to the session), else the signed-in user, else
     None (the caller then sends browsers to the sign-in page)."""
-    from flask_login import current_user
-
     if request.headers.get("Authorization"):
         return sign_in_by_token()
     return current_user if current_user.is_authenticated else None

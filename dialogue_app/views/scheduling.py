@@ -15,19 +15,22 @@ from ..issues import services as issue_services
 from ..issues.forms import QuickIssueForm
 from ..issues.models import Issue
 from ..org.models import Business
-from ..scope import (
-    get_unit_by_code,
-    get_visible,
-    visible_businesses_condition,
-    visible_series_condition,
+from ..scheduling import services
+from ..scheduling.calendar_days import AdjustmentKind
+from ..scheduling.forms import (
+    ADJUSTMENT_NAMES,
+    KIND_NAMES,
+    POLICY_NAMES,
+    AdjustmentForm,
+    MeetingForm,
+    OccurrenceForm,
+    SeriesForm,
 )
+from ..scheduling.models import CalendarAdjustment, Meeting, Series
+from ..scheduling.presets import describe, preset_rule, with_end
+from ..scheduling.recurrence import Status
+from ..scope import get_unit_by_code, get_visible, visible
 from ..web import select_choices, show_service_error, unit_choices
-from . import services
-from .calendar_days import AdjustmentKind
-from .forms import ADJUSTMENT_NAMES, KIND_NAMES, POLICY_NAMES, AdjustmentForm, MeetingForm, OccurrenceForm, SeriesForm
-from .models import CalendarAdjustment, Meeting, Series
-from .presets import describe, preset_rule, with_end
-from .recurrence import Status
 
 bp = Blueprint("scheduling", __name__)
 
@@ -56,7 +59,7 @@ def describe_rule(rule: str) -> str:
 
 def _business_choices():
     businesses = db.session.execute(
-        select(Business).where(visible_businesses_condition(current_user)).order_by(Business.name)
+        select(Business).where(visible(current_user, Business)).order_by(Business.name)
     ).scalars()
     return select_choices((b.id, f"{b.name} ({b.tax_code})") for b in businesses)
 
@@ -112,7 +115,7 @@ def _day_or_404(value: str) -> date:
 @roles_required(*STAFF)
 def series_list():
     all_series = db.session.execute(
-        select(Series).where(visible_series_condition(current_user)).order_by(Series.title, Series.id)
+        select(Series).where(visible(current_user, Series)).order_by(Series.title, Series.id)
         .options(db.joinedload(Series.unit), db.selectinload(Series.overrides))
     ).scalars().all()
     now = datetime.now(services.zone_named(None))

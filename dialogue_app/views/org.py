@@ -9,18 +9,12 @@ from ..auth.access import roles_required
 from ..auth.models import Role, User
 from ..exceptions import ServiceError
 from ..extensions import db
+from ..org import services
+from ..org.forms import INTERACTION_NAMES, BusinessForm, ContactForm, InteractionForm, UnitForm
+from ..org.models import Business, Unit
 from ..scheduling.models import Series
-from ..scope import (
-    get_unit_by_code,
-    get_visible,
-    visible_businesses_condition,
-    visible_series_condition,
-    visible_units_condition,
-)
+from ..scope import get_unit_by_code, get_visible, visible, visible_units_condition
 from ..web import select_choices, show_service_error, unit_choices
-from . import services
-from .forms import INTERACTION_NAMES, BusinessForm, ContactForm, InteractionForm, UnitForm
-from .models import Business, Unit
 
 bp = Blueprint("org", __name__)
 
@@ -114,7 +108,7 @@ def _business_or_404(business_id: int) -> Business:
 @roles_required(*STAFF)
 def businesses():
     q = request.args.get("q", "").strip()[:200]
-    stmt = (select(Business).where(visible_businesses_condition(current_user)).order_by(Business.name)
+    stmt = (select(Business).where(visible(current_user, Business)).order_by(Business.name)
             .options(joinedload(Business.unit)))
     if q:
         stmt = stmt.where(services.search_condition(q))
@@ -154,7 +148,7 @@ def business_page(business_id: int):
         "org/business.html", business=business, timeline=attendance_services.business_timeline(current_user, business),
         contact_form=ContactForm(formdata=None), interaction_form=InteractionForm(formdata=None),
         series=db.session.execute(
-            select(Series).where(Series.invitees.contains(business), visible_series_condition(current_user))
+            select(Series).where(Series.invitees.contains(business), visible(current_user, Series))
             .order_by(Series.title)).scalars().all(),
     )
 

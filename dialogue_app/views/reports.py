@@ -15,15 +15,15 @@ from ..extensions import db
 from ..issues.labels import CHANNEL_NAMES
 from ..issues.services import office_today
 from ..minutes.pdf import date_words, html_to_pdf
+from ..reports import charts, index, services
+from ..reports.forms import ScreenForm
+from ..reports.models import DisplayScreen
+from ..reports.periods import ROMAN, Period, PeriodKind, parse_period
 from ..scheduling.models import Meeting
 from ..scheduling.services import unit_agenda, zone_named
 from ..scope import visible_units
 from ..spreadsheets import to_csv, to_xlsx
 from ..web import unit_choices
-from . import charts, index, services
-from .forms import ScreenForm
-from .models import DisplayScreen
-from .periods import ROMAN, Period, PeriodKind, parse_period
 
 bp = Blueprint("reports", __name__)
 

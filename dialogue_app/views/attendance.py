@@ -4,6 +4,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..attendance import services
+from ..attendance.models import Attendee
 from ..auth.access import roles_required
 from ..auth.models import Role, User
 from ..exceptions import ServiceError
@@ -14,8 +16,6 @@ from ..org.services import business_by_tax_code, normalize_tax_code
 from ..scheduling.models import Meeting
 from ..scope import get_visible, visible_users_condition
 from ..text import fold
-from . import services
-from .models import Attendee
 
 bp = Blueprint("attendance", __name__)
 

@@ -3,6 +3,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import or_, select
 
+from ..auth import services
+from ..auth.access import mark_sign_in_failed, roles_required, sign_in_limits
+from ..auth.forms import LoginForm, UserForm
+from ..auth.models import Role, User
 from ..db import utcnow
 from ..exceptions import ServiceError
 from ..extensions import db, login_manager
@@ -10,10 +14,6 @@ from ..org.models import Unit
 from ..org.services import business_by_tax_code, normalize_tax_code
 from ..scope import get_visible, visible_units_condition, visible_users_condition
 from ..web import local_target, show_service_error, unit_choices
-from . import services
-from .access import mark_sign_in_failed, roles_required, sign_in_limits
-from .forms import LoginForm, UserForm
-from .models import Role, User
 
 bp = Blueprint("auth", __name__)
 

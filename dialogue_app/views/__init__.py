@@ -1,0 +1,17 @@
+"""The pages: one blueprint per domain, at the top of the house (nothing below imports them).
+
+Each module validates what a person sent, calls one service of its domain, commits, and renders or
+redirects. The blueprints' names are the domains' names, so endpoints read `issues.detail`.
+"""
+
+from flask import Flask
+
+from . import attendance, audit, auth, calendar, home, imports, issues, minutes, org, reports, scheduling
+
+BLUEPRINTS = (home.bp, auth.bp, org.bp, audit.bp, scheduling.bp, issues.bp, attendance.bp, calendar.bp,
+              imports.bp, minutes.bp, reports.bp)
+
+
+def init_app(app: Flask) -> None:
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
