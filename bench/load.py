@@ -52,6 +52,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from feeds import Processes, cpu_times, free_port, request, tree_seconds, wait_ready  # noqa: E402
 
+from dialogue_app import officetime  # noqa: E402
+
 DEFAULT_URL = os.environ.get("BENCH_LOAD_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/national_demo")
 HOST = "127.0.0.1"
 PASSWORD = "bench load password"
@@ -107,7 +109,6 @@ def prepare(database_url: str, secret_key: str, base_url: str, options, folder: 
     from dialogue_app.calendar.models import FeedToken
     from dialogue_app.extensions import db
     from dialogue_app.issues.models import Issue, Topic
-    from dialogue_app.issues.services import office_today
     from dialogue_app.org.models import Business, Unit
     from dialogue_app.scheduling.models import Meeting, series_invitations
     from dialogue_app.scope import visible, visible_units
@@ -224,7 +225,7 @@ def prepare(database_url: str, secret_key: str, base_url: str, options, folder: 
                             "businesses": businesses, "meetings": meetings})
         db.session.commit()
 
-        today = office_today()
+        today = officetime.today()
         months = sorted({(today.replace(day=1) + timedelta(days=31 * k)).strftime("%Y-%m") for k in (-3, -2, -1, 1)})
         quarter = (today.month - 1) // 3 + 1
         periods = [f"period=month&year={today.year}&n={today.month}",

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from result import emit, row
 
-from dialogue_app.scheduling.calendar_days import build_calendar
+from dialogue_app.officetime.days import build_calendar
 from dialogue_app.scheduling.recurrence import HolidayPolicy, Override, expand, parse_rule, rule_for
 
 TARGET_MS = 2.0

@@ -20,11 +20,10 @@ from pages import measure_page
 from result import emit, row
 from sqlalchemy import func, select
 
-from dialogue_app import create_app
+from dialogue_app import create_app, officetime
 from dialogue_app.auth.models import User
 from dialogue_app.demo_national import NationalSizes, seed_national
 from dialogue_app.extensions import db
-from dialogue_app.issues.services import office_today
 from dialogue_app.org.models import Unit
 
 TARGET_MS, RUNS = 150, 30
@@ -75,7 +74,7 @@ def main() -> int:
                 db.session.commit()
         accounts = prepare(app)
         with app.app_context():
-            today = office_today()
+            today = officetime.today()
         year, quarter, month = today.year, (today.month - 1) // 3 + 1, today.month
         pages = [
             ("general", f"/reports?period=year&year={year - 1}"),

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import audit, calendar, config, errors, i18n, reports, scheduling, security, views
+from . import audit, auth, calendar, config, errors, i18n, issues, reports, scheduling, security, views
 from . import db as database
 from .api import init_api
 from .calendar.fastpath import FeedFastPath
@@ -51,7 +51,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     # What every write must bring along (revisions, feed keys, the audit trail, report freshness), registered
     # here rather than by whichever module happens to be imported first.
     database.init_app(app)
+    auth.init_app(app)
     scheduling.init_app(app)
+    issues.init_app(app)
     calendar.init_app(app)
     audit.init_app(app)
     reports.init_app(app)

@@ -44,6 +44,7 @@ def secret_key(instance_path: str) -> str:
 def from_environment(instance_path: str) -> dict:
     env = os.environ
     base_url = env.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    office_zone = env.get("OFFICE_TIMEZONE") or "Asia/Ho_Chi_Minh"
     redis_url = env.get("REDIS_URL")
     return {
         "SECRET_KEY": secret_key(instance_path),
@@ -62,6 +63,9 @@ def from_environment(instance_path: str) -> dict:
         # the stored figures with the time they were computed. Without it, the first reader after a change
         # recomputes (one at a time; the others read what is stored meanwhile).
         "REPORTS_REFRESHED_IN_BACKGROUND": _bool(env.get("REPORTS_REFRESHED_IN_BACKGROUND")),
+        # The office's time zone: what "today", working days and local months mean, and how times are shown.
+        "OFFICE_TIMEZONE": office_zone,
+        "BABEL_DEFAULT_TIMEZONE": office_zone,
         "SESSION_COOKIE_SECURE": base_url.startswith("https://"),
         "REMEMBER_COOKIE_SECURE": base_url.startswith("https://"),
     }
@@ -74,7 +78,6 @@ DEFAULTS = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "BABEL_DEFAULT_LOCALE": "vi",
-    "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
     "LANGUAGES": ("vi", "en"),
     "RATELIMIT_HEADERS_ENABLED": True,
     # A person gets this many failed sign-ins per window; an address (a whole office behind one NAT)

@@ -32,10 +32,10 @@ from .db import utcnow
 from .extensions import db
 from .issues.models import Issue, IssueEvent, Rating, Topic
 from .issues.topics import default_topic_rows
+from .officetime.days import HolidayCalendar, build_calendar
 from .org.models import Business, Contact, Interaction, Unit
 from .org.taxcode import check_digit
 from .reports.models import UnitPlan
-from .scheduling.calendar_days import HolidayCalendar, build_calendar
 from .scheduling.models import DEFAULT_ZONE, Meeting, OccurrenceOverride, Series, series_invitations
 from .scheduling.recurrence import HolidayPolicy, Status, expand, normalize_rule, rule_for
 from .text import fold

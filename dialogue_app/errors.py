@@ -6,7 +6,7 @@ No input, however malformed, is answered with a traceback; a 500 is logged and a
 import math
 import time
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -172,8 +172,6 @@ def handle_concurrent_change(error: Exception):
 
 def handle_unexpected(error: Exception):
     # Logged with its traceback; the person sees a polite page and nothing half-written is kept.
-    from flask import current_app
-
     current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
     db.session.rollback()
     return handle_http_exception(InternalServerError())
@@ -185,8 +183,6 @@ def handle_database_unavailable(error: Exception):
     Nothing of the request is kept. The page is written without the database: the person is not looked up
     again (that is a query), so it is the page a visitor sees, in the language of the session or Vietnamese.
     """
-    from flask import current_app
-
     current_app.logger.warning("Database unavailable on %s %s: %s", request.method, request.path,
                                str(error).splitlines()[0] if str(error) else type(error).__name__)
     try:

@@ -7,6 +7,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from sqlalchemy import select
 
 from .db import Base
 
@@ -17,3 +18,8 @@ csrf = CSRFProtect()
 babel = Babel()
 # No default limits: only the routes that need one (sign-in, tokens) carry a limit.
 limiter = Limiter(key_func=get_remote_address)
+
+
+def has_rows(statement) -> bool:
+    """True when `statement` (a select) finds at least one row; the database stops at the first."""
+    return bool(db.session.execute(select(statement.exists())).scalar())

@@ -19,6 +19,7 @@ from functools import wraps
 from flask import abort, g, has_app_context
 from flask_login import current_user, login_required
 from sqlalchemy import ColumnElement, and_, false, func, not_, select, true
+from sqlalchemy.orm import aliased
 
 from .auth.models import Role, User
 from .db import Belongs
@@ -113,7 +114,7 @@ def units_below(unit: Unit):
 
 def unit_ids_below(unit_id):
     """Like units_below, from a unit's id (or a subquery giving one), without loading the unit."""
-    top = db.aliased(Unit)
+    top = aliased(Unit)
     return select(Unit.id).where(Unit.path.startswith(select(top.path).where(top.id == unit_id).scalar_subquery()))
 
 

@@ -1,9 +1,12 @@
-"""Small helpers shared by the views of every domain."""
+"""Small helpers for anything that answers on the web: pages, the API, mail and feed links, forms."""
 
 from urllib.parse import urlsplit
 
-from flask import url_for
+from flask import current_app, flash, url_for
 from werkzeug.routing import IntegerConverter
+from wtforms import SelectChoice
+
+from .extensions import db
 
 
 def local_target(target: str | None) -> str:
@@ -19,10 +22,6 @@ def local_target(target: str | None) -> str:
 
 def show_service_error(form, error, field_names: dict[str, str] | None = None) -> None:
     """Put a service's refusal on the form fields it names (or flash it), after undoing the change."""
-    from flask import flash
-
-    from .extensions import db
-
     db.session.rollback()
     field_names = field_names or {}
     unplaced = []
@@ -38,8 +37,6 @@ def show_service_error(form, error, field_names: dict[str, str] | None = None) -
 
 def select_choices(pairs) -> list:
     """(value, label) pairs as WTForms select options."""
-    from wtforms import SelectChoice
-
     return [SelectChoice(value, label) for value, label in pairs]
 
 
@@ -49,10 +46,6 @@ def external_url(endpoint: str, **values) -> str:
     Built from the URL map alone: pushing a request context to call url_for would run the app's
     teardown handlers in the middle of the current request.
     """
-    from urllib.parse import urlsplit
-
-    from flask import current_app
-
     base = urlsplit(current_app.config["BASE_URL"])
     adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
     return adapter.build(endpoint, values, force_external=True)
@@ -65,10 +58,3 @@ class IdConverter(IntegerConverter):
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("max", 2**31 - 1)
         super().__init__(url_map, *args, **kwargs)
-
-
-def unit_choices(user, blank: bool = False) -> list:
-    """The units `user` may pick, as select options (code, name), optionally after an empty one."""
-    from .scope import visible_units
-
-    return select_choices(([("", "—")] if blank else []) + [(u.code, u.name) for u in visible_units(user)])

@@ -199,8 +199,8 @@ def test_invite_ics_takes_a_session_or_a_bearer_token(client, api, login, make_u
 
 
 def test_feeds_follow_announced_days_off_and_close_with_their_unit(client, coffee, units, make_unit):
+    from dialogue_app.officetime.days import AdjustmentKind
     from dialogue_app.org.services import delete_unit
-    from dialogue_app.scheduling.calendar_days import AdjustmentKind
 
     before = feed_of(client, "series", coffee.id)
     scheduling.set_adjustment(date(2027, 3, 29), AdjustmentKind.DAY_OFF, "Nghỉ bù đặc biệt")

@@ -14,16 +14,16 @@ from dialogue_app.auth.models import User
 from dialogue_app.calendar.models import FeedToken
 from dialogue_app.extensions import db
 from dialogue_app.issues.models import Issue, IssueEvent, Rating, Topic
+from dialogue_app.officetime import office_zone
+from dialogue_app.officetime.days import build_calendar
 from dialogue_app.org import services as org_services
 from dialogue_app.org.models import Business, Interaction, Unit
 from dialogue_app.org.taxcode import is_valid_tax_code
 from dialogue_app.reports.models import UnitPlan
-from dialogue_app.scheduling.calendar_days import build_calendar
 from dialogue_app.scheduling.models import Meeting, OccurrenceOverride, Series, series_invitations
-from dialogue_app.scheduling.services import zone_named
 
 TINY = demo_national.NationalSizes(departments=3, branches=6, businesses=300, years=1, issues=2000)
-ZONE = zone_named(None)
+ZONE = office_zone()
 
 
 def count(model) -> int:

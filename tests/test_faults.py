@@ -35,6 +35,7 @@ from dialogue_app.mail import services as mail
 from dialogue_app.mail.models import OutboxMessage
 from dialogue_app.minutes import services as minutes_services
 from dialogue_app.minutes.models import Minutes, MinutesRevision
+from dialogue_app.officetime import office_zone
 from dialogue_app.org.services import business_by_tax_code
 from dialogue_app.scheduling import services as scheduling
 
@@ -370,7 +371,7 @@ def test_two_officers_saving_the_same_minutes_at_once_one_wins_the_other_is_told
     login(officer)
     other = second_client(app, colleague)
     meeting = scheduling.create_meeting(title="Đối thoại doanh nghiệp", unit=units["HCM-A"], kind="thematic",
-                                        start=datetime(2026, 3, 10, 8, tzinfo=minutes_services.OFFICE_ZONE),
+                                        start=datetime(2026, 3, 10, 8, tzinfo=office_zone()),
                                         duration_minutes=90, location="Hội trường")
     db.session.flush()
     minutes_services.save_minutes(meeting, actor=officer, body="Bản đầu")

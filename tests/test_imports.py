@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from dialogue_app.audit.models import AuditEntry
 from dialogue_app.exceptions import InvalidData
 from dialogue_app.extensions import db
-from dialogue_app.imports import bp as imports_bp
 from dialogue_app.imports import services
 from dialogue_app.org import services as org_services
 from dialogue_app.org.models import Business, Contact
@@ -25,14 +24,6 @@ HEADER_VI = ["Mã số thuế", "Tên doanh nghiệp", "Địa chỉ", "Đơn v�
              "Chức vụ"]
 HEADER_EN = ["tax_code", "name", "address", "unit", "contact_name", "contact_email", "contact_phone",
              "contact_position"]
-
-
-@pytest.fixture
-def app(app):
-    """The app with the imports blueprint, until create_app registers it itself."""
-    if "imports" not in app.blueprints:
-        app.register_blueprint(imports_bp)
-    return app
 
 
 @pytest.fixture
@@ -488,8 +479,6 @@ def test_a_browser_uploads_previews_and_confirms_under_the_content_security_poli
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'browser.db'}", "RATELIMIT_STORAGE_URI": "memory://",
         "BASE_URL": "http://127.0.0.1", "INSTANCE_PATH": str(tmp_path / "instance"),
     })
-    if "imports" not in app.blueprints:
-        app.register_blueprint(imports_bp)
     with app.app_context():
         db.create_all()
         general = org_services.create_unit(code="TCHQ", name="Tổng cục", level="general", parent=None)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 import dialogue_app.minutes.models  # noqa: F401  (the schema is made from the models imported)
 from dialogue_app.attendance import services as attendance
-from dialogue_app.extensions import csrf, db
+from dialogue_app.extensions import db
 from dialogue_app.issues import services as issue_services
 from dialogue_app.mail.models import OutboxMessage
 from dialogue_app.mail.services import send_pending
@@ -21,24 +21,11 @@ from dialogue_app.minutes import pdf as minutes_pdf
 from dialogue_app.minutes import services
 from dialogue_app.minutes.markup import render_markdown
 from dialogue_app.minutes.models import Minutes, MinutesPdf, MinutesRevision
+from dialogue_app.officetime import office_zone
 from dialogue_app.org.services import add_contact
 from dialogue_app.scheduling import services as scheduling
 
 VIETNAMESE = "Ệ ự ỹ Ở đ Đ ẫ ằ Ặ ơ ư"
-
-
-@pytest.fixture
-def app(app):
-    """The app with the minutes wired in, until dialogue_app/__init__.py and api/__init__.py do it."""
-    from dialogue_app.api.minutes import blp
-    from dialogue_app.minutes import bp
-
-    if "minutes" not in app.blueprints:
-        app.register_blueprint(bp)
-    if "minutes_api" not in app.blueprints:
-        app.extensions["dialogue-api"].register_blueprint(blp)
-        csrf.exempt(blp)
-    return app
 
 
 @pytest.fixture
@@ -301,7 +288,7 @@ def test_the_api_refuses_stale_and_bad_writes_and_keeps_scope(api, world, client
     assert client.put(url, json={"body": "x"}).status_code == 401
 
     cancelled = scheduling.create_meeting(title="Họp bị hủy", unit=world["october"].unit,
-                                          start=datetime(2025, 11, 3, 8, tzinfo=services.OFFICE_ZONE),
+                                          start=datetime(2025, 11, 3, 8, tzinfo=office_zone()),
                                           duration_minutes=60, location="Phòng họp")
     cancelled.status = "cancelled"
     db.session.commit()
@@ -426,7 +413,7 @@ def test_a_long_issue_table_breaks_across_pages_with_its_header_repeated(app, wo
 def test_demo_minutes(app, world):
     from dialogue_app.minutes.demo import seed_demo_minutes
 
-    count = seed_demo_minutes(now=datetime(2025, 11, 1, tzinfo=services.OFFICE_ZONE))
+    count = seed_demo_minutes(now=datetime(2025, 11, 1, tzinfo=office_zone()))
     db.session.commit()
     assert count == 2
     october = services.get_minutes(world["october"])

@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 from icalendar import Calendar
 
 from dialogue_app.calendar.ical import MeetingEntry, Person, calendar, meeting_event
+from dialogue_app.officetime.days import HolidayCalendar
 from dialogue_app.org.taxcode import TaxCodeProblem, check_digit, is_valid_tax_code, tax_code_problem
-from dialogue_app.scheduling.calendar_days import HolidayCalendar
 from dialogue_app.scheduling.recurrence import (
     HolidayPolicy,
     Override,

@@ -8,7 +8,7 @@ from dateutil.rrule import rrulestr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dialogue_app.scheduling.calendar_days import HolidayCalendar, build_calendar
+from dialogue_app.officetime.days import HolidayCalendar, build_calendar
 from dialogue_app.scheduling.recurrence import (
     HolidayPolicy,
     Override,

@@ -3,7 +3,8 @@ from datetime import date
 from sqlalchemy import func, select
 
 from dialogue_app.extensions import db
-from dialogue_app.scheduling.models import CalendarAdjustment, Meeting, OccurrenceOverride, Series
+from dialogue_app.officetime.models import CalendarAdjustment
+from dialogue_app.scheduling.models import Meeting, OccurrenceOverride, Series
 
 FORM = {
     "title": "Cà phê sáng cùng doanh nghiệp", "kind": "dialogue", "unit": "HCM-A", "location": "Hội trường tầng 2",

@@ -1,3 +1,4 @@
+from ..calendar.services import prefetch_tokens
 from ..extensions import db
 
 
@@ -7,7 +8,5 @@ def page_payload(stmt, args: dict, feed_kind: str | None = None) -> dict:
     page = db.paginate(stmt, page=args["page"], per_page=args["per_page"], max_per_page=200, error_out=False,
                        count=True)
     if feed_kind is not None:
-        from ..calendar.services import prefetch_tokens
-
         prefetch_tokens(feed_kind, [item.id for item in page.items])
     return {"items": page.items, "page": page.page, "per_page": page.per_page, "total": page.total}

@@ -1,21 +1,23 @@
 """Marshmallow schemas: they validate what comes in and describe, in the OpenAPI document, what goes out."""
 
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate
 
+from .. import officetime
+from ..attendance.services import attendees_of
 from ..auth.models import Role
+from ..calendar.services import feed_url
 from ..extensions import db
+from ..issues.models import Issue
+from ..issues.services import is_overdue, issue_query
 from ..org.models import UnitLevel
-
-OFFICE_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+from ..scheduling.services import invitees_for
 
 
 def feed_url_of(kind: str, target_id: int) -> str | None:
-    from ..calendar.services import feed_url
-
     return feed_url(kind, target_id)
 
 
@@ -58,7 +60,7 @@ class Instant(fields.DateTime):
         # Stored instants come back in UTC: show them in the office's zone. A value already in a zone
         # of its own (an occurrence, in its series' zone) keeps it.
         if value.utcoffset() == timedelta(0):
-            value = value.astimezone(OFFICE_ZONE)
+            value = officetime.local(value)
         return value.isoformat()
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -222,10 +224,6 @@ class SeriesCreateSchema(Schema):
 
 
 def visible_invitees(series) -> list:
-    from flask_login import current_user
-
-    from ..scheduling.services import invitees_for
-
     return invitees_for(current_user, series)
 
 
@@ -299,21 +297,12 @@ class MeetingSchema(Schema):
     issues = fields.Method("_issues", metadata={"type": "array", "items": {"type": "object"}})
 
     def _attendees(self, meeting) -> list[dict]:
-        from flask_login import current_user
-
-        from ..attendance.services import attendees_of
-
         people = attendees_of(meeting)
         if current_user.role == Role.BUSINESS:  # the officials, and its own people: no other business
             people = [a for a in people if a.user_id is not None or a.business_id == current_user.business_id]
         return AttendeeSchema(many=True).dump(people)
 
     def _issues(self, meeting) -> list[dict]:
-        from flask_login import current_user
-
-        from ..issues.models import Issue
-        from ..issues.services import issue_query
-
         issues = db.session.execute(issue_query(current_user).where(Issue.meeting_id == meeting.id)).unique()
         return [{"id": i.id, "title": i.title, "status": i.status} for i in issues.scalars()]
 
@@ -373,8 +362,6 @@ class IssueSchema(Schema):
     created_at = Instant(required=True)
 
     def _overdue(self, issue) -> bool:
-        from ..issues.services import is_overdue
-
         return is_overdue(issue)
 
 

@@ -5,6 +5,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
+from .. import officetime
 from ..extensions import db
 from ..scheduling import services
 from ..scheduling.models import Meeting, Series
@@ -95,7 +96,7 @@ class Occurrences(MethodView):
         """
         series = visible_series(series_id)
         zone = services.series_zone(series)
-        start = _window_bound(window["from_"], zone, datetime.combine(services.today_in(zone), time.min, tzinfo=zone))
+        start = _window_bound(window["from_"], zone, datetime.combine(officetime.today_in(zone), time.min, tzinfo=zone))
         end = window["to"]
         if isinstance(end, date) and not isinstance(end, datetime):
             end = datetime.combine(end + timedelta(days=1), time.min).replace(tzinfo=zone)

@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..db import utcnow
 from ..exceptions import Conflict, InvalidData
-from ..extensions import db
+from ..extensions import db, has_rows
 from ..org.models import Business, Unit
 from .models import ApiToken, Role, User
 
@@ -117,3 +117,8 @@ def token_row(token: str, now: datetime | None = None) -> ApiToken | None:
 
 def revoke_token(row: ApiToken) -> None:
     row.revoked_at = utcnow()
+
+
+def users_under(unit) -> str | None:
+    """A unit cannot be deleted while people belong to it (receiver of signals.unit_deleting)."""
+    return _l("users") if has_rows(select(User.id).where(User.unit_id == unit.id)) else None

@@ -4,9 +4,13 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from ..db import listen
-from .services import give_new_objects_a_feed
+from ..signals import occurrence_changed, series_invitations_due, unit_deleted
+from .services import give_new_objects_a_feed, on_occurrence_changed, on_series_invitations_due, on_unit_deleted
 
 
 def init_app(app: Flask) -> None:
     # Every new series, business, unit and staff account gets its feed key in the same transaction.
     listen(Session, "after_flush", give_new_objects_a_feed)
+    series_invitations_due.connect(on_series_invitations_due)
+    occurrence_changed.connect(on_occurrence_changed)
+    unit_deleted.connect(on_unit_deleted)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.http import parse_etags
 
 from ..extensions import db
-from ..scheduling.services import today_in, zone_named
+from ..officetime import office_zone, today_in
 from ..security import security_headers
 from . import services
 
@@ -26,7 +26,7 @@ class FeedFastPath:
         self.wsgi_app = wsgi_app
         self.app = app
         self.engine = None
-        self.zone = zone_named(None)
+        self.zone = office_zone()
         self.headers = security_headers(app)
 
     def __call__(self, environ, start_response):

@@ -9,16 +9,19 @@ from threading import Lock
 
 from flask import current_app, g, has_app_context, render_template
 from flask_babel import force_locale
-from sqlalchemy import and_, bindparam, insert, select
-from sqlalchemy.orm import Session, aliased, joinedload, selectinload
+from sqlalchemy import and_, bindparam, delete, insert, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
+from .. import officetime
+from ..attendance.services import rsvp_token
 from ..auth.models import Role, User
 from ..db import utcnow
 from ..extensions import db
 from ..mail.services import enqueue
 from ..org.models import Business, Contact, Unit
 from ..scheduling import services as scheduling
-from ..scheduling.models import Meeting, Series, series_invitations
+from ..scheduling.models import Meeting, Series, invited_series
+from ..scope import unit_ids_below
 from ..web import external_url
 from . import ical
 from .models import FEED_KINDS, FeedToken
@@ -112,26 +115,20 @@ def series_condition(kind: str, target_id: int):
     if kind == "series":
         return Series.id == target_id
     if kind == "business":
-        return Series.id.in_(select(series_invitations.c.series_id)
-                             .where(series_invitations.c.business_id == target_id))
+        return Series.id.in_(invited_series(target_id))
     if kind == "unit":
-        return Series.unit_id.in_(_subtree(target_id))
+        return Series.unit_id.in_(unit_ids_below(target_id))
     return Series.unit_id == select(User.unit_id).where(User.id == target_id).scalar_subquery()
 
 
 def meetings_condition(kind: str, target_id: int):
     """Condition on Meeting: the one-off meetings the feed shows (feeds of units and people), or None."""
     if kind == "unit":
-        return and_(Meeting.series_id.is_(None), Meeting.unit_id.in_(_subtree(target_id)))
+        return and_(Meeting.series_id.is_(None), Meeting.unit_id.in_(unit_ids_below(target_id)))
     if kind == "user":
         return and_(Meeting.series_id.is_(None),
                     Meeting.unit_id == select(User.unit_id).where(User.id == target_id).scalar_subquery())
     return None
-
-
-def _subtree(unit_id: int):
-    top, below = aliased(Unit), aliased(Unit)
-    return select(below.id).where(below.path.startswith(select(top.path).where(top.id == unit_id).scalar_subquery()))
 
 
 @lru_cache(maxsize=1)
@@ -260,7 +257,7 @@ def feed_bytes(row: FeedToken, today: date) -> bytes:
         .options(joinedload(Series.unit), selectinload(Series.overrides)).order_by(Series.id)
     ).scalars().all()
     holiday_years = range(min([s.first_start.year for s in series_list] or [today.year]) - 1, horizon.year + 1)
-    holidays = scheduling.holiday_calendar(holiday_years)
+    holidays = officetime.holiday_calendar(holiday_years)
     events = []
     for series in series_list:
         events += ical.series_events(series_entry(series, horizon, calendar=holidays))
@@ -271,8 +268,8 @@ def feed_bytes(row: FeedToken, today: date) -> bytes:
             select(Meeting).where(condition, Meeting.start >= since).options(joinedload(Meeting.unit))
             .order_by(Meeting.id)
         ).scalars():
-            events.append(ical.meeting_event(meeting_entry(meeting), scheduling.zone_named(None)))
-    cal = ical.calendar(events, method="PUBLISH", name=feed_name(row), zone=scheduling.zone_named(None),
+            events.append(ical.meeting_event(meeting_entry(meeting), officetime.office_zone()))
+    cal = ical.calendar(events, method="PUBLISH", name=feed_name(row), zone=officetime.office_zone(),
                         refresh=REFRESH)
     return cal.to_ical()
 
@@ -321,8 +318,6 @@ def _next_occurrence(series: Series):
 
 def send_series_invites(series: Series, contacts: list[Contact] | None = None) -> int:
     """METHOD:REQUEST for the whole series to each invited contact (each sees only themself as attendee)."""
-    from ..attendance.services import rsvp_token
-
     contacts = invitees_with_email(series) if contacts is None else [c for c in contacts if c.email]
     following = _next_occurrence(series)
     for contact in contacts:
@@ -366,7 +361,7 @@ def meeting_invite(meeting: Meeting, user: User | None = None) -> bytes:
     attendees = []
     if meeting.series is not None and user is not None and user.role != Role.BUSINESS:
         attendees = [ical.Person(c.email, c.name) for c in invitees_with_email(meeting.series)]
-    event = ical.meeting_event(meeting_entry(meeting, attendees), scheduling.zone_named(None))
+    event = ical.meeting_event(meeting_entry(meeting, attendees), officetime.office_zone())
     return ical.calendar([event], method="REQUEST").to_ical()
 
 
@@ -387,3 +382,18 @@ def give_new_objects_a_feed(session: Session, flush_context) -> None:
                      "revoked": False, "created_at": utcnow()})
     if rows:
         session.connection().execute(insert(FeedToken), rows)
+
+
+# -- Receivers (connected in calendar.init_app) -------------------------------------------------------------
+
+def on_series_invitations_due(series: Series, contacts: list[Contact] | None = None) -> None:
+    send_series_invites(series, contacts)
+
+
+def on_occurrence_changed(series: Series, occurrence: date) -> None:
+    send_occurrence_update(series, occurrence)
+
+
+def on_unit_deleted(unit_id: int) -> None:
+    # Its feed closes with it (ids can be given again to a new unit, which must not inherit the address).
+    db.session.execute(delete(FeedToken).where(FeedToken.kind == "unit", FeedToken.target_id == unit_id))

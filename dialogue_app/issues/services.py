@@ -6,14 +6,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
+from .. import officetime
 from ..auth.models import Role, User
 from ..db import utcnow
 from ..exceptions import Conflict, Forbidden, InvalidData, ServiceError
-from ..extensions import db
+from ..extensions import db, has_rows
 from ..mail.services import enqueue_template
+from ..officetime import holiday_calendar, office_zone
 from ..org.models import Business, Contact, Interaction, Unit
 from ..scheduling.models import Meeting
-from ..scheduling.services import holiday_calendar, today_in, zone_named
 from ..scope import can_see_unit, unit_scoped, visible
 from ..text import person_label
 from ..web import external_url
@@ -32,32 +33,28 @@ class TransitionRefused(ServiceError):
     status = 409
 
 
-def office_today() -> date:
-    return today_in(zone_named(None))
-
-
 def default_due_date(topic: Topic, start: date | None = None) -> date:
     """The topic's time to answer, counted in working days (weekends and public holidays skipped)."""
-    start = start or office_today()
-    calendar = holiday_calendar(range(start.year, start.year + 2))
-    return calendar.add_workdays(start, topic.answer_days)
+    start = start or officetime.today()
+    return officetime.add_working_days(start, topic.answer_days)
 
 
 def overdue_condition(today: date | None = None) -> ColumnElement[bool]:
     """Condition on Issue: not answered or closed, and its due date has passed."""
-    today = today or office_today()
+    today = today or officetime.today()
     return and_(Issue.status.in_([s.value for s in OPEN_STATUSES]), Issue.due_date < today)
 
 
 def not_overdue_condition(today: date | None = None) -> ColumnElement[bool]:
     """The complement of overdue_condition, spelled out: SQL's NOT of a NULL due date is not true."""
-    today = today or office_today()
+    today = today or officetime.today()
     return or_(Issue.status.not_in([s.value for s in OPEN_STATUSES]), Issue.due_date.is_(None),
                Issue.due_date >= today)
 
 
 def is_overdue(issue: Issue, today: date | None = None) -> bool:
-    return issue.status in OPEN_STATUSES and issue.due_date is not None and issue.due_date < (today or office_today())
+    today = today or officetime.today()
+    return issue.status in OPEN_STATUSES and issue.due_date is not None and issue.due_date < today
 
 
 def get_issue_to_change(user: User, issue_id: int) -> Issue | None:
@@ -153,7 +150,7 @@ def transition(issue: Issue, *, to: str, actor: User, note: str = "", assignee: 
         if assignee.role not in STAFF_ROLES or not assignee.active or assignee.unit is None \
                 or not can_see_unit(assignee, issue.unit):
             raise InvalidData.on("assignee", _l("Assign the issue to an officer of the unit handling it."))
-        if due_date < office_today():
+        if due_date < officetime.today():
             raise InvalidData.on("due_date", _l("The due date cannot be in the past."))
         issue.assignee, issue.due_date = assignee, due_date
         details = {"assignee": assignee.email, "due_date": due_date.isoformat()}
@@ -238,14 +235,14 @@ def record_answer_time(issue: Issue, answered_at: datetime) -> None:
     """When the issue was answered, and what the reports read of it: working days taken, and on time or not."""
     issue.answered_at = answered_at
     issue.answer_workdays = working_days_taken(issue)
-    answered_on = answered_at.astimezone(zone_named(None)).date()
+    answered_on = answered_at.astimezone(office_zone()).date()
     issue.answered_on_time = issue.due_date is None or answered_on <= issue.due_date
 
 
 def working_days_taken(issue: Issue) -> int | None:
     if issue.answered_at is None:
         return None
-    zone = zone_named(None)
+    zone = office_zone()
     raised_at = issue.created_at or issue.answered_at  # raised and answered before the first flush
     start, end = raised_at.astimezone(zone).date(), issue.answered_at.astimezone(zone).date()
     return holiday_calendar(range(start.year, end.year + 1)).workdays_between(start, end)
@@ -257,7 +254,7 @@ def queue_digests(today: date | None = None, soon_workdays: int = 3) -> int:
     Each assignee hears of their own issues; the managers of a unit hear of every such issue waiting at
     their unit. Returns the number of mails queued.
     """
-    today = today or office_today()
+    today = today or officetime.today()
     horizon = holiday_calendar(range(today.year, today.year + 2)).add_workdays(today, soon_workdays)
     issues = db.session.execute(
         select(Issue).where(Issue.status.in_([s.value for s in OPEN_STATUSES]), Issue.due_date.is_not(None),
@@ -314,7 +311,7 @@ def issue_query(user: User, *, status: str | None = None, unit: Unit | None = No
         stmt = stmt.where(Issue.assignee_id == assignee_id)
     if overdue is not None:
         stmt = stmt.where(overdue_condition() if overdue else not_overdue_condition())
-    zone = zone_named(None)
+    zone = office_zone()
     if created_from is not None:
         stmt = stmt.where(Issue.created_at >= datetime.combine(created_from, time.min, tzinfo=zone))
     if created_to is not None:
@@ -344,3 +341,9 @@ def rating_rollup(user: User) -> dict[str, list]:
         .where(scoped).group_by(User.id, User.name).order_by(func.avg(Rating.score).desc(), User.name)
     ).all()
     return {"units": per_unit, "officers": per_officer}
+
+
+def issues_under(unit: Unit) -> str | None:
+    """A unit cannot be deleted while issues are, or were raised, there (receiver of signals.unit_deleting)."""
+    stmt = select(Issue.id).where(or_(Issue.unit_id == unit.id, Issue.origin_unit_id == unit.id))
+    return _l("issues") if has_rows(stmt) else None

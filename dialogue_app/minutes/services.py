@@ -12,7 +12,6 @@ from datetime import date, datetime, time
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -21,6 +20,7 @@ from sqlalchemy import and_, bindparam, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
+from .. import officetime
 from ..attendance.models import Attendee
 from ..auth.models import Role, User
 from ..db import utcnow
@@ -31,7 +31,7 @@ from ..issues.models import Issue, Topic
 from ..issues.services import carried_over_query, issue_query
 from ..issues.workflow import DONE_STATUSES, OPEN_STATUSES
 from ..mail.services import Attachment, enqueue
-from ..org.models import Business, Unit
+from ..org.models import Business, Contact, Unit
 from ..scheduling.models import Meeting
 from ..scope import sees_every_unit, visible
 from ..text import person_label
@@ -40,7 +40,6 @@ from . import pdf
 from .markup import render_markdown
 from .models import Minutes, MinutesPdf, MinutesRevision
 
-OFFICE_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 STAFF_ROLES = (Role.ADMIN, Role.ORGANISER, Role.MANAGER)
 OPEN_STATUS_VALUES = tuple(s.value for s in OPEN_STATUSES)
 LINE_FIELDS = ("chair", "secretary", "place_name")
@@ -79,8 +78,6 @@ def attendee_rows(meeting: Meeting) -> list[AttendeeRow]:
     The only place the minutes read attendance: the page, the PDF, its cache key and what a business may
     read all follow from it. One narrow query (no objects), so the PDF's cache check stays cheap.
     """
-    from ..attendance.models import Attendee
-
     statement = _statement("attendees", None, lambda: (
         select(Attendee.name, Attendee.organisation, Attendee.role, Attendee.attendance, Attendee.business_id,
                Attendee.user_id)
@@ -102,9 +99,6 @@ def attendee_recipients(meeting: Meeting) -> list[Recipient]:
     """Where finalised minutes are mailed besides the unit's managers: the attendees of `meeting` who were
     present and have an address, the officials by their account's address (business_id None), a business's
     people by their contact's address (with the business, which is sent the minutes as it may read them)."""
-    from ..attendance.models import Attendee
-    from ..org.models import Contact
-
     rows = db.session.execute(
         select(Attendee.business_id, Attendee.user_id, Contact.email, User.email)
         .outerjoin(Contact, Contact.id == Attendee.contact_id).outerjoin(User, User.id == Attendee.user_id)
@@ -385,7 +379,7 @@ def _attendees_for(reader: User, meeting: Meeting) -> list[AttendeeRow]:
 
 
 def in_office_zone(value: datetime) -> datetime:
-    return value.astimezone(OFFICE_ZONE)
+    return officetime.local(value)
 
 
 def _issue_line(number: int, issue: Issue, meeting: Meeting, raised_on: date | None = None) -> IssueLine:

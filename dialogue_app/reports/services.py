@@ -12,16 +12,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, and_, func, or_, select, true
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import and_, func, or_, select, true
 
+from .. import officetime
 from ..auth.models import Role, User
 from ..exceptions import InvalidData, NotFound
 from ..extensions import db
 from ..issues.models import Issue, Topic
-from ..issues.services import office_today
 from ..issues.workflow import OPEN_STATUSES
+from ..officetime import local_month
 from ..org.models import Business, Unit, UnitLevel
 from ..scheduling.models import Meeting
 from ..scope import sees_every_unit, visible_units_condition
@@ -30,26 +29,6 @@ from .models import DisplayScreen, ReportSnapshot, UnitPlan
 from .periods import Period
 
 OPEN = [s.value for s in OPEN_STATUSES]
-
-
-class local_month(FunctionElement):
-    """"YYYY-MM" of a UTC instant in the office's time zone.
-
-    Vietnam has kept UTC+7 without daylight saving since 1975, so SQLite's fixed offset is exact for every
-    date the app stores."""
-
-    type = String()
-    inherit_cache = True
-
-
-@compiles(local_month, "sqlite")
-def _local_month_sqlite(element, compiler, **kw):
-    return f"strftime('%Y-%m', {compiler.process(element.clauses, **kw)}, '+7 hours')"
-
-
-@compiles(local_month, "postgresql")
-def _local_month_postgresql(element, compiler, **kw):
-    return f"to_char({compiler.process(element.clauses, **kw)} AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM')"
 
 
 @dataclass
@@ -207,7 +186,8 @@ def _add_overdue(scope: ReportScope, periods: list[Period], units: list[Unit],
                    for unit_id, path in scope.paths.items()}
     for unit_id, topic_id, channel, month_name, count in db.session.execute(
         select(Issue.origin_unit_id, Issue.topic_id, Issue.channel, month, func.count())
-        .where(Issue.status.in_(OPEN), Issue.due_date < office_today(), scope.column_condition(Issue.origin_unit_id))
+        .where(Issue.status.in_(OPEN), Issue.due_date < officetime.today(),
+               scope.column_condition(Issue.origin_unit_id))
         .group_by(Issue.origin_unit_id, Issue.topic_id, Issue.channel, month)
     ):
         bucket = bucket_of_month.get(month_name)

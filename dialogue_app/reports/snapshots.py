@@ -16,38 +16,39 @@ import os
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 
 from flask import current_app
 from sqlalchemy import and_, case, distinct, func, inspect, or_, select, union
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from .. import officetime
 from ..attendance.models import Attendee
 from ..db import utcnow
 from ..extensions import db
 from ..issues.models import Issue, Rating
 from ..issues.workflow import DONE_STATUSES
+from ..officetime import office_zone
 from ..org.models import Interaction, Unit
 from ..scheduling.models import Meeting
-from ..scheduling.services import zone_named
 from .models import ReportDirtyMonth, ReportSnapshot
 from .periods import Period, PeriodKind
+from .services import local_month
 
 DONE = [s.value for s in DONE_STATUSES]
 BREAKDOWNS = ("topics", "channels", "months")
-OFFICE_OFFSET = timedelta(hours=7)  # Vietnam: UTC+7 without daylight saving since 1975
 
 
 def instant(day: date) -> datetime:
     """The start of an office-local day, as the UTC instant the database stores."""
-    return datetime.combine(day, time.min, tzinfo=zone_named(None)).astimezone(UTC)
+    return datetime.combine(day, time.min, tzinfo=office_zone()).astimezone(UTC)
 
 
 def month_key(value: date | datetime) -> int:
     """202611 for any instant or day of November 2026, office time."""
     if isinstance(value, datetime):
-        value = (value.astimezone(UTC) + OFFICE_OFFSET).date()
+        value = officetime.local(value).date()
     return value.year * 100 + value.month
 
 
@@ -60,8 +61,6 @@ def periods_of_month(key: int) -> list[Period]:
 # -- Computing --------------------------------------------------------------------------------------------------
 
 def _local_month_sql(column):
-    from .services import local_month
-
     return local_month(column)
 
 
@@ -344,5 +343,5 @@ def years_with_data() -> range:
     first = db.session.execute(select(func.min(Issue.created_at))).scalar()
     first_meeting = db.session.execute(select(func.min(Meeting.start))).scalar()
     starts = [d for d in (first, first_meeting) if d is not None]
-    this_year = (datetime.now(UTC) + OFFICE_OFFSET).year
+    this_year = officetime.today().year
     return range(min(d.year for d in starts) if starts else this_year, this_year + 1)

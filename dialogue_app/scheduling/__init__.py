@@ -4,9 +4,12 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from ..db import listen
+from ..signals import unit_deleting
 from .models import bump_revisions
+from .services import meetings_under
 
 
 def init_app(app: Flask) -> None:
     # A series' revision (its calendar SEQUENCE and its feed's ETag) moves with every change to it or its overrides.
     listen(Session, "before_flush", bump_revisions)
+    unit_deleting.connect(meetings_under)

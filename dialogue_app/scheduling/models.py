@@ -20,9 +20,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from ..db import Belongs, utcnow
 from ..extensions import db
+from ..officetime import DEFAULT_ZONE
 from ..org.models import Business, Unit
-
-DEFAULT_ZONE = "Asia/Ho_Chi_Minh"
 
 series_invitations = Table(
     "series_invitations",
@@ -143,19 +142,6 @@ class MeetingInvitation(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     business: Mapped[Business] = relationship()
-
-
-class CalendarAdjustment(db.Model):
-    """A day off added, a listed holiday removed, or a weekend working day, as the government announced."""
-
-    __tablename__ = "calendar_adjustments"
-    __table_args__ = (CheckConstraint("kind IN ('day_off', 'not_a_holiday', 'working_day')", name="kind"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    day: Mapped[date] = mapped_column(Date, unique=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    name: Mapped[str] = mapped_column(String(255), default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 def bump_revisions(session: Session, flush_context, instances) -> None:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
 
-from .calendar_days import HolidayCalendar
+from ..officetime.days import HolidayCalendar
 
 # A holiday shift never goes further than this (Tết gives up to nine days off in a row); rule dates
 # this far outside a window are expanded too, in case their shift brings them inside it.

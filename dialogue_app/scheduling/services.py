@@ -2,8 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from flask_babel import lazy_gettext as _l
@@ -12,10 +11,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..exceptions import InvalidData, NotFound
-from ..extensions import db
+from ..extensions import db, has_rows
+from ..officetime import holiday_calendar, zone_named
+from ..officetime.days import AdjustmentKind, HolidayCalendar
+from ..officetime.models import CalendarAdjustment
 from ..org.models import Business, Unit
-from .calendar_days import Adjustment, AdjustmentKind, HolidayCalendar, apply_adjustments, library_days_off
-from .models import DEFAULT_ZONE, CalendarAdjustment, Meeting, OccurrenceOverride, Series
+from ..scope import visible
+from ..signals import occurrence_changed, series_invitations_due
+from .models import Meeting, OccurrenceOverride, Series
 from .recurrence import (
     FIRST_YEAR,
     LAST_YEAR,
@@ -45,27 +48,6 @@ RULE_MESSAGES = {
 }
 
 
-def today_in(zone: ZoneInfo) -> date:
-    return datetime.now(zone).date()
-
-
-AREAS = {"Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific", "Etc"}
-
-
-@lru_cache(maxsize=1)
-def _zone_names() -> frozenset[str]:
-    # The IANA area/location names; the system's "localtime" and the like would mean whatever the server says.
-    return frozenset(name for name in available_timezones() if name.split("/")[0] in AREAS or name == "UTC")
-
-
-def zone_named(name: str | None) -> ZoneInfo:
-    """The IANA zone of this name ("localtime" and file paths are not zones a series can be held in)."""
-    name = name or DEFAULT_ZONE
-    if name not in _zone_names():
-        raise InvalidData.on("timezone", _l("Unknown time zone."))
-    return ZoneInfo(name)
-
-
 def checked_rule(rule: str, first_start: datetime, zone: ZoneInfo):
     """The parsed rule, or InvalidData on `rrule` saying why it is refused."""
     try:
@@ -87,30 +69,6 @@ def _check_duration(minutes: int) -> None:
 
 
 # -- Holidays ------------------------------------------------------------------------------------------------
-
-@lru_cache(maxsize=64)
-def library_year(year: int) -> tuple[tuple[tuple[date, str], ...], frozenset[date]]:
-    days_off, working = library_days_off([year])
-    return tuple(sorted(days_off.items())), frozenset(working)
-
-
-def holiday_calendar(years) -> HolidayCalendar:
-    """The calendar for `years`: the library's days (cached per year) with the admin's adjustments."""
-    years = sorted(set(years))
-    adjustments = db.session.execute(
-        select(CalendarAdjustment).where(
-            CalendarAdjustment.day >= date(years[0], 1, 1), CalendarAdjustment.day <= date(years[-1], 12, 31)
-        )
-    ).scalars()
-    days_off: dict[date, str] = {}
-    working: set[date] = set()
-    for year in years:
-        year_days, year_working = library_year(year)
-        days_off.update(year_days)
-        working |= year_working
-    return apply_adjustments(HolidayCalendar(days_off, frozenset(working)),
-                             [Adjustment(a.day, AdjustmentKind(a.kind), a.name) for a in adjustments])
-
 
 def set_adjustment(day: date, kind: AdjustmentKind, name: str = "") -> CalendarAdjustment:
     """Record what the government announced for `day`, replacing what was recorded for it before."""
@@ -164,15 +122,8 @@ def create_series(*, title: str, unit: Unit, location: str, rule: str, first_sta
     db.session.add(series)
     if notify and series.invitees:
         db.session.flush()
-        _calendar().send_series_invites(series)
+        series_invitations_due.send(series, contacts=None)
     return series
-
-
-def _calendar():
-    # The calendar domain builds on this one; it is reached only when mail must go out.
-    from ..calendar import services
-
-    return services
 
 
 def series_zone(series: Series) -> ZoneInfo:
@@ -265,7 +216,7 @@ def change_occurrence(series: Series, day: date, *, start: datetime | None = Non
     occurrence = occurrence_of(series, day)
     _sync_meeting(series, occurrence)
     if notify:
-        _calendar().send_occurrence_update(series, day)
+        occurrence_changed.send(series, occurrence=day)
     return occurrence
 
 
@@ -364,10 +315,10 @@ def update_series(series: Series, notify: bool = True, **changes) -> Series:
     resync_meetings(series)
     if notify:
         if noticeable:
-            _calendar().send_series_invites(series)
+            series_invitations_due.send(series, contacts=None)
         else:
             added = [b for b in series.invitees if b not in before_invitees]
-            _calendar().send_series_invites(series, [c for b in added for c in b.contacts])
+            series_invitations_due.send(series, contacts=[c for b in added for c in b.contacts])
     return series
 
 
@@ -492,8 +443,6 @@ def agenda(user, window_start: datetime, window_end: datetime) -> list[AgendaEnt
     A fixed number of queries whatever the number of series: series with their overrides, the holiday
     adjustments, and the meetings.
     """
-    from ..scope import visible
-
     return _agenda(visible(user, Series), visible(user, Meeting), window_start, window_end)
 
 
@@ -534,3 +483,11 @@ def invitees_for(user, series: Series) -> list[Business]:
     if user.role == "business":
         return [b for b in series.invitees if b.id == user.business_id]
     return list(series.invitees)
+
+
+def meetings_under(unit: Unit) -> str | None:
+    """A unit cannot be deleted while it holds series or meetings (receiver of signals.unit_deleting)."""
+    if has_rows(select(Series.id).where(Series.unit_id == unit.id)) or \
+            has_rows(select(Meeting.id).where(Meeting.unit_id == unit.id)):
+        return _l("meetings")
+    return None

@@ -13,7 +13,8 @@ from ..extensions import db, login_manager
 from ..org.models import Unit
 from ..org.services import business_by_tax_code, normalize_tax_code
 from ..scope import get_visible, visible_units_condition, visible_users_condition
-from ..web import local_target, show_service_error, unit_choices
+from ..web import local_target, show_service_error
+from .common import unit_choices
 
 bp = Blueprint("auth", __name__)
 

@@ -5,12 +5,12 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import officetime
 from ..auth.bearer import file_reader
 from ..auth.models import Role, User
 from ..calendar import services
 from ..extensions import db
 from ..org.models import Business, Unit
-from ..scheduling import services as scheduling
 from ..scheduling.models import Meeting, Series
 from ..scope import get_visible
 
@@ -25,7 +25,7 @@ def feed(token: str):
     row = services.token_target(token)
     if row is None:
         abort(404)
-    today = scheduling.today_in(scheduling.zone_named(None))
+    today = officetime.today_in(officetime.office_zone())
     version, last_modified = services.feed_version(row, today)
     headers = {"ETag": f'"{version}"', "Cache-Control": "private, max-age=300"}
     if last_modified is not None:

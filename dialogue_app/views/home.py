@@ -7,8 +7,9 @@ from sqlalchemy import func, select
 from ..auth.models import Role, User
 from ..extensions import db
 from ..issues.services import issue_query
+from ..officetime import office_zone
 from ..org.models import Business, Unit
-from ..scheduling.services import agenda, zone_named
+from ..scheduling.services import agenda
 from ..scope import unit_scoped, visible_units_condition
 from ..web import local_target
 
@@ -20,7 +21,7 @@ COMING_WEEKS = 6
 @bp.route("/")
 @login_required
 def index():
-    now = datetime.now(zone_named(None))
+    now = datetime.now(office_zone())
     coming = agenda(current_user, now - timedelta(hours=2), now + timedelta(weeks=COMING_WEEKS))
     if current_user.role == Role.BUSINESS:
         issues = db.session.execute(issue_query(current_user).limit(10)).unique().scalars().all()

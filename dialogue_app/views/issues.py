@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from .. import officetime
 from ..auth.access import roles_required
 from ..auth.models import Role, User
 from ..exceptions import Conflict, ServiceError
@@ -38,7 +39,8 @@ from ..org.services import business_by_tax_code, normalize_tax_code
 from ..scheduling.models import Meeting
 from ..scope import get_visible, visible_units, visible_units_condition, visible_users_condition
 from ..spreadsheets import to_csv, to_xlsx
-from ..web import select_choices, show_service_error, unit_choices
+from ..web import select_choices, show_service_error
+from .common import unit_choices
 
 bp = Blueprint("issues", __name__)
 
@@ -111,13 +113,13 @@ def _export_rows():
     stmt = services.issue_query(current_user, **_filters()).limit(100_000)
     for issue in db.session.execute(stmt).unique().scalars():
         yield [
-            issue.id, issue.created_at.astimezone(services.zone_named(None)).strftime("%d/%m/%Y %H:%M"),
+            issue.id, issue.created_at.astimezone(officetime.office_zone()).strftime("%d/%m/%Y %H:%M"),
             issue.title, issue.business.name, issue.business.tax_code, str(CHANNEL_NAMES[issue.channel]),
             issue.topic.name, issue.unit.name, str(STATUS_NAMES[issue.status]),
             issue.assignee.email if issue.assignee else "",
             issue.due_date.strftime("%d/%m/%Y") if issue.due_date else "",
             _("yes") if services.is_overdue(issue) else "",
-            issue.answered_at.astimezone(services.zone_named(None)).strftime("%d/%m/%Y") if issue.answered_at else "",
+            issue.answered_at.astimezone(officetime.office_zone()).strftime("%d/%m/%Y") if issue.answered_at else "",
             issue.rating.score if issue.rating else "",
         ]
 

@@ -4,7 +4,6 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from ..attendance import services as attendance_services
 from ..auth.access import roles_required
 from ..auth.models import Role, User
 from ..exceptions import ServiceError
@@ -12,9 +11,11 @@ from ..extensions import db
 from ..org import services
 from ..org.forms import INTERACTION_NAMES, BusinessForm, ContactForm, InteractionForm, UnitForm
 from ..org.models import Business, Unit
+from ..reports.timeline import business_timeline
 from ..scheduling.models import Series
 from ..scope import get_unit_by_code, get_visible, visible, visible_units_condition
-from ..web import select_choices, show_service_error, unit_choices
+from ..web import select_choices, show_service_error
+from .common import unit_choices
 
 bp = Blueprint("org", __name__)
 
@@ -145,7 +146,7 @@ def create_business():
 def business_page(business_id: int):
     business = _business_or_404(business_id)
     return render_template(
-        "org/business.html", business=business, timeline=attendance_services.business_timeline(current_user, business),
+        "org/business.html", business=business, timeline=business_timeline(current_user, business),
         contact_form=ContactForm(formdata=None), interaction_form=InteractionForm(formdata=None),
         series=db.session.execute(
             select(Series).where(Series.invitees.contains(business), visible(current_user, Series))

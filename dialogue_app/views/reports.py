@@ -8,22 +8,23 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from .. import officetime
 from ..auth.access import roles_required
 from ..auth.models import Role
 from ..exceptions import NotFound, ServiceError
 from ..extensions import db
 from ..issues.labels import CHANNEL_NAMES
-from ..issues.services import office_today
 from ..minutes.pdf import date_words, html_to_pdf
+from ..officetime import office_zone
 from ..reports import charts, index, services
 from ..reports.forms import ScreenForm
 from ..reports.models import DisplayScreen
 from ..reports.periods import ROMAN, Period, PeriodKind, parse_period
 from ..scheduling.models import Meeting
-from ..scheduling.services import unit_agenda, zone_named
+from ..scheduling.services import unit_agenda
 from ..scope import visible_units
 from ..spreadsheets import to_csv, to_xlsx
-from ..web import unit_choices
+from .common import unit_choices
 
 bp = Blueprint("reports", __name__)
 
@@ -65,7 +66,7 @@ def report_names() -> dict:
 def _report_args() -> tuple[services.ReportScope, Period]:
     """The unit and period a report page is about, from the URL; a bad value is a 404 with a clear message."""
     try:
-        period = parse_period(request.args, office_today())
+        period = parse_period(request.args, officetime.today())
     except ValueError:
         raise NotFound(_l("There is no such period: choose a month, a quarter or a year between 2000 and 2100.")) \
             from None
@@ -95,7 +96,7 @@ def dashboard():
     board = _dashboard(scope, period)
     return render_template("reports/dashboard.html", board=board, scope=scope, period=period,
                            charts=dashboard_charts(board), units=visible_units(current_user),
-                           today=office_today())
+                           today=officetime.today())
 
 
 @bp.route("/reports/ranking")
@@ -106,7 +107,7 @@ def ranking():
     chart = charts.bar_chart(_("Ranking index"), [(r.unit.name, round(r.score.index, 1)) for r in rows
                                                    if r.score.index is not None][:30])
     return render_template("reports/ranking.html", rows=rows, scope=scope, period=period, chart=chart, as_of=as_of,
-                           units=visible_units(current_user), today=office_today())
+                           units=visible_units(current_user), today=officetime.today())
 
 
 @bp.route("/reports/report.pdf")
@@ -117,7 +118,7 @@ def report_pdf():
         board = _dashboard(scope, period)
         rows = services.ranking(scope, period)[0] if scope.unit.level != "branch" else []
         html = render_template("pdf/report.html", board=board, scope=scope, period=period, rows=rows,
-                               charts=dashboard_charts(board), date_words=date_words, today=office_today(),
+                               charts=dashboard_charts(board), date_words=date_words, today=officetime.today(),
                                author=current_user.name)
     body = html_to_pdf(html, static_folder=current_app.static_folder,
                        identifier=f"report-{scope.unit.code}-{period.slug}")
@@ -205,9 +206,9 @@ def _whole_number(text: str | None) -> int | None:
 def plans():
     """The annual plan of each unit: dialogues to hold and businesses to meet."""
     scope = services.report_scope(current_user, request.values.get("unit") or None)
-    year = request.values.get("year", type=int) or office_today().year
+    year = request.values.get("year", type=int) or officetime.today().year
     if not 2000 <= year <= 2100:
-        year = office_today().year
+        year = officetime.today().year
     errors: dict[int, str] = {}
     if request.method == "POST":
         numbers: dict = {}
@@ -282,7 +283,7 @@ def display(token: str):
     screen = services.display_for_token(token)
     if screen is None:
         abort(404)
-    zone = zone_named(None)
+    zone = office_zone()
     now = datetime.now(zone)
     coming = unit_agenda(screen.unit, now - timedelta(hours=1), now + timedelta(days=45))
     coming = [e for e in coming if e.status != "cancelled"][:6]  # what a screen shows without scrolling

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from .. import officetime
 from ..attendance import services as attendance
 from ..auth.access import roles_required
 from ..auth.models import Role
@@ -14,9 +15,10 @@ from ..extensions import db
 from ..issues import services as issue_services
 from ..issues.forms import QuickIssueForm
 from ..issues.models import Issue
+from ..officetime.days import AdjustmentKind
+from ..officetime.models import CalendarAdjustment
 from ..org.models import Business
 from ..scheduling import services
-from ..scheduling.calendar_days import AdjustmentKind
 from ..scheduling.forms import (
     ADJUSTMENT_NAMES,
     KIND_NAMES,
@@ -26,11 +28,12 @@ from ..scheduling.forms import (
     OccurrenceForm,
     SeriesForm,
 )
-from ..scheduling.models import CalendarAdjustment, Meeting, Series
+from ..scheduling.models import Meeting, Series
 from ..scheduling.presets import describe, preset_rule, with_end
 from ..scheduling.recurrence import Status
 from ..scope import get_unit_by_code, get_visible, visible
-from ..web import select_choices, show_service_error, unit_choices
+from ..web import select_choices, show_service_error
+from .common import unit_choices
 
 bp = Blueprint("scheduling", __name__)
 
@@ -118,8 +121,8 @@ def series_list():
         select(Series).where(visible(current_user, Series)).order_by(Series.title, Series.id)
         .options(db.joinedload(Series.unit), db.selectinload(Series.overrides))
     ).scalars().all()
-    now = datetime.now(services.zone_named(None))
-    calendar = services.holiday_calendar(range(now.year, now.year + 2))
+    now = datetime.now(officetime.office_zone())
+    calendar = officetime.holiday_calendar(range(now.year, now.year + 2))
     upcoming = {}
     for series in all_series:
         coming = [o for o in services.occurrences(series, now, now + timedelta(days=366), calendar)
@@ -333,7 +336,7 @@ def create_meeting():
             try:
                 meeting = services.create_meeting(
                     title=form.title.data, unit=unit, location=form.location.data, kind=form.kind.data,
-                    start=datetime.combine(form.date.data, form.time.data).replace(tzinfo=services.zone_named(None)),
+                    start=datetime.combine(form.date.data, form.time.data).replace(tzinfo=officetime.office_zone()),
                     duration_minutes=form.duration_minutes.data,
                 )
                 db.session.commit()
@@ -372,8 +375,8 @@ def meeting_page(meeting_id: int):
 @bp.route("/calendar")
 @login_required
 def month():
-    zone = services.zone_named(None)
-    today = services.today_in(zone)
+    zone = officetime.office_zone()
+    today = officetime.today_in(zone)
     try:
         year, month_number = (int(x) for x in request.args.get("month", "").split("-"))
         first = date(year, month_number, 1)
@@ -387,7 +390,7 @@ def month():
     by_day: dict[date, list] = {}
     for entry in entries:
         by_day.setdefault(entry.start.astimezone(zone).date(), []).append(entry)
-    holidays = services.holiday_calendar(range(weeks[0][0].year, weeks[-1][-1].year + 1))
+    holidays = officetime.holiday_calendar(range(weeks[0][0].year, weeks[-1][-1].year + 1))
     previous = (first - timedelta(days=1)).replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
     return render_template("scheduling/calendar.html", weeks=weeks, first=first, by_day=by_day, today=today,
@@ -397,7 +400,7 @@ def month():
 @bp.route("/agenda")
 @login_required
 def agenda():
-    zone = services.zone_named(None)
+    zone = officetime.office_zone()
     now = datetime.now(zone)
     weeks = min(max(request.args.get("weeks", 8, type=int), 1), 52)
     entries = services.agenda(current_user, now - timedelta(hours=2), now + timedelta(weeks=weeks))
@@ -407,7 +410,7 @@ def agenda():
 @bp.route("/holidays", methods=["GET", "POST"])
 @login_required
 def holidays_page():
-    year = request.args.get("year", type=int) or services.today_in(services.zone_named(None)).year
+    year = request.args.get("year", type=int) or officetime.today_in(officetime.office_zone()).year
     year = min(max(year, 2000), 2100)
     form = AdjustmentForm()
     if request.method == "POST":
@@ -422,13 +425,13 @@ def holidays_page():
             else:
                 flash(_("The calendar of %(year)d is updated.", year=form.day.data.year), "success")
                 return redirect(url_for("scheduling.holidays_page", year=form.day.data.year))
-    library_days, library_working = services.library_year(year)
+    library_days, library_working = officetime.library_year(year)
     adjustments = db.session.execute(
         select(CalendarAdjustment).where(CalendarAdjustment.day >= date(year, 1, 1),
                                          CalendarAdjustment.day <= date(year, 12, 31))
         .order_by(CalendarAdjustment.day)
     ).scalars().all()
-    calendar = services.holiday_calendar([year])
+    calendar = officetime.holiday_calendar([year])
     return render_template("scheduling/holidays.html", year=year, form=form, calendar=calendar,
                            library_days=dict(library_days), library_working=library_working,
                            adjustments=adjustments)

@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 
 from dialogue_app.db import UTCDateTime
-from dialogue_app.scheduling.calendar_days import Adjustment, AdjustmentKind, build_calendar
+from dialogue_app.officetime.days import Adjustment, AdjustmentKind, build_calendar
 
 
 # revision identifiers, used by Alembic.

@@ -1,0 +1,25 @@
+"""What a lower layer announces and a higher one acts on (blinker, as Flask ships it).
+
+A domain sends; the domain that must react connects its receiver in its own `init_app`, so that nothing
+depends on which module happened to be imported. Each signal says who sends it and who listens.
+"""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+series_invitations_due = _signals.signal("series-invitations-due", doc="""
+Sent by scheduling when a series' invitation must go (again) to its contacts: created with invitees, changed in a
+way calendars must learn of, or new invitees added. Sender: the series; `contacts`: the contacts to write to, or
+None for every invited contact. calendar sends the METHOD:REQUEST mail.""")
+
+occurrence_changed = _signals.signal("occurrence-changed", doc="""
+Sent by scheduling when one occurrence of a series was moved, cancelled or restored. Sender: the series;
+`occurrence`: the date the rule gave it. calendar sends the update (REQUEST with RECURRENCE-ID, or CANCEL).""")
+
+unit_deleting = _signals.signal("unit-deleting", doc="""
+Sent by org before a unit is deleted. Sender: the unit. Each domain that keeps rows under units answers with
+what still lies under it (a label to show), or None; any answer refuses the deletion.""")
+
+unit_deleted = _signals.signal("unit-deleted", doc="""
+Sent by org once a unit is deleted (in the same transaction). Sender: the unit's id. calendar closes its feed.""")
