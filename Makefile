@@ -4,7 +4,7 @@
 #   make run            create/upgrade the database, add the demo if it is empty, serve on 127.0.0.1:5000
 #   make test           the whole test suite (installs everything first, Debian's chromium included)
 #   make test-postgres  the suite again on PostgreSQL (127.0.0.1:5432), in a throwaway database
-#   make lint           ruff
+#   make lint           ruff, and import-linter for the layers of the house (setup.cfg)
 #   make translations   extract, update and compile the message catalogs
 #   make clean-data     remove the SQLite database (the demo is added again by the next 'make run')
 #   make bench          every benchmark the issues ask for, into docs/benchmarks.md (BENCH_ARGS=--load: load test too)
@@ -122,7 +122,8 @@ test-postgres: install pdf-deps
 	exit $$status
 
 lint: install
-	$(BIN)/ruff check dialogue_app tests
+	$(BIN)/ruff check dialogue_app tests bench
+	$(BIN)/lint-imports
 
 translations: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 --add-comments=Translators: --width 120 \

@@ -169,7 +169,7 @@ def build_dialogue(tmp: Path, port: int) -> tuple[str, dict]:
     from dialogue_app import create_app
     from dialogue_app.audit.services import acting_as
     from dialogue_app.calendar.services import feed_url
-    from dialogue_app.demo import demo_tax_code
+    from dialogue_app.demo.small import demo_tax_code
     from dialogue_app.extensions import db
     from dialogue_app.org.services import create_business, create_unit
     from dialogue_app.scheduling.services import change_occurrence, create_series, occurrences

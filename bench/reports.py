@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from dialogue_app import create_app, officetime
 from dialogue_app.auth.models import User
-from dialogue_app.demo_national import NationalSizes, seed_national
+from dialogue_app.demo.national import NationalSizes, seed_national
 from dialogue_app.extensions import db
 from dialogue_app.org.models import Unit
 

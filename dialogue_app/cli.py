@@ -2,6 +2,7 @@
 
 import sys
 import time
+from datetime import datetime
 
 import click
 from flask import Flask
@@ -11,10 +12,16 @@ from sqlalchemy import func, select
 from .audit.services import acting_as
 from .auth import services as auth_services
 from .auth.models import Role
+from .backup import BackupError, backup, restore
+from .demo import national as national_demo
+from .demo import small as small_demo
 from .exceptions import ServiceError
 from .extensions import db
+from .issues.services import queue_digests
+from .mail.services import send_pending
 from .org.models import Unit
 from .org.services import unit_by_code
+from .reports import snapshots
 
 
 def register_commands(app: Flask) -> None:
@@ -54,8 +61,6 @@ def register_commands(app: Flask) -> None:
     @click.option("--interval", default=10, show_default=True, help="Seconds between rounds with --loop.")
     def send_mail(loop: bool, interval: int) -> None:
         """Send what waits in the outbox once (or keep going with --loop)."""
-        from .mail.services import send_pending
-
         while True:
             report = send_pending()
             if report.sent or report.failed or report.dead or not loop:
@@ -71,8 +76,6 @@ def register_commands(app: Flask) -> None:
     @click.option("--all", "everything", is_flag=True, help="Recompute every period with data, not only changed ones.")
     def refresh_reports(loop: bool, interval: int, everything: bool) -> None:
         """Bring the reports' snapshots up to date, so that report pages seldom wait for them."""
-        from .reports import snapshots
-
         if everything:
             periods = snapshots.all_periods(snapshots.years_with_data())
             snapshots.refresh(periods)
@@ -92,8 +95,6 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("send-digests")
     def send_digests() -> None:
         """Queue each assignee's and unit head's overdue and due-soon issues (sent by send-mail)."""
-        from .issues.services import queue_digests
-
         with acting_as("cli:send-digests"):
             count = queue_digests()
             db.session.commit()
@@ -103,10 +104,6 @@ def register_commands(app: Flask) -> None:
     @click.argument("target", type=click.Path(dir_okay=False), required=False)
     def backup_command(target) -> None:
         """Copy the database to TARGET (default: instance/backups/dialogue-<time>) while the app runs."""
-        from datetime import datetime
-
-        from .backup import BackupError, backup
-
         db.session.remove()
         url = app.config["SQLALCHEMY_DATABASE_URI"]
         suffix = ".db" if url.startswith("sqlite") else ".dump"
@@ -122,8 +119,6 @@ def register_commands(app: Flask) -> None:
     @click.option("--yes", is_flag=True, help="Do not ask: replace the database's content.")
     def restore_command(source, yes: bool) -> None:
         """Replace the database's content with the backup SOURCE."""
-        from .backup import BackupError, restore
-
         if not yes and not click.confirm("Replace everything in the database with this backup?"):
             raise click.Abort()
         db.session.remove()
@@ -141,23 +136,20 @@ def register_commands(app: Flask) -> None:
                        "(35 Departments, 200 branches, 50,000 businesses, 300,000 issues; a few minutes).")
     def seed_demo(password, scale) -> None:
         """Fill an empty database with a realistic Vietnamese demo and print the demo accounts."""
-        from .demo import seed
 
         if db.session.execute(select(func.count()).select_from(Unit)).scalar_one():
             click.echo("The database already has data: the demo is only added to an empty database.")
             return
         with acting_as("cli:seed-demo"):
             if scale == "national":
-                from .demo_national import seed_national
 
                 started = time.perf_counter()
                 # One bar per stage, on stderr: the accounts printed on stdout stay easy to copy or pipe.
-                accounts = seed_national(password=password, progress=lambda label, length: click.progressbar(
-                    length=length, label=f"{label:<26}", file=sys.stderr, show_eta=True, show_pos=True))
+                accounts = national_demo.seed_national(
+                    password=password, progress=lambda label, length: click.progressbar(
+                        length=length, label=f"{label:<26}", file=sys.stderr, show_eta=True, show_pos=True))
                 db.session.commit()
                 # The demo is written in bulk, past the listeners that keep the reports current: compute them.
-                from .reports import snapshots
-
                 periods = snapshots.all_periods(snapshots.years_with_data())
                 with click.progressbar(periods, label=f"{'report snapshots':<26}", file=sys.stderr,
                                        show_pos=True) as bar:
@@ -166,7 +158,7 @@ def register_commands(app: Flask) -> None:
                         db.session.commit()
                 click.echo(f"National demo built in {time.perf_counter() - started:.0f} s.")
             else:
-                accounts = seed(password=password)
+                accounts = small_demo.seed(password=password)
                 db.session.commit()
         click.echo("Demo data added. Accounts (email / password):")
         for role, email, secret in accounts:

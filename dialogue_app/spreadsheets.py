@@ -25,8 +25,8 @@ def to_csv(header: list[str], rows: Iterable[list]) -> bytes:
 
 
 def to_xlsx(header: list[str], rows: Iterable[list], title: str) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl import Workbook  # noqa: PLC0415 (heavy: loaded for the first Excel file)
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # noqa: PLC0415 (heavy: loaded for the first Excel file)
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title[:31])

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from dialogue_app import create_app
 from dialogue_app.audit.services import acting_as
 from dialogue_app.auth.models import User
-from dialogue_app.demo import seed
+from dialogue_app.demo.small import seed
 from dialogue_app.extensions import db
 from dialogue_app.issues.models import Issue, IssueEvent
 from dialogue_app.org.models import Business, Unit

@@ -123,7 +123,7 @@ def demo_site(tmp_path, monkeypatch):
 
 
 def seed_demo():
-    from dialogue_app.demo import seed
+    from dialogue_app.demo.small import seed
 
     return seed(password=DEMO_PASSWORD)
 

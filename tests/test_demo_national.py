@@ -8,10 +8,10 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, inspect, select
 
-from dialogue_app import demo_national
 from dialogue_app.attendance.models import Attendee
 from dialogue_app.auth.models import User
 from dialogue_app.calendar.models import FeedToken
+from dialogue_app.demo import national as demo_national
 from dialogue_app.extensions import db
 from dialogue_app.issues.models import Issue, IssueEvent, Rating, Topic
 from dialogue_app.officetime import office_zone

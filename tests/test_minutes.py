@@ -411,7 +411,7 @@ def test_a_long_issue_table_breaks_across_pages_with_its_header_repeated(app, wo
 
 
 def test_demo_minutes(app, world):
-    from dialogue_app.minutes.demo import seed_demo_minutes
+    from dialogue_app.demo.minutes import seed_demo_minutes
 
     count = seed_demo_minutes(now=datetime(2025, 11, 1, tzinfo=office_zone()))
     db.session.commit()

@@ -369,6 +369,13 @@ FEED_OWNERS = {Series: "series", Business: "business", Unit: "unit", User: "user
 FEED_MODELS = {kind: model for model, kind in FEED_OWNERS.items()}
 
 
+def first_feed_key(kind: str, target_id: int, created_at: datetime | None = None) -> dict:
+    """The FeedToken row of the first key of a new series, business, unit or staff account (also written in
+    bulk by the national demo)."""
+    return {"kind": kind, "target_id": target_id, "generation": 1, "token_hash": _hash(_derive(kind, target_id, 1)),
+            "revoked": False, "created_at": created_at or utcnow(), "rotated_at": None}
+
+
 def give_new_objects_a_feed(session: Session, flush_context) -> None:
     """Every new series, business, unit and staff account gets its feed key in the same transaction, so an
     address shown once keeps working without anyone having to save anything."""
@@ -377,9 +384,7 @@ def give_new_objects_a_feed(session: Session, flush_context) -> None:
         kind = FEED_OWNERS.get(type(obj))
         if kind is None or (kind == "user" and obj.role == Role.BUSINESS.value):
             continue
-        token = _derive(kind, obj.id, 1)
-        rows.append({"kind": kind, "target_id": obj.id, "generation": 1, "token_hash": _hash(token),
-                     "revoked": False, "created_at": utcnow()})
+        rows.append(first_feed_key(kind, obj.id))
     if rows:
         session.connection().execute(insert(FeedToken), rows)
 

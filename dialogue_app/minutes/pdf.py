@@ -28,7 +28,7 @@ class RefusedURL(ValueError):
 
 def static_file_response(url: str, root: Path):
     """The file `url` names if it is a regular file inside `root` (symlinks resolved), else RefusedURL."""
-    from weasyprint.urls import URLFetcherResponse
+    from weasyprint.urls import URLFetcherResponse  # noqa: PLC0415 (heavy, with Pango: loaded when the first PDF is made)
 
     parts = urlsplit(url)
     if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
@@ -42,7 +42,7 @@ def static_file_response(url: str, root: Path):
 
 @lru_cache(maxsize=1)
 def _fetcher_class():
-    from weasyprint import URLFetcher
+    from weasyprint import URLFetcher  # noqa: PLC0415 (heavy, with Pango: loaded when the first PDF is made)
 
     class StaticFilesOnly(URLFetcher):
         """Serves `file:` URLs inside the static folder and refuses everything else: no network, no other
@@ -76,7 +76,7 @@ def _srgb_profile() -> bytes:
 def _output_intent() -> dict:
     """PDF/A's output intent, sRGB, given as a colour profile of our own: WeasyPrint's built-in "srgb" intent
     opens its ICC file and never closes it (a file handle and a ResourceWarning per PDF)."""
-    from weasyprint.css import ColorProfile
+    from weasyprint.css import ColorProfile  # noqa: PLC0415 (heavy, with Pango: loaded when the first PDF is made)
 
     profile = ColorProfile(io.BytesIO(_srgb_profile()), "sRGB2014.icc", "relative-colorimetric",
                            (["r"], ["g"], ["b"]))
@@ -87,7 +87,7 @@ def html_to_pdf(html: str, *, static_folder: str | os.PathLike, identifier: str 
     """`html` printed as PDF/A-3b bytes. Relative URLs in it name files of `static_folder`, the only files
     it can reach. `identifier` (any text) makes the PDF's file identifier, so that the same input gives
     the same file."""
-    from weasyprint import HTML
+    from weasyprint import HTML  # noqa: PLC0415 (heavy, with Pango: loaded when the first PDF is made)
 
     document = HTML(string=html, base_url=static_base_url(static_folder), url_fetcher=static_files_only(static_folder))
     options = {"pdf_variant": PDF_VARIANT, **_output_intent()}

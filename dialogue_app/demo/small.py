@@ -10,13 +10,20 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
 
-from .auth import services as auth_services
-from .extensions import db
-from .mail.models import OutboxMessage
-from .minutes.demo import seed_demo_minutes
-from .org import services as org_services
-from .org.taxcode import check_digit
-from .scheduling import services as scheduling_services
+from ..attendance import services as attendance
+from ..auth import services as auth_services
+from ..db import utcnow
+from ..extensions import db
+from ..issues import services as issue_services
+from ..issues.models import Topic
+from ..issues.topics import default_topic_rows
+from ..mail.models import OutboxMessage
+from ..org import services as org_services
+from ..org.taxcode import check_digit
+from ..reports.models import UnitPlan
+from ..scheduling import services as scheduling_services
+from ..text import fold
+from .minutes import seed_demo_minutes
 
 DEMO_DOMAIN = "dialogue-demo.vn"
 
@@ -99,8 +106,6 @@ def demo_tax_code(prefix: str, serial: int) -> str:
 
 
 def _email_local(name: str) -> str:
-    from .text import fold
-
     return ".".join(fold(name).split()[-2:])
 
 
@@ -181,8 +186,6 @@ SERIES = [
 
 def _seed_plans(units) -> None:
     """Each branch plans a dialogue a month and meets a share of the businesses it serves, this year and last."""
-    from .reports.models import UnitPlan
-
     this_year = datetime.now(HANOI).year
     for unit in units.values():
         if unit.level == "branch":
@@ -192,8 +195,6 @@ def _seed_plans(units) -> None:
 
 def _seed_attendance(meeting, invitees) -> None:
     """Two or three people from most invited businesses came; one business sent its apologies."""
-    from .attendance import services as attendance
-
     rng = random.Random(meeting.occurrence.toordinal())
     for index, business in enumerate(invitees):
         for contact in business.contacts[: rng.choice([1, 2, 2, 3])]:
@@ -287,11 +288,6 @@ ISSUES = [
 
 def _seed_issues(units, businesses, users) -> None:
     """A year of issues across the branches: most answered and rated, some overdue, one escalated."""
-    from .db import utcnow
-    from .issues import services as issue_services
-    from .issues.models import Topic
-    from .issues.topics import default_topic_rows
-
     if not db.session.execute(db.select(Topic)).first():  # a schema made without the migrations
         db.session.add_all(Topic(**row) for row in default_topic_rows())
         db.session.flush()

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..issues.models import Issue
+from ..minutes import services
 from ..scheduling.models import Meeting
-from . import services
 
 CHAIR = "Nguyễn Văn Hùng, Phó Chi cục trưởng"
 SECRETARY = "Lê Thị Thu Trang, công chức Đội Tổng hợp"

@@ -24,21 +24,23 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, insert, select, text, update
 from werkzeug.security import generate_password_hash
 
-from .attendance.models import Attendee
-from .auth import services as auth_services
-from .auth.models import User
-from .calendar.models import FeedToken
-from .db import utcnow
-from .extensions import db
-from .issues.models import Issue, IssueEvent, Rating, Topic
-from .issues.topics import default_topic_rows
-from .officetime.days import HolidayCalendar, build_calendar
-from .org.models import Business, Contact, Interaction, Unit
-from .org.taxcode import check_digit
-from .reports.models import UnitPlan
-from .scheduling.models import DEFAULT_ZONE, Meeting, OccurrenceOverride, Series, series_invitations
-from .scheduling.recurrence import HolidayPolicy, Status, expand, normalize_rule, rule_for
-from .text import fold
+from ..attendance.models import Attendee
+from ..auth import services as auth_services
+from ..auth.models import User
+from ..calendar.models import FeedToken
+from ..calendar.services import first_feed_key
+from ..db import utcnow
+from ..extensions import db
+from ..issues.models import Issue, IssueEvent, Rating, Topic
+from ..issues.topics import default_topic_rows
+from ..officetime import DEFAULT_ZONE
+from ..officetime.days import HolidayCalendar, build_calendar
+from ..org.models import Business, Contact, Interaction, Unit
+from ..org.taxcode import check_digit
+from ..reports.models import UnitPlan
+from ..scheduling.models import Meeting, OccurrenceOverride, Series, series_invitations
+from ..scheduling.recurrence import HolidayPolicy, Status, expand, normalize_rule, rule_for
+from ..text import fold
 
 DEMO_DOMAIN = "dialogue-demo.vn"
 ZONE = ZoneInfo(DEFAULT_ZONE)
@@ -947,15 +949,11 @@ def _first_last_monday(first_day: date) -> datetime:
 
 
 def _feed_key_maker() -> Callable[[str, int], dict]:
-    # The feed keys every new series, business, unit and staff account gets on flush (calendar.services):
-    # written here in bulk, derived the same way.
-    from .calendar.services import _derive, _hash
-
+    # The feed keys every new series, business, unit and staff account gets on flush (calendar.services),
+    # written here in bulk.
     created = utcnow()
 
     def row(kind: str, target_id: int) -> dict:
-        return {"kind": kind, "target_id": target_id, "generation": 1,
-                "token_hash": _hash(_derive(kind, target_id, 1)), "revoked": False, "created_at": created,
-                "rotated_at": None}
+        return first_feed_key(kind, target_id, created)
 
     return row
