@@ -13,6 +13,7 @@ from dialogue_app.scheduling.recurrence import (
     HolidayPolicy,
     Override,
     RuleError,
+    Rule,
     RuleProblem,
     Status,
     expand,
@@ -191,3 +192,22 @@ def test_until_in_utc_is_read_as_the_local_instant():
     # 01:00Z on 30/03 is 08:00 in Hanoi: the meeting at 08:00 that day is still in.
     occurrences = run("FREQ=MONTHLY;BYDAY=-1MO;UNTIL=20260330T010000Z", FIRST)
     assert occurrences[-1].occurrence == date(2026, 3, 30)
+
+
+def ical_parts(recur) -> dict:
+    return dict(part.split("=", 1) for part in recur.to_ical().decode().split(";"))
+
+
+def test_a_rule_is_a_value_that_ends_by_count_or_date_and_reads_back_as_calendars_want():
+    rule = Rule.parse("rrule:freq=monthly;byday=-1mo;count=12")
+    assert str(rule) == "FREQ=MONTHLY;BYDAY=-1MO;COUNT=12" and rule.count == 12
+    assert str(rule.ending_after(5)) == "FREQ=MONTHLY;BYDAY=-1MO;COUNT=5"
+    ended = rule.ending_on(date(2027, 6, 30))
+    assert str(ended) == "FREQ=MONTHLY;BYDAY=-1MO;UNTIL=20270630T235959" and ended.count is None
+    # In a calendar, UNTIL is UTC: the end of 30 June in Hồ Chí Minh City is 16:59:59 UTC.
+    assert ical_parts(ended.to_vrecur(HCM)) == {"FREQ": "MONTHLY", "BYDAY": "-1MO", "UNTIL": "20270630T165959Z"}
+    # A published feed cuts a long rule at its horizon, instead of its count.
+    cut = rule.to_vrecur(HCM, cut_at=datetime(2028, 1, 1, tzinfo=ZoneInfo("UTC")))
+    assert ical_parts(cut) == {"FREQ": "MONTHLY", "BYDAY": "-1MO", "UNTIL": "20280101T000000Z"}
+    with pytest.raises(RuleError):
+        Rule.parse("FREQ=HOURLY")

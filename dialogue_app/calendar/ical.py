@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event, vCalAddress, vRecur, vText
 
-from ..scheduling.recurrence import Occurrence, Status, parse_local, rule_for
+from ..scheduling.recurrence import Occurrence, Rule, Status, rule_for
 
 PRODID = "-//Dialogue//Partnership dialogues//VI"
 # The alarm rings the evening before, at this hour (local time of the meeting).
@@ -131,24 +131,14 @@ def _common(event: Event, *, uid: str, title: str, description: str, location: s
         event.add_component(_alarm(alarm_for))
 
 
-def _utc_until(value: str, zone: ZoneInfo) -> str:
-    """A rule's UNTIL (local wall time, a date, or already UTC) as the UTC value RFC 5545 wants."""
-    if value.endswith("Z"):
-        return value
-    return parse_local(value).replace(tzinfo=zone).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
 def _published_rule(entry: SeriesEntry) -> vRecur:
-    """The series' rule as a calendar reads it: UNTIL in UTC, and cut at `publish_until` when it runs on."""
-    parts = dict(part.split("=", 1) for part in entry.rule.split(";"))
-    if "UNTIL" in parts:
-        parts["UNTIL"] = _utc_until(parts["UNTIL"], entry.zone)
+    """The series' rule as a calendar reads it, cut at `publish_until` when it runs on past it."""
+    cut_at = None
     if entry.publish_until is not None:
         horizon = entry.publish_until.astimezone(entry.zone).replace(tzinfo=None)
         if rule_for(entry.rule, entry.first_start, entry.zone.key).after(horizon, inc=True) is not None:
-            parts.pop("COUNT", None)
-            parts["UNTIL"] = entry.publish_until.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return vRecur.from_ical(";".join(f"{k}={v}" for k, v in parts.items()))
+            cut_at = entry.publish_until
+    return Rule.parse(entry.rule).to_vrecur(entry.zone, cut_at)
 
 
 def series_events(entry: SeriesEntry, stamp: datetime | None = None) -> list[Event]:

@@ -1,7 +1,11 @@
 """The rule builder's presets: the rules people mean, named the way they say them."""
 
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
+
+from .recurrence import Rule, RuleError
 
 WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 WEEKDAY_NAMES = {
@@ -29,18 +33,25 @@ def preset_rule(preset: str, weekday: str = "MO", monthday: int = 15) -> str:
     }[preset]
 
 
-def with_end(rule: str, count: int | None = None, until: str | None = None) -> str:
-    """Add an end by number of meetings (COUNT) or by last date (UNTIL=YYYYMMDDT235959)."""
+def with_end(rule: str, count: int | None = None, until: date | None = None) -> str:
+    """Add an end by number of meetings (COUNT) or by last date (UNTIL at the end of that day)."""
+    try:
+        parsed = Rule.parse(rule)
+    except RuleError:
+        return rule  # as typed: saving it says what is wrong with it
     if count:
-        return f"{rule};COUNT={int(count)}"
+        return str(parsed.ending_after(count))
     if until:
-        return f"{rule};UNTIL={until}T235959"
+        return str(parsed.ending_on(until))
     return rule
 
 
 def describe(rule: str) -> str:
     """The rule as people say it, where it is one of the presets (with or without an end); else the rule."""
-    parts = dict(part.split("=", 1) for part in rule.split(";") if "=" in part)
+    try:
+        parts = dict(Rule.parse(rule).parts)
+    except RuleError:
+        return rule
     base = {k: v for k, v in parts.items() if k not in ("COUNT", "UNTIL", "WKST")}
     text = None
     byday = base.get("BYDAY", "")

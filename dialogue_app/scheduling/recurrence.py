@@ -10,12 +10,13 @@ happens to it afterwards: shifted off a holiday, moved, cancelled, restored.
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
+from icalendar import vRecur
 
 from ..officetime.days import HolidayCalendar
 
@@ -139,49 +140,100 @@ def _check_number_part(name: str, value: str) -> None:
             raise RuleError(RuleProblem.SYNTAX, f"{name}={value}")
 
 
+@dataclass(frozen=True)
+class Rule:
+    """A recurrence rule (an RFC 5545 RRULE value), checked: what forms, services, recurrence and ICS pass around.
+
+    Stored as its text (`str(rule)`): upper-case, no "RRULE:" prefix, its parts in the order they were given.
+    UNTIL is the series' local wall time (YYYYMMDD or YYYYMMDDTHHMMSS), or UTC with a final Z.
+    """
+
+    parts: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def parse(cls, value: str) -> "Rule":
+        """The rule `value` says, every part and value checked; raises RuleError saying what is wrong."""
+        if value is None or not value.strip():
+            raise RuleError(RuleProblem.EMPTY)
+        if any(ch in value for ch in "\r\n"):
+            raise RuleError(RuleProblem.LINE_BREAK)
+        value = value.strip().upper()
+        if value.startswith("RRULE:"):
+            value = value[len("RRULE:"):]
+        parts = _split_parts(value)
+        names = [name for name, _ in parts]
+        for name in names:
+            if name in SUB_DAILY_PARTS:
+                raise RuleError(RuleProblem.TOO_FREQUENT, name)
+            if name not in RULE_PARTS:
+                raise RuleError(RuleProblem.NOT_A_RULE_PART, name)
+        if len(set(names)) != len(names):
+            raise RuleError(RuleProblem.SYNTAX, "a part is given twice")
+        values = dict(parts)
+        freq = values.get("FREQ")
+        if freq is None:
+            raise RuleError(RuleProblem.SYNTAX, "FREQ is missing")
+        if freq not in FREQUENCIES:
+            if freq in {"HOURLY", "MINUTELY", "SECONDLY"}:
+                raise RuleError(RuleProblem.TOO_FREQUENT, freq)
+            raise RuleError(RuleProblem.SYNTAX, f"FREQ={freq}")
+        if "COUNT" in values and "UNTIL" in values:
+            raise RuleError(RuleProblem.SYNTAX, "COUNT and UNTIL together")
+        for name, part_value in parts:
+            if name in NUMBER_RANGES:
+                _check_number_part(name, part_value)
+            elif name == "BYDAY" and not all(BYDAY_PATTERN.fullmatch(day) for day in part_value.split(",")):
+                raise RuleError(RuleProblem.SYNTAX, f"BYDAY={part_value}")
+            elif name == "WKST" and part_value not in {"MO", "TU", "WE", "TH", "FR", "SA", "SU"}:
+                raise RuleError(RuleProblem.SYNTAX, f"WKST={part_value}")
+            elif name == "UNTIL":
+                until = parse_local(part_value.removesuffix("Z"))
+                if not FIRST_YEAR <= until.year <= LAST_YEAR + 1:
+                    raise RuleError(RuleProblem.SYNTAX, f"UNTIL={part_value}")
+        return cls(tuple(parts))
+
+    def __str__(self) -> str:
+        return ";".join(f"{name}={value}" for name, value in self.parts)
+
+    def part(self, name: str) -> str | None:
+        return dict(self.parts).get(name)
+
+    @property
+    def count(self) -> int | None:
+        """How many meetings the rule makes in all (COUNT), or None."""
+        value = self.part("COUNT")
+        return int(value) if value is not None else None
+
+    def without_end(self) -> "Rule":
+        return Rule(tuple((n, v) for n, v in self.parts if n not in ("COUNT", "UNTIL")))
+
+    def ending_after(self, count: int) -> "Rule":
+        """The same rule, ending after `count` meetings."""
+        return Rule((*self.without_end().parts, ("COUNT", str(int(count)))))
+
+    def ending_on(self, last_day: date) -> "Rule":
+        """The same rule, ending at the end of `last_day` (local time)."""
+        return Rule((*self.without_end().parts, ("UNTIL", last_day.strftime("%Y%m%d") + "T235959")))
+
+    def to_vrecur(self, zone: ZoneInfo, cut_at: datetime | None = None) -> vRecur:
+        """The rule as calendars read it: UNTIL in UTC (RFC 5545 wants UTC with a DTSTART in a zone), and, with
+        `cut_at` (an instant), ending there instead of COUNT or a later UNTIL."""
+        parts = dict(self.parts)
+        if "UNTIL" in parts and not parts["UNTIL"].endswith("Z"):
+            local_until = parse_local(parts["UNTIL"]).replace(tzinfo=zone)
+            parts["UNTIL"] = local_until.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        if cut_at is not None:
+            parts.pop("COUNT", None)
+            parts["UNTIL"] = cut_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        return vRecur.from_ical(";".join(f"{k}={v}" for k, v in parts.items()))
+
+
 def normalize_rule(value: str) -> str:
-    """The rule as stored: upper-case, no "RRULE:" prefix, every part and value checked; raises RuleError."""
-    if value is None or not value.strip():
-        raise RuleError(RuleProblem.EMPTY)
-    if any(ch in value for ch in "\r\n"):
-        raise RuleError(RuleProblem.LINE_BREAK)
-    value = value.strip().upper()
-    if value.startswith("RRULE:"):
-        value = value[len("RRULE:"):]
-    parts = _split_parts(value)
-    names = [name for name, _ in parts]
-    for name in names:
-        if name in SUB_DAILY_PARTS:
-            raise RuleError(RuleProblem.TOO_FREQUENT, name)
-        if name not in RULE_PARTS:
-            raise RuleError(RuleProblem.NOT_A_RULE_PART, name)
-    if len(set(names)) != len(names):
-        raise RuleError(RuleProblem.SYNTAX, "a part is given twice")
-    values = dict(parts)
-    freq = values.get("FREQ")
-    if freq is None:
-        raise RuleError(RuleProblem.SYNTAX, "FREQ is missing")
-    if freq not in FREQUENCIES:
-        if freq in {"HOURLY", "MINUTELY", "SECONDLY"}:
-            raise RuleError(RuleProblem.TOO_FREQUENT, freq)
-        raise RuleError(RuleProblem.SYNTAX, f"FREQ={freq}")
-    if "COUNT" in values and "UNTIL" in values:
-        raise RuleError(RuleProblem.SYNTAX, "COUNT and UNTIL together")
-    for name, part_value in parts:
-        if name in NUMBER_RANGES:
-            _check_number_part(name, part_value)
-        elif name == "BYDAY" and not all(BYDAY_PATTERN.fullmatch(day) for day in part_value.split(",")):
-            raise RuleError(RuleProblem.SYNTAX, f"BYDAY={part_value}")
-        elif name == "WKST" and part_value not in {"MO", "TU", "WE", "TH", "FR", "SA", "SU"}:
-            raise RuleError(RuleProblem.SYNTAX, f"WKST={part_value}")
-        elif name == "UNTIL":
-            until = parse_local(part_value.removesuffix("Z"))
-            if not FIRST_YEAR <= until.year <= LAST_YEAR + 1:
-                raise RuleError(RuleProblem.SYNTAX, f"UNTIL={part_value}")
-    return ";".join(f"{name}={part_value}" for name, part_value in parts)
+    """The rule as stored (see Rule); raises RuleError."""
+    return str(Rule.parse(value))
 
 
-def parse_rule(value: str, first_start: datetime, zone: ZoneInfo) -> rrule:
+def parse_rule(value: "str | Rule", first_start: datetime, zone: ZoneInfo) -> rrule:
     """A dateutil rule for `value` starting at the naive local wall time `first_start`; raises RuleError.
 
     A rule that does not parse, fires more often than daily, carries anything but RRULE parts, or
@@ -189,8 +241,8 @@ def parse_rule(value: str, first_start: datetime, zone: ZoneInfo) -> rrule:
     """
     if not FIRST_YEAR <= first_start.year <= LAST_YEAR:
         raise RuleError(RuleProblem.OUT_OF_RANGE)
-    normalized = normalize_rule(value)
-    parts = [(n, _local_until(v, zone) if n == "UNTIL" else v) for n, v in _split_parts(normalized)]
+    checked = value if isinstance(value, Rule) else Rule.parse(value)
+    parts = [(n, _local_until(v, zone) if n == "UNTIL" else v) for n, v in checked.parts]
     try:
         # cache=True: dateutil keeps the dates it has generated, so a rule parsed once (see rule_for)
         # answers later windows from memory.

@@ -25,6 +25,7 @@ from .recurrence import (
     HolidayPolicy,
     Occurrence,
     Override,
+    Rule,
     RuleError,
     RuleProblem,
     Status,
@@ -339,14 +340,6 @@ def resync_meetings(series: Series) -> None:
             meeting.status = Status.CANCELLED.value
 
 
-def _without_end(rule: str) -> list[str]:
-    return [p for p in rule.split(";") if not p.startswith(("COUNT=", "UNTIL="))]
-
-
-def _count(rule: str) -> int | None:
-    return next((int(p[6:]) for p in rule.split(";") if p.startswith("COUNT=")), None)
-
-
 def split_series(series: Series, day: date, **changes) -> Series:
     """"This and all following": the series ends before `day`, a new one carries the changes from `day`.
 
@@ -365,7 +358,8 @@ def split_series(series: Series, day: date, **changes) -> Series:
     # such as "every three months" or "every other week" counts from its start, and must keep its rhythm.
     day, split_at = following.date(), datetime.combine(following.date(), time.min)
 
-    total = _count(series.rule)
+    stored_rule = Rule.parse(series.rule)
+    total = stored_rule.count
     values = {
         "title": series.title, "kind": series.kind, "location": series.location, "description": series.description,
         "rule": series.rule, "first_start": following,
@@ -377,15 +371,15 @@ def split_series(series: Series, day: date, **changes) -> Series:
         values["first_start"] = datetime.combine(day, changes["first_start"].time())
     if total is not None and values["rule"] == series.rule:
         # A series of N meetings keeps N in all: the successor holds the ones not yet held.
-        values["rule"] = ";".join([*_without_end(series.rule), f"COUNT={total - held_before}"])
+        values["rule"] = str(stored_rule.ending_after(total - held_before))
     invitees, unit = values.pop("invitees"), values.pop("unit", series.unit)
     checked = _checked_changes(series, values)  # every field is given: the series only lends its zone
     successor = Series(unit=unit, timezone=series.timezone, previous=series, invitees=list(invitees), **checked)
     db.session.add(successor)
 
-    ending = f"COUNT={held_before}" if total is not None else \
-        f"UNTIL={(day - timedelta(days=1)).strftime('%Y%m%d')}T235959"
-    series.rule = ";".join([*_without_end(series.rule), ending])
+    ended = stored_rule.ending_after(held_before) if total is not None else \
+        stored_rule.ending_on(day - timedelta(days=1))
+    series.rule = str(ended)
     series.sequence += 1
     db.session.flush()
     for override in [o for o in series.overrides if o.occurrence >= day]:

@@ -81,7 +81,7 @@ def rule_from_form(form: SeriesForm) -> str:
     if form.end.data == "count":
         return with_end(rule, count=form.count.data)
     if form.end.data == "until" and form.until.data:
-        return with_end(rule, until=form.until.data.strftime("%Y%m%d"))
+        return with_end(rule, until=form.until.data)
     return rule
 
 
