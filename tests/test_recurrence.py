@@ -12,8 +12,8 @@ from dialogue_app.officetime.days import HolidayCalendar, build_calendar
 from dialogue_app.scheduling.recurrence import (
     HolidayPolicy,
     Override,
-    RuleError,
     Rule,
+    RuleError,
     RuleProblem,
     Status,
     expand,
