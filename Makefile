@@ -11,7 +11,7 @@
 #   make load           the load test: 10 minutes of locust against gunicorn and the national demo in PostgreSQL
 #   make clean          remove the virtualenv, the instance folder and the caches
 #
-# Variables: PYTEST_ARGS="-q tests/test_auth.py", DEMO_PASSWORD="one password for every demo account",
+# Variables: PYTEST_ARGS="-q tests/auth", DEMO_PASSWORD="one password for every demo account",
 # PG_HOST / PG_PORT / PG_USER for test-postgres, BENCH_ARGS for bench (bench/report.py --help), LOAD_ARGS for load
 # (bench/load.py --help).
 

@@ -9,6 +9,7 @@ import re
 import socket
 import uuid
 from contextlib import contextmanager
+from datetime import date, datetime
 from itertools import count
 
 import pytest
@@ -20,8 +21,12 @@ from dialogue_app import create_app
 from dialogue_app.auth import services as auth_services
 from dialogue_app.config import database_url
 from dialogue_app.extensions import db
+from dialogue_app.issues import services as issue_services
+from dialogue_app.issues.models import Topic
+from dialogue_app.issues.topics import default_topic_rows
 from dialogue_app.org import services as org_services
 from dialogue_app.org.taxcode import check_digit
+from dialogue_app.scheduling import services as scheduling_services
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 PASSWORD = "correct horse battery"
@@ -182,6 +187,59 @@ def make_user(app):
     return make
 
 
+LAST_MONDAY = "FREQ=MONTHLY;BYDAY=-1MO"
+
+
+@pytest.fixture
+def make_series(app):
+    """A series of the morning coffee: make_series(unit, invitees=[business], first_start=datetime(2025, 8, 25, 8))."""
+
+    def make(unit, title: str = "Cà phê sáng cùng doanh nghiệp", *, rule: str = LAST_MONDAY,
+             first_start: datetime = datetime(2025, 8, 25, 8), location: str = "Hội trường Chi cục",
+             duration_minutes: int = 120, invitees=(), notify: bool = False, **extra):
+        series = scheduling_services.create_series(title=title, unit=unit, location=location, rule=rule,
+                                                   first_start=first_start, duration_minutes=duration_minutes,
+                                                   invitees=list(invitees), notify=notify, **extra)
+        db.session.commit()
+        return series
+
+    return make
+
+
+@pytest.fixture
+def make_meeting(app):
+    """A meeting: of a series' occurrence (make_meeting(series=s, occurrence=date(...))), or a one-off one
+    (make_meeting(unit=u, start=aware datetime))."""
+
+    def make(*, series=None, occurrence: date | None = None, unit=None, start: datetime | None = None,
+             title: str = "Cà phê sáng", duration_minutes: int = 90, location: str = "Phòng họp",
+             kind: str = "dialogue"):
+        if series is not None:
+            meeting, _ = scheduling_services.meeting_for(series, occurrence)
+        else:
+            meeting = scheduling_services.create_meeting(title=title, unit=unit, start=start, kind=kind,
+                                                         duration_minutes=duration_minutes, location=location)
+        db.session.commit()
+        return meeting
+
+    return make
+
+
+@pytest.fixture
+def make_issue(app, topics):
+    """An issue raised by `business` at `unit`, recorded by `actor`: make_issue(unit, business, actor)."""
+
+    def make(unit, business, actor, title: str = "Vướng mắc áp mã HS", *, channel: str = "phone",
+             topic: str = "tariff", **extra):
+        topic = topics[topic] if isinstance(topic, str) else topic
+        issue = issue_services.create_issue(title=title, business=business, channel=channel, topic=topic,
+                                            unit=unit, actor=actor, **extra)
+        db.session.commit()
+        return issue
+
+    return make
+
+
 @pytest.fixture
 def login(client):
     """Sign a user in through the real sign-in form."""
@@ -251,9 +309,6 @@ def count_queries(app):
 @pytest.fixture
 def topics(app):
     """The default customs topics, as the migration inserts them (the tests build the schema directly)."""
-    from dialogue_app.issues.models import Topic
-    from dialogue_app.issues.topics import default_topic_rows
-
     rows = [Topic(**row) for row in default_topic_rows()]
     db.session.add_all(rows)
     db.session.commit()

@@ -29,7 +29,7 @@ def at(day: date, hour: int = 3) -> datetime:
 
 
 @pytest.fixture
-def world(app, units, topics, make_business, make_user):
+def world(app, units, topics, make_business, make_user, make_meeting, make_issue):
     """Quarter III/2026 in two branches of HCM: HCM-A answers on time and is rated well, HCM-B is late."""
     topic = db.session.execute(db.select(Topic).order_by(Topic.id)).scalars().first()
     a, b = units["HCM-A"], units["HCM-B"]
@@ -39,8 +39,7 @@ def world(app, units, topics, make_business, make_user):
 
     def issue(unit, business, raised: date, *, answered: date | None = None, due: date | None = None,
               rating: int | None = None, channel="phone"):
-        item = issue_services.create_issue(title="Vướng mắc", business=business, channel=channel, topic=topic,
-                                           unit=unit, actor=officer)
+        item = make_issue(unit, business, officer, "Vướng mắc", channel=channel, topic=topic)
         item.created_at = at(raised)
         item.due_date = due
         item.status = "in_progress"
@@ -63,11 +62,9 @@ def world(app, units, topics, make_business, make_user):
     late_night = issue(a, biz_a, date(2026, 6, 30))
     late_night.created_at = datetime(2026, 6, 30, 18, 30, tzinfo=UTC)  # 01:30 on 1 July in Hồ Chí Minh City
     # A dialogue held at HCM-A with Công ty A present, one cancelled, and a visit to Công ty B by HCM-B.
-    held = scheduling.create_meeting(title="Cà phê sáng", unit=a, start=at(date(2026, 7, 27), 1),
-                                     duration_minutes=90, location="Phòng họp", kind="dialogue")
+    held = make_meeting(unit=a, start=at(date(2026, 7, 27), 1))
     db.session.add(Attendee(meeting=held, business_id=biz_a.id, name="Bà Lan", attendance="present"))
-    cancelled = scheduling.create_meeting(title="Cà phê sáng", unit=a, start=at(date(2026, 8, 31), 1),
-                                          duration_minutes=90, location="Phòng họp", kind="dialogue")
+    cancelled = make_meeting(unit=a, start=at(date(2026, 8, 31), 1))
     cancelled.status = "cancelled"
     db.session.add(Interaction(business_id=biz_b.id, unit_id=b.id, channel="visit", happened_on=date(2026, 8, 12),
                                summary="Thăm doanh nghiệp"))

@@ -37,9 +37,8 @@ from dialogue_app.extensions import db
 from dialogue_app.issues import services as issue_services
 from dialogue_app.minutes import services as minutes_services
 from dialogue_app.org import services as org_services
-from dialogue_app.scheduling import services as scheduling_services
 
-from .conftest import valid_tax_code
+from ..conftest import valid_tax_code
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES_PER_OPERATION = 20
@@ -47,7 +46,7 @@ FIRST_MONDAY = datetime(2026, 1, 26, 8, 0)  # the last Monday of January 2026
 
 
 @pytest.fixture(params=["admin", "organiser", "business"])
-def world(request, app, units, topics, make_user, make_business):
+def world(request, app, units, topics, make_user, make_business, make_series, make_meeting, make_issue):
     """Everything generated requests may name, and a bearer token for the caller (one role per run)."""
     branch = units["HCM-A"]
     coffee = make_business(branch, name="Công ty TNHH Cà phê Đà Lạt")
@@ -63,21 +62,16 @@ def world(request, app, units, topics, make_user, make_business):
         "organiser": organiser,
         "business": make_user("business", business=coffee, email="dn@caphe.vn"),
     }
-    series = scheduling_services.create_series(
-        title="Cà phê sáng cùng doanh nghiệp", unit=branch, location="Hội trường", rule="FREQ=MONTHLY;BYDAY=-1MO",
-        first_start=FIRST_MONDAY, duration_minutes=120, invitees=[coffee, coal], notify=False,
-    )
-    draft, _ = scheduling_services.meeting_for(series, FIRST_MONDAY.date())
+    series = make_series(branch, location="Hội trường", first_start=FIRST_MONDAY, invitees=[coffee, coal])
+    draft = make_meeting(series=series, occurrence=FIRST_MONDAY.date())
     minutes_services.save_minutes(draft, actor=organiser, body="Doanh nghiệp hỏi về thủ tục hoàn thuế.")
-    final, _ = scheduling_services.meeting_for(series, FIRST_MONDAY.date() + timedelta(days=28))
+    final = make_meeting(series=series, occurrence=FIRST_MONDAY.date() + timedelta(days=28))
     minutes_services.save_minutes(final, actor=organiser, body="Đã trả lời.", chair="Trần Văn Bình, Chi cục trưởng",
                                   secretary="Lê Thị Cúc, Công chức")
     minutes_services.finalise_minutes(final, actor=organiser)
-    new = issue_services.create_issue(title="Thủ tục hoàn thuế", business=coffee, channel="meeting",
-                                      topic=topics["refund"], unit=branch, actor=organiser, meeting=draft)
-    answered = issue_services.create_issue(title="Mã HS của hạt cà phê", business=coffee, channel="web",
-                                           topic=topics["tariff"], unit=branch, actor=organiser)
-    db.session.commit()
+    new = make_issue(branch, coffee, organiser, "Thủ tục hoàn thuế", channel="meeting", topic="refund",
+                     meeting=draft)
+    answered = make_issue(branch, coffee, organiser, "Mã HS của hạt cà phê", channel="web")
     issue_services.transition(answered, to="assigned", actor=organiser, assignee=organiser,
                               due_date=date.today() + timedelta(days=30))
     issue_services.transition(answered, to="in_progress", actor=organiser)

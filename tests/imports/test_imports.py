@@ -18,7 +18,7 @@ from dialogue_app.imports import services
 from dialogue_app.org import services as org_services
 from dialogue_app.org.models import Business, Contact
 
-from .conftest import valid_tax_code
+from ..conftest import valid_tax_code
 
 HEADER_VI = ["Mã số thuế", "Tên doanh nghiệp", "Địa chỉ", "Đơn vị", "Người liên hệ", "Email", "Điện thoại",
              "Chức vụ"]

@@ -6,7 +6,7 @@ from flask import session
 
 from dialogue_app.extensions import db
 
-from .conftest import PASSWORD, csrf_token_from
+from ..conftest import PASSWORD, csrf_token_from
 
 
 def test_sign_in_and_out(client, login, make_user, units):

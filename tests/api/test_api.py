@@ -3,7 +3,7 @@ from sqlalchemy import select
 from dialogue_app.auth.models import ApiToken, User
 from dialogue_app.extensions import db
 
-from .conftest import PASSWORD
+from ..conftest import PASSWORD
 
 
 def test_token_lifecycle(client, make_user, units):

@@ -29,27 +29,19 @@ VIETNAMESE = "Ệ ự ỹ Ở đ Đ ẫ ằ Ặ ơ ư"
 
 
 @pytest.fixture
-def world(units, topics, make_user, make_business):
+def world(units, topics, make_user, make_business, make_series, make_meeting, make_issue):
     coffee = make_business(units["HCM-A"], name="Công ty TNHH Cà phê Đà Lạt")
     steel = make_business(units["HCM-A"], name="Công ty Cổ phần Thép Phương Nam")
     add_contact(coffee, name="Trần Thị Ngọc", email="ngoc@caphe.example.vn", position="Giám đốc")
     add_contact(steel, name="Lê Văn Cường", email="cuong@thep.example.vn", position="Trưởng phòng XNK")
     organiser = make_user("organiser", units["HCM-A"], email="mai@haiquan.example.vn", name="Nguyễn Thị Mai")
-    series = scheduling.create_series(title="Cà phê sáng cùng doanh nghiệp", unit=units["HCM-A"],
-                                      location="Hội trường Chi cục", rule="FREQ=MONTHLY;BYDAY=-1MO",
-                                      first_start=datetime(2025, 8, 25, 8), duration_minutes=120,
-                                      invitees=[coffee, steel])
-    db.session.flush()
-    september, _ = scheduling.meeting_for(series, date(2025, 9, 29))
-    october, _ = scheduling.meeting_for(series, date(2025, 10, 27))
-    db.session.commit()
-    old = issue_services.create_issue(
-        title="Thủ tục hoàn thuế nguyên liệu chậm", business=steel, channel="meeting", topic=topics["refund"],
-        unit=units["HCM-A"], actor=organiser, meeting=september, raised_by_name="Lê Văn Cường")
-    raised = issue_services.create_issue(
-        title="Áp mã HS cho máy rang cà phê", business=coffee, channel="meeting", topic=topics["tariff"],
-        unit=units["HCM-A"], actor=organiser, meeting=october, raised_by_name="Trần Thị Ngọc")
-    db.session.commit()
+    series = make_series(units["HCM-A"], invitees=[coffee, steel], notify=True)
+    september = make_meeting(series=series, occurrence=date(2025, 9, 29))
+    october = make_meeting(series=series, occurrence=date(2025, 10, 27))
+    old = make_issue(units["HCM-A"], steel, organiser, "Thủ tục hoàn thuế nguyên liệu chậm", channel="meeting",
+                     topic="refund", meeting=september, raised_by_name="Lê Văn Cường")
+    raised = make_issue(units["HCM-A"], coffee, organiser, "Áp mã HS cho máy rang cà phê", channel="meeting",
+                        meeting=october, raised_by_name="Trần Thị Ngọc")
     return {
         "coffee": coffee, "steel": steel, "organiser": organiser, "series": series,
         "september": september, "october": october, "old_issue": old, "issue": raised,

@@ -20,7 +20,7 @@ from dialogue_app.org.services import add_contact
 from dialogue_app.scheduling import services as scheduling
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
-JS = Path(__file__).parent / "js"
+JS = Path(__file__).resolve().parent.parent / "js"
 
 
 @pytest.fixture
