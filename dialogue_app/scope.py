@@ -34,6 +34,10 @@ STAFF = frozenset({Role.ADMIN, Role.MANAGER, Role.ORGANISER})
 BUSINESSES = frozenset({Role.BUSINESS})
 # Organisers run their branch's dialogues; managers read across units but do not load registries.
 IMPORTERS = frozenset({Role.ADMIN, Role.ORGANISER})
+# Staff who belong to a unit and take its issues (an admin belongs to none).
+OFFICERS = frozenset({Role.ORGANISER, Role.MANAGER})
+# Who answers for a unit: hears of its overdue issues and of what its meetings left open.
+HEADS = frozenset({Role.MANAGER})
 
 
 def is_admin(user) -> bool:
@@ -52,6 +56,11 @@ def is_business(user) -> bool:
     return user.role in BUSINESSES
 
 
+def in_group(group: frozenset[Role]) -> ColumnElement[bool]:
+    """Condition on User: their role is one of `group`."""
+    return User.role.in_(sorted(role.value for role in group))
+
+
 # --- The rights table --------------------------------------------------------------------------------------
 
 # Who may use which group of pages and API calls. What they then see inside is narrowed by the conditions below.
@@ -60,7 +69,11 @@ RIGHTS: dict[str, frozenset[Role]] = {
     "import": IMPORTERS,  # loading a registry of businesses and contacts
     "export": STAFF,
     "reports": MANAGERS,  # dashboards, ranking, plans, waiting-room screens
-    "admin": ADMINS,  # accounts, units, topics, days off, the audit trail
+    "accounts": ADMINS,  # people's accounts and roles
+    "units": ADMINS,  # the tree of units
+    "topics": ADMINS,  # the topics issues are filed under, and their times to answer
+    "holidays": ADMINS,  # public holidays and make-up working days
+    "audit": ADMINS,  # the audit trail
     "business": BUSINESSES,  # a business's own acts: rating an answer
 }
 
