@@ -18,11 +18,11 @@ from ..scheduling.models import Meeting
 from ..scope import (
     HEADS,
     OFFICERS,
-    STAFF,
     can_see_unit,
     in_group,
     is_below,
     is_business,
+    is_staff,
     unit_ids_below,
     unit_scoped,
     visible,
@@ -157,7 +157,7 @@ def transition(issue: Issue, *, to: str, actor: User, note: str = "", assignee: 
     details: dict = {}
     target = step.target
     if target is IssueStatus.ASSIGNED:
-        if assignee.role not in STAFF or not assignee.active or assignee.unit is None \
+        if not is_staff(assignee) or not assignee.active or assignee.unit is None \
                 or not can_see_unit(assignee, issue.unit):
             raise InvalidData.on("assignee", _l("Assign the issue to an officer of the unit handling it."))
         if due_date < officetime.today():
