@@ -27,7 +27,7 @@ from ..scheduling.forms import (
 from ..scheduling.models import Meeting, Series
 from ..scheduling.presets import describe, preset_rule, with_end
 from ..scheduling.recurrence import Status
-from ..scope import get_unit_by_code, get_visible, is_admin, is_staff, requires
+from ..scope import get_unit_by_code, get_visible, is_staff, may, requires
 from ..web import select_choices, show_service_error
 from .common import unit_choices
 
@@ -396,7 +396,7 @@ def holidays_page():
     year = min(max(year, 2000), 2100)
     form = AdjustmentForm()
     if request.method == "POST":
-        if not is_admin(current_user):
+        if not may(current_user, "holidays"):
             abort(404)
         if form.validate_on_submit():
             try:
