@@ -8,6 +8,7 @@ routes no right governs are listed here: public ones, files (token or session), 
 errors, pages any signed-in person reaches (what they see inside is scoped), and the API (bearer tokens)."""
 
 import pytest
+from flask import url_for
 
 from dialogue_app.auth.models import Role
 from dialogue_app.scope import RIGHTS
@@ -172,3 +173,27 @@ def test_file_endpoints_refuse_a_bad_token_rather_than_fall_back(app, client):
         if classify(app, endpoint)[0] == FILE:
             answer = client.open(path, method=method, headers={"Authorization": "Bearer wrong"})
             assert answer.status_code == 401, (endpoint, path)
+
+
+# The links of the menu, and the right the page behind each needs.
+MENU = ("org.businesses", "scheduling.series_list", "reports.dashboard", "org.units", "auth.users", "issues.topics",
+        "audit.entries")
+
+
+def test_the_menu_offers_each_person_the_pages_their_rights_open(app, client, login, units, make_user,
+                                                                 make_business):
+    """The menu is drawn from the same table: every page it links to opens for the person reading it, and no
+    page that would answer 404 is offered."""
+    people = [make_user("admin"), make_user("manager", units["HCM"]), make_user("organiser", units["HCM-A"]),
+              make_user("business", business=make_business(units["HCM-A"]))]
+    with app.test_request_context():
+        links = {endpoint: url_for(endpoint) for endpoint in MENU}
+    for person in people:
+        login(person)
+        page = client.get("/").get_data(as_text=True)
+        for endpoint, link in links.items():
+            allowed = person.role in RIGHTS[required_right(app, endpoint)]
+            assert (f'href="{link}"' in page) == allowed, (person.role, endpoint)
+            if allowed:
+                assert client.get(link).status_code == 200, (person.role, endpoint)
+        client.post("/logout")
