@@ -104,6 +104,12 @@ def requires(right: str) -> Callable:
 # --- Where models belong -----------------------------------------------------------------------------------
 
 
+def lies_below(path, top_path) -> ColumnElement[bool]:
+    """Condition: the unit whose path is `path` is the one at `top_path` or under it (a unit's path is a prefix
+    of the paths below it). Either side may be a column, of Unit or of an alias, or a value."""
+    return path.startswith(top_path)
+
+
 def visible_units_condition(user: User) -> ColumnElement[bool]:
     """Condition on Unit: the units this user may see."""
     if is_admin(user):
@@ -112,7 +118,7 @@ def visible_units_condition(user: User) -> ColumnElement[bool]:
         return false()
     if is_business(user):
         return Unit.id == user.unit_id
-    return Unit.path.startswith(user.unit.path)
+    return lies_below(Unit.path, user.unit.path)
 
 
 def visible_unit_ids(user: User):
@@ -122,13 +128,13 @@ def visible_unit_ids(user: User):
 
 def units_below(unit: Unit):
     """A subquery of the ids of `unit` and every unit below it."""
-    return select(Unit.id).where(Unit.path.startswith(unit.path)).scalar_subquery()
+    return select(Unit.id).where(lies_below(Unit.path, unit.path)).scalar_subquery()
 
 
 def unit_ids_below(unit_id):
     """Like units_below, from a unit's id (or a subquery giving one), without loading the unit."""
     top = aliased(Unit)
-    return select(Unit.id).where(Unit.path.startswith(select(top.path).where(top.id == unit_id).scalar_subquery()))
+    return select(Unit.id).where(lies_below(Unit.path, select(top.path).where(top.id == unit_id).scalar_subquery()))
 
 
 def is_below(unit: Unit, top: Unit) -> bool:
