@@ -23,3 +23,11 @@ limiter = Limiter(key_func=get_remote_address)
 def has_rows(statement) -> bool:
     """True when `statement` (a select) finds at least one row; the database stops at the first."""
     return bool(db.session.execute(select(statement.exists())).scalar())
+
+
+def paginate(statement, *, per_page: int, page: int | None = None, max_per_page: int | None = None,
+             count: bool = True):
+    """One page of `statement` (a select a service built): its rows and a count, two queries whatever the size.
+    Without `page`, the page the request's `page` argument names; past the last page, an empty page."""
+    return db.paginate(statement, page=page, per_page=per_page, max_per_page=max_per_page, error_out=False,
+                       count=count)

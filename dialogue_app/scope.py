@@ -34,6 +34,10 @@ STAFF = frozenset({Role.ADMIN, Role.MANAGER, Role.ORGANISER})
 BUSINESSES = frozenset({Role.BUSINESS})
 # Organisers run their branch's dialogues; managers read across units but do not load registries.
 IMPORTERS = frozenset({Role.ADMIN, Role.ORGANISER})
+# Staff who belong to a unit and take its issues (an admin belongs to none).
+OFFICERS = frozenset({Role.ORGANISER, Role.MANAGER})
+# Who answers for a unit: hears of its overdue issues and of what its meetings left open.
+HEADS = frozenset({Role.MANAGER})
 
 
 def is_admin(user) -> bool:
@@ -52,6 +56,11 @@ def is_business(user) -> bool:
     return user.role in BUSINESSES
 
 
+def in_group(group: frozenset[Role]) -> ColumnElement[bool]:
+    """Condition on User: their role is one of `group`."""
+    return User.role.in_(sorted(role.value for role in group))
+
+
 # --- The rights table --------------------------------------------------------------------------------------
 
 # Who may use which group of pages and API calls. What they then see inside is narrowed by the conditions below.
@@ -60,7 +69,11 @@ RIGHTS: dict[str, frozenset[Role]] = {
     "import": IMPORTERS,  # loading a registry of businesses and contacts
     "export": STAFF,
     "reports": MANAGERS,  # dashboards, ranking, plans, waiting-room screens
-    "admin": ADMINS,  # accounts, units, topics, days off, the audit trail
+    "accounts": ADMINS,  # people's accounts and roles
+    "units": ADMINS,  # the tree of units
+    "topics": ADMINS,  # the topics issues are filed under, and their times to answer
+    "holidays": ADMINS,  # public holidays and make-up working days
+    "audit": ADMINS,  # the audit trail
     "business": BUSINESSES,  # a business's own acts: rating an answer
 }
 
@@ -91,6 +104,12 @@ def requires(right: str) -> Callable:
 # --- Where models belong -----------------------------------------------------------------------------------
 
 
+def lies_below(path, top_path) -> ColumnElement[bool]:
+    """Condition: the unit whose path is `path` is the one at `top_path` or under it (a unit's path is a prefix
+    of the paths below it). Either side may be a column, of Unit or of an alias, or a value."""
+    return path.startswith(top_path)
+
+
 def visible_units_condition(user: User) -> ColumnElement[bool]:
     """Condition on Unit: the units this user may see."""
     if is_admin(user):
@@ -99,7 +118,7 @@ def visible_units_condition(user: User) -> ColumnElement[bool]:
         return false()
     if is_business(user):
         return Unit.id == user.unit_id
-    return Unit.path.startswith(user.unit.path)
+    return lies_below(Unit.path, user.unit.path)
 
 
 def visible_unit_ids(user: User):
@@ -109,13 +128,13 @@ def visible_unit_ids(user: User):
 
 def units_below(unit: Unit):
     """A subquery of the ids of `unit` and every unit below it."""
-    return select(Unit.id).where(Unit.path.startswith(unit.path)).scalar_subquery()
+    return select(Unit.id).where(lies_below(Unit.path, unit.path)).scalar_subquery()
 
 
 def unit_ids_below(unit_id):
     """Like units_below, from a unit's id (or a subquery giving one), without loading the unit."""
     top = aliased(Unit)
-    return select(Unit.id).where(Unit.path.startswith(select(top.path).where(top.id == unit_id).scalar_subquery()))
+    return select(Unit.id).where(lies_below(Unit.path, select(top.path).where(top.id == unit_id).scalar_subquery()))
 
 
 def is_below(unit: Unit, top: Unit) -> bool:

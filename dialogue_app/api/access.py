@@ -7,19 +7,18 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import abort
 
-from ..auth.models import Role
 from ..org.models import Business, Unit
-from ..scope import get_unit_by_code, get_visible
+from ..scope import get_unit_by_code, get_visible, is_admin, is_business
 
 
 def admin_only() -> None:
-    if current_user.role != Role.ADMIN:
+    if not is_admin(current_user):
         abort(403, message=_("Only an administrator may do this."))
 
 
 def staff_only() -> None:
     """Businesses read; staff (organisers, managers, admins) change schedules."""
-    if current_user.role == Role.BUSINESS:
+    if is_business(current_user):
         abort(403, message=_("Only the office's staff may do this."))
 
 

@@ -2,15 +2,14 @@ from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from ..attendance import services as attendance
+from ..directory import businesses_statement, visible_contact
 from ..extensions import db
 from ..org import services
-from ..org.models import Business, Contact
+from ..org.models import Business
 from ..scheduling.models import Meeting
-from ..scope import get_visible, visible
+from ..scope import get_visible
 from .access import invalid, staff_only, unit_named
 from .pagination import page_payload
 from .schemas import (
@@ -37,11 +36,7 @@ class Businesses(MethodView):
     @blp.response(200, page_of(BusinessSchema))
     def get(self, args):
         """Businesses the caller may see; `q` matches the name without accents or case, or the tax code."""
-        stmt = (select(Business).where(visible(current_user, Business)).order_by(Business.name)
-                .options(joinedload(Business.unit)))
-        if args.get("q", "").strip():
-            stmt = stmt.where(services.search_condition(args["q"]))
-        return page_payload(stmt, args)
+        return page_payload(businesses_statement(current_user, args.get("q", "").strip() or None), args)
 
     @blp.arguments(BusinessCreateSchema)
     @blp.response(201, BusinessSchema)
@@ -86,8 +81,8 @@ class MeetingAttendees(MethodView):
         staff_only()
         status = "present" if data["present"] else "absent"
         if data.get("contact_id") is not None:
-            contact = db.session.get(Contact, data["contact_id"])
-            if contact is None or get_visible(current_user, Business, contact.business_id) is None:
+            contact = visible_contact(current_user, data["contact_id"])
+            if contact is None:
                 invalid("contact_id", _("No contact has the id %(id)d.", id=data["contact_id"]))
             attendee = attendance.check_in(meeting, contact, status)
         else:

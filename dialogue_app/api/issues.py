@@ -3,16 +3,15 @@ from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
-from sqlalchemy import select
 
-from ..auth.models import Role, User
+from ..auth.models import User
 from ..auth.services import user_by_email
 from ..extensions import db
 from ..issues import services
-from ..issues.models import Issue, Topic
+from ..issues.models import Issue
 from ..org.models import Business
 from ..scheduling.models import Meeting
-from ..scope import get_visible
+from ..scope import get_visible, is_business
 from .access import invalid, staff_only, unit_named
 from .pagination import page_payload
 from .schemas import (
@@ -55,9 +54,8 @@ class Issues(MethodView):
         """Record an issue a business raised; it waits as "new" at the unit."""
         business = get_visible(current_user, Business, data["business_id"]) or invalid(
             "business_id", _("No business has the id %(id)d.", id=data["business_id"]))
-        topic = db.session.execute(select(Topic).where(Topic.code == data["topic"])).scalar_one_or_none() or \
-            invalid("topic", _("No topic has this code."))
-        if current_user.role == Role.BUSINESS:
+        topic = services.topic_by_code(data["topic"], active=False) or invalid("topic", _("No topic has this code."))
+        if is_business(current_user):
             # A business raises its own issues, online, at the unit that serves it.
             if data["channel"] != "web":
                 invalid("channel", _("Issues raised online come through the channel “web”."))

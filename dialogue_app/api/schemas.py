@@ -10,11 +10,10 @@ from .. import officetime
 from ..attendance.services import attendees_of
 from ..auth.models import Role
 from ..calendar.services import feed_url
-from ..extensions import db
-from ..issues.models import Issue
-from ..issues.services import is_overdue, issue_query
+from ..issues.services import is_overdue, issues_raised_at
 from ..org.models import UnitLevel
 from ..scheduling.services import invitees_for
+from ..scope import is_business
 
 
 def feed_url_of(kind: str, target_id: int) -> str | None:
@@ -298,13 +297,12 @@ class MeetingSchema(Schema):
 
     def _attendees(self, meeting) -> list[dict]:
         people = attendees_of(meeting)
-        if current_user.role == Role.BUSINESS:  # the officials, and its own people: no other business
+        if is_business(current_user):  # the officials, and its own people: no other business
             people = [a for a in people if a.user_id is not None or a.business_id == current_user.business_id]
         return AttendeeSchema(many=True).dump(people)
 
     def _issues(self, meeting) -> list[dict]:
-        issues = db.session.execute(issue_query(current_user).where(Issue.meeting_id == meeting.id)).unique()
-        return [{"id": i.id, "title": i.title, "status": i.status} for i in issues.scalars()]
+        return [{"id": i.id, "title": i.title, "status": i.status} for i in issues_raised_at(current_user, meeting)]
 
 
 ISSUE_STATUSES = ("new", "assigned", "in_progress", "answered", "closed")

@@ -3,13 +3,12 @@ from datetime import date, datetime, time, timedelta
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
-from sqlalchemy import select
 
 from .. import officetime
 from ..extensions import db
 from ..scheduling import services
-from ..scheduling.models import Meeting, Series
-from ..scope import get_visible, visible
+from ..scheduling.models import Series
+from ..scope import get_visible
 from .access import businesses_named, staff_only, unit_named
 from .pagination import page_payload
 from .schemas import (
@@ -33,11 +32,7 @@ def visible_series(series_id: int) -> Series:
 
 def occurrence_payload(series: Series, occurrences) -> list[dict]:
     """Occurrences as the API gives them, with the meeting each has become, found in one query."""
-    meeting_ids = dict(db.session.execute(
-        select(Meeting.occurrence, Meeting.id).where(
-            Meeting.series_id == series.id, Meeting.occurrence.in_([o.occurrence for o in occurrences])
-        )
-    ).all()) if occurrences else {}
+    meeting_ids = services.meeting_ids(series, [o.occurrence for o in occurrences])
     return [{
         "occurrence": o.occurrence, "start": o.start, "end": o.end, "status": o.status.value,
         "holiday": o.holiday, "meeting_id": meeting_ids.get(o.occurrence), "location": o.location or series.location,
@@ -50,9 +45,7 @@ class SeriesCollection(MethodView):
     @blp.response(200, page_of(SeriesSchema))
     def get(self, args):
         """The series the caller may see."""
-        stmt = (select(Series).where(visible(current_user, Series)).order_by(Series.id)
-                .options(db.joinedload(Series.unit), db.selectinload(Series.invitees)))
-        return page_payload(stmt, args, feed_kind="series")
+        return page_payload(services.series_statement(current_user), args, feed_kind="series")
 
     @blp.arguments(SeriesCreateSchema)
     @blp.response(201, SeriesSchema)

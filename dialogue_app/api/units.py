@@ -1,12 +1,11 @@
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
-from sqlalchemy import select
 
+from ..directory import units_statement
 from ..extensions import db
 from ..org import services
-from ..org.models import Unit
-from ..scope import get_unit_by_code, visible_units_condition
+from ..scope import get_unit_by_code
 from .access import admin_only, unit_named
 from .pagination import page_payload
 from .schemas import PageArgsSchema, UnitSchema, page_of
@@ -20,9 +19,7 @@ class Units(MethodView):
     @blp.response(200, page_of(UnitSchema))
     def get(self, args):
         """The units the caller may see: their unit and the units below it."""
-        stmt = (select(Unit).where(visible_units_condition(current_user)).order_by(Unit.path)
-                .options(db.joinedload(Unit.parent)))
-        return page_payload(stmt, args, feed_kind="unit")
+        return page_payload(units_statement(current_user), args, feed_kind="unit")
 
     @blp.arguments(UnitSchema)
     @blp.response(201, UnitSchema)

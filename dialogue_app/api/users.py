@@ -1,12 +1,12 @@
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
-from sqlalchemy import select
 
 from ..auth import services
 from ..auth.models import User
+from ..directory import users_statement
 from ..extensions import db
-from ..scope import get_visible, visible_users_condition
+from ..scope import get_visible
 from .access import admin_only, businesses_named, unit_named
 from .pagination import page_payload
 from .schemas import PageArgsSchema, UserCreateSchema, UserSchema, page_of
@@ -20,9 +20,7 @@ class Users(MethodView):
     @blp.response(200, page_of(UserSchema))
     def get(self, args):
         """The accounts the caller may see."""
-        stmt = (select(User).where(visible_users_condition(current_user)).order_by(User.email)
-                .options(db.joinedload(User.unit)))
-        return page_payload(stmt, args)
+        return page_payload(users_statement(current_user), args)
 
     @blp.arguments(UserCreateSchema)
     @blp.response(201, UserSchema)

@@ -154,6 +154,13 @@ def attendees_of(meeting: Meeting) -> list[Attendee]:
     ).scalars())
 
 
+def attendee_of(meeting: Meeting, attendee_id: int) -> Attendee | None:
+    """The meeting's attendee with this id, else None (another meeting's attendee is not reached through this one)."""
+    return db.session.execute(
+        select(Attendee).where(Attendee.id == attendee_id, Attendee.meeting_id == meeting.id)
+    ).scalar_one_or_none()
+
+
 def check_in(meeting: Meeting, contact: Contact, attendance: str = "present") -> Attendee:
     """Mark an invited business's contact present (or absent, or excused)."""
     if attendance not in ATTENDANCE:

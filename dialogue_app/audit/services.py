@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import has_request_context
 from flask_login import current_user
-from sqlalchemy import insert, inspect
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
@@ -117,3 +117,11 @@ def record_changes(session: Session, flush_context) -> None:
     rows = _rows(session)
     if rows:
         session.connection().execute(insert(AuditEntry), rows)
+
+
+def entries_statement(object_type: str | None = None):
+    """The trail, newest first; with `object_type`, only the entries about that kind of object."""
+    stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
+    if object_type:
+        stmt = stmt.where(AuditEntry.object_type == object_type)
+    return stmt

@@ -35,6 +35,12 @@ def user_by_email(email: str) -> User | None:
     return db.session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
 
 
+def active_user(user_id: int) -> User | None:
+    """The account signed in with this id, unless it has been deactivated since."""
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.active else None
+
+
 def _check_placement(role: Role, unit: Unit | None, business: Business | None) -> None:
     if role != Role.ADMIN and unit is None:
         raise InvalidData.on("unit", _l("Choose the unit this person works in."))

@@ -14,14 +14,14 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from .. import officetime
 from ..attendance.services import rsvp_token
-from ..auth.models import Role, User
+from ..auth.models import User
 from ..db import utcnow
 from ..extensions import db
 from ..mail.services import enqueue
 from ..org.models import Business, Contact, Unit
 from ..scheduling import services as scheduling
 from ..scheduling.models import Meeting, Series, invited_series
-from ..scope import unit_ids_below
+from ..scope import is_business, unit_ids_below
 from ..web import external_url
 from . import ical
 from .models import FEED_KINDS, FeedToken
@@ -359,7 +359,7 @@ def send_occurrence_update(series: Series, day: date) -> int:
 def meeting_invite(meeting: Meeting, user: User | None = None) -> bytes:
     """`GET /meetings/{id}/invite.ics`: the meeting's invitation, METHOD:REQUEST."""
     attendees = []
-    if meeting.series is not None and user is not None and user.role != Role.BUSINESS:
+    if meeting.series is not None and user is not None and not is_business(user):
         attendees = [ical.Person(c.email, c.name) for c in invitees_with_email(meeting.series)]
     event = ical.meeting_event(meeting_entry(meeting, attendees), officetime.office_zone())
     return ical.calendar([event], method="REQUEST").to_ical()
@@ -382,7 +382,7 @@ def give_new_objects_a_feed(session: Session, flush_context) -> None:
     rows = []
     for obj in session.new:
         kind = FEED_OWNERS.get(type(obj))
-        if kind is None or (kind == "user" and obj.role == Role.BUSINESS.value):
+        if kind is None or (kind == "user" and is_business(obj)):
             continue
         rows.append(first_feed_key(kind, obj.id))
     if rows:

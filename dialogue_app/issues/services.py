@@ -7,7 +7,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from .. import officetime
-from ..auth.models import Role, User
+from ..auth.models import User
 from ..db import utcnow
 from ..exceptions import Conflict, Forbidden, InvalidData, ServiceError
 from ..extensions import db, has_rows
@@ -15,14 +15,24 @@ from ..mail.services import enqueue_template
 from ..officetime import holiday_calendar, office_zone
 from ..org.models import Business, Contact, Interaction, Unit
 from ..scheduling.models import Meeting
-from ..scope import can_see_unit, unit_scoped, visible
+from ..scope import (
+    HEADS,
+    OFFICERS,
+    can_see_unit,
+    in_group,
+    is_below,
+    is_business,
+    is_staff,
+    unit_ids_below,
+    unit_scoped,
+    visible,
+)
 from ..text import person_label
 from ..web import external_url
 from .labels import STATUS_NAMES, TRANSITION_NAMES
-from .models import CHANNELS, Issue, IssueEvent, Rating, Topic
+from .models import CHANNELS, Attachment, Issue, IssueEvent, Rating, Topic
 from .workflow import DONE_STATUSES, OPEN_STATUSES, IssueStatus, allowed_targets, find_transition, missing_fields
 
-STAFF_ROLES = (Role.ADMIN, Role.ORGANISER, Role.MANAGER)
 STATUS_GROUPS = {"open": [s.value for s in OPEN_STATUSES], "done": [s.value for s in DONE_STATUSES]}
 
 
@@ -61,7 +71,7 @@ def get_issue_to_change(user: User, issue_id: int) -> Issue | None:
     """The issue if `user` may act on it: they see it and it is now at their unit or below. A branch follows
     what it escalated but no longer handles it."""
     issue = get_issue(user, issue_id)
-    if issue is None or (user.role != Role.BUSINESS and not can_see_unit(user, issue.unit)):
+    if issue is None or (not is_business(user) and not can_see_unit(user, issue.unit)):
         return None
     return issue
 
@@ -111,7 +121,7 @@ def create_issue(*, title: str, business: Business, channel: str, topic: Topic, 
 
 def _child_towards(unit: Unit, origin: Unit) -> Unit | None:
     """The unit directly below `unit` on the way down to `origin` (where a returned issue goes)."""
-    if origin.id == unit.id or not origin.path.startswith(unit.path):
+    if origin.id == unit.id or not is_below(origin, unit):
         return None
     child_id = int(origin.path[len(unit.path):].strip("/").split("/")[0])
     return db.session.get(Unit, child_id)
@@ -147,7 +157,7 @@ def transition(issue: Issue, *, to: str, actor: User, note: str = "", assignee: 
     details: dict = {}
     target = step.target
     if target is IssueStatus.ASSIGNED:
-        if assignee.role not in STAFF_ROLES or not assignee.active or assignee.unit is None \
+        if not is_staff(assignee) or not assignee.active or assignee.unit is None \
                 or not can_see_unit(assignee, issue.unit):
             raise InvalidData.on("assignee", _l("Assign the issue to an officer of the unit handling it."))
         if due_date < officetime.today():
@@ -192,7 +202,7 @@ def business_recipients(issue: Issue) -> list[str]:
 
 def rate(issue: Issue, *, user: User, score: int, comment: str = "") -> Rating:
     """The business that raised the issue rates the answer, once, after it is answered."""
-    if user.role != Role.BUSINESS or user.business_id != issue.business_id:
+    if not is_business(user) or user.business_id != issue.business_id:
         raise Forbidden(_l("Only the business that raised the issue can rate its answer."))
     if issue.status not in DONE_STATUSES:
         raise Conflict(_l("The issue can be rated once it has been answered."))
@@ -231,6 +241,78 @@ def active_topics() -> list[Topic]:
     return list(db.session.execute(select(Topic).where(Topic.active).order_by(Topic.position, Topic.name)).scalars())
 
 
+def all_topics() -> list[Topic]:
+    return list(db.session.execute(select(Topic).order_by(Topic.position, Topic.name)).scalars())
+
+
+def topic_by_code(code: str, *, active: bool = True) -> Topic | None:
+    """The topic with this code (by default only one still in use), else None."""
+    stmt = select(Topic).where(Topic.code == code)
+    if active:
+        stmt = stmt.where(Topic.active)
+    return db.session.execute(stmt).scalar_one_or_none()
+
+
+def save_topic(*, code: str, name: str, answer_days: int, sensitive: bool, active: bool) -> Topic:
+    """Create the topic with this code, or change the one there is."""
+    code = code.strip().lower()
+    topic = topic_by_code(code, active=False) or Topic(code=code)
+    topic.name, topic.answer_days, topic.sensitive, topic.active = name.strip(), answer_days, sensitive, active
+    db.session.add(topic)
+    return topic
+
+
+def officers_for(issue: Issue) -> list[User]:
+    """Officers an issue can be assigned to: active organisers and managers of the unit handling it and below."""
+    return list(db.session.execute(
+        select(User).where(User.active, in_group(OFFICERS), User.unit_id.in_(unit_ids_below(issue.unit_id)))
+        .order_by(User.name)
+    ).scalars())
+
+
+def get_attachment(issue: Issue, attachment_id: int) -> Attachment | None:
+    """The issue's attachment with this id, else None (another issue's file is not reached through this one)."""
+    return db.session.execute(
+        select(Attachment).where(Attachment.id == attachment_id, Attachment.issue_id == issue.id)
+    ).scalar_one_or_none()
+
+
+def get_interaction(user: User, interaction_id: int) -> Interaction | None:
+    """A contact outside meetings, if `user` may see its business."""
+    return db.session.execute(
+        select(Interaction).join(Business, Business.id == Interaction.business_id)
+        .where(Interaction.id == interaction_id, visible(user, Business))
+    ).scalar_one_or_none()
+
+
+def published_statement():
+    """Answers published for the public, newest first, with what the page prints of each."""
+    return (select(Issue).where(Issue.published).order_by(Issue.answered_at.desc())
+            .options(joinedload(Issue.topic), joinedload(Issue.unit)))
+
+
+def issue_list(user: User, limit: int | None = None, **filters) -> list[Issue]:
+    """The issues `user` may see with these filters (those of issue_query), newest first."""
+    stmt = issue_query(user, **filters)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(db.session.execute(stmt).unique().scalars())
+
+
+def issues_raised_at(user: User, meeting: Meeting) -> list[Issue]:
+    """The issues raised at the meeting that `user` may see, newest first."""
+    return list(db.session.execute(issue_query(user).where(Issue.meeting_id == meeting.id)).unique().scalars())
+
+
+def meeting_issues(user: User, meeting: Meeting) -> tuple[list[Issue], list[Issue]]:
+    """What a meeting's page lists: the issues raised at it, and those still open from earlier meetings of its
+    series (two queries; none for the second on a one-off meeting)."""
+    raised = issues_raised_at(user, meeting)
+    carried = list(db.session.execute(carried_over_query(user, meeting)).unique().scalars()) \
+        if meeting.series_id else []
+    return raised, carried
+
+
 def record_answer_time(issue: Issue, answered_at: datetime) -> None:
     """When the issue was answered, and what the reports read of it: working days taken, and on time or not."""
     issue.answered_at = answered_at
@@ -262,7 +344,7 @@ def queue_digests(today: date | None = None, soon_workdays: int = 3) -> int:
         .options(joinedload(Issue.assignee), joinedload(Issue.business)).order_by(Issue.due_date, Issue.id)
     ).scalars().all()
     heads = db.session.execute(
-        select(User).where(User.role == Role.MANAGER.value, User.active,
+        select(User).where(in_group(HEADS), User.active,
                            User.unit_id.in_({issue.unit_id for issue in issues}))
     ).scalars().all() if issues else []
     heads_by_unit: dict[int, list[User]] = {}
@@ -298,9 +380,9 @@ def issue_query(user: User, *, status: str | None = None, unit: Unit | None = No
     elif status:
         stmt = stmt.where(Issue.status == status)
     if unit is not None:
-        stmt = stmt.where(Issue.unit_id.in_(select(Unit.id).where(Unit.path.startswith(unit.path))))
+        stmt = stmt.where(Issue.unit_id.in_(unit_ids_below(unit.id)))
     if raised_in is not None:
-        stmt = stmt.where(Issue.origin_unit_id.in_(select(Unit.id).where(Unit.path.startswith(raised_in.path))))
+        stmt = stmt.where(Issue.origin_unit_id.in_(unit_ids_below(raised_in.id)))
     if business_id is not None:
         stmt = stmt.where(Issue.business_id == business_id)
     if topic:

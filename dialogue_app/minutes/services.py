@@ -33,14 +33,13 @@ from ..issues.workflow import DONE_STATUSES, OPEN_STATUSES
 from ..mail.services import Attachment, enqueue
 from ..org.models import Business, Contact, Unit
 from ..scheduling.models import Meeting
-from ..scope import sees_every_unit, visible
+from ..scope import HEADS, in_group, is_staff, sees_every_unit, visible
 from ..text import person_label
 from ..web import external_url
 from . import pdf
 from .markup import render_markdown
 from .models import Minutes, MinutesPdf, MinutesRevision
 
-STAFF_ROLES = (Role.ADMIN, Role.ORGANISER, Role.MANAGER)
 OPEN_STATUS_VALUES = tuple(s.value for s in OPEN_STATUSES)
 LINE_FIELDS = ("chair", "secretary", "place_name")
 TEXT_FIELDS = ("agenda", "body", "conclusions")
@@ -147,10 +146,6 @@ def get_revision(minutes: Minutes | None, number: int) -> MinutesRevision | None
     return db.session.execute(
         select(MinutesRevision).where(MinutesRevision.minutes_id == minutes.id, MinutesRevision.number == number)
     ).scalar_one_or_none()
-
-
-def is_staff(user: User) -> bool:
-    return user.role in STAFF_ROLES
 
 
 def can_read(user: User, minutes: Minutes | None) -> bool:
@@ -446,6 +441,11 @@ def visible_meeting_statement(reader: User):
         .options(joinedload(Meeting.unit).joinedload(Unit.parent))))
 
 
+def get_visible_meeting(reader: User, meeting_id: int) -> Meeting | None:
+    return db.session.execute(visible_meeting_statement(reader), {"meeting_id": meeting_id}).unique() \
+        .scalar_one_or_none()
+
+
 def fingerprint(meeting: Meeting, reader: User, minutes: Minutes | None) -> str:
     """A digest of everything the minutes of `meeting` print for `reader`: equal digests, equal PDFs.
 
@@ -584,7 +584,7 @@ def unit_managers(meeting: Meeting) -> list[User]:
     """The active managers of the meeting's unit and of the unit directly above it (who oversees it)."""
     unit_ids = [meeting.unit_id] + ([meeting.unit.parent_id] if meeting.unit.parent_id else [])
     return list(db.session.execute(
-        select(User).where(User.role == Role.MANAGER.value, User.active, User.unit_id.in_(unit_ids))
+        select(User).where(in_group(HEADS), User.active, User.unit_id.in_(unit_ids))
         .order_by(User.id).options(joinedload(User.unit))
     ).scalars())
 

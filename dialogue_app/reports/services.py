@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy.orm import joinedload
 
 from .. import officetime
-from ..auth.models import Role, User
+from ..auth.models import User
 from ..exceptions import InvalidData, NotFound
 from ..extensions import db
 from ..issues.models import Issue, Topic
@@ -23,7 +24,7 @@ from ..issues.workflow import OPEN_STATUSES
 from ..officetime import local_month
 from ..org.models import Business, Unit, UnitLevel
 from ..scheduling.models import Meeting
-from ..scope import sees_every_unit, visible_units_condition
+from ..scope import get_unit_by_code, is_manager, sees_every_unit, unit_ids_below, unit_scoped, units_below
 from . import index, snapshots
 from .models import DisplayScreen, ReportSnapshot, UnitPlan
 from .periods import Period
@@ -120,7 +121,7 @@ class ReportScope:
     def column_condition(self, column):
         if self.whole_country:
             return true()
-        return column.in_(select(Unit.id).where(Unit.path.startswith(self.unit.path)).scalar_subquery())
+        return column.in_(units_below(self.unit))
 
     def children(self, unit: Unit) -> list[Unit]:
         return self._children.get(unit.id, [])
@@ -129,8 +130,7 @@ class ReportScope:
 def report_scope(user: User, unit_code: str | None) -> ReportScope:
     """The unit a report is about: the one named (if the user sees it), else the user's own (an admin: the top)."""
     if unit_code:
-        unit = db.session.execute(
-            select(Unit).where(Unit.code == unit_code, visible_units_condition(user))).scalar_one_or_none()
+        unit = get_unit_by_code(user, unit_code)
         if unit is None:
             raise NotFound(_l("No such unit among yours."))
     elif user.unit is not None:
@@ -140,7 +140,7 @@ def report_scope(user: User, unit_code: str | None) -> ReportScope:
         if unit is None:
             raise NotFound(_l("There is no unit yet."))
     units = list(db.session.execute(
-        select(Unit).where(Unit.path.startswith(unit.path)).order_by(Unit.path)).scalars())
+        select(Unit).where(Unit.id.in_(units_below(unit))).order_by(Unit.path)).scalars())
     whole_country = unit.parent_id is None and sees_every_unit(user)
     return ReportScope(unit, units, whole_country)
 
@@ -317,10 +317,11 @@ def engaged_businesses_query(scope: ReportScope, period: Period):
 
 
 def held_meetings_query(scope: ReportScope, period: Period):
+    """The meetings held in the period, latest first, each with its unit, for the list behind the figure."""
     return (select(Meeting).where(*snapshots.held_conditions(snapshots.instant(period.start),
                                                               snapshots.instant(period.end), datetime.now(UTC)),
                                   scope.column_condition(Meeting.unit_id))
-            .order_by(Meeting.start.desc()))
+            .order_by(Meeting.start.desc()).options(joinedload(Meeting.unit)))
 
 
 # Plans
@@ -335,7 +336,7 @@ def set_plans(user: User, year: int, plans: dict[Unit, tuple[int | None, int | N
 
     Admins and managers set the plans of their unit and the units below it. Refusals are InvalidData
     with one message per unit id."""
-    if user.role not in (Role.ADMIN, Role.MANAGER):
+    if not is_manager(user):
         raise InvalidData(_l("Only a manager or an administrator sets the plans."))
     if not 2000 <= year <= 2100:
         raise InvalidData.on("year", _l("Choose a year between 2000 and 2100."))
@@ -374,6 +375,24 @@ def create_display(user: User, unit: Unit, name: str) -> tuple[DisplayScreen, st
     return screen, token
 
 
+def screens_of(user: User) -> list[DisplayScreen]:
+    """The screens still on at the units `user` may see, newest first."""
+    return list(db.session.execute(
+        select(DisplayScreen).where(unit_scoped(user, DisplayScreen.unit_id), DisplayScreen.revoked.is_(False))
+        .options(joinedload(DisplayScreen.unit)).order_by(DisplayScreen.created_at.desc())
+    ).scalars())
+
+
+def revoke_display(user: User, screen_id: int) -> DisplayScreen | None:
+    """Turn off the screen if it belongs to a unit `user` may see; None when there is no such screen."""
+    screen = db.session.execute(
+        select(DisplayScreen).where(DisplayScreen.id == screen_id, unit_scoped(user, DisplayScreen.unit_id))
+    ).scalar_one_or_none()
+    if screen is not None:
+        screen.revoked = True
+    return screen
+
+
 def display_for_token(token: str) -> DisplayScreen | None:
     if not token or len(token) > 100:
         return None
@@ -384,8 +403,7 @@ def display_for_token(token: str) -> DisplayScreen | None:
 
 def published_answers(unit: Unit, limit: int = 6) -> list[Issue]:
     """The latest questions published with their answer, raised at the unit or below."""
-    below = select(Unit.id).where(Unit.path.startswith(unit.path))
     return list(db.session.execute(
-        select(Issue).where(Issue.published, Issue.origin_unit_id.in_(below))
+        select(Issue).where(Issue.published, Issue.origin_unit_id.in_(unit_ids_below(unit.id)))
         .order_by(Issue.answered_at.desc(), Issue.id.desc()).limit(limit)).scalars())
 

@@ -32,6 +32,7 @@ from ..issues.workflow import DONE_STATUSES
 from ..officetime import office_zone
 from ..org.models import Interaction, Unit
 from ..scheduling.models import Meeting
+from ..scope import lies_below
 from .models import ReportDirtyMonth, ReportSnapshot
 from .periods import Period, PeriodKind
 from .services import local_month
@@ -156,7 +157,7 @@ def own_figures(period: Period, now: datetime | None = None) -> dict[int, dict]:
     for unit_id, count in db.session.execute(
         select(above.c.id, func.count(distinct(engaged.c.business_id)))
         .select_from(engaged.join(below, below.c.id == engaged.c.unit_id)
-                     .join(above, below.c.path.startswith(above.c.path)))
+                     .join(above, lies_below(below.c.path, above.c.path)))
         .group_by(above.c.id)
     ):
         figures[unit_id]["engaged_below"] = count

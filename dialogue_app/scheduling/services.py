@@ -16,7 +16,7 @@ from ..officetime import holiday_calendar, zone_named
 from ..officetime.days import AdjustmentKind, HolidayCalendar
 from ..officetime.models import CalendarAdjustment
 from ..org.models import Business, Unit
-from ..scope import visible
+from ..scope import is_business, unit_ids_below, visible
 from ..signals import occurrence_changed, series_invitations_due
 from .models import Meeting, OccurrenceOverride, Series
 from .recurrence import (
@@ -442,7 +442,7 @@ def agenda(user, window_start: datetime, window_end: datetime) -> list[AgendaEnt
 
 def unit_agenda(unit: Unit, window_start: datetime, window_end: datetime) -> list[AgendaEntry]:
     """Every meeting of `unit` and the units below it starting in the window (a waiting-room screen's)."""
-    below = select(Unit.id).where(Unit.path.startswith(unit.path))
+    below = unit_ids_below(unit.id)
     return _agenda(Series.unit_id.in_(below), Meeting.unit_id.in_(below), window_start, window_end)
 
 
@@ -474,9 +474,52 @@ def _agenda(series_where, meetings_where, window_start: datetime, window_end: da
 
 def invitees_for(user, series: Series) -> list[Business]:
     """The series' invited businesses as `user` may know them: a business learns of no other business."""
-    if user.role == "business":
+    if is_business(user):
         return [b for b in series.invitees if b.id == user.business_id]
     return list(series.invitees)
+
+
+def series_statement(user, *, by_title: bool = False):
+    """The series `user` may see, with their unit and invitees (the API's list, by id), or by title with their
+    overrides too (the page's, which shows each series' next meeting)."""
+    stmt = select(Series).where(visible(user, Series)).options(joinedload(Series.unit))
+    if by_title:
+        return stmt.order_by(Series.title, Series.id).options(selectinload(Series.overrides))
+    return stmt.order_by(Series.id).options(selectinload(Series.invitees))
+
+
+def series_list(user) -> list[Series]:
+    return list(db.session.execute(series_statement(user, by_title=True)).scalars())
+
+
+def series_inviting(user, business: Business) -> list[Series]:
+    """The series `user` may see that invite `business`, by title."""
+    return list(db.session.execute(
+        select(Series).where(Series.invitees.contains(business), visible(user, Series)).order_by(Series.title)
+    ).scalars())
+
+
+def meeting_ids(series: Series, days: list[date] | None = None) -> dict[date, int]:
+    """The meetings the series' occurrences have become, by occurrence day (all of them, or those of `days`)."""
+    if days is not None and not days:
+        return {}
+    stmt = select(Meeting.occurrence, Meeting.id).where(Meeting.series_id == series.id)
+    if days is not None:
+        stmt = stmt.where(Meeting.occurrence.in_(days))
+    return dict(db.session.execute(stmt).all())
+
+
+def adjustments_of(year: int) -> list[CalendarAdjustment]:
+    """The holidays and make-up working days set by hand in `year`, by day."""
+    return list(db.session.execute(
+        select(CalendarAdjustment).where(CalendarAdjustment.day >= date(year, 1, 1),
+                                         CalendarAdjustment.day <= date(year, 12, 31))
+        .order_by(CalendarAdjustment.day)
+    ).scalars())
+
+
+def get_adjustment(adjustment_id: int) -> CalendarAdjustment | None:
+    return db.session.get(CalendarAdjustment, adjustment_id)
 
 
 def meetings_under(unit: Unit) -> str | None:

@@ -6,12 +6,19 @@ redirects. The blueprints' names are the domains' names, so endpoints read `issu
 
 from flask import Flask
 
+from ..scope import may
 from . import attendance, audit, auth, calendar, home, imports, issues, minutes, org, reports, scheduling
 
 BLUEPRINTS = (home.bp, auth.bp, org.bp, audit.bp, scheduling.bp, issues.bp, attendance.bp, calendar.bp,
               imports.bp, minutes.bp, reports.bp)
 
 
+def rights() -> dict:
+    """Templates ask the rights table too, `may(current_user, "reports")`, rather than compare roles."""
+    return {"may": may}
+
+
 def init_app(app: Flask) -> None:
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    app.context_processor(rights)

@@ -2,24 +2,22 @@ from flask import Blueprint, Response, abort, current_app, flash, jsonify, redir
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
 from ..attendance import services
-from ..attendance.models import Attendee
-from ..auth.access import roles_required
-from ..auth.models import Role, User
+from ..auth.models import User
+from ..directory import officials as visible_officials
+from ..directory import visible_contact
 from ..exceptions import ServiceError
 from ..extensions import db
 from ..minutes.pdf import date_words, html_to_pdf
-from ..org.models import Business, Contact
+from ..org.models import Business
 from ..org.services import business_by_tax_code, normalize_tax_code
 from ..scheduling.models import Meeting
-from ..scope import get_visible, visible_users_condition
+from ..scope import get_visible, is_business, requires
 from ..text import fold
 
 bp = Blueprint("attendance", __name__)
 
-STAFF = (Role.ADMIN, Role.ORGANISER, Role.MANAGER)
 ATTENDANCE_NAMES = {"present": _l("present"), "absent": _l("absent"), "excused": _l("excused")}
 ANSWER_NAMES = {"accepted": _l("will attend"), "declined": _l("will not attend"), "tentative": _l("maybe")}
 
@@ -41,26 +39,20 @@ def _done(meeting: Meeting, message: str, anchor: str = "", ok: bool = True, **p
 
 
 @bp.route("/meetings/<int:meeting_id>/attendance")
-@roles_required(*STAFF)
+@requires("staff")
 def check_in_page(meeting_id: int):
     """The page used at the door, on a tablet: find an invited person as you type, one tap marks them present."""
     meeting = _meeting_or_404(meeting_id)
-    officials = db.session.execute(
-        select(User).where(visible_users_condition(current_user), User.active,
-                           User.role.in_(["organiser", "manager", "admin"])).order_by(User.name)
-    ).scalars().all()
     return render_template("attendance/check_in.html", meeting=meeting, expected=services.expected(meeting),
                            attendees=services.attendees_of(meeting), counts=services.counts_by_business(meeting),
-                           officials=officials, invited=services.invited_businesses(meeting))
+                           officials=visible_officials(current_user), invited=services.invited_businesses(meeting))
 
 
 @bp.route("/meetings/<int:meeting_id>/attendance/contacts/<int:contact_id>", methods=["POST"])
-@roles_required(*STAFF)
+@requires("staff")
 def mark_contact(meeting_id: int, contact_id: int):
     meeting = _meeting_or_404(meeting_id)
-    contact = db.session.get(Contact, contact_id)
-    if contact is None or get_visible(current_user, Business, contact.business_id) is None:
-        abort(404)
+    contact = visible_contact(current_user, contact_id) or abort(404)
     attendance = request.form.get("attendance", "present")
     try:
         attendee = services.check_in(meeting, contact, attendance)
@@ -73,7 +65,7 @@ def mark_contact(meeting_id: int, contact_id: int):
 
 
 @bp.route("/meetings/<int:meeting_id>/attendance/walk-in", methods=["POST"])
-@roles_required(*STAFF)
+@requires("staff")
 def walk_in(meeting_id: int):
     meeting = _meeting_or_404(meeting_id)
     form = request.form
@@ -93,12 +85,12 @@ def walk_in(meeting_id: int):
 
 
 @bp.route("/meetings/<int:meeting_id>/attendance/officials", methods=["POST"])
-@roles_required(*STAFF)
+@requires("staff")
 def add_official(meeting_id: int):
     meeting = _meeting_or_404(meeting_id)
     user_id = request.form.get("user_id", type=int)
     user = get_visible(current_user, User, user_id) if user_id else None
-    if user is None or user.role == Role.BUSINESS:
+    if user is None or is_business(user):
         return _done(meeting, _("Choose an officer from the list."), ok=False)
     services.add_official(meeting, user, role=request.form.get("role", ""))
     db.session.commit()
@@ -106,12 +98,10 @@ def add_official(meeting_id: int):
 
 
 @bp.route("/meetings/<int:meeting_id>/attendance/<int:attendee_id>", methods=["POST"])
-@roles_required(*STAFF)
+@requires("staff")
 def set_attendance(meeting_id: int, attendee_id: int):
     meeting = _meeting_or_404(meeting_id)
-    attendee = db.session.get(Attendee, attendee_id)
-    if attendee is None or attendee.meeting_id != meeting.id:
-        abort(404)
+    attendee = services.attendee_of(meeting, attendee_id) or abort(404)
     try:
         services.set_attendance(attendee, request.form.get("attendance", ""))
         db.session.commit()
@@ -123,7 +113,7 @@ def set_attendance(meeting_id: int, attendee_id: int):
 
 
 @bp.route("/meetings/<int:meeting_id>/invitations", methods=["POST"])
-@roles_required(*STAFF)
+@requires("staff")
 def invite(meeting_id: int):
     """Invite one more business to this meeting only."""
     meeting = _meeting_or_404(meeting_id)
@@ -139,7 +129,7 @@ def invite(meeting_id: int):
 
 
 @bp.route("/meetings/<int:meeting_id>/sign-in-sheet")
-@roles_required(*STAFF)
+@requires("staff")
 def sign_in_sheet(meeting_id: int):
     """A sheet to print for offices that still sign on paper: every invited person, with a signature column."""
     meeting = _meeting_or_404(meeting_id)
@@ -147,7 +137,7 @@ def sign_in_sheet(meeting_id: int):
 
 
 @bp.route("/meetings/<int:meeting_id>/sign-in-sheet.pdf")
-@roles_required(*STAFF)
+@requires("staff")
 def sign_in_sheet_pdf(meeting_id: int):
     """The same sheet as a PDF, as offices file it."""
     meeting = _meeting_or_404(meeting_id)

@@ -1,20 +1,15 @@
 from flask import Blueprint, render_template, request
-from sqlalchemy import select
 
-from ..audit.models import AuditEntry
-from ..auth.access import roles_required
-from ..auth.models import Role
-from ..extensions import db
+from ..audit import services
+from ..extensions import paginate
+from ..scope import requires
 
 bp = Blueprint("audit", __name__)
 
 
 @bp.route("/admin/audit")
-@roles_required(Role.ADMIN)
+@requires("audit")
 def entries():
-    stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
     object_type = request.args.get("object_type", "").strip()
-    if object_type:
-        stmt = stmt.where(AuditEntry.object_type == object_type)
-    page = db.paginate(stmt, per_page=50, error_out=False)
+    page = paginate(services.entries_statement(object_type or None), per_page=50)
     return render_template("audit/entries.html", page=page, object_type=object_type)

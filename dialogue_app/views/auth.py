@@ -1,18 +1,17 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import or_, select
 
 from ..auth import services
-from ..auth.access import mark_sign_in_failed, roles_required, sign_in_limits
+from ..auth.access import mark_sign_in_failed, sign_in_limits
 from ..auth.forms import LoginForm, UserForm
-from ..auth.models import Role, User
+from ..auth.models import User
 from ..db import utcnow
+from ..directory import users_statement
 from ..exceptions import ServiceError
-from ..extensions import db, login_manager
-from ..org.models import Unit
+from ..extensions import db, login_manager, paginate
 from ..org.services import business_by_tax_code, normalize_tax_code
-from ..scope import get_visible, visible_units_condition, visible_users_condition
+from ..scope import ADMINS, get_unit_by_code, get_visible, requires
 from ..web import local_target, show_service_error
 from .common import unit_choices
 
@@ -24,8 +23,7 @@ login_manager.login_message = None  # the sign-in page itself says what to do
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+    return services.active_user(int(user_id)) if user_id.isdigit() else None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -58,9 +56,7 @@ def _placement(form: UserForm):
     """The unit and business the form names, within the editor's scope; errors go on the form."""
     unit = None
     if form.unit.data:
-        unit = db.session.execute(
-            select(Unit).where(Unit.code == form.unit.data, visible_units_condition(current_user))
-        ).scalar_one_or_none()
+        unit = get_unit_by_code(current_user, form.unit.data)
         if unit is None:
             form.unit.errors.append(_("Choose a unit from the list."))
     business = None
@@ -75,19 +71,15 @@ FORM_FIELDS = {"business_id": "business_tax_code"}
 
 
 @bp.route("/admin/users")
-@roles_required(Role.ADMIN)
+@requires("accounts")
 def users():
     q = request.args.get("q", "").strip()
-    stmt = select(User).where(visible_users_condition(current_user)).order_by(User.email)
-    if q:
-        stmt = stmt.where(or_(User.email.contains(q.lower()), User.name.ilike(f"%{q}%")))
-    stmt = stmt.options(db.joinedload(User.unit), db.joinedload(User.business))
-    page = db.paginate(stmt, per_page=50, error_out=False)
+    page = paginate(users_statement(current_user, q or None), per_page=50)
     return render_template("auth/users.html", page=page, q=q)
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@requires("accounts")
 def create_user():
     form = UserForm()
     form.unit.choices = unit_choices(current_user, blank=True)
@@ -111,7 +103,7 @@ def create_user():
 
 
 @bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@requires("accounts")
 def edit_user(user_id: int):
     user = get_visible(current_user, User, user_id) or abort(404)
     form = UserForm(obj=user)
@@ -123,7 +115,7 @@ def edit_user(user_id: int):
     form.email.data = user.email
     if form.validate_on_submit():
         unit, business = _placement(form)
-        if user.id == current_user.id and (form.role.data != Role.ADMIN or not form.active.data):
+        if user.id == current_user.id and (form.role.data not in ADMINS or not form.active.data):
             flash(_("You cannot remove your own administrator access."), "error")
         elif not form.errors:
             try:

@@ -7,12 +7,12 @@ from flask_login import current_user, login_required
 
 from .. import officetime
 from ..auth.bearer import file_reader
-from ..auth.models import Role, User
+from ..auth.models import User
 from ..calendar import services
 from ..extensions import db
 from ..org.models import Business, Unit
 from ..scheduling.models import Meeting, Series
-from ..scope import get_visible
+from ..scope import get_visible, is_business
 
 bp = Blueprint("calendar", __name__)
 
@@ -59,10 +59,10 @@ def _feed_target(kind: str, target_id: int):
     if kind not in FEED_MODELS:
         abort(404)
     if kind == "user":
-        if target_id != current_user.id or current_user.role == Role.BUSINESS:
+        if target_id != current_user.id or is_business(current_user):
             abort(404)
         return current_user
-    if kind == "unit" and current_user.role == Role.BUSINESS:
+    if kind == "unit" and is_business(current_user):
         abort(404)
     return get_visible(current_user, FEED_MODELS[kind], target_id) or abort(404)
 
@@ -72,7 +72,7 @@ def _feed_target(kind: str, target_id: int):
 def manage(kind: str, target_id: int):
     """The address to subscribe to, how to add it to Google Calendar and Outlook, and rotation/revocation."""
     target = _feed_target(kind, target_id)
-    may_change = current_user.role != Role.BUSINESS or kind == "business"
+    may_change = not is_business(current_user) or kind == "business"
     if request.method == "POST" and may_change:
         if request.form.get("action") == "revoke":
             services.revoke(kind, target_id)

@@ -2,15 +2,13 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, current_app, redirect, render_template, request, session
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 
-from ..auth.models import Role, User
+from ..directory import unit_totals
 from ..extensions import db
-from ..issues.services import issue_query
+from ..issues.services import issue_list
 from ..officetime import office_zone
-from ..org.models import Business, Unit
 from ..scheduling.services import agenda
-from ..scope import unit_scoped, visible_units_condition
+from ..scope import is_business
 from ..web import local_target
 
 bp = Blueprint("home", __name__)
@@ -23,29 +21,10 @@ COMING_WEEKS = 6
 def index():
     now = datetime.now(office_zone())
     coming = agenda(current_user, now - timedelta(hours=2), now + timedelta(weeks=COMING_WEEKS))
-    if current_user.role == Role.BUSINESS:
-        issues = db.session.execute(issue_query(current_user).limit(10)).unique().scalars().all()
+    if is_business(current_user):
+        issues = issue_list(current_user, limit=10)
         return render_template("home/business.html", business=current_user.business, coming=coming, issues=issues)
-    units = db.session.execute(
-        select(Unit).where(visible_units_condition(current_user)).order_by(Unit.path)
-    ).scalars().all()
-    businesses = dict(db.session.execute(
-        select(Business.unit_id, func.count()).where(unit_scoped(current_user, Business.unit_id))
-        .group_by(Business.unit_id)
-    ).all())
-    users = dict(db.session.execute(
-        select(User.unit_id, func.count()).where(unit_scoped(current_user, User.unit_id), User.active)
-        .group_by(User.unit_id)
-    ).all())
-    return render_template(f"home/{current_user.role}.html", units=units, coming=coming,
-                           businesses=subtree_totals(units, businesses), users=subtree_totals(units, users),
-                           account_total=sum(users.values()))
-
-
-def subtree_totals(units, per_unit: dict[int, int]) -> dict[int, int]:
-    """Each unit's own count plus its descendants': a department answers for its branches' businesses."""
-    return {unit.id: sum(n for other in units if other.path.startswith(unit.path)
-                         for n in [per_unit.get(other.id, 0)]) for unit in units}
+    return render_template(f"home/{current_user.role}.html", coming=coming, **unit_totals(current_user))
 
 
 @bp.route("/language", methods=["POST"])

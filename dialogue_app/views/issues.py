@@ -13,13 +13,11 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from .. import officetime
-from ..auth.access import roles_required
-from ..auth.models import Role, User
+from ..directory import officers
 from ..exceptions import Conflict, ServiceError
-from ..extensions import db
+from ..extensions import db, paginate
 from ..issues import attachments, services
 from ..issues.forms import (
     AttachmentForm,
@@ -32,19 +30,18 @@ from ..issues.forms import (
     TransitionForm,
 )
 from ..issues.labels import CHANNEL_NAMES, STATUS_GROUP_NAMES, STATUS_NAMES, TRANSITION_NAMES
-from ..issues.models import Attachment, Issue, Topic
+from ..issues.models import Issue, Topic
 from ..issues.workflow import allowed_targets
-from ..org.models import Business, Interaction, Unit
+from ..org.models import Business, Unit
 from ..org.services import business_by_tax_code, normalize_tax_code
 from ..scheduling.models import Meeting
-from ..scope import get_visible, visible_units, visible_units_condition, visible_users_condition
+from ..scope import get_unit_by_code, get_visible, is_business, is_staff, requires, visible_units
 from ..spreadsheets import to_csv, to_xlsx
 from ..web import select_choices, show_service_error
 from .common import unit_choices
 
 bp = Blueprint("issues", __name__)
 
-STAFF = (Role.ADMIN, Role.ORGANISER, Role.MANAGER)
 PER_PAGE = 50
 FILTERS = ("status", "topic", "channel", "unit", "raised_in", "assignee", "overdue", "from", "to", "q")
 
@@ -72,8 +69,7 @@ def _filters() -> dict:
     def visible_unit(code: str | None) -> Unit | None:
         if not code:
             return None
-        return db.session.execute(
-            select(Unit).where(Unit.code == code, visible_units_condition(current_user))).scalar_one_or_none()
+        return get_unit_by_code(current_user, code)
 
     assignee = args.get("assignee", type=int)
     return {
@@ -93,15 +89,11 @@ def _filters() -> dict:
 @bp.route("/issues")
 @login_required
 def issue_list():
-    page = db.paginate(services.issue_query(current_user, **_filters()), per_page=PER_PAGE, error_out=False)
-    officers = db.session.execute(
-        select(User).where(visible_users_condition(current_user), User.role.in_(["organiser", "manager"]))
-        .order_by(User.name)
-    ).scalars().all() if current_user.role in STAFF else []
+    page = paginate(services.issue_query(current_user, **_filters()), per_page=PER_PAGE)
     current = {name: request.args.get(name, "") for name in FILTERS}
     return render_template("issues/list.html", page=page, topics=services.active_topics(),
                            units=visible_units(current_user),
-                           officers=officers, current=current,
+                           officers=officers(current_user) if is_staff(current_user) else [], current=current,
                            filter_args={k: v for k, v in current.items() if v})
 
 
@@ -110,8 +102,7 @@ EXPORT_COLUMNS = ("id", "created", "title", "business", "tax_code", "channel", "
 
 
 def _export_rows():
-    stmt = services.issue_query(current_user, **_filters()).limit(100_000)
-    for issue in db.session.execute(stmt).unique().scalars():
+    for issue in services.issue_list(current_user, limit=100_000, **_filters()):
         yield [
             issue.id, issue.created_at.astimezone(officetime.office_zone()).strftime("%d/%m/%Y %H:%M"),
             issue.title, issue.business.name, issue.business.tax_code, str(CHANNEL_NAMES[issue.channel]),
@@ -128,14 +119,14 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @bp.route("/issues.csv")
-@roles_required(*STAFF)
+@requires("export")
 def export_csv():
     return Response(to_csv(list(EXPORT_COLUMNS), _export_rows()), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=issues.csv"})
 
 
 @bp.route("/issues.xlsx")
-@roles_required(*STAFF)
+@requires("export")
 def export_xlsx():
     return Response(to_xlsx(list(EXPORT_COLUMNS), _export_rows(), "Issues"), mimetype=XLSX,
                     headers={"Content-Disposition": "attachment; filename=issues.xlsx"})
@@ -146,7 +137,7 @@ def _topic_choices():
 
 
 def _topic(code: str) -> Topic | None:
-    return db.session.execute(select(Topic).where(Topic.code == code, Topic.active)).scalar_one_or_none()
+    return services.topic_by_code(code)
 
 
 def _attach_upload(issue: Issue, upload) -> None:
@@ -159,7 +150,7 @@ def _attach_upload(issue: Issue, upload) -> None:
 @bp.route("/issues/new", methods=["GET", "POST"])
 @login_required
 def create_issue():
-    if current_user.role == Role.BUSINESS:
+    if is_business(current_user):
         return _create_business_issue()
     form = IssueForm()
     form.topic.choices = _topic_choices()
@@ -186,9 +177,7 @@ def _create_from_form(form: IssueForm) -> Issue | None:
     topic = _topic(form.topic.data)
     if topic is None:
         form.topic.errors.append(_("Choose a topic from the list."))
-    unit = db.session.execute(
-        select(Unit).where(Unit.code == form.unit.data, visible_units_condition(current_user))
-    ).scalar_one_or_none()
+    unit = get_unit_by_code(current_user, form.unit.data)
     if unit is None:
         form.unit.errors.append(_("Choose a unit from the list."))
     meeting = None
@@ -197,9 +186,7 @@ def _create_from_form(form: IssueForm) -> Issue | None:
             if form.meeting_id.data.isdecimal() else None
     interaction = None
     if (form.interaction_id.data or "").isdecimal():
-        interaction = db.session.get(Interaction, int(form.interaction_id.data))
-        if interaction is None or get_visible(current_user, Business, interaction.business_id) is None:
-            interaction = None
+        interaction = services.get_interaction(current_user, int(form.interaction_id.data))
     if form.errors:
         return None
     try:
@@ -251,15 +238,6 @@ def _issue_to_change_or_404(issue_id: int) -> Issue:
     return services.get_issue_to_change(current_user, issue_id) or abort(404)
 
 
-def _officers_for(issue: Issue) -> list[User]:
-    """Officers an issue can be assigned to: active staff of the unit handling it and the units below."""
-    return list(db.session.execute(
-        select(User).where(User.active, User.role.in_(["organiser", "manager"]),
-                           User.unit_id.in_(select(Unit.id).where(Unit.path.startswith(issue.unit.path))))
-        .order_by(User.name)
-    ).scalars())
-
-
 @bp.route("/issues/<int:issue_id>")
 @login_required
 def issue_page(issue_id: int):
@@ -268,14 +246,14 @@ def issue_page(issue_id: int):
 
 
 def _render_issue(issue: Issue, transition_form: TransitionForm | None = None, status: int = 200):
-    staff = current_user.role in STAFF
+    staff = is_staff(current_user)
     forms = {}
     if staff:
         for target in allowed_targets(issue.status):
             form = TransitionForm(prefix=target, formdata=None)
             form.to.data, form.version.data = target, issue.version
             if target == "assigned":
-                officers = _officers_for(issue)
+                officers = services.officers_for(issue)
                 form.assignee.choices = select_choices((u.id, f"{u.name} ({u.unit.code})") for u in officers)
                 form.due_date.data = issue.due_date or services.default_due_date(issue.topic)
                 if issue.assignee:
@@ -283,7 +261,7 @@ def _render_issue(issue: Issue, transition_form: TransitionForm | None = None, s
             forms[target] = form
         if transition_form is not None:
             forms[transition_form.to.data] = transition_form
-    rating_form = RatingForm() if current_user.role == Role.BUSINESS and issue.rating is None else None
+    rating_form = RatingForm() if is_business(current_user) and issue.rating is None else None
     publish_form = PublishForm(formdata=None, public_question=issue.public_question or issue.description,
                                public_answer=issue.public_answer or issue.resolution) if staff else None
     return render_template(
@@ -294,19 +272,19 @@ def _render_issue(issue: Issue, transition_form: TransitionForm | None = None, s
 
 
 @bp.route("/issues/<int:issue_id>/transition", methods=["POST"])
-@roles_required(*STAFF)
+@requires("staff")
 def transition(issue_id: int):
     issue = _issue_to_change_or_404(issue_id)
     target = request.form.get("target", "")
     form = TransitionForm(prefix=target)
     if target == "assigned":
-        form.assignee.choices = select_choices((u.id, u.name) for u in _officers_for(issue))
+        form.assignee.choices = select_choices((u.id, u.name) for u in services.officers_for(issue))
     if not form.validate_on_submit() or form.to.data != target:
         flash(_("Check the fields of this step."), "error")
         return _render_issue(issue, form, 422)
     assignee = None
     if target == "assigned" and (form.assignee.data or "").isdecimal():
-        assignee = next((u for u in _officers_for(issue) if u.id == int(form.assignee.data)), None)
+        assignee = next((u for u in services.officers_for(issue) if u.id == int(form.assignee.data)), None)
     try:
         services.transition(
             issue, to=target, actor=current_user, note=form.note.data or "", assignee=assignee,
@@ -329,7 +307,7 @@ def transition(issue_id: int):
 
 
 @bp.route("/issues/<int:issue_id>/rating", methods=["POST"])
-@roles_required(Role.BUSINESS)
+@requires("business")
 def rate(issue_id: int):
     issue = _issue_or_404(issue_id)
     form = RatingForm()
@@ -350,7 +328,7 @@ def rate(issue_id: int):
 
 
 @bp.route("/issues/<int:issue_id>/publish", methods=["POST"])
-@roles_required(*STAFF)
+@requires("staff")
 def publish(issue_id: int):
     issue = _issue_to_change_or_404(issue_id)
     if request.form.get("action") == "unpublish":
@@ -399,9 +377,7 @@ def upload(issue_id: int):
 @login_required
 def download(issue_id: int, attachment_id: int):
     issue = _issue_or_404(issue_id)
-    attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None or attachment.issue_id != issue.id:
-        abort(404)
+    attachment = services.get_attachment(issue, attachment_id) or abort(404)
     path = attachments.stored_path(attachment.sha256)
     if not path.exists():
         abort(404)
@@ -410,7 +386,7 @@ def download(issue_id: int, attachment_id: int):
 
 
 @bp.route("/issues/ratings")
-@roles_required(*STAFF)
+@requires("staff")
 def ratings():
     """How satisfied businesses are with the answers, per unit and per officer."""
     return render_template("issues/ratings.html", rollup=services.rating_rollup(current_user))
@@ -419,33 +395,25 @@ def ratings():
 @bp.route("/qa")
 def public_answers():
     """Answered questions published without the business's name: for every business, no sign-in needed."""
-    page = db.paginate(
-        select(Issue).where(Issue.published).order_by(Issue.answered_at.desc())
-        .options(db.joinedload(Issue.topic), db.joinedload(Issue.unit)),
-        per_page=20, error_out=False,
-    )
+    page = paginate(services.published_statement(), per_page=20)
     return render_template("issues/qa.html", page=page)
 
 
 @bp.route("/admin/topics", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@requires("topics")
 def topics():
     form = TopicForm()
     if form.validate_on_submit():
-        code = form.code.data.strip().lower()
-        topic = db.session.execute(select(Topic).where(Topic.code == code)).scalar_one_or_none() or Topic(code=code)
-        topic.name, topic.answer_days = form.name.data.strip(), form.answer_days.data
-        topic.sensitive, topic.active = form.sensitive.data == "1", form.active.data == "1"
-        db.session.add(topic)
+        topic = services.save_topic(code=form.code.data, name=form.name.data, answer_days=form.answer_days.data,
+                                    sensitive=form.sensitive.data == "1", active=form.active.data == "1")
         db.session.commit()
         flash(_("Topic “%(name)s” saved.", name=topic.name), "success")
         return redirect(url_for("issues.topics"))
-    all_topics = db.session.execute(select(Topic).order_by(Topic.position, Topic.name)).scalars().all()
-    return render_template("issues/topics.html", form=form, topics=all_topics)
+    return render_template("issues/topics.html", form=form, topics=services.all_topics())
 
 
 @bp.route("/meetings/<int:meeting_id>/issues", methods=["POST"])
-@roles_required(*STAFF)
+@requires("staff")
 def quick_issue(meeting_id: int):
     """Record an issue raised at this meeting and come back to the meeting, ready for the next one."""
     meeting = get_visible(current_user, Meeting, meeting_id) or abort(404)

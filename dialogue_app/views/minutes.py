@@ -14,22 +14,19 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from ..auth.access import roles_required
 from ..auth.bearer import file_reader
-from ..auth.models import Role
 from ..exceptions import ServiceError
 from ..extensions import db
 from ..issues import services as issue_services
-from ..issues.models import Issue
 from ..minutes import services
 from ..minutes.forms import FinaliseForm, MinutesForm, SendForm
 from ..minutes.markup import render_markdown
 from ..scheduling.models import Meeting
+from ..scope import requires
 from ..web import show_service_error
 
 bp = Blueprint("minutes", __name__)
 
-STAFF = (Role.ADMIN, Role.ORGANISER, Role.MANAGER)
 PREVIEW_FIELDS = ("agenda", "body", "conclusions")
 
 
@@ -41,8 +38,7 @@ def minutes_helpers() -> dict:
 
 def visible_meeting(meeting_id: int, user=None) -> Meeting:
     """The meeting if the user sees it (with its unit and the unit above, printed in the heading), else 404."""
-    statement = services.visible_meeting_statement(user or current_user)
-    return db.session.execute(statement, {"meeting_id": meeting_id}).unique().scalar_one_or_none() or abort(404)
+    return services.get_visible_meeting(user or current_user, meeting_id) or abort(404)
 
 
 def _form_from(revision, meeting: Meeting) -> MinutesForm:
@@ -61,12 +57,7 @@ def _form_from(revision, meeting: Meeting) -> MinutesForm:
 def _page(meeting: Meeting, form: MinutesForm, *, conflict=None, preview: dict | None = None, status: int = 200):
     minutes = services.get_minutes(meeting)
     latest = services.latest_revision(minutes)
-    raised = db.session.execute(
-        issue_services.issue_query(current_user).where(Issue.meeting_id == meeting.id)
-    ).unique().scalars().all()
-    carried_over = db.session.execute(
-        issue_services.carried_over_query(current_user, meeting)
-    ).unique().scalars().all() if meeting.series_id else []
+    raised, carried_over = issue_services.meeting_issues(current_user, meeting)
     finalise_form = FinaliseForm(formdata=None, base_revision=latest.number if latest else 0)
     return render_template(
         "minutes/minutes.html", meeting=meeting, minutes=minutes, latest=latest, form=form, conflict=conflict,
@@ -78,7 +69,7 @@ def _page(meeting: Meeting, form: MinutesForm, *, conflict=None, preview: dict |
 
 
 @bp.route("/meetings/<int:meeting_id>/minutes", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@requires("staff")
 def minutes_page(meeting_id: int):
     """Write the minutes: each save is a revision; a save on top of a newer one shows both versions."""
     meeting = visible_meeting(meeting_id)
@@ -117,7 +108,7 @@ def minutes_page(meeting_id: int):
 
 
 @bp.route("/meetings/<int:meeting_id>/minutes/preview", methods=["POST"])
-@roles_required(*STAFF)
+@requires("staff")
 def preview(meeting_id: int):
     """The live preview: each Markdown field as the page and the PDF will show it (sanitised)."""
     visible_meeting(meeting_id)
@@ -126,7 +117,7 @@ def preview(meeting_id: int):
 
 
 @bp.route("/meetings/<int:meeting_id>/minutes/finalise", methods=["POST"])
-@roles_required(*STAFF)
+@requires("staff")
 def finalise(meeting_id: int):
     meeting = visible_meeting(meeting_id)
     form = FinaliseForm()
@@ -149,7 +140,7 @@ def finalise(meeting_id: int):
 
 
 @bp.route("/meetings/<int:meeting_id>/minutes/send", methods=["POST"])
-@roles_required(*STAFF)
+@requires("staff")
 def send(meeting_id: int):
     meeting = visible_meeting(meeting_id)
     back = redirect(url_for("minutes.minutes_page", meeting_id=meeting.id))
@@ -169,7 +160,7 @@ def send(meeting_id: int):
 
 
 @bp.route("/meetings/<int:meeting_id>/minutes/revisions/<int:number>")
-@roles_required(*STAFF)
+@requires("staff")
 def revision_page(meeting_id: int, number: int):
     meeting = visible_meeting(meeting_id)
     minutes = services.get_minutes(meeting)

@@ -1,19 +1,16 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
 
-from ..auth.access import roles_required
-from ..auth.models import Role, User
+from ..directory import businesses_statement, parent_units, unit_tree
 from ..exceptions import ServiceError
-from ..extensions import db
+from ..extensions import db, paginate
 from ..org import services
 from ..org.forms import INTERACTION_NAMES, BusinessForm, ContactForm, InteractionForm, UnitForm
 from ..org.models import Business, Unit
 from ..reports.timeline import business_timeline
-from ..scheduling.models import Series
-from ..scope import get_unit_by_code, get_visible, visible, visible_units_condition
+from ..scheduling.services import series_inviting
+from ..scope import get_unit_by_code, get_visible, requires
 from ..web import select_choices, show_service_error
 from .common import unit_choices
 
@@ -21,18 +18,12 @@ bp = Blueprint("org", __name__)
 
 
 def _parent_choices(exclude: Unit | None = None) -> list[tuple[str, str]]:
-    units = db.session.execute(
-        select(Unit).where(Unit.level != "branch", visible_units_condition(current_user)).order_by(Unit.path)
-    ).scalars()
-    return select_choices([("", "—")] + [(u.code, f"{u.code} · {u.name}") for u in units if u is not exclude])
-
-
-def _counts(column) -> dict[int, int]:
-    return dict(db.session.execute(select(column, func.count()).group_by(column)).all())
+    return select_choices([("", "—")] + [(u.code, f"{u.code} · {u.name}") for u in parent_units(current_user)
+                                         if u is not exclude])
 
 
 @bp.route("/admin/units", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@requires("units")
 def units():
     form = UnitForm()
     form.parent.choices = _parent_choices()
@@ -47,15 +38,11 @@ def units():
         else:
             flash(_("Unit %(code)s created.", code=unit.code), "success")
             return redirect(url_for("org.units"))
-    all_units = db.session.execute(select(Unit).order_by(Unit.path)).scalars().all()
-    return render_template(
-        "org/units.html", units=all_units, form=form,
-        users=_counts(User.unit_id), businesses=_counts(Business.unit_id), children=_counts(Unit.parent_id),
-    )
+    return render_template("org/units.html", form=form, **unit_tree())
 
 
 @bp.route("/admin/units/<int:unit_id>", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@requires("units")
 def edit_unit(unit_id: int):
     unit = get_visible(current_user, Unit, unit_id) or abort(404)
     form = UnitForm(obj=unit)
@@ -77,7 +64,7 @@ def edit_unit(unit_id: int):
 
 
 @bp.route("/admin/units/<int:unit_id>/delete", methods=["POST"])
-@roles_required(Role.ADMIN)
+@requires("units")
 def delete_unit(unit_id: int):
     unit = get_visible(current_user, Unit, unit_id) or abort(404)
     try:
@@ -93,7 +80,6 @@ def delete_unit(unit_id: int):
 
 # -- The business registry -----------------------------------------------------------------------------------
 
-STAFF = (Role.ADMIN, Role.ORGANISER, Role.MANAGER)
 
 
 @bp.app_context_processor
@@ -106,19 +92,15 @@ def _business_or_404(business_id: int) -> Business:
 
 
 @bp.route("/businesses")
-@roles_required(*STAFF)
+@requires("staff")
 def businesses():
     q = request.args.get("q", "").strip()[:200]
-    stmt = (select(Business).where(visible(current_user, Business)).order_by(Business.name)
-            .options(joinedload(Business.unit)))
-    if q:
-        stmt = stmt.where(services.search_condition(q))
-    page = db.paginate(stmt, per_page=50, error_out=False)
+    page = paginate(businesses_statement(current_user, q or None), per_page=50)
     return render_template("org/businesses.html", page=page, q=q)
 
 
 @bp.route("/businesses/new", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@requires("staff")
 def create_business():
     form = BusinessForm()
     form.unit.choices = unit_choices(current_user)
@@ -142,20 +124,18 @@ def create_business():
 
 
 @bp.route("/businesses/<int:business_id>")
-@roles_required(*STAFF)
+@requires("staff")
 def business_page(business_id: int):
     business = _business_or_404(business_id)
     return render_template(
         "org/business.html", business=business, timeline=business_timeline(current_user, business),
         contact_form=ContactForm(formdata=None), interaction_form=InteractionForm(formdata=None),
-        series=db.session.execute(
-            select(Series).where(Series.invitees.contains(business), visible(current_user, Series))
-            .order_by(Series.title)).scalars().all(),
+        series=series_inviting(current_user, business),
     )
 
 
 @bp.route("/businesses/<int:business_id>/contacts", methods=["POST"])
-@roles_required(*STAFF)
+@requires("staff")
 def add_contact(business_id: int):
     business = _business_or_404(business_id)
     form = ContactForm()
@@ -177,7 +157,7 @@ def add_contact(business_id: int):
 
 
 @bp.route("/businesses/<int:business_id>/interactions", methods=["POST"])
-@roles_required(*STAFF)
+@requires("staff")
 def add_interaction(business_id: int):
     business = _business_or_404(business_id)
     form = InteractionForm()

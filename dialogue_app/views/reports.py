@@ -9,27 +9,22 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import officetime
-from ..auth.access import roles_required
-from ..auth.models import Role
 from ..exceptions import NotFound, ServiceError
-from ..extensions import db
+from ..extensions import db, paginate
 from ..issues.labels import CHANNEL_NAMES
 from ..minutes.pdf import date_words, html_to_pdf
 from ..officetime import office_zone
 from ..reports import charts, index, services
 from ..reports.forms import ScreenForm
-from ..reports.models import DisplayScreen
 from ..reports.periods import ROMAN, Period, PeriodKind, parse_period
-from ..scheduling.models import Meeting
 from ..scheduling.services import unit_agenda
-from ..scope import visible_units
+from ..scope import requires, visible_units
 from ..spreadsheets import to_csv, to_xlsx
 from .common import unit_choices
 
 bp = Blueprint("reports", __name__)
 
 # Reports are for managers (and admins): they count every issue, those about an officer's conduct included.
-MANAGERS = (Role.ADMIN, Role.MANAGER)
 PERIOD_NAMES = {PeriodKind.MONTH: _l("Month"), PeriodKind.QUARTER: _l("Quarter"), PeriodKind.YEAR: _l("Year")}
 PART_NAMES = {
     "on_time": _l("Answered on time"), "speed": _l("Speed of answer"), "rating": _l("Businesses' rating"),
@@ -90,7 +85,7 @@ def dashboard_charts(board: services.Dashboard) -> dict:
 
 
 @bp.route("/reports")
-@roles_required(*MANAGERS)
+@requires("reports")
 def dashboard():
     scope, period = _report_args()
     board = _dashboard(scope, period)
@@ -100,7 +95,7 @@ def dashboard():
 
 
 @bp.route("/reports/ranking")
-@roles_required(*MANAGERS)
+@requires("reports")
 def ranking():
     scope, period = _report_args()
     rows, as_of = services.ranking(scope, period)
@@ -111,7 +106,7 @@ def ranking():
 
 
 @bp.route("/reports/report.pdf")
-@roles_required(*MANAGERS)
+@requires("reports")
 def report_pdf():
     scope, period = _report_args()
     with force_locale("vi"):  # an administrative document is written in Vietnamese, whoever prints it
@@ -164,7 +159,7 @@ def export_table(name: str) -> tuple[list[str], list[list]]:
 
 
 @bp.route("/reports/<any(units, topics, channels, months, ranking):table>.<any(csv, xlsx):fmt>")
-@roles_required(*MANAGERS)
+@requires("reports")
 def export(table: str, fmt: str):
     scope, period = _report_args()
     header, rows = export_table(table)
@@ -178,21 +173,20 @@ def export(table: str, fmt: str):
 
 
 @bp.route("/reports/businesses")
-@roles_required(*MANAGERS)
+@requires("reports")
 def engaged_businesses():
     """The list behind "businesses engaged"."""
     scope, period = _report_args()
-    page = db.paginate(services.engaged_businesses_query(scope, period), per_page=50, error_out=False)
+    page = paginate(services.engaged_businesses_query(scope, period), per_page=50)
     return render_template("reports/businesses.html", page=page, scope=scope, period=period)
 
 
 @bp.route("/reports/dialogues")
-@roles_required(*MANAGERS)
+@requires("reports")
 def held_dialogues():
     """The list behind "dialogues held"."""
     scope, period = _report_args()
-    page = db.paginate(services.held_meetings_query(scope, period).options(db.joinedload(Meeting.unit)),
-                       per_page=50, error_out=False)
+    page = paginate(services.held_meetings_query(scope, period), per_page=50)
     return render_template("reports/dialogues.html", page=page, scope=scope, period=period)
 
 
@@ -202,7 +196,7 @@ def _whole_number(text: str | None) -> int | None:
 
 
 @bp.route("/reports/plans", methods=["GET", "POST"])
-@roles_required(*MANAGERS)
+@requires("reports")
 def plans():
     """The annual plan of each unit: dialogues to hold and businesses to meet."""
     scope = services.report_scope(current_user, request.values.get("unit") or None)
@@ -237,7 +231,7 @@ def plans():
 
 
 @bp.route("/reports/screens", methods=["GET", "POST"])
-@roles_required(*MANAGERS)
+@requires("reports")
 def screens():
     """Waiting-room screens: each shows a unit's coming dialogues and public answers to whoever has its link."""
     units = visible_units(current_user)
@@ -253,21 +247,14 @@ def screens():
                 name=screen.name), "success")
         form = ScreenForm(formdata=None)
         form.unit.choices = unit_choices(current_user)
-    unit_ids = [u.id for u in units]
-    listed = db.session.execute(
-        db.select(DisplayScreen).where(DisplayScreen.unit_id.in_(unit_ids), DisplayScreen.revoked.is_(False))
-        .options(db.joinedload(DisplayScreen.unit)).order_by(DisplayScreen.created_at.desc())
-    ).scalars().all()
-    return render_template("reports/screens.html", screens=listed, form=form, new_link=new_link)
+    return render_template("reports/screens.html", screens=services.screens_of(current_user), form=form,
+                           new_link=new_link)
 
 
 @bp.route("/reports/screens/<int:screen_id>/revoke", methods=["POST"])
-@roles_required(*MANAGERS)
+@requires("reports")
 def revoke_screen(screen_id: int):
-    screen = db.session.get(DisplayScreen, screen_id)
-    if screen is None or screen.unit_id not in {u.id for u in visible_units(current_user)}:
-        abort(404)
-    screen.revoked = True
+    screen = services.revoke_display(current_user, screen_id) or abort(404)
     db.session.commit()
     flash(_("The screen “%(name)s” is turned off.", name=screen.name), "success")
     return redirect(url_for(".screens"))

@@ -4,19 +4,15 @@ from datetime import date, datetime, time, timedelta
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from .. import officetime
 from ..attendance import services as attendance
-from ..auth.access import roles_required
-from ..auth.models import Role
+from ..directory import visible_businesses
 from ..exceptions import InvalidData, ServiceError
 from ..extensions import db
 from ..issues import services as issue_services
 from ..issues.forms import QuickIssueForm
-from ..issues.models import Issue
 from ..officetime.days import AdjustmentKind
-from ..officetime.models import CalendarAdjustment
 from ..org.models import Business
 from ..scheduling import services
 from ..scheduling.forms import (
@@ -31,13 +27,12 @@ from ..scheduling.forms import (
 from ..scheduling.models import Meeting, Series
 from ..scheduling.presets import describe, preset_rule, with_end
 from ..scheduling.recurrence import Status
-from ..scope import get_unit_by_code, get_visible, visible
+from ..scope import get_unit_by_code, get_visible, is_staff, may, requires
 from ..web import select_choices, show_service_error
 from .common import unit_choices
 
 bp = Blueprint("scheduling", __name__)
 
-STAFF = (Role.ADMIN, Role.ORGANISER, Role.MANAGER)
 PREVIEW_COUNT = 12
 
 
@@ -61,10 +56,7 @@ def describe_rule(rule: str) -> str:
 
 
 def _business_choices():
-    businesses = db.session.execute(
-        select(Business).where(visible(current_user, Business)).order_by(Business.name)
-    ).scalars()
-    return select_choices((b.id, f"{b.name} ({b.tax_code})") for b in businesses)
+    return select_choices((b.id, f"{b.name} ({b.tax_code})") for b in visible_businesses(current_user))
 
 
 def rule_from_form(form: SeriesForm) -> str:
@@ -115,12 +107,9 @@ def _day_or_404(value: str) -> date:
 
 
 @bp.route("/series")
-@roles_required(*STAFF)
+@requires("staff")
 def series_list():
-    all_series = db.session.execute(
-        select(Series).where(visible(current_user, Series)).order_by(Series.title, Series.id)
-        .options(db.joinedload(Series.unit), db.selectinload(Series.overrides))
-    ).scalars().all()
+    all_series = services.series_list(current_user)
     now = datetime.now(officetime.office_zone())
     calendar = officetime.holiday_calendar(range(now.year, now.year + 2))
     upcoming = {}
@@ -138,7 +127,7 @@ def _fill_choices(form) -> None:
 
 
 @bp.route("/series/new", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@requires("staff")
 def create_series():
     form = SeriesForm()
     _fill_choices(form)
@@ -171,7 +160,7 @@ def create_series():
 
 
 @bp.route("/series/preview")
-@roles_required(*STAFF)
+@requires("staff")
 def series_preview():
     """The live preview of the rule builder: the next 12 occurrences, holidays flagged and shifts shown."""
     form = SeriesForm(request.args, meta={"csrf": False})
@@ -197,16 +186,14 @@ def series_page(series_id: int):
     year = max(first_year, min(year, first_year + 200))
     window_start = datetime(year, 1, 1, tzinfo=zone)
     occurrences = services.occurrences(series, window_start, datetime(year + 1, 1, 1, tzinfo=zone))
-    meetings = dict(db.session.execute(
-        select(Meeting.occurrence, Meeting.id).where(Meeting.series_id == series.id)
-    ).all())
+    meetings = services.meeting_ids(series)
     return render_template("scheduling/series.html", series=series, occurrences=occurrences, meetings=meetings,
                            invitees=services.invitees_for(current_user, series),
-                           year=year, move_form=OccurrenceForm(), can_edit=current_user.role in STAFF)
+                           year=year, move_form=OccurrenceForm(), can_edit=is_staff(current_user))
 
 
 @bp.route("/series/<int:series_id>/edit", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@requires("staff")
 def edit_series(series_id: int):
     series = _series_or_404(series_id)
     form = SeriesForm(obj=series)
@@ -268,7 +255,7 @@ def _occurrence_action(series_id: int, day: str, **change):
 
 
 @bp.route("/series/<int:series_id>/occurrences/<day>/cancel", methods=["POST"])
-@roles_required(*STAFF)
+@requires("staff")
 def cancel_occurrence(series_id: int, day: str):
     if _occurrence_action(series_id, day, status="cancelled"):
         flash(_("The meeting of %(day)s is cancelled; the other meetings are unchanged.", day=_vn(day)), "success")
@@ -276,7 +263,7 @@ def cancel_occurrence(series_id: int, day: str):
 
 
 @bp.route("/series/<int:series_id>/occurrences/<day>/restore", methods=["POST"])
-@roles_required(*STAFF)
+@requires("staff")
 def restore_occurrence(series_id: int, day: str):
     if _occurrence_action(series_id, day, status="scheduled"):
         flash(_("The meeting of %(day)s is restored.", day=_vn(day)), "success")
@@ -284,7 +271,7 @@ def restore_occurrence(series_id: int, day: str):
 
 
 @bp.route("/series/<int:series_id>/occurrences/<day>/move", methods=["POST"])
-@roles_required(*STAFF)
+@requires("staff")
 def move_occurrence(series_id: int, day: str):
     form = OccurrenceForm()
     if not form.validate():
@@ -300,7 +287,7 @@ def move_occurrence(series_id: int, day: str):
 
 
 @bp.route("/series/<int:series_id>/occurrences/<day>/meeting", methods=["POST"])
-@roles_required(*STAFF)
+@requires("staff")
 def open_meeting(series_id: int, day: str):
     series = _series_or_404(series_id)
     try:
@@ -322,7 +309,7 @@ def _back_to_series(series_id: int, day: str) -> str:
 
 
 @bp.route("/meetings/new", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@requires("staff")
 def create_meeting():
     form = MeetingForm()
     _fill_choices(form)
@@ -352,19 +339,14 @@ def create_meeting():
 @login_required
 def meeting_page(meeting_id: int):
     meeting = get_visible(current_user, Meeting, meeting_id) or abort(404)
-    raised = db.session.execute(
-        issue_services.issue_query(current_user).where(Issue.meeting_id == meeting.id)
-    ).unique().scalars().all()
-    carried_over = db.session.execute(
-        issue_services.carried_over_query(current_user, meeting)
-    ).unique().scalars().all() if meeting.series_id else []
+    raised, carried_over = issue_services.meeting_issues(current_user, meeting)
     quick_form = None
-    if current_user.role in STAFF:
+    if is_staff(current_user):
         quick_form = QuickIssueForm(formdata=None)
         quick_form.topic.choices = select_choices((t.code, t.name) for t in issue_services.active_topics())
         invitees = meeting.series.invitees if meeting.series else []
         quick_form.business.choices = select_choices([("", "—")] + [(b.tax_code, b.name) for b in invitees])
-    staff = current_user.role in STAFF
+    staff = is_staff(current_user)
     return render_template("scheduling/meeting.html", meeting=meeting, raised=raised, carried_over=carried_over,
                            quick_form=quick_form, staff=staff,
                            invited=attendance.invited_businesses(meeting) if staff else [],
@@ -414,7 +396,7 @@ def holidays_page():
     year = min(max(year, 2000), 2100)
     form = AdjustmentForm()
     if request.method == "POST":
-        if current_user.role != Role.ADMIN:
+        if not may(current_user, "holidays"):
             abort(404)
         if form.validate_on_submit():
             try:
@@ -426,11 +408,7 @@ def holidays_page():
                 flash(_("The calendar of %(year)d is updated.", year=form.day.data.year), "success")
                 return redirect(url_for("scheduling.holidays_page", year=form.day.data.year))
     library_days, library_working = officetime.library_year(year)
-    adjustments = db.session.execute(
-        select(CalendarAdjustment).where(CalendarAdjustment.day >= date(year, 1, 1),
-                                         CalendarAdjustment.day <= date(year, 12, 31))
-        .order_by(CalendarAdjustment.day)
-    ).scalars().all()
+    adjustments = services.adjustments_of(year)
     calendar = officetime.holiday_calendar([year])
     return render_template("scheduling/holidays.html", year=year, form=form, calendar=calendar,
                            library_days=dict(library_days), library_working=library_working,
@@ -438,9 +416,9 @@ def holidays_page():
 
 
 @bp.route("/holidays/adjustments/<int:adjustment_id>/delete", methods=["POST"])
-@roles_required(Role.ADMIN)
+@requires("holidays")
 def delete_adjustment(adjustment_id: int):
-    adjustment = db.get_or_404(CalendarAdjustment, adjustment_id)
+    adjustment = services.get_adjustment(adjustment_id) or abort(404)
     year = adjustment.day.year
     services.remove_adjustment(adjustment)
     db.session.commit()
