@@ -21,7 +21,7 @@ from datetime import date, datetime
 
 from result import emit, row
 
-from dialogue_app import create_app
+from dialogue_app import create_app, pdf
 from dialogue_app.attendance.models import Attendee
 from dialogue_app.auth import services as auth_services
 from dialogue_app.auth.models import User
@@ -29,7 +29,7 @@ from dialogue_app.extensions import csrf, db
 from dialogue_app.issues import services as issue_services
 from dialogue_app.issues.models import Topic
 from dialogue_app.issues.topics import default_topic_rows
-from dialogue_app.minutes import pdf, services
+from dialogue_app.minutes import services
 from dialogue_app.minutes.models import MinutesPdf
 from dialogue_app.org import services as org_services
 from dialogue_app.org.taxcode import check_digit

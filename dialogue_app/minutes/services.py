@@ -20,7 +20,7 @@ from sqlalchemy import and_, bindparam, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
-from .. import officetime
+from .. import officetime, pdf
 from ..attendance.models import Attendee
 from ..auth.models import Role, User
 from ..db import utcnow
@@ -36,7 +36,6 @@ from ..scheduling.models import Meeting
 from ..scope import HEADS, in_group, is_staff, sees_every_unit, visible
 from ..text import person_label
 from ..web import external_url
-from . import pdf
 from .markup import render_markdown
 from .models import Minutes, MinutesPdf, MinutesRevision
 

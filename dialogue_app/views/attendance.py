@@ -9,9 +9,9 @@ from ..directory import officials as visible_officials
 from ..directory import visible_contact
 from ..exceptions import ServiceError
 from ..extensions import db
-from ..minutes.pdf import date_words, html_to_pdf
 from ..org.models import Business
 from ..org.services import business_by_tax_code, normalize_tax_code
+from ..pdf import date_words, html_to_pdf
 from ..scheduling.models import Meeting
 from ..scope import get_visible, is_business, requires
 from ..text import fold

@@ -12,8 +12,8 @@ from .. import officetime
 from ..exceptions import NotFound, ServiceError
 from ..extensions import db, paginate
 from ..issues.labels import CHANNEL_NAMES
-from ..minutes.pdf import date_words, html_to_pdf
 from ..officetime import office_zone
+from ..pdf import date_words, html_to_pdf
 from ..reports import charts, index, services
 from ..reports.forms import ScreenForm
 from ..reports.periods import ROMAN, Period, PeriodKind, parse_period

@@ -12,12 +12,12 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 import dialogue_app.minutes.models  # noqa: F401  (the schema is made from the models imported)
+from dialogue_app import pdf as minutes_pdf
 from dialogue_app.attendance import services as attendance
 from dialogue_app.extensions import db
 from dialogue_app.issues import services as issue_services
 from dialogue_app.mail.models import OutboxMessage
 from dialogue_app.mail.services import send_pending
-from dialogue_app.minutes import pdf as minutes_pdf
 from dialogue_app.minutes import services
 from dialogue_app.minutes.markup import render_markdown
 from dialogue_app.minutes.models import Minutes, MinutesPdf, MinutesRevision
