@@ -93,7 +93,18 @@ def html_to_pdf(html: str, *, static_folder: str | os.PathLike, identifier: str 
     options = {"pdf_variant": PDF_VARIANT, **_output_intent()}
     if identifier:
         options["pdf_identifier"] = hashlib.md5(identifier.encode(), usedforsecurity=False).hexdigest().encode()
-    return document.write_pdf(**options)
+    return document.write_pdf(finisher=_empty_form, **options)
+
+
+def _empty_form(_document, pdf) -> None:
+    """An empty interactive form in the catalogue: a signature added later (by the office or by a person's
+    token) then only fills the form, which is how a validator (pyHanko's difference analysis, Adobe's) tells
+    an added signature from a changed document, reviewing from this very revision. SigFlags 3: signatures
+    are expected, and the file is only ever appended to."""
+    import pydyf
+
+    if "AcroForm" not in pdf.catalog:
+        pdf.catalog["AcroForm"] = pydyf.Dictionary({"Fields": pydyf.Array(), "SigFlags": 3})
 
 
 # --- Dates and times as Vietnamese documents write them ------------------------------------------------
