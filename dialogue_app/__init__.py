@@ -58,13 +58,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .imports import bp as imports_bp
     from .issues import bp as issues_bp
     from .minutes import bp as minutes_bp
+    from .minutes.signature_views import bp as signatures_bp
     from .org import bp as org_bp
     from .reports import bp as reports_bp
     from .reports import snapshots as _report_freshness  # noqa: F401  (registers the listener marking months)
     from .scheduling import bp as scheduling_bp
 
     for blueprint in (home_bp, auth_bp, org_bp, audit_bp, scheduling_bp, issues_bp, attendance_bp, calendar_bp,
-                      imports_bp, minutes_bp, reports_bp):
+                      imports_bp, minutes_bp, signatures_bp, reports_bp):
         app.register_blueprint(blueprint)
     init_api(app)
     from .calendar.fastpath import FeedFastPath

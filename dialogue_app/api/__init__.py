@@ -28,6 +28,7 @@ def init_api(app: Flask) -> DialogueApi:
     from .minutes import blp as minutes_blp
     from .reference import bp as reference_bp
     from .series import blp as series_blp
+    from .signatures import blp as signatures_blp
     from .tokens import blp as tokens_blp
     from .units import blp as units_blp
     from .users import blp as users_blp
@@ -44,7 +45,7 @@ def init_api(app: Flask) -> DialogueApi:
     api.init_app(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     for blp in (tokens_blp, units_blp, users_blp, businesses_blp, series_blp, meetings_blp, issues_blp,
-                minutes_blp):
+                minutes_blp, signatures_blp):
         api.register_blueprint(blp)
         csrf.exempt(blp)
     app.register_blueprint(reference_bp)
