@@ -1,11 +1,12 @@
 """Pages of signed minutes: sign with the office's key, upload a copy a person signed, download any signed
 copy, and verify any PDF. Thin: each validates, calls one service of minutes.signed, commits, answers."""
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..api.auth import file_reader
 from ..auth.access import roles_required
 from ..auth.models import Role
 from ..exceptions import ServiceError
@@ -75,12 +76,15 @@ def upload(meeting_id: int):
 
 
 @bp.route("/meetings/<int:meeting_id>/minutes/signed/<int:copy_id>.pdf")
-@roles_required(*STAFF)
 def signed_copy(meeting_id: int, copy_id: int):
-    """One signed copy, as it was signed (earlier revisions too)."""
-    meeting = visible_meeting(meeting_id)
+    """One signed copy, as it was signed (earlier revisions too): for a bearer token or a browser session,
+    like minutes.pdf."""
+    reader = file_reader()
+    if reader is None:
+        return current_app.login_manager.unauthorized()
+    meeting = visible_meeting(meeting_id, reader)
     copy = signed.get_copy(services.get_minutes(meeting), copy_id)
-    if copy is None or not signed.may_read_copy(current_user, copy):
+    if copy is None or not signed.may_read_copy(reader, copy):
         abort(404)
     etag = f"signed-{copy.sha256[:40]}"
     headers = {"ETag": f'"{etag}"', "Cache-Control": "private, no-cache",

@@ -371,15 +371,36 @@ def _page_refs(node, depth: int = 0) -> list:
     return refs
 
 
+@lru_cache(maxsize=4)
+def _font_bytes(path: str) -> bytes:
+    return Path(path).read_bytes()
+
+
+@lru_cache(maxsize=1)
+def _font_factory_class():
+    from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
+
+    class FontFromMemory(GlyphAccumulatorFactory):
+        """pyHanko's factory opens the font file and never closes it (a handle and a ResourceWarning per
+        signature): this one reads it once and hands out copies in memory."""
+
+        def create_font_engine(self, writer, obj_stream=None):
+            if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
+                obj_stream = writer.prepare_object_stream()
+            return GlyphAccumulator(writer=writer, font_handle=io.BytesIO(_font_bytes(self.font_file)),
+                                    font_size=self.font_size, obj_stream=obj_stream)
+
+    return FontFromMemory
+
+
 def _stamp_style(seal: Seal):
     from pyhanko.pdf_utils import images, layout
-    from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
     from pyhanko.pdf_utils.text import TextBoxStyle
     from pyhanko.stamp import TextStampStyle
 
     return TextStampStyle(
         stamp_text="Cơ quan: %(org)s\nNgười ký: %(signer)s\nThời gian ký: %(when)s",
-        text_box_style=TextBoxStyle(font=GlyphAccumulatorFactory(seal.font_path), font_size=8, leading=10),
+        text_box_style=TextBoxStyle(font=_font_factory_class()(seal.font_path), font_size=8, leading=10),
         border_width=0,
         background=images.PdfImage(seal_image(seal.organisation, seal.bold_font_path)),
         background_opacity=1.0,
