@@ -88,11 +88,11 @@ def top_centre_texts(reader: PdfReader) -> list[str]:
     text column (Nghị định 30/2020 puts the page number there), joined."""
     found = []
     for page in reader.pages:
-        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        height = float(page.mediabox.height)
         column_centre = (30 + (210 - 15 - 30) / 2) * 72 / 25.4
         parts = []
 
-        def visit(text, cm, tm, _font, _size, parts=parts, height=height, width=width):
+        def visit(text, cm, tm, _font, _size, parts=parts, height=height, column_centre=column_centre):
             x, y = tm[4] * cm[0] + cm[4], tm[5] * cm[3] + cm[5]
             if text.strip() and y > height - 20 * 72 / 25.4 and abs(x - column_centre) < 15 * 72 / 25.4:
                 parts.append(text.strip())

@@ -437,7 +437,7 @@ def seal_image(organisation: str, font_path: str):
     widths = [font.getlength(ch) for ch in text]
     spread = min(330.0, math.degrees(sum(widths) * 1.08 / radius))
     angle = -spread / 2
-    for ch, width in zip(text, widths):
+    for ch, width in zip(text, widths, strict=True):
         step = math.degrees(width * 1.08 / radius)
         middle = math.radians(angle + step / 2)
         glyph = Image.new("RGBA", (font_size * 2, font_size * 2), (0, 0, 0, 0))
@@ -500,7 +500,8 @@ def _report(embedded, status) -> SignatureReport:
 
     sound = bool(status.intact and status.valid)
     level = status.modification_level
-    unchanged = sound and status.docmdp_ok is not False and level is not None and level <= ModificationLevel.FORM_FILLING
+    unchanged = (sound and status.docmdp_ok is not False and level is not None
+                 and level <= ModificationLevel.FORM_FILLING)
     # A B-LT signature is followed by its validation data (the DSS, an update it cannot cover by design): it
     # still covers the whole document when nothing but validation data came after it.
     whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE or (

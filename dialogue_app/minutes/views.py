@@ -73,8 +73,8 @@ def _page(meeting: Meeting, form: MinutesForm, *, conflict=None, preview: dict |
         preview=preview, attendees=services.attendee_rows(meeting), raised=raised, carried_over=carried_over,
         revisions=services.revision_history(minutes), finalise_form=finalise_form, send_form=SendForm(formdata=None),
         managers=services.unit_managers(meeting) if minutes and minutes.status == "final" else [],
-        md=render_markdown, signed_copies=signed.signed_copies(minutes), may_sign=signed.may_sign(current_user, meeting),
-        may_read_copy=signed.may_read_copy,
+        md=render_markdown, signed_copies=signed.signed_copies(minutes),
+        may_sign=signed.may_sign(current_user, meeting), may_read_copy=signed.may_read_copy,
         sign_form=SignForm(formdata=None), upload_form=SignedUploadForm(formdata=None),
     ), status
 
