@@ -29,10 +29,12 @@ CLASSES = {
     "org.units": ADMIN, "org.edit_unit": ADMIN, "org.delete_unit": ADMIN, "issues.topics": ADMIN,
     "scheduling.delete_adjustment": ADMIN,
     "calendar.meeting_invite": FILE, "minutes.minutes_pdf": FILE,
+    "signatures.sign": STAFF, "signatures.upload": STAFF, "signatures.signed_copy": FILE,
+    "signatures.verify": SIGNED_IN,
 }
 STAFF_PREFIXES = ("attendance.", "org.", "imports.", "scheduling.", "issues.", "minutes.")
-API_PREFIXES = ("businesses.", "issues_api.", "meetings.", "minutes_api.", "series.", "tokens.", "units.",
-                "users.")
+API_PREFIXES = ("businesses.", "issues_api.", "meetings.", "minutes_api.", "series.", "signatures_api.", "tokens.",
+                "units.", "users.")
 
 
 def classify(endpoint: str) -> str:
