@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from pypdf import PdfReader, PdfWriter
 from sqlalchemy import func, select
 
@@ -218,15 +219,37 @@ def test_the_seal_is_drawn_over_the_chairs_signature_space_with_who_and_when(api
     assert "Cơ quan: Đơn vị HCM-A" in text and "Người ký: Chi cục Hải quan Khu vực A" in text
     when = re.search(r"Thời gian ký: (\S+)", text).group(1)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00", when)  # Vietnam time, ISO 8601
-    # The seal itself: red pixels in the chair's signature space, on the last page.
-    subprocess.run([need("pdftoppm"), "-r", "40", "-png", "-f", str(len(reader.pages)), "-l", str(len(reader.pages)),
+    # Where: the signature's widget lies in the right-hand (the chair's) half of the last page, below "CHỦ TRÌ".
+    signed_reader = PdfReader(source)
+    page = signed_reader.pages[-1]
+    (widget,) = [a.get_object() for a in page["/Annots"] if a.get_object().get("/FT") == "/Sig"]
+    left, bottom, right, top = (float(v) for v in widget["/Rect"])
+    width, height = float(page.mediabox.width), float(page.mediabox.height)
+    assert width / 2 - 10 < left < right <= width - 15 * 72 / 25.4 and 40 < bottom < top < height
+    # The seal: red pixels, all inside that box (drawn there, over the left of the chair's space).
+    last_page = str(len(reader.pages))
+    subprocess.run([need("pdftoppm"), "-r", "36", "-png", "-f", last_page, "-l", last_page,
                     str(flattened), str(tmp_path / "page")], check=True)
-    from PIL import Image
-
     image = Image.open(next(tmp_path.glob("page*.png"))).convert("RGB")
-    pixels = image.tobytes()
-    red = sum(1 for i in range(0, len(pixels), 3) if pixels[i] > 150 and pixels[i + 1] < 90 and pixels[i + 2] < 100)
-    assert red > 100
+    scale = image.width / width
+    inside = outside = 0
+    pixels = image.load()
+    for y in range(image.height):
+        for x in range(image.width):
+            r, g, b = pixels[x, y]
+            if r > 150 and g < 90 and b < 100:
+                within = left * scale - 2 <= x <= right * scale + 2 and (height - top) * scale - 2 <= y <= (
+                    height - bottom) * scale + 2
+                inside, outside = inside + within, outside + (not within)
+    assert inside > 40 and outside == 0
+    # The lines beside the seal fit in the box (pyHanko once spread their letters over twice their width).
+    words = subprocess.run([need("pdftotext"), "-bbox", "-f", last_page, "-l", last_page, str(flattened), "-"],
+                           capture_output=True, text=True, check=True).stdout
+    boxes = [tuple(float(v) for v in match.groups()) for match in re.finditer(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(?:Cơ quan|Người ký|Thời gian ký)',
+        words)]
+    assert len(boxes) == 3
+    assert all(left - 1 <= x0 and x1 <= right + 1 and height - top - 1 <= y0 for x0, y0, x1, _y1 in boxes)
 
 
 def test_signing_with_a_softhsm_token_through_pkcs11(api, app, final, softhsm, authority, nss, tmp_path, caplog):

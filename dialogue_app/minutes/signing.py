@@ -380,15 +380,33 @@ def _font_bytes(path: str) -> bytes:
 def _font_factory_class():
     from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
 
+    class ThousandthsAccumulator(GlyphAccumulator):
+        """pyHanko writes glyph widths (/W) and TJ adjustments in the font's own units, which PDF reads as
+        thousandths of an em: right for fonts of 1000 units per em only. Liberation Serif has 2048, and its text
+        came out spread twice as wide. Shaping and widths are brought to thousandths here."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._to_thousandths = 1000 / self.units_per_em
+            self.hb_font.scale = (1000, 1000)
+            self.units_per_em = 1000
+
+        def _get_cid_and_width(self, glyph_id: int) -> tuple[int, int]:
+            if glyph_id in self._glyphs:
+                return self._glyphs[glyph_id]
+            cid, width = super()._get_cid_and_width(glyph_id)
+            self._glyphs[glyph_id] = result = (cid, round(width * self._to_thousandths))
+            return result
+
     class FontFromMemory(GlyphAccumulatorFactory):
-        """pyHanko's factory opens the font file and never closes it (a handle and a ResourceWarning per
-        signature): this one reads it once and hands out copies in memory."""
+        """Also: pyHanko's factory opens the font file and never closes it (a handle and a ResourceWarning per
+        signature); this one reads it once and hands out copies in memory."""
 
         def create_font_engine(self, writer, obj_stream=None):
             if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
                 obj_stream = writer.prepare_object_stream()
-            return GlyphAccumulator(writer=writer, font_handle=io.BytesIO(_font_bytes(self.font_file)),
-                                    font_size=self.font_size, obj_stream=obj_stream)
+            return ThousandthsAccumulator(writer=writer, font_handle=io.BytesIO(_font_bytes(self.font_file)),
+                                          font_size=self.font_size, obj_stream=obj_stream)
 
     return FontFromMemory
 
@@ -400,7 +418,7 @@ def _stamp_style(seal: Seal):
 
     return TextStampStyle(
         stamp_text="Cơ quan: %(org)s\nNgười ký: %(signer)s\nThời gian ký: %(when)s",
-        text_box_style=TextBoxStyle(font=_font_factory_class()(seal.font_path), font_size=8, leading=10),
+        text_box_style=TextBoxStyle(font=_font_factory_class()(seal.font_path, font_size=8), font_size=8, leading=10),
         border_width=0,
         background=images.PdfImage(seal_image(seal.organisation, seal.bold_font_path)),
         background_opacity=1.0,
@@ -410,7 +428,7 @@ def _stamp_style(seal: Seal):
         inner_content_layout=layout.SimpleBoxLayoutRule(
             x_align=layout.AxisAlignment.ALIGN_MAX, y_align=layout.AxisAlignment.ALIGN_MID,
             inner_content_scaling=layout.InnerScaling.SHRINK_TO_FIT,
-            margins=layout.Margins(left=int(STAMP_HEIGHT * 0.75), right=2, top=2, bottom=2)),
+            margins=layout.Margins(left=int(STAMP_HEIGHT) + 6, right=2, top=2, bottom=2)),
     )
 
 
