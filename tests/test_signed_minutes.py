@@ -399,6 +399,21 @@ def test_a_copy_signed_with_a_persons_token_is_checked_and_kept_then_the_office_
         ("Nguyễn Văn Hùng", True, True, False), ("Chi cục Hải quan Khu vực A", True, True, True)]
 
 
+def test_an_upload_that_drops_the_signatures_already_made_is_refused(api, final, authority, tmp_path):
+    meeting, caller = final["october"], api(final["unit_manager"])
+    unsigned = caller.get(f"/meetings/{meeting.id}/minutes.pdf").data
+    assert caller.post(f"/api/v1/meetings/{meeting.id}/minutes/sign").status_code == 201
+    late = sign_as_person(unsigned, authority["person"], authority["ca"], tmp_path)  # signed the old download
+    response = upload(caller, meeting, late)
+    assert response.status_code == 422 and "Chi cục Hải quan Khu vực A" in response.json["error"]["message"]
+    assert stored_copies() == 1
+    # Signed on top of the sealed copy, it is kept.
+    sealed = caller.get(f"/meetings/{meeting.id}/minutes.pdf").data
+    assert upload(caller, meeting, sign_as_person(sealed, authority["person"], authority["ca"], tmp_path)
+                  ).status_code == 201
+    assert upload(caller, meeting, late).status_code == 422
+
+
 def test_uploads_that_are_not_the_document_with_signatures_added_are_refused(api, final, authority, tmp_path):
     meeting, caller = final["october"], api(final["organiser"])
     downloaded = caller.get(f"/meetings/{meeting.id}/minutes.pdf").data

@@ -156,13 +156,16 @@ def _final_minutes(meeting: Meeting, actor: User) -> Minutes:
     return minutes
 
 
+def _unsigned(meeting: Meeting, minutes: Minutes) -> bytes:
+    """The minutes printed for the record (from the PDF cache when they were printed already)."""
+    return services.minutes_pdf(meeting, official_reader(meeting), minutes).data()
+
+
 def document_to_sign(meeting: Meeting, minutes: Minutes) -> bytes:
     """The bytes the next signature goes onto: the latest signed copy of this revision, else the minutes
-    printed for the record (from the PDF cache when they were printed already)."""
+    printed for the record."""
     copy = official_copy(minutes)
-    if copy is not None:
-        return copy.data
-    return services.minutes_pdf(meeting, official_reader(meeting), minutes).data()
+    return copy.data if copy is not None else _unsigned(meeting, minutes)
 
 
 def _store(minutes: Minutes, data: bytes, *, source: str, restricted: bool, actor: User, signers: list[str],
@@ -209,10 +212,15 @@ def store_signed_upload(meeting: Meeting, *, actor: User, data: bytes) -> Signed
         raise UploadRefused(signing.SigningRefused("too_large", _l(
             "The file is larger than %(mb)d MB: it is not the signed minutes.", mb=MAX_PDF_BYTES // 2**20)))
     copy = official_copy(minutes)
-    if copy is not None and data.startswith(copy.data):
+    if copy is not None:
+        # Signatures already made stay: the next one goes on the official copy as it is now.
         original = copy.data
+        if not data.startswith(original) and data.startswith(_unsigned(meeting, minutes)):
+            raise UploadRefused(signing.SigningRefused("missing_signatures", _l(
+                "This copy leaves out the signatures already made (%(signers)s): download the PDF again, which "
+                "now carries them, and sign that.", signers=copy.signers)))
     else:
-        original = services.minutes_pdf(meeting, official_reader(meeting), minutes).data()
+        original = _unsigned(meeting, minutes)
     try:
         reports = signing.check_signed_copy(original, data, trust_roots())
     except signing.SigningRefused as refusal:
