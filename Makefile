@@ -2,7 +2,7 @@
 #
 #   make install        virtualenv in .venv with the app and the test tools (cheap to re-run)
 #   make run            create/upgrade the database, add the demo if it is empty, serve on 127.0.0.1:5000
-#   make test           the whole test suite (installs everything first, Debian's chromium included)
+#   make test           the whole test suite (installs everything first: Debian's chromium, softhsm2, poppler, qpdf)
 #   make test-postgres  the suite again on PostgreSQL (127.0.0.1:5432), in a throwaway database
 #   make lint           ruff, and import-linter for the layers of the house (setup.cfg)
 #   make translations   extract, update and compile the message catalogs
@@ -32,7 +32,7 @@ PG_PORT ?= 5432
 PG_USER ?= postgres
 PG_SERVER = postgresql://$(PG_USER)@$(PG_HOST):$(PG_PORT)
 
-.PHONY: install pdf-deps browser js run test test-postgres lint translations bench load clean-data clean
+.PHONY: install pdf-deps signing-deps browser js run test test-postgres lint translations bench load clean-data clean
 
 install: $(STAMP)
 
@@ -73,6 +73,21 @@ pdf-deps:
 	  echo "Note: WeasyPrint needs $(PDF_LIBS) (sudo apt-get install $(PDF_LIBS))"; \
 	fi
 
+# Signed minutes: the tests sign with a real PKCS#11 token (SoftHSM2), and have poppler's pdfsig (trusting
+# the test CA through an NSS database made with certutil) and qpdf check the files. Without them those tests
+# are skipped (failed under CI=true), so this never fails.
+SIGNING_PKGS = softhsm2 poppler-utils qpdf libnss3-tools
+signing-deps:
+	@if dpkg -s $(SIGNING_PKGS) >/dev/null 2>&1; then \
+	  echo "SoftHSM2, pdfsig, qpdf and certutil for the signing tests: present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing $(SIGNING_PKGS) for the signing tests"; \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(SIGNING_PKGS); } \
+	    || echo "Note: $(SIGNING_PKGS) could not be installed: the signing tests will be skipped."; \
+	else \
+	  echo "Note: the signing tests need $(SIGNING_PKGS) (sudo apt-get install $(SIGNING_PKGS))"; \
+	fi
+
 # Mozilla's ical.js (from npm, run with node) reads the calendars Dialogue writes, as a second opinion.
 js:
 	@if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -92,12 +107,12 @@ run: install pdf-deps
 	$(FLASK) seed-demo$(if $(DEMO_PASSWORD), --password '$(DEMO_PASSWORD)')
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install pdf-deps browser js
+test: install pdf-deps signing-deps browser js
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The suite on PostgreSQL, in a database made for this run and dropped afterwards (also when tests fail
 # or the run is interrupted); the exit status is pytest's. Skipped (status 0) when no server answers.
-test-postgres: install pdf-deps
+test-postgres: install pdf-deps signing-deps
 	@if command -v pg_isready >/dev/null 2>&1; then \
 	  pg_isready -q -h $(PG_HOST) -p $(PG_PORT) -t 5; \
 	else \
@@ -133,7 +148,7 @@ translations: install
 
 # Every benchmark, one after the other, and docs/benchmarks.md from their figures. The feed benchmark loads
 # with wrk (Debian's, installed here when root); without it, it loads with Python threads, so this never fails.
-bench: install pdf-deps
+bench: install pdf-deps signing-deps
 	@$(BIN)/python -c 'import gunicorn, locust' 2>/dev/null || $(BIN)/python -m pip install -e '.[test,bench]'
 	@if command -v wrk >/dev/null 2>&1; then \
 	  echo "wrk for the feed benchmark: $$(command -v wrk)"; \

@@ -65,6 +65,11 @@ BENCHMARKS = [
               "against WeasyPrint alone printing the very same HTML with the same options (runs alternate), then "
               "from the cache and with If-None-Match.",
               anchor="WeasyPrint alone on the same HTML"),
+    Benchmark("minutes_signing", "Signing the minutes", "issue 17",
+              "The same minutes, finalised, rendered afresh against signed with the office's key (PAdES B-LT with "
+              "the CA's CRL embedded and the seal drawn) from a PKCS#12 file and from a SoftHSM2 token through "
+              "PKCS#11 (runs alternate, medians compared), and the whole signing request through the API.",
+              anchor="rendering the same minutes"),
     Benchmark("feeds", "Calendar feeds", "issue 7",
               "A business feed (5 series over 2 years with moved and cancelled occurrences) served by gunicorn, "
               "loaded with wrk on 127.0.0.1, against Radicale under gunicorn serving the same calendar, and the "

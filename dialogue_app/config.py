@@ -66,6 +66,11 @@ def from_environment(instance_path: str) -> dict:
         # The office's time zone: what "today", working days and local months mean, and how times are shown.
         "OFFICE_TIMEZONE": office_zone,
         "BABEL_DEFAULT_TIMEZONE": office_zone,
+        # Signed minutes (issue 17): the office's key in a PKCS#12 file, or on a PKCS#11 token or HSM; an RFC 3161
+        # timestamp server; the CA certificates (PEM) that signatures are checked against.
+        **{name: env.get(name) or None for name in (
+            "SIGNING_PKCS12_PATH", "SIGNING_PKCS12_PASSWORD", "SIGNING_PKCS11_MODULE", "SIGNING_PKCS11_TOKEN_LABEL",
+            "SIGNING_PKCS11_PIN", "SIGNING_PKCS11_KEY_LABEL", "SIGNING_TSA_URL", "SIGNING_TRUST_ROOTS")},
         "SESSION_COOKIE_SECURE": base_url.startswith("https://"),
         "REMEMBER_COOKIE_SECURE": base_url.startswith("https://"),
     }

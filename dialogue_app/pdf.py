@@ -15,6 +15,9 @@ from importlib.resources import files
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import pydyf
+from markupsafe import Markup, escape
+
 # WeasyPrint is imported where it is used: it takes most of a second to import and needs Pango, and only
 # printing needs it (not the pages, the API, the commands).
 
@@ -93,7 +96,16 @@ def html_to_pdf(html: str, *, static_folder: str | os.PathLike, identifier: str 
     options = {"pdf_variant": PDF_VARIANT, **_output_intent()}
     if identifier:
         options["pdf_identifier"] = hashlib.md5(identifier.encode(), usedforsecurity=False).hexdigest().encode()
-    return document.write_pdf(**options)
+    return document.write_pdf(finisher=_empty_form, **options)
+
+
+def _empty_form(_document, pdf) -> None:
+    """An empty interactive form in the catalogue: a signature added later (by the office or by a person's
+    token) then only fills the form, which is how a validator (pyHanko's difference analysis, Adobe's) tells
+    an added signature from a changed document, reviewing from this very revision. SigFlags 3: signatures
+    are expected, and the file is only ever appended to."""
+    if "AcroForm" not in pdf.catalog:
+        pdf.catalog["AcroForm"] = pydyf.Dictionary({"Fields": pydyf.Array(), "SigFlags": 3})
 
 
 # --- Dates and times as Vietnamese documents write them ------------------------------------------------
@@ -120,3 +132,35 @@ def weekday(value: date | datetime) -> str:
 
 def short_date(value: date | datetime | None) -> str:
     return "" if value is None else f"{value.day:02d}/{value.month:02d}/{value.year}"
+
+
+# --- Names of authorities and units -------------------------------------------------------------------
+
+# Where a unit's name divides into the kind of body and its proper name: "Cục Hải quan" | "TP. Hồ Chí Minh".
+_NAME_HEADS = ("hải quan", "thuế")
+_NAME_MARKERS = (" tỉnh ", " thành phố ", " tp. ", " khu vực ", " khu ", " cửa khẩu ", " sân bay ", " cảng ")
+# Wider than this (in characters), a part would overflow the heading's column on one line: it may break.
+UNBROKEN_MAX = 26
+
+
+def name_parts(name: str) -> list[str]:
+    """A unit's name in the parts a line may break between, never inside one: the kind of body ("Chi cục Hải
+    quan") and its proper name ("Khu công nghệ cao", "Thành phố Hồ Chí Minh")."""
+    name = " ".join(name.split())
+    lowered = name.lower()
+    for head in _NAME_HEADS:
+        at = lowered.find(head)
+        if at >= 0 and at + len(head) < len(name):
+            cut = at + len(head)
+            return [name[:cut], name[cut:].strip()]
+    cuts = [lowered.find(marker) for marker in _NAME_MARKERS if lowered.find(marker) > 0]
+    if cuts:
+        return [name[:min(cuts)], name[min(cuts):].strip()]
+    return [name] if name else []
+
+
+def unbroken(name: str):
+    """`name` as HTML whose lines break only between its parts (name_parts), for the heading and "Nơi nhận"."""
+    return Markup(" ").join(
+        Markup('<span class="unbroken">%s</span>') % escape(part) if len(part) <= UNBROKEN_MAX else escape(part)
+        for part in name_parts(name))

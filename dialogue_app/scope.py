@@ -231,3 +231,18 @@ def can_see_unit(user: User, unit: Unit) -> bool:
 def visible_units(user: User) -> list[Unit]:
     """The units `user` may see, in hierarchy order (for pickers and filters)."""
     return list(db.session.execute(select(Unit).where(visible_units_condition(user)).order_by(Unit.path)).scalars())
+
+
+def can_sign_minutes(user: User, unit: Unit) -> bool:
+    """Who signs a unit's finalised minutes with the office's key, or uploads a copy a person signed: an admin,
+    and the organisers and managers of that very unit (whose record it is; the units above read it, and
+    sign their own). The caller checks that the user sees the meeting."""
+    if user.role == Role.ADMIN:
+        return True
+    return user.role in (Role.ORGANISER, Role.MANAGER) and user.unit_id is not None and user.unit_id == unit.id
+
+
+def reads_restricted_records(user: User) -> bool:
+    """Whether the user reads what only managers read (issues on a sensitive topic, and a signed copy of
+    minutes that prints them): managers and admins."""
+    return user.role in (Role.ADMIN, Role.MANAGER)

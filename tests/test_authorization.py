@@ -30,9 +30,11 @@ CLASSES = {
     "scheduling.month": SIGNED_IN, "scheduling.agenda": SIGNED_IN, "scheduling.series_page": SIGNED_IN,
     "scheduling.meeting_page": SIGNED_IN, "scheduling.holidays_page": SIGNED_IN, "calendar.manage": SIGNED_IN,
     "calendar.meeting_invite": FILE, "minutes.minutes_pdf": FILE,
+    "signatures.signed_copy": FILE,
+    "signatures.verify": SIGNED_IN,
 }
-API_PREFIXES = ("businesses.", "issues_api.", "meetings.", "minutes_api.", "series.", "tokens.", "units.",
-                "users.")
+API_PREFIXES = ("businesses.", "issues_api.", "meetings.", "minutes_api.", "series.", "signatures_api.", "tokens.",
+                "units.", "users.")
 # Pages still guarded by their own role list rather than a declared right (the registry import): the right
 # they amount to, until they declare it.
 UNDECLARED = {"imports.": "staff"}

@@ -1,4 +1,4 @@
-"""Minutes through the API: read, write (each PUT is a revision), finalise, send.
+"""Minutes through the API: read, write (each PUT is a revision), finalise, send, sign.
 
 `PUT /api/v1/meetings/{id}/minutes` {body} → 200 {body, updated_at} is the contract (API.md); the other
 fields and calls are additions. The PDF is `GET /meetings/{id}/minutes.pdf` (dialogue_app.minutes.views),
@@ -13,8 +13,8 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 
 from ..extensions import db
-from ..minutes import services
-from ..minutes.models import Minutes
+from ..minutes import services, signed
+from ..minutes.models import Minutes, SignedMinutes
 from ..scheduling.models import Meeting
 from ..scope import get_visible
 from ..web import external_url
@@ -74,6 +74,27 @@ class FinaliseSchema(Schema):
 
 class SentSchema(Schema):
     recipients = fields.Integer(required=True, metadata={"description": "Addresses the minutes were mailed to."})
+
+
+class SignedCopySchema(Schema):
+    signed_at = Instant(required=True, metadata={"description": "When the latest signature was made."})
+    signer = fields.String(required=True, metadata={"description": "Who made the latest signature."})
+    signers = fields.List(fields.String(), metadata={"description": "Every signer of the copy, in order."})
+    revision = fields.Integer(metadata={"description": "The revision of the minutes the copy prints."})
+    source = fields.String(metadata={"enum": ["office", "upload"]})
+    pdf_url = fields.String(metadata={"description": "This signed copy, for good (also after amendments)."})
+
+
+class SignedUploadSchema(Schema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary",
+                                               "description": "The finalised PDF, signed elsewhere."})
+
+
+def _signed_copy(meeting: Meeting, copy: SignedMinutes) -> dict:
+    signers = [name for name in copy.signers.split("; ") if name]
+    return {"signed_at": copy.signed_at, "signer": signers[-1] if signers else "", "signers": signers,
+            "revision": copy.revision, "source": copy.source,
+            "pdf_url": external_url("signatures.signed_copy", meeting_id=meeting.id, copy_id=copy.id)}
 
 
 def _meeting(meeting_id: int) -> Meeting:
@@ -167,3 +188,30 @@ class SendMinutes(MethodView):
         count = services.send_minutes(meeting, actor=current_user)
         db.session.commit()
         return {"recipients": count}
+
+
+@blp.route("/<int:meeting_id>/minutes/sign")
+class SignMinutes(MethodView):
+    @blp.response(201, SignedCopySchema)
+    def post(self, meeting_id):
+        """Sign the final minutes with the office's key (PAdES B-LT; timestamped when a TSA is set). From then
+        `GET /meetings/{id}/minutes.pdf` serves the signed copy. 409 when not final or the key cannot sign."""
+        meeting = _meeting(meeting_id)
+        staff_only()
+        copy = signed.sign_minutes(meeting, actor=current_user)
+        db.session.commit()
+        return _signed_copy(meeting, copy)
+
+
+@blp.route("/<int:meeting_id>/minutes/signed")
+class SignedUpload(MethodView):
+    @blp.arguments(SignedUploadSchema, location="files")
+    @blp.response(201, SignedCopySchema)
+    def post(self, data, meeting_id):
+        """Upload the final minutes signed elsewhere (a person's token): kept as the official copy when they
+        are that very document with valid signatures added and nothing else; 422 saying why otherwise."""
+        meeting = _meeting(meeting_id)
+        staff_only()
+        copy = signed.store_signed_upload(meeting, actor=current_user, data=data["file"].read())
+        db.session.commit()
+        return _signed_copy(meeting, copy)

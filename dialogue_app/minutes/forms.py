@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, StringField, TextAreaField, TimeField
 from wtforms.validators import Length, NumberRange, Optional
 
@@ -32,3 +33,17 @@ class FinaliseForm(FlaskForm):
 
 class SendForm(FlaskForm):
     pass
+
+
+class SignForm(FlaskForm):
+    """Sign with the office's key: the CSRF token is all it carries."""
+
+
+class SignedUploadForm(FlaskForm):
+    file = FileField(_l("The signed PDF"), validators=[FileRequired(_l("Choose a file."))],
+                     description=_l("The final minutes as downloaded here, signed with your token's tool (PDF)."))
+
+
+class VerifyForm(FlaskForm):
+    file = FileField(_l("PDF file"), validators=[FileRequired(_l("Choose a file."))],
+                     description=_l("Any PDF: its digital signatures are checked; the file is not kept."))

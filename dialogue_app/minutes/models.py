@@ -87,3 +87,34 @@ class MinutesPdf(db.Model):
     fingerprint: Mapped[str] = mapped_column(String(64))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SignedMinutes(db.Model):
+    """A signed copy of the minutes: the PDF as printed for the record, with digital signatures added as
+    incremental updates (by the office's key, or by a person's token and uploaded). Kept for good: the latest
+    copy of the minutes' latest revision is the official one; after an amendment the earlier copies stay, to
+    be downloaded as they were signed. It records its own who and when (not audited: the bytes are the record).
+    """
+
+    __tablename__ = "signed_minutes"
+    __audited__ = False
+    __table_args__ = (CheckConstraint("source IN ('office', 'upload')", name="source"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    minutes_id: Mapped[int] = mapped_column(ForeignKey("minutes.id", ondelete="CASCADE"), index=True)
+    # The revision of the minutes the copy prints (amendments make later revisions, to be signed again).
+    revision: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(8))
+    # Whether it prints what only managers read (issues on a sensitive topic): then organisers do not get it.
+    restricted: Mapped[bool] = mapped_column(default=False)
+    # Who signed, in order ("; " between them), and how many signatures the file holds.
+    signers: Mapped[str] = mapped_column(Text, default="")
+    signatures: Mapped[int] = mapped_column(Integer, default=0)
+    signed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_label: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    minutes: Mapped[Minutes] = relationship()

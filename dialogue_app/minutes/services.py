@@ -65,13 +65,16 @@ class AttendeeRow:
     # own people only.
     business_id: int | None = None
     official: bool = False
+    # Absent with a reason given beforehand: printed "vắng có lý do".
+    excused: bool = False
 
 
 def attendee_rows(meeting: Meeting) -> list[AttendeeRow]:
     """Who was at `meeting` (dialogue_app.attendance), in the order the minutes print them: the officials
     first, then everyone else by organisation and name. One AttendeeRow per person: name; organisation (the
     business's name, or the official's unit); role at the meeting ("Giám đốc", "Chủ trì", …); present or not
-    (absent and excused are both "not present"); the business they came for; whether an official.
+    (absent and excused are both "not present", and excused says which); the business they came for; whether
+    an official.
 
     The only place the minutes read attendance: the page, the PDF, its cache key and what a business may
     read all follow from it. One narrow query (no objects), so the PDF's cache check stays cheap.
@@ -83,7 +86,7 @@ def attendee_rows(meeting: Meeting) -> list[AttendeeRow]:
         .order_by(Attendee.user_id.is_(None), Attendee.organisation, Attendee.name, Attendee.id)))
     rows = db.session.execute(statement, {"meeting_id": meeting.id}).all()
     return [AttendeeRow(name, organisation or "", role or "", attendance == "present", business_id,
-                        user_id is not None)
+                        user_id is not None, attendance == "excused")
             for name, organisation, role, attendance, business_id, user_id in rows]
 
 
@@ -472,7 +475,7 @@ def fingerprint(meeting: Meeting, reader: User, minutes: Minutes | None) -> str:
         [minutes.id, minutes.status, minutes.revision_count, minutes.final_number, minutes.finalised_at]
         if minutes else None,
         [tuple(row) for row in issues],
-        [(r.name, r.organisation, r.role, r.present, r.business_id, r.official)
+        [(r.name, r.organisation, r.role, r.present, r.business_id, r.official, r.excused)
          for r in _attendees_for(reader, meeting)],
     ]
     return hashlib.sha256(repr(parts).encode()).hexdigest()

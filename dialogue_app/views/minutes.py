@@ -18,8 +18,8 @@ from ..auth.bearer import file_reader
 from ..exceptions import ServiceError
 from ..extensions import db
 from ..issues import services as issue_services
-from ..minutes import services
-from ..minutes.forms import FinaliseForm, MinutesForm, SendForm
+from ..minutes import services, signed
+from ..minutes.forms import FinaliseForm, MinutesForm, SendForm, SignedUploadForm, SignForm
 from ..minutes.markup import render_markdown
 from ..scheduling.models import Meeting
 from ..scope import requires
@@ -64,7 +64,9 @@ def _page(meeting: Meeting, form: MinutesForm, *, conflict=None, preview: dict |
         preview=preview, attendees=services.attendee_rows(meeting), raised=raised, carried_over=carried_over,
         revisions=services.revision_history(minutes), finalise_form=finalise_form, send_form=SendForm(formdata=None),
         managers=services.unit_managers(meeting) if minutes and minutes.status == "final" else [],
-        md=render_markdown,
+        md=render_markdown, signed_copies=signed.signed_copies(minutes),
+        may_sign=signed.may_sign(current_user, meeting), may_read_copy=signed.may_read_copy,
+        sign_form=SignForm(formdata=None), upload_form=SignedUploadForm(formdata=None),
     ), status
 
 
@@ -180,7 +182,7 @@ def minutes_pdf(meeting_id: int):
     minutes = services.get_minutes(meeting)
     if not services.can_read(reader, minutes):
         abort(404)
-    cached = services.minutes_pdf(meeting, reader, minutes)
+    cached = signed.pdf_for(meeting, reader, minutes)
     headers = {"ETag": f'"{cached.etag}"', "Cache-Control": "private, no-cache",
                "Content-Disposition": f'inline; filename="{services.pdf_filename(meeting)}"'}
     if request.if_none_match.contains_weak(cached.etag):
