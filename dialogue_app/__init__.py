@@ -32,14 +32,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         if "SQLALCHEMY_DATABASE_URI" in test_config:
             app.config["SQLALCHEMY_DATABASE_URI"] = config.database_url(test_config["SQLALCHEMY_DATABASE_URI"])
 
-    from . import errors, i18n, security
+    from . import errors, i18n, search, security
     from .api import init_api
     from .db import render_migration_item
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .search.models import include_in_autogenerate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
-                     compare_type=True, render_item=render_migration_item)
+                     compare_type=True, render_item=render_migration_item, include_object=include_in_autogenerate)
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, default_translation_directories="translations")
@@ -67,6 +68,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                       imports_bp, minutes_bp, reports_bp):
         app.register_blueprint(blueprint)
     init_api(app)
+    search.init_app(app)
     from .calendar.fastpath import FeedFastPath
 
     app.wsgi_app = FeedFastPath(app.wsgi_app, app)

@@ -130,3 +130,21 @@ def can_see_unit(user: User, unit: Unit) -> bool:
 def visible_units(user: User) -> list[Unit]:
     """The units `user` may see, in hierarchy order (for pickers and filters)."""
     return list(db.session.execute(select(Unit).where(visible_units_condition(user)).order_by(Unit.path)).scalars())
+
+
+def record_condition(user: User, unit_column, business_column=None, *, managers_only=None,
+                     business_sees=None) -> ColumnElement[bool]:
+    """Condition on any row that names the unit it belongs to (`unit_column`) and, where it has one, its
+    business (`business_column`), such as a search index's: an admin sees every row; staff the rows of their
+    unit and the units below it, except, for organisers, those for which `managers_only` holds (sensitive
+    topics); a business user the rows of their own business, or those for which `business_sees` holds (the
+    meetings it is invited to)."""
+    if user.role == Role.ADMIN:
+        return true()
+    if user.role == Role.BUSINESS:
+        own = business_column == user.business_id if business_column is not None and user.business_id else false()
+        return or_(own, business_sees) if business_sees is not None else own
+    where = unit_scoped(user, unit_column)
+    if managers_only is not None and user.role != Role.MANAGER:
+        where = and_(where, ~managers_only)
+    return where

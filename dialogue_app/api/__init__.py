@@ -27,6 +27,7 @@ def init_api(app: Flask) -> DialogueApi:
     from .meetings import blp as meetings_blp
     from .minutes import blp as minutes_blp
     from .reference import bp as reference_bp
+    from .search import blp as search_blp
     from .series import blp as series_blp
     from .tokens import blp as tokens_blp
     from .units import blp as units_blp
@@ -44,7 +45,7 @@ def init_api(app: Flask) -> DialogueApi:
     api.init_app(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     for blp in (tokens_blp, units_blp, users_blp, businesses_blp, series_blp, meetings_blp, issues_blp,
-                minutes_blp):
+                minutes_blp, search_blp):
         api.register_blueprint(blp)
         csrf.exempt(blp)
     app.register_blueprint(reference_bp)
