@@ -29,10 +29,11 @@ CLASSES = {
     "org.units": ADMIN, "org.edit_unit": ADMIN, "org.delete_unit": ADMIN, "issues.topics": ADMIN,
     "scheduling.delete_adjustment": ADMIN,
     "calendar.meeting_invite": FILE, "minutes.minutes_pdf": FILE,
+    "search.results": SIGNED_IN, "search.suggest": SIGNED_IN, "search.public_answers": PUBLIC,
 }
 STAFF_PREFIXES = ("attendance.", "org.", "imports.", "scheduling.", "issues.", "minutes.")
 API_PREFIXES = ("businesses.", "issues_api.", "meetings.", "minutes_api.", "series.", "tokens.", "units.",
-                "users.")
+                "users.", "search_api.")
 
 
 def classify(endpoint: str) -> str:

@@ -226,7 +226,7 @@ def _refresh_bulk(session: Session) -> None:
     session.flush()
     for kind, note in bulk.items():
         source = SOURCES[kind]
-        if note["all"] or None in note.get("where", []):
+        if note["all"] or any(condition is None for condition in note.get("where", [])):
             sweep(session, kind)
             continue
         ids = set(note["ids"])
