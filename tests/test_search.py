@@ -5,8 +5,8 @@ write, on SQLite's FTS5 and PostgreSQL's full-text search alike (this file runs 
 import csv
 import io
 import re
-from urllib.parse import quote
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import func, select

@@ -19,7 +19,7 @@ from ..issues.models import Issue
 from ..minutes.models import Minutes, MinutesRevision
 from ..org.models import Business, Contact
 from ..scheduling.models import Meeting, Series
-from .models import FTS_TABLE, ID_SHIFT, SearchDocument, document_id
+from .models import FTS_TABLE, ID_SHIFT, SearchDocument, document_id, document_id_of
 from .sources import SOURCES, Source, object_id
 from .text import tsvector_literal, words
 
@@ -69,7 +69,7 @@ def _write(connection, rows: list[dict], postgres: bool) -> None:
     table = SearchDocument.__table__
     connection.execute(insert(table), [{k: v for k, v in row.items() if k not in ("title", "body")} for row in rows])
     if not postgres:
-        connection.execute(text(f"INSERT INTO {FTS_TABLE} (rowid, title, body) VALUES (:id, :title, :body)"),
+        connection.execute(text(f"INSERT INTO {FTS_TABLE} (rowid, title, body) VALUES (:id, :title, :body)"),  # noqa: S608
                            [{"id": r["id"], "title": r["title"], "body": r["body"]} for r in rows])
 
 
@@ -112,7 +112,7 @@ def sweep(session: Session, kind: str) -> None:
     source = SOURCES[kind]
     document = SearchDocument
     gone = session.execute(select(document.object_id).where(
-        document.kind == kind, ~exists().where(source.key == document.object_id))).scalars().all()
+        document.kind == kind, ~exists().where(document_id_of(kind, source.key) == document.id))).scalars().all()
     refresh(session, kind, [*gone, *session.execute(select(source.key)).scalars()])
 
 
@@ -232,7 +232,7 @@ def _refresh_bulk(session: Session) -> None:
         ids = set(note["ids"])
         if note["missing"]:
             ids |= set(session.execute(select(source.key).where(~exists().where(
-                SearchDocument.kind == kind, SearchDocument.object_id == source.key))).scalars())
+                SearchDocument.id == document_id_of(kind, source.key)))).scalars())
         for condition in note.get("where", []):
             ids |= set(session.execute(select(source.key).where(condition)).scalars())
         refresh(session, kind, ids)

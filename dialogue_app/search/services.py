@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import ColumnElement, and_, bindparam, case, cast, column, false, func, or_, select, table, text
+from sqlalchemy import ColumnElement, and_, bindparam, case, cast, column, func, or_, select, table, text
 from sqlalchemy.dialects.postgresql import TSQUERY
 
 from ..auth.models import User
@@ -197,9 +197,15 @@ def filter_conditions(filters: Filters, unit: Unit | None) -> list[ColumnElement
     return conditions
 
 
-def _order(rank):
+def _matches(query: Query, where):
+    """The documents found, with what they are ranked by computed once per row (not carried as vectors)."""
     document = SearchDocument
-    return rank.desc(), document.at.desc().nulls_last(), document.id.desc()
+    return select(document.id, document.kind, document.object_id, document.at,
+                  title_hit(query).label("hit")).where(*where).subquery()
+
+
+def _order(found):
+    return found.c.hit.desc(), found.c.at.desc().nulls_last(), found.c.id.desc()
 
 
 # -- Searching --------------------------------------------------------------------------------------------
@@ -228,27 +234,32 @@ def search(user: User, text_typed: str | None, filters: Filters = Filters(), *, 
 
 
 def _per_kind(query: Query, where) -> list:
-    document = SearchDocument
-    rank = title_hit(query)
+    found = _matches(query, where)
     ranked = select(
-        document.id, document.kind, document.object_id,
-        func.count().over(partition_by=document.kind).label("kind_total"),
-        func.row_number().over(partition_by=document.kind, order_by=_order(rank)).label("place"),
-    ).where(*where).subquery()
+        found.c.id, found.c.kind, found.c.object_id,
+        func.count().over(partition_by=found.c.kind).label("kind_total"),
+        func.row_number().over(partition_by=found.c.kind, order_by=_order(found)).label("place"),
+    ).subquery()
     return db.session.execute(
         select(ranked).where(ranked.c.place <= PER_KIND).order_by(ranked.c.kind, ranked.c.place)).all()
 
 
-def _page(user: User, query: Query, where, page: int, per_page: int) -> tuple[list[Hit], int]:
-    document = SearchDocument
+def _ranked_page(query: Query, where, page: int, per_page: int) -> tuple[list, int]:
+    """One page of the documents found, best first, and how many were found in all."""
+    found = _matches(query, where)
     rows = db.session.execute(
-        select(document.id, document.kind, document.object_id, func.count().over().label("total"))
-        .where(*where).order_by(*_order(title_hit(query))).limit(per_page).offset((page - 1) * per_page)).all()
+        select(found.c.id, found.c.kind, found.c.object_id, func.count().over().label("total"))
+        .order_by(*_order(found)).limit(per_page).offset((page - 1) * per_page)).all()
     if rows:
-        return _hits(user, query, rows), rows[0].total
-    total = db.session.execute(select(func.count()).select_from(document).where(*where)).scalar_one() \
-        if page > 1 else 0
-    return [], total
+        return rows, rows[0].total
+    if page == 1:
+        return [], 0
+    return [], db.session.execute(select(func.count()).select_from(found)).scalar_one()
+
+
+def _page(user: User, query: Query, where, page: int, per_page: int) -> tuple[list[Hit], int]:
+    rows, total = _ranked_page(query, where, page, per_page)
+    return _hits(user, query, rows), total
 
 
 def _hits(user: User, query: Query, rows) -> list[Hit]:
@@ -273,10 +284,11 @@ def _key(source, obj) -> int:
     return obj.meeting_id if source.kind == "minutes" else obj.id
 
 
-def make_hit(user: User | None, kind: str, obj, query: Query) -> Hit:
+def make_hit(user: User | None, kind: str, obj, query: Query, whole: bool = False) -> Hit:
+    """A thing found, its title and snippet (`whole`: all its text) with the words found marked."""
     source = SOURCES[kind]
     entry = source.entry(obj)
-    body = excerpt(entry.body_text, query)
+    body = entry.body_text if whole else excerpt(entry.body_text, query)
     return Hit(kind=kind, id=_key(source, obj), url=url_for_hit(user, kind, obj), title=entry.title, snippet=body,
                title_html=highlight(entry.title, query), snippet_html=highlight(body, query), at=entry.at,
                status=entry.status)
@@ -323,26 +335,10 @@ def public_answers(text_typed: str | None, *, page: int = 1, per_page: int = 20)
     results = Results(query, message=check_query(query))
     if not results.searched:
         return results
-    document = SearchDocument
-    where = [match_condition(query), document.kind == "answer"]
-    rows = db.session.execute(
-        select(document.object_id, func.count().over().label("total")).where(*where)
-        .order_by(*_order(title_hit(query))).limit(per_page).offset((page - 1) * per_page)).all()
-    results.total = rows[0].total if rows else 0
+    where = [match_condition(query), SearchDocument.kind == "answer"]
+    rows, results.total = _ranked_page(query, where, page, per_page)
     issues = {issue.id: issue for issue in db.session.execute(
         SOURCES["answer"].statement().where(Issue.id.in_([r.object_id for r in rows]))).scalars()} if rows else {}
-    results.hits = [make_hit(None, "answer", issues[r.object_id], query) for r in rows if r.object_id in issues]
+    results.hits = [make_hit(None, "answer", issues[r.object_id], query, whole=True)
+                    for r in rows if r.object_id in issues]
     return results
-
-
-def visible_hit_count(user: User, text_typed: str) -> int:
-    """How many things `user` may open match: the figure the pages show (for tests and the benchmark)."""
-    query = parse(text_typed)
-    if check_query(query):
-        return 0
-    return db.session.execute(select(func.count()).select_from(SearchDocument).where(
-        match_condition(query), visible_condition(user))).scalar_one()
-
-
-def never(*_args) -> ColumnElement[bool]:
-    return false()

@@ -24,7 +24,7 @@ VECTOR = sa.Text().with_variant(postgresql.TSVECTOR(), "postgresql")
 def upgrade():
     op.create_table(
         'search_documents',
-        sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=False, nullable=False),
         sa.Column('kind', sa.String(length=16), nullable=False),
         sa.Column('object_id', sa.Integer(), nullable=False),
         sa.Column('unit_id', sa.Integer(), nullable=True),
@@ -35,7 +35,6 @@ def upgrade():
         sa.Column('vector', VECTOR, nullable=True),
         sa.Column('title_vector', VECTOR, nullable=True),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_search_documents')),
-        sa.UniqueConstraint('kind', 'object_id', name='uq_search_documents_kind_object'),
     )
     op.create_index('ix_search_documents_unit_kind', 'search_documents', ['unit_id', 'kind'], unique=False)
     op.create_index('ix_search_documents_business', 'search_documents', ['business_id'], unique=False)
