@@ -60,7 +60,7 @@ function setUpSearchBox(form) {
     if (list.hidden) return;
     if (event.key === "ArrowDown") { event.preventDefault(); highlight((active + 1) % items.length); }
     else if (event.key === "ArrowUp") { event.preventDefault(); highlight(active <= 0 ? items.length - 1 : active - 1); }
-    else if (event.key === "Escape") { close(); }
+    else if (event.key === "Escape") { event.preventDefault(); close(); } // the list closes, the words stay
     else if (event.key === "Enter" && active >= 0) {
       event.preventDefault();
       window.location.assign(items[active].querySelector("a").href);
