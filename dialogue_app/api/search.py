@@ -38,7 +38,9 @@ class SearchPageSchema(Schema):
     items = fields.List(fields.Nested(SearchHitSchema), required=True)
     page = fields.Integer(required=True)
     per_page = fields.Integer(required=True)
-    total = fields.Integer(required=True)
+    total = fields.Integer(required=True, metadata={
+        "description": "How many were found; per kind, at most the 250 most recent are ranked and counted."})
+    more = fields.Boolean(required=True, metadata={"description": "True when some kind had more matches than counted."})
     message = fields.String(required=True, metadata={"description": "Why nothing was searched (a query too short)."})
 
 
@@ -57,4 +59,4 @@ class Search(MethodView):
             abort(422, message=_("Some of the data is not valid"),
                   fields={k: [str(m) for m in v] for k, v in error.fields.items()})
         return {"items": found.hits, "page": args["page"], "per_page": args["per_page"], "total": found.total,
-                "message": found.message}
+                "more": found.more, "message": found.message}

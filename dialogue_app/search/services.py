@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import ColumnElement, and_, bindparam, case, cast, column, func, or_, select, table, text
+from sqlalchemy import ColumnElement, and_, bindparam, case, cast, column, select, table, text, union_all
 from sqlalchemy.dialects.postgresql import TSQUERY
 
 from ..auth.models import User
@@ -35,7 +35,7 @@ from ..scope import (
     visible_meetings_condition,
     visible_series_condition,
 )
-from .models import FTS_TABLE, SearchDocument
+from .models import FTS_TABLE, ID_SHIFT, KIND_NUMBERS, SearchDocument
 from .sources import KINDS, SOURCES
 from .text import Query, excerpt, highlight, parse
 
@@ -51,6 +51,8 @@ MEETING_STATUS_NAMES = {"scheduled": _l("Scheduled"), "moved": _l("Moved"), "can
 MINUTES_STATUS_NAMES = {"draft": _l("Draft minutes"), "final": _l("Final minutes")}
 STATUS_FILTERS = {**STATUS_GROUP_NAMES, **STATUS_NAMES, **MEETING_STATUS_NAMES, **MINUTES_STATUS_NAMES}
 PER_KIND = 5  # on the page over every kind, the first few of each
+# Per kind, the most recently recorded matches that are ranked and counted: beyond, the page says "more than".
+CANDIDATES = 250
 SUGGESTIONS = 8
 MIN_LETTERS = 2  # fewer letters in all would match half the index: asked for more instead
 SUGGEST_FROM = 3
@@ -86,6 +88,7 @@ class Group:
     kind: str
     total: int
     hits: list[Hit]
+    more: bool = False  # more than `total` were found: only the most recent CANDIDATES are ranked and counted
 
     @property
     def name(self):
@@ -99,6 +102,7 @@ class Results:
     groups: list[Group] = field(default_factory=list)  # over every kind: each kind's first few
     hits: list[Hit] = field(default_factory=list)  # one page, within a kind or over all together
     message: str = ""  # what to type instead, when the query cannot be searched as it is
+    more: bool = False  # some kind had more matches than CANDIDATES: `total` counts what was ranked
 
     @property
     def searched(self) -> bool:
@@ -141,48 +145,42 @@ def _fts(name: str, expression: str):
         text(f"{FTS_TABLE} MATCH :{name}").bindparams(bindparam(name, expression)))
 
 
-def match_condition(query: Query) -> ColumnElement[bool]:
-    """Condition on SearchDocument: holds every word of the query (by prefix from two letters)."""
+def match_and_rank(query: Query):
+    """(condition, rank) on SearchDocument: the document holds every word of the query (by prefix from two
+    letters); rank 1 where its title holds them all, else 0. Each database's index is asked once per statement,
+    however many kinds the statement covers."""
     document = SearchDocument
     if _postgres():
-        return document.vector.bool_op("@@")(cast(bindparam("tsquery", query.tsquery()), TSQUERY))
-    return document.id.in_(_fts("fts_query", query.fts5()))
+        words = cast(bindparam("tsquery", query.tsquery()), TSQUERY)
+        return document.vector.bool_op("@@")(words), case((document.title_vector.bool_op("@@")(words), 1), else_=0)
+    found = _fts("fts_query", query.fts5()).cte("found")
+    titled = _fts("fts_title_query", query.fts5("title")).cte("titled")
+    return document.id.in_(select(found.c.rowid)), case((document.id.in_(select(titled.c.rowid)), 1), else_=0)
 
 
-def title_hit(query: Query):
-    """1 where the document's title holds every word of the query, else 0: what ranks first."""
+def visible_condition(user: User, kind: str) -> ColumnElement[bool]:
+    """Condition on SearchDocument: the documents of `kind` that `user` may open, by the rules of
+    dialogue_app.scope."""
     document = SearchDocument
-    if _postgres():
-        hit = document.title_vector.bool_op("@@")(cast(bindparam("title_tsquery", query.tsquery()), TSQUERY))
-    else:
-        hit = document.id.in_(_fts("fts_title_query", query.fts5("title")))
-    return case((hit, 1), else_=0)
-
-
-def visible_condition(user: User, kinds=KINDS) -> ColumnElement[bool]:
-    """Condition on SearchDocument: what `user` may open, kind by kind, by the rules of dialogue_app.scope."""
-    document = SearchDocument
+    if kind == "issue":
+        sensitive = document.topic_id.in_(select(Topic.id).where(Topic.sensitive))
+        return record_condition(user, document.unit_id, document.business_id, managers_only=sensitive)
+    if kind in ("business", "contact"):  # their pages are for staff only
+        return record_condition(user, document.unit_id)
+    if kind == "series":
+        return record_condition(user, document.unit_id, business_sees=document.object_id.in_(
+            select(Series.id).where(visible_series_condition(user))))
     meetings = document.object_id.in_(select(Meeting.id).where(visible_meetings_condition(user)))
-    series = document.object_id.in_(select(Series.id).where(visible_series_condition(user)))
-    sensitive = document.topic_id.in_(select(Topic.id).where(Topic.sensitive))
-    rules = {
-        "issue": record_condition(user, document.unit_id, document.business_id, managers_only=sensitive),
-        # Businesses and their contacts have pages for staff only.
-        "business": record_condition(user, document.unit_id),
-        "contact": record_condition(user, document.unit_id),
-        "series": record_condition(user, document.unit_id, business_sees=series),
-        "meeting": record_condition(user, document.unit_id, business_sees=meetings),
-        # A business reads the minutes of its meetings once they are final.
-        "minutes": record_condition(user, document.unit_id, business_sees=and_(document.status == "final", meetings)),
-    }
-    return or_(*(and_(document.kind == kind, rules[kind]) for kind in kinds))
+    if kind == "meeting":
+        return record_condition(user, document.unit_id, business_sees=meetings)
+    # A business reads the minutes of its meetings once they are final.
+    return record_condition(user, document.unit_id, business_sees=and_(document.status == "final", meetings))
 
 
 def filter_conditions(filters: Filters, unit: Unit | None) -> list[ColumnElement[bool]]:
+    """Conditions on SearchDocument for the unit (and below), the period (office-local days) and the status."""
     document = SearchDocument
     conditions = []
-    if filters.kind:
-        conditions.append(document.kind == filters.kind)
     if unit is not None:
         conditions.append(document.unit_id.in_(select(Unit.id).where(Unit.path.startswith(unit.path))))
     zone = zone_named(None)
@@ -197,15 +195,50 @@ def filter_conditions(filters: Filters, unit: Unit | None) -> list[ColumnElement
     return conditions
 
 
-def _matches(query: Query, where):
-    """The documents found, with what they are ranked by computed once per row (not carried as vectors)."""
+@dataclass(frozen=True)
+class _Candidates:
+    """What one statement found: per kind its most recent matches (at most `cap`), ranked, and whether there
+    were more."""
+
+    by_kind: dict[str, list]
+    more: dict[str, bool]
+
+    @property
+    def total(self) -> int:
+        return sum(len(rows) for rows in self.by_kind.values())
+
+    def ranked(self) -> list:
+        return sorted((row for rows in self.by_kind.values() for row in rows), key=_rank)
+
+
+def _rank(row):
+    """Titles holding every word first, then the most recent (by date, then by when it was recorded)."""
+    return (-row.hit, -(row.at.timestamp() if row.at is not None else float("-inf")), -row.id)
+
+
+def candidates(user: User | None, query: Query, kinds, conditions=(), cap: int = CANDIDATES) -> _Candidates:
+    """One statement: for each kind, the `cap` most recently recorded documents matching `query` that `user` may
+    open (`user` None: the public answers), under `conditions`. Bounding the work per kind keeps a search
+    quick however common its words are: each database reads at most cap + 1 rows a kind (an index range of the
+    kind, newest first), instead of every match; what lies beyond is counted as "more"."""
     document = SearchDocument
-    return select(document.id, document.kind, document.object_id, document.at,
-                  title_hit(query).label("hit")).where(*where).subquery()
-
-
-def _order(found):
-    return found.c.hit.desc(), found.c.at.desc().nulls_last(), found.c.id.desc()
+    match, rank = match_and_rank(query)
+    branches = []
+    for kind in kinds:
+        low = KIND_NUMBERS[kind] * ID_SHIFT
+        scope = [visible_condition(user, kind)] if user is not None else []
+        branches.append(select(
+            select(document.id, document.kind, document.object_id, document.at, rank.label("hit"))
+            .where(match, document.id >= low, document.id < low + ID_SHIFT, *scope, *conditions)
+            .order_by(document.id.desc()).limit(cap + 1).subquery()))
+    rows = db.session.execute(union_all(*branches) if len(branches) > 1 else branches[0]).all()
+    by_kind: dict[str, list] = {}
+    for row in rows:
+        by_kind.setdefault(row.kind, []).append(row)
+    more = {kind: len(found) > cap for kind, found in by_kind.items()}
+    return _Candidates({kind: sorted(found, key=_rank)[:cap] if len(found) <= cap else
+                        sorted(sorted(found, key=lambda r: -r.id)[:cap], key=_rank)
+                        for kind, found in by_kind.items()}, more)
 
 
 # -- Searching --------------------------------------------------------------------------------------------
@@ -220,46 +253,18 @@ def search(user: User, text_typed: str | None, filters: Filters = Filters(), *, 
     results = Results(query, message=check_query(query))
     if not results.searched:
         return results
-    where = [match_condition(query), visible_condition(user), *filter_conditions(filters, unit)]
+    kinds = [filters.kind] if filters.kind else list(KINDS)
+    found = candidates(user, query, kinds, filter_conditions(filters, unit))
+    results.total, results.more = found.total, any(found.more.values())
     if grouped and not filters.kind:
-        rows = _per_kind(query, where)
-        totals = {row.kind: row.kind_total for row in rows}
-        hits = _hits(user, query, rows)
-        results.groups = [Group(kind, totals[kind], [h for h in hits if h.kind == kind])
-                          for kind in KINDS if kind in totals]
-        results.total = sum(totals.values())
+        shown = [row for kind in KINDS for row in found.by_kind.get(kind, [])[:PER_KIND]]
+        hits = _hits(user, query, shown)
+        results.groups = [Group(kind, len(found.by_kind[kind]), [h for h in hits if h.kind == kind],
+                                found.more[kind]) for kind in KINDS if kind in found.by_kind]
     else:
-        results.hits, results.total = _page(user, query, where, page, per_page)
+        start = (page - 1) * per_page
+        results.hits = _hits(user, query, found.ranked()[start:start + per_page])
     return results
-
-
-def _per_kind(query: Query, where) -> list:
-    found = _matches(query, where)
-    ranked = select(
-        found.c.id, found.c.kind, found.c.object_id,
-        func.count().over(partition_by=found.c.kind).label("kind_total"),
-        func.row_number().over(partition_by=found.c.kind, order_by=_order(found)).label("place"),
-    ).subquery()
-    return db.session.execute(
-        select(ranked).where(ranked.c.place <= PER_KIND).order_by(ranked.c.kind, ranked.c.place)).all()
-
-
-def _ranked_page(query: Query, where, page: int, per_page: int) -> tuple[list, int]:
-    """One page of the documents found, best first, and how many were found in all."""
-    found = _matches(query, where)
-    rows = db.session.execute(
-        select(found.c.id, found.c.kind, found.c.object_id, func.count().over().label("total"))
-        .order_by(*_order(found)).limit(per_page).offset((page - 1) * per_page)).all()
-    if rows:
-        return rows, rows[0].total
-    if page == 1:
-        return [], 0
-    return [], db.session.execute(select(func.count()).select_from(found)).scalar_one()
-
-
-def _page(user: User, query: Query, where, page: int, per_page: int) -> tuple[list[Hit], int]:
-    rows, total = _ranked_page(query, where, page, per_page)
-    return _hits(user, query, rows), total
 
 
 def _hits(user: User, query: Query, rows) -> list[Hit]:
@@ -306,8 +311,7 @@ def suggest(user: User, text_typed: str | None) -> list[Hit]:
     query = parse(text_typed)
     if sum(len(w) for w in query.words) < SUGGEST_FROM:
         return []
-    hits, _ = _page(user, query, [match_condition(query), visible_condition(user)], 1, SUGGESTIONS)
-    return hits
+    return _hits(user, query, candidates(user, query, KINDS, cap=SUGGESTIONS).ranked()[:SUGGESTIONS])
 
 
 def jump_target(user: User, text_typed: str | None) -> str | None:
@@ -335,8 +339,9 @@ def public_answers(text_typed: str | None, *, page: int = 1, per_page: int = 20)
     results = Results(query, message=check_query(query))
     if not results.searched:
         return results
-    where = [match_condition(query), SearchDocument.kind == "answer"]
-    rows, results.total = _ranked_page(query, where, page, per_page)
+    found = candidates(None, query, ["answer"])
+    results.total, results.more = found.total, any(found.more.values())
+    rows = found.ranked()[(page - 1) * per_page:page * per_page]
     issues = {issue.id: issue for issue in db.session.execute(
         SOURCES["answer"].statement().where(Issue.id.in_([r.object_id for r in rows]))).scalars()} if rows else {}
     results.hits = [make_hit(None, "answer", issues[r.object_id], query, whole=True)
