@@ -9,7 +9,8 @@ Ranking, the same on both databases: first the things whose title holds every wo
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
@@ -145,19 +146,6 @@ def _fts(name: str, expression: str):
         text(f"{FTS_TABLE} MATCH :{name}").bindparams(bindparam(name, expression)))
 
 
-def match_and_rank(query: Query):
-    """(condition, rank) on SearchDocument: the document holds every word of the query (by prefix from two
-    letters); rank 1 where its title holds them all, else 0. Each database's index is asked once per statement,
-    however many kinds the statement covers."""
-    document = SearchDocument
-    if _postgres():
-        words = cast(bindparam("tsquery", query.tsquery()), TSQUERY)
-        return document.vector.bool_op("@@")(words), case((document.title_vector.bool_op("@@")(words), 1), else_=0)
-    found = _fts("fts_query", query.fts5()).cte("found")
-    titled = _fts("fts_title_query", query.fts5("title")).cte("titled")
-    return document.id.in_(select(found.c.rowid)), case((document.id.in_(select(titled.c.rowid)), 1), else_=0)
-
-
 def visible_condition(user: User, kind: str) -> ColumnElement[bool]:
     """Condition on SearchDocument: the documents of `kind` that `user` may open, by the rules of
     dialogue_app.scope."""
@@ -208,37 +196,72 @@ class _Candidates:
         return sum(len(rows) for rows in self.by_kind.values())
 
     def ranked(self) -> list:
-        return sorted((row for rows in self.by_kind.values() for row in rows), key=_rank)
+        return sorted((row for rows in self.by_kind.values() for row in rows), key=_rank, reverse=True)
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 def _rank(row):
     """Titles holding every word first, then the most recent (by date, then by when it was recorded)."""
-    return (-row.hit, -(row.at.timestamp() if row.at is not None else float("-inf")), -row.id)
+    return (row.hit, row.at or _NEVER, row.id)
+
+
+class _Row(NamedTuple):
+    id: int
+    kind: str
+    object_id: int
+    at: datetime | None
+    hit: int
+
+
+def _branches(query: Query, kinds, where_of, cap: int) -> list:
+    """Per kind, a statement for its `cap` + 1 most recently recorded documents matching `query`, each as
+    (id, kind, object_id, at, hit): the database's own index answers, newest first within the kind's range of
+    ids, and stops there."""
+    document = SearchDocument
+    branches = []
+    if _postgres():
+        words = cast(bindparam("tsquery", query.tsquery()), TSQUERY)
+        hit = case((document.title_vector.bool_op("@@")(words), 1), else_=0)
+        for kind in kinds:
+            low = KIND_NUMBERS[kind] * ID_SHIFT
+            branches.append(select(document.id, document.kind, document.object_id, document.at, hit.label("hit"))
+                            .where(document.vector.bool_op("@@")(words), document.id >= low,
+                                   document.id < low + ID_SHIFT, *where_of(kind))
+                            .order_by(document.id.desc()).limit(cap + 1))
+        return branches
+    # SQLite: FTS5 walks its matches newest first within the range and the documents are read by rowid as it
+    # goes; the title's words come along, for the rank (computed in Python, as FTS5 would match them).
+    fts = table(FTS_TABLE, column("rowid"), column("title")).alias("f")
+    match = text(f"f.{FTS_TABLE} MATCH :fts_query").bindparams(bindparam("fts_query", query.fts5()))
+    for kind in kinds:
+        low = KIND_NUMBERS[kind] * ID_SHIFT
+        branches.append(select(document.id, document.kind, document.object_id, document.at,
+                               fts.c.title.label("hit"))
+                        .select_from(fts.join(document, document.id == fts.c.rowid))
+                        .where(match, fts.c.rowid >= low, fts.c.rowid < low + ID_SHIFT, *where_of(kind))
+                        .order_by(fts.c.rowid.desc()).limit(cap + 1))
+    return branches
 
 
 def candidates(user: User | None, query: Query, kinds, conditions=(), cap: int = CANDIDATES) -> _Candidates:
     """One statement: for each kind, the `cap` most recently recorded documents matching `query` that `user` may
-    open (`user` None: the public answers), under `conditions`. Bounding the work per kind keeps a search
-    quick however common its words are: each database reads at most cap + 1 rows a kind (an index range of the
-    kind, newest first), instead of every match; what lies beyond is counted as "more"."""
-    document = SearchDocument
-    match, rank = match_and_rank(query)
-    branches = []
-    for kind in kinds:
-        low = KIND_NUMBERS[kind] * ID_SHIFT
-        scope = [visible_condition(user, kind)] if user is not None else []
-        branches.append(select(
-            select(document.id, document.kind, document.object_id, document.at, rank.label("hit"))
-            .where(match, document.id >= low, document.id < low + ID_SHIFT, *scope, *conditions)
-            .order_by(document.id.desc()).limit(cap + 1).subquery()))
-    rows = db.session.execute(union_all(*branches) if len(branches) > 1 else branches[0]).all()
-    by_kind: dict[str, list] = {}
-    for row in rows:
-        by_kind.setdefault(row.kind, []).append(row)
+    open (`user` None: the public answers), under `conditions`. Bounding the work per kind keeps a search quick
+    however common its words are: the database reads the matches of a kind newest first and stops after
+    cap + 1 in scope, instead of reading every match; what lies beyond is counted as "more"."""
+    def where_of(kind):
+        return [visible_condition(user, kind), *conditions] if user is not None else list(conditions)
+
+    branches = [select(branch.subquery()) for branch in _branches(query, kinds, where_of, cap)]
+    postgres = _postgres()
+    by_kind: dict[str, list[_Row]] = {}
+    for row in db.session.execute(union_all(*branches) if len(branches) > 1 else branches[0]):
+        hit = row.hit if postgres else int(query.holds(row.hit.split()))
+        by_kind.setdefault(row.kind, []).append(_Row(row.id, row.kind, row.object_id, row.at, hit))
     more = {kind: len(found) > cap for kind, found in by_kind.items()}
-    return _Candidates({kind: sorted(found, key=_rank)[:cap] if len(found) <= cap else
-                        sorted(sorted(found, key=lambda r: -r.id)[:cap], key=_rank)
-                        for kind, found in by_kind.items()}, more)
+    # Beyond the cap, the oldest one read is left out: it only told that there are more.
+    return _Candidates({kind: sorted(found[:cap], key=_rank, reverse=True) for kind, found in by_kind.items()}, more)
 
 
 # -- Searching --------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ would merge every matching posting list instead).
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 
@@ -74,6 +75,11 @@ class Query:
         terms = " AND ".join(f'"{w}"*' if len(w) > 1 else f'"{w}"' for w in self.words)
         return f"{column} : ({terms})" if column else terms
 
+    def holds(self, folded_words: list[str]) -> bool:
+        """Whether these words hold every word of the query, as the index matches them (by prefix from two
+        letters): what ranks a title first."""
+        return all(any(w.startswith(q) if len(q) > 1 else w == q for w in folded_words) for q in self.words)
+
     def tsquery(self) -> str:
         """PostgreSQL's tsquery input: an AND of lexemes, quoted (prefixes are indexed as lexemes)."""
         return " & ".join(_quoted(w) for w in self.words)
@@ -112,6 +118,7 @@ class _Folded:
         return cls("".join(out), origin)
 
 
+@lru_cache(maxsize=4096)
 def _fold_char(ch: str) -> str:
     if ch in "đĐ":
         return "d"
