@@ -15,7 +15,7 @@ from typing import NamedTuple
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import ColumnElement, and_, bindparam, case, cast, column, select, table, text, union_all
+from sqlalchemy import ColumnElement, and_, bindparam, case, cast, column, func, or_, select, table, text, union_all
 from sqlalchemy.dialects.postgresql import TSQUERY
 
 from ..auth.models import User
@@ -32,11 +32,13 @@ from ..scheduling.services import zone_named
 from ..scope import (
     get_unit_by_code,
     record_condition,
+    sees_every_unit,
     visible_businesses_condition,
     visible_meetings_condition,
     visible_series_condition,
+    visible_units_condition,
 )
-from .models import FTS_TABLE, ID_SHIFT, KIND_NUMBERS, SearchDocument
+from .models import FTS_TABLE, ID_SHIFT, KIND_NUMBERS, SearchDocument, document_id_of
 from .sources import KINDS, SOURCES
 from .text import Query, excerpt, highlight, parse
 
@@ -110,6 +112,13 @@ class Results:
         return not self.message
 
 
+def unit_options(user: User) -> list[tuple[str, str]]:
+    """(code, name) of the units `user` may filter by, in hierarchy order: plain rows, not objects (the General
+    Department's staff have 236 to choose from on every results page)."""
+    return [tuple(row) for row in db.session.execute(
+        select(Unit.code, Unit.name).where(visible_units_condition(user)).order_by(Unit.path))]
+
+
 def check_query(query: Query) -> str:
     """Why this query is not searched, or "" when it is."""
     if query.empty:
@@ -155,10 +164,11 @@ def visible_condition(user: User, kind: str) -> ColumnElement[bool]:
         return record_condition(user, document.unit_id, document.business_id, managers_only=sensitive)
     if kind in ("business", "contact"):  # their pages are for staff only
         return record_condition(user, document.unit_id)
+    # What a business was invited to, as document ids: read through the primary key.
     if kind == "series":
-        return record_condition(user, document.unit_id, business_sees=document.object_id.in_(
-            select(Series.id).where(visible_series_condition(user))))
-    meetings = document.object_id.in_(select(Meeting.id).where(visible_meetings_condition(user)))
+        return record_condition(user, document.unit_id, business_sees=document.id.in_(
+            select(document_id_of("series", Series.id)).where(visible_series_condition(user))))
+    meetings = document.id.in_(select(document_id_of(kind, Meeting.id)).where(visible_meetings_condition(user)))
     if kind == "meeting":
         return record_condition(user, document.unit_id, business_sees=meetings)
     # A business reads the minutes of its meetings once they are final.
@@ -215,7 +225,7 @@ class _Row(NamedTuple):
     hit: int
 
 
-def _branches(query: Query, kinds, where_of, cap: int) -> list:
+def _branches(query: Query, kinds, where_of, cap: int, narrow: bool) -> list:
     """Per kind, a statement for its `cap` + 1 most recently recorded documents matching `query`, each as
     (id, kind, object_id, at, hit): the database's own index answers, newest first within the kind's range of
     ids, and stops there."""
@@ -234,6 +244,8 @@ def _branches(query: Query, kinds, where_of, cap: int) -> list:
     # SQLite: FTS5 walks its matches newest first within the range and the documents are read by rowid as it
     # goes; the title's words come along, for the rank (computed in Python, as FTS5 would match them).
     fts = table(FTS_TABLE, column("rowid"), column("title")).alias("f")
+    if narrow:
+        return [_narrow_branch(query, kinds, where_of, cap, fts)]
     match = text(f"f.{FTS_TABLE} MATCH :fts_query").bindparams(bindparam("fts_query", query.fts5()))
     for kind in kinds:
         low = KIND_NUMBERS[kind] * ID_SHIFT
@@ -245,6 +257,23 @@ def _branches(query: Query, kinds, where_of, cap: int) -> list:
     return branches
 
 
+def _narrow_branch(query: Query, kinds, where_of, cap: int, fts):
+    """SQLite, for someone who sees a small part of the country (a branch, a business): their documents, read by
+    their unit or business, each looked up in FTS5's matches (read once), every kind's newest cap + 1 kept.
+    Walking the whole country's matches newest first would read thousands before finding theirs."""
+    document = SearchDocument
+    # "+ 0": not through the primary key, so that SQLite reads by unit or business.
+    unindexed = document.id + 0
+    matches = _fts("fts_query", query.fts5())
+    kinds_in_scope = or_(*(and_(unindexed >= KIND_NUMBERS[kind] * ID_SHIFT,
+                                unindexed < (KIND_NUMBERS[kind] + 1) * ID_SHIFT, *where_of(kind)) for kind in kinds))
+    ranked = select(document.id, document.kind, document.object_id, document.at,
+                    func.row_number().over(partition_by=document.kind, order_by=document.id.desc()).label("n")) \
+        .where(unindexed.in_(matches), kinds_in_scope).subquery()
+    return (select(ranked.c.id, ranked.c.kind, ranked.c.object_id, ranked.c.at, fts.c.title.label("hit"))
+            .select_from(ranked.join(fts, fts.c.rowid == ranked.c.id)).where(ranked.c.n <= cap + 1))
+
+
 def candidates(user: User | None, query: Query, kinds, conditions=(), cap: int = CANDIDATES) -> _Candidates:
     """One statement: for each kind, the `cap` most recently recorded documents matching `query` that `user` may
     open (`user` None: the public answers), under `conditions`. Bounding the work per kind keeps a search quick
@@ -253,7 +282,8 @@ def candidates(user: User | None, query: Query, kinds, conditions=(), cap: int =
     def where_of(kind):
         return [visible_condition(user, kind), *conditions] if user is not None else list(conditions)
 
-    branches = [select(branch.subquery()) for branch in _branches(query, kinds, where_of, cap)]
+    narrow = user is not None and not sees_every_unit(user)
+    branches = [select(branch.subquery()) for branch in _branches(query, kinds, where_of, cap, narrow)]
     postgres = _postgres()
     by_kind: dict[str, list[_Row]] = {}
     for row in db.session.execute(union_all(*branches) if len(branches) > 1 else branches[0]):
@@ -261,7 +291,8 @@ def candidates(user: User | None, query: Query, kinds, conditions=(), cap: int =
         by_kind.setdefault(row.kind, []).append(_Row(row.id, row.kind, row.object_id, row.at, hit))
     more = {kind: len(found) > cap for kind, found in by_kind.items()}
     # Beyond the cap, the oldest one read is left out: it only told that there are more.
-    return _Candidates({kind: sorted(found[:cap], key=_rank, reverse=True) for kind, found in by_kind.items()}, more)
+    return _Candidates({kind: sorted(sorted(found, key=lambda row: row.id, reverse=True)[:cap], key=_rank,
+                                     reverse=True) for kind, found in by_kind.items()}, more)
 
 
 # -- Searching --------------------------------------------------------------------------------------------

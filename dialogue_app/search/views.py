@@ -8,7 +8,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..exceptions import InvalidData
-from ..scope import visible_units
 from . import services
 from .services import Filters
 
@@ -55,7 +54,7 @@ def results():
     current = {name: request.args.get(name, "") for name in ("q", "type", "unit", "from", "to", "status")}
     return render_template("search/results.html", found=found, problems=problems, current=current,
                            kind_names=services.KIND_NAMES, kind_name=services.KIND_NAME,
-                           status_names=services.STATUS_FILTERS, units=visible_units(current_user),
+                           status_names=services.STATUS_FILTERS, units=services.unit_options(current_user),
                            page=_page_number(), per_page=PER_PAGE)
 
 
