@@ -16,7 +16,7 @@ back, the same on both databases, and a kind is a range of ids.
 
 from datetime import datetime
 
-from sqlalchemy import DDL, BigInteger, Index, Integer, String, Text, event
+from sqlalchemy import DDL, BigInteger, Index, Integer, String, Text, cast, event, literal
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,8 +34,8 @@ def document_id(kind: str, object_id: int) -> int:
 
 
 def document_id_of(kind: str, object_id_column):
-    """document_id as SQL, over a column of the things' ids."""
-    return object_id_column + KIND_NUMBERS[kind] * ID_SHIFT
+    """document_id as SQL, over a column of the things' ids (in 64 bits: PostgreSQL's integer would overflow)."""
+    return cast(object_id_column, BigInteger) + literal(KIND_NUMBERS[kind] * ID_SHIFT, BigInteger)
 
 
 class SearchDocument(db.Model):
