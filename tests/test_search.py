@@ -3,6 +3,7 @@ write, on SQLite's FTS5 and PostgreSQL's full-text search alike (this file runs 
 `make test-postgres`, and the expected results below are the same for both)."""
 
 import csv
+import functools
 import io
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -11,9 +12,11 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import func, select
 
+from dialogue_app import demo_national
 from dialogue_app.extensions import db
 from dialogue_app.imports import services as import_services
 from dialogue_app.issues import services as issue_services
+from dialogue_app.issues.models import Issue
 from dialogue_app.minutes import services as minutes_services
 from dialogue_app.org import services as org_services
 from dialogue_app.org.models import Contact
@@ -383,3 +386,21 @@ def test_highlight_marks_the_prefix_typed_in_the_original_letters():
     assert str(highlight("Hồ sơ HOÀN THUẾ & <b>", query)) == \
         "Hồ sơ <mark>HOÀN</mark> <mark>THU</mark>Ế &amp; &lt;b&gt;"
     assert matches("Đà Lạt", parse("đa")) == [(0, 2)]
+
+
+def test_the_national_demo_is_searchable_once_built(app, runner, monkeypatch, client):
+    """Written in bulk below the listeners, the national demo ends by building the index."""
+    monkeypatch.setattr(demo_national, "seed_national", functools.partial(
+        demo_national.seed_national, demo_national.NationalSizes(departments=2, branches=3, businesses=60,
+                                                                 years=1, issues=300)))
+    result = runner.invoke(args=["seed-demo", "--scale", "national", "--password", "một mật khẩu dài"])
+    assert result.exit_code == 0, result.output
+    issues = db.session.execute(select(func.count()).select_from(Issue)).scalar_one()
+    indexed = db.session.execute(select(func.count()).select_from(SearchDocument).where(
+        SearchDocument.kind == "issue")).scalar_one()
+    assert indexed == issues == 300
+    token = client.post("/api/v1/tokens", json={"email": "admin@dialogue-demo.vn",
+                                                 "password": "một mật khẩu dài"}).json["token"]
+    answer = client.get("/api/v1/search", query_string={"q": "chi cuc", "type": "series"},
+                        headers={"Authorization": f"Bearer {token}"}).json
+    assert answer["total"] == 3  # every branch's "Cà phê sáng" is held at its Chi cục's hall
