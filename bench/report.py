@@ -10,8 +10,8 @@ PDF); how to rerun it; and its whole output.
 Run: `make bench` (installs gunicorn, locust and wrk first), or `.venv/bin/python bench/report.py`.
 Options: --only recurrence,feeds (a subset; the others are left out of the report), --load (adds the load test,
 bench/load.py, ten minutes against PostgreSQL's national demo; --load-args "--duration 1m" passes it options),
---reports-database-url URL (the database bench/reports.py reads, as its BENCH_DATABASE_URL: one that already holds
-the national demo saves building it in SQLite, several minutes; default BENCH_REPORTS_DATABASE_URL),
+--reports-database-url URL (the database bench/reports.py and bench/search.py read, as their BENCH_DATABASE_URL: one
+that already holds the national demo saves building it in SQLite, several minutes; default BENCH_REPORTS_DATABASE_URL),
 --output PATH (docs/benchmarks.md).
 BENCH_DATABASE_URL, when set, is passed on as it is: the benchmarks that build their own data then build it
 there, and DROP ITS TABLES when done, so it must name a throw-away database.
@@ -80,6 +80,12 @@ BENCHMARKS = [
               "The report dashboard and the branch ranking by month, quarter and year on the national-scale demo "
               "(35 Departments, 200 branches, 50,000 businesses, 300,000 issues), as the General Department's "
               "manager and as a Department's."),
+    Benchmark("search", "Search", "issue 16",
+              "The results page of the search box for two-word queries (with and without accents) on the national "
+              "demo's index (300,000 issues, 50,000 businesses, their contacts, series, meetings), as the General "
+              "Department's manager and as a branch officer, through the app, against the very SQL statements each "
+              "request ran, replayed bare on the driver in the same run.",
+              anchor="the same SQL statements, bare on the driver"),
 ]
 LOAD = Benchmark("load", "Load test", "issue 9",
                  "A realistic mix against gunicorn (4 workers x 2 threads) and PostgreSQL with the national demo, "
@@ -384,7 +390,7 @@ def main(argv=None) -> int:
     outcomes = []
     for bench in chosen:
         env, note, args = dict(os.environ), "", []
-        if bench.name == "reports" and options.reports_database_url:
+        if bench.name in ("reports", "search") and options.reports_database_url:
             env["BENCH_DATABASE_URL"] = options.reports_database_url
             note = f"BENCH_DATABASE_URL={shlex.quote(options.reports_database_url)} "
         elif os.environ.get("BENCH_DATABASE_URL") and bench.name not in ("recurrence", "feeds", "load"):

@@ -5,13 +5,14 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import audit, auth, calendar, config, errors, i18n, issues, reports, scheduling, security, views
+from . import audit, auth, calendar, config, errors, i18n, issues, reports, scheduling, search, security, views
 from . import db as database
 from .api import init_api
 from .calendar.fastpath import FeedFastPath
 from .cli import register_commands
 from .db import render_migration_item
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .search.models import include_in_autogenerate
 from .web import IdConverter
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
-                     compare_type=True, render_item=render_migration_item)
+                     compare_type=True, render_item=render_migration_item, include_object=include_in_autogenerate)
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, default_translation_directories="translations")
@@ -57,6 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     calendar.init_app(app)
     audit.init_app(app)
     reports.init_app(app)
+    search.init_app(app)
 
     views.init_app(app)
     init_api(app)

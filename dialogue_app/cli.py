@@ -22,14 +22,29 @@ from .mail.services import send_pending
 from .org.models import Unit
 from .org.services import unit_by_code
 from .reports import snapshots
+from .search import index as search_index
 
 
 def register_commands(app: Flask) -> None:
+    @app.cli.command("search-reindex")
+    def search_reindex() -> None:
+        """Build the search index again from the data (after a bulk import, or to repair it)."""
+        with click.progressbar(length=search_index.document_total(), label="Search index", show_pos=True) as bar:
+            count = search_index.rebuild(progress=bar.update)
+        db.session.commit()
+        click.echo(f"{count} document(s) indexed.")
+
     @app.cli.command("init-db")
     def init_db() -> None:
         """Create or upgrade the schema by running the migrations (safe to run again)."""
         upgrade()
         click.echo("Database schema is up to date.")
+        # An upgrade that brings the search finds the data already there indexed (once: an index with
+        # documents is left as it is).
+        indexed = search_index.fill_if_empty()
+        db.session.commit()
+        if indexed:
+            click.echo(f"Search index built: {indexed} document(s).")
 
     @app.cli.command("create-user")
     @click.argument("email")
@@ -156,6 +171,11 @@ def register_commands(app: Flask) -> None:
                     for period in bar:
                         snapshots.refresh([period])
                         db.session.commit()
+                # Written in bulk, below the listeners that keep the search index current: build it.
+                with click.progressbar(length=search_index.document_total(), label=f"{'search index':<26}",
+                                       file=sys.stderr, show_pos=True) as bar:
+                    search_index.rebuild(progress=bar.update)
+                db.session.commit()
                 click.echo(f"National demo built in {time.perf_counter() - started:.0f} s.")
             else:
                 accounts = small_demo.seed(password=password)

@@ -18,7 +18,7 @@ from functools import wraps
 
 from flask import abort, g, has_app_context
 from flask_login import current_user, login_required
-from sqlalchemy import ColumnElement, and_, false, func, not_, select, true
+from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
 from sqlalchemy.orm import aliased
 
 from .auth.models import Role, User
@@ -237,12 +237,30 @@ def can_sign_minutes(user: User, unit: Unit) -> bool:
     """Who signs a unit's finalised minutes with the office's key, or uploads a copy a person signed: an admin,
     and the organisers and managers of that very unit (whose record it is; the units above read it, and
     sign their own). The caller checks that the user sees the meeting."""
-    if user.role == Role.ADMIN:
+    if is_admin(user):
         return True
-    return user.role in (Role.ORGANISER, Role.MANAGER) and user.unit_id is not None and user.unit_id == unit.id
+    return user.role in OFFICERS and user.unit_id is not None and user.unit_id == unit.id
 
 
 def reads_restricted_records(user: User) -> bool:
     """Whether the user reads what only managers read (issues on a sensitive topic, and a signed copy of
     minutes that prints them): managers and admins."""
-    return user.role in (Role.ADMIN, Role.MANAGER)
+    return is_manager(user)
+
+
+def record_condition(user: User, unit_column, business_column=None, *, managers_only=None,
+                     business_sees=None) -> ColumnElement[bool]:
+    """Condition on any row that names the unit it belongs to (`unit_column`) and, where it has one, its
+    business (`business_column`), such as a search index's: an admin sees every row; staff the rows of their
+    unit and the units below it, except, for organisers, those for which `managers_only` holds (sensitive
+    topics); a business user the rows of their own business, or those for which `business_sees` holds (the
+    meetings it is invited to)."""
+    if is_admin(user):
+        return true()
+    if is_business(user):
+        own = business_column == user.business_id if business_column is not None and user.business_id else false()
+        return or_(own, business_sees) if business_sees is not None else own
+    where = unit_scoped(user, unit_column)
+    if managers_only is not None and not is_manager(user):
+        where = and_(where, ~managers_only)
+    return where

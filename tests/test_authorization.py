@@ -32,9 +32,10 @@ CLASSES = {
     "calendar.meeting_invite": FILE, "minutes.minutes_pdf": FILE,
     "signatures.signed_copy": FILE,
     "signatures.verify": SIGNED_IN,
+    "search.results": SIGNED_IN, "search.suggest": SIGNED_IN, "search.public_answers": PUBLIC,
 }
 API_PREFIXES = ("businesses.", "issues_api.", "meetings.", "minutes_api.", "series.", "signatures_api.", "tokens.",
-                "units.", "users.")
+                "units.", "users.", "search_api.")
 # Pages still guarded by their own role list rather than a declared right (the registry import): the right
 # they amount to, until they declare it.
 UNDECLARED = {"imports.": "staff"}

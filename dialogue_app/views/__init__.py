@@ -7,10 +7,24 @@ redirects. The blueprints' names are the domains' names, so endpoints read `issu
 from flask import Flask
 
 from ..scope import may
-from . import attendance, audit, auth, calendar, home, imports, issues, minutes, org, reports, scheduling, signatures
+from . import (
+    attendance,
+    audit,
+    auth,
+    calendar,
+    home,
+    imports,
+    issues,
+    minutes,
+    org,
+    reports,
+    scheduling,
+    search,
+    signatures,
+)
 
 BLUEPRINTS = (home.bp, auth.bp, org.bp, audit.bp, scheduling.bp, issues.bp, attendance.bp, calendar.bp,
-              imports.bp, minutes.bp, signatures.bp, reports.bp)
+              imports.bp, minutes.bp, signatures.bp, reports.bp, search.bp)
 
 
 def rights() -> dict:

@@ -1,7 +1,7 @@
 """issue 17: signed copies of the minutes
 
 Revision ID: a17c0d5e9f21
-Revises: f5ed7ca40aed
+Revises: a16c0de5ea7c
 Create Date: 2026-12-06 10:20:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = 'a17c0d5e9f21'
-down_revision = 'f5ed7ca40aed'
+down_revision = 'a16c0de5ea7c'
 branch_labels = None
 depends_on = None
 

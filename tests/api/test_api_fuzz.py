@@ -96,6 +96,9 @@ def world(request, app, units, topics, make_user, make_business, make_series, ma
         "dtstart": ["2027-01-25T08:00"], "start": ["2027-03-01T09:00:00+07:00", "2026-02-24T14:30:00+07:00"],
         "due_date": ["2027-06-30"], "from": ["2026-01-01"], "to": ["2026-12-31", "2031-12-31"],
         "status": ["new", "answered", "cancelled", "scheduled"], "base_revision": [0, 1, 2], "version": [1, 4],
+        # The search: words that find something, and query syntax of either database's full-text search.
+        "q": ["hoàn thuế", "ca phe", "HOÀN", "thu tuc", '"NEAR" * : & | ! -', "a"],
+        "type": ["issue", "business", "minutes"],
     }
     return {"caller": caller, "token": token, "path": ids, "values": values}
 
@@ -151,6 +154,7 @@ def test_every_operation_answers_as_documented(app, world, subtests):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 30
+    assert "GET /api/v1/search" in {operation.label for operation in operations}
     for operation in operations:
         with subtests.test(msg=operation.label):
             fuzz(operation, world)

@@ -1,0 +1,402 @@
+"""Search: plain data in (who asks, what they typed, filters), results out. No `request` here.
+
+One statement finds, scopes, counts and ranks (per kind, or within one kind a page), on SQLite's FTS5 or
+PostgreSQL's GIN index; then the things found are loaded, kind by kind, for their titles and snippets. A page
+of results therefore runs a fixed number of statements whatever the number of matches.
+
+Ranking, the same on both databases: first the things whose title holds every word, then the newest.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
+
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from sqlalchemy import ColumnElement, and_, bindparam, case, cast, column, func, or_, select, table, text, union_all
+from sqlalchemy.dialects.postgresql import TSQUERY
+
+from ..auth.models import User
+from ..exceptions import InvalidData
+from ..extensions import db
+from ..issues.labels import STATUS_GROUP_NAMES, STATUS_NAMES
+from ..issues.models import Issue, Topic
+from ..issues.services import STATUS_GROUPS, get_issue
+from ..officetime import office_zone
+from ..org.models import Business, Unit
+from ..org.taxcode import is_valid_tax_code, normalize_tax_code
+from ..scheduling.models import Meeting, Series
+from ..scope import (
+    get_unit_by_code,
+    is_staff,
+    record_condition,
+    sees_every_unit,
+    units_below,
+    visible,
+    visible_units_condition,
+)
+from .models import FTS_TABLE, ID_SHIFT, KIND_NUMBERS, SearchDocument, document_id_of
+from .sources import KINDS, SOURCES
+from .text import Query, excerpt, highlight, parse
+
+KIND_NAMES = {
+    "issue": _l("Issues"), "business": _l("Businesses"), "contact": _l("Contacts"), "series": _l("Recurring meetings"),
+    "meeting": _l("Meetings"), "minutes": _l("Minutes"),
+}
+KIND_NAME = {
+    "issue": _l("Issue"), "business": _l("Business"), "contact": _l("Contact"), "series": _l("Recurring meeting"),
+    "meeting": _l("Meeting"), "minutes": _l("Minutes"),
+}
+MEETING_STATUS_NAMES = {"scheduled": _l("Scheduled"), "moved": _l("Moved"), "cancelled": _l("Cancelled")}
+MINUTES_STATUS_NAMES = {"draft": _l("Draft minutes"), "final": _l("Final minutes")}
+STATUS_FILTERS = {**STATUS_GROUP_NAMES, **STATUS_NAMES, **MEETING_STATUS_NAMES, **MINUTES_STATUS_NAMES}
+PER_KIND = 5  # on the page over every kind, the first few of each
+# Per kind, the most recently recorded matches that are ranked and counted: beyond, the page says "more than".
+CANDIDATES = 250
+SUGGESTIONS = 8
+MIN_LETTERS = 2  # fewer letters in all would match half the index: asked for more instead
+SUGGEST_FROM = 3
+ISSUE_NUMBER = re.compile(r"#?\s*(\d{1,9})")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What narrows a search: a kind, a unit (and the units below it), office-local days, a status."""
+
+    kind: str | None = None
+    unit: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    status: str | None = None
+
+
+@dataclass
+class Hit:
+    kind: str
+    id: int
+    url: str
+    title: str
+    snippet: str
+    title_html: Markup
+    snippet_html: Markup
+    at: datetime | None
+    status: str
+
+
+@dataclass
+class Group:
+    kind: str
+    total: int
+    hits: list[Hit]
+    more: bool = False  # more than `total` were found: only the most recent CANDIDATES are ranked and counted
+
+    @property
+    def name(self):
+        return KIND_NAMES[self.kind]
+
+
+@dataclass
+class Results:
+    query: Query
+    total: int = 0
+    groups: list[Group] = field(default_factory=list)  # over every kind: each kind's first few
+    hits: list[Hit] = field(default_factory=list)  # one page, within a kind or over all together
+    message: str = ""  # what to type instead, when the query cannot be searched as it is
+    more: bool = False  # some kind had more matches than CANDIDATES: `total` counts what was ranked
+
+    @property
+    def searched(self) -> bool:
+        return not self.message
+
+
+def unit_options(user: User) -> list[tuple[str, str]]:
+    """(code, name) of the units `user` may filter by, in hierarchy order: plain rows, not objects (the General
+    Department's staff have 236 to choose from on every results page)."""
+    return [tuple(row) for row in db.session.execute(
+        select(Unit.code, Unit.name).where(visible_units_condition(user)).order_by(Unit.path))]
+
+
+def check_query(query: Query) -> str:
+    """Why this query is not searched, or "" when it is."""
+    if query.empty:
+        return str(_l("Type a word, a name, a tax code or an issue number."))
+    if sum(len(w) for w in query.words) < MIN_LETTERS:
+        return str(_l("Type at least two letters."))
+    return ""
+
+
+def check_filters(user: User, filters: Filters) -> Unit | None:
+    """The unit the filters name, after checking them; raises InvalidData naming the field that is wrong."""
+    if filters.kind is not None and filters.kind not in KINDS:
+        raise InvalidData.on("type", _l("Choose one of the kinds listed."))
+    if filters.status is not None and filters.status not in STATUS_FILTERS:
+        raise InvalidData.on("status", _l("Choose one of the statuses listed."))
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        raise InvalidData.on("to", _l("The end of the period comes before its start."))
+    if not filters.unit:
+        return None
+    unit = get_unit_by_code(user, filters.unit)
+    if unit is None:
+        raise InvalidData.on("unit", _l("No unit has this code."))
+    return unit
+
+
+# -- Conditions -------------------------------------------------------------------------------------------
+
+def _postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _fts(name: str, expression: str):
+    return select(column("rowid")).select_from(table(FTS_TABLE)).where(
+        text(f"{FTS_TABLE} MATCH :{name}").bindparams(bindparam(name, expression)))
+
+
+def visible_condition(user: User, kind: str) -> ColumnElement[bool]:
+    """Condition on SearchDocument: the documents of `kind` that `user` may open, by the rules of
+    dialogue_app.scope."""
+    document = SearchDocument
+    if kind == "issue":
+        sensitive = document.topic_id.in_(select(Topic.id).where(Topic.sensitive))
+        return record_condition(user, document.unit_id, document.business_id, managers_only=sensitive)
+    if kind in ("business", "contact"):  # their pages are for staff only
+        return record_condition(user, document.unit_id)
+    # What a business was invited to, as document ids: read through the primary key.
+    if kind == "series":
+        return record_condition(user, document.unit_id, business_sees=document.id.in_(
+            select(document_id_of("series", Series.id)).where(visible(user, Series))))
+    meetings = document.id.in_(select(document_id_of(kind, Meeting.id)).where(visible(user, Meeting)))
+    if kind == "meeting":
+        return record_condition(user, document.unit_id, business_sees=meetings)
+    # A business reads the minutes of its meetings once they are final.
+    return record_condition(user, document.unit_id, business_sees=and_(document.status == "final", meetings))
+
+
+def filter_conditions(filters: Filters, unit: Unit | None) -> list[ColumnElement[bool]]:
+    """Conditions on SearchDocument for the unit (and below), the period (office-local days) and the status."""
+    document = SearchDocument
+    conditions = []
+    if unit is not None:
+        conditions.append(document.unit_id.in_(units_below(unit)))
+    zone = office_zone()
+    if filters.date_from:
+        conditions.append(document.at >= datetime.combine(filters.date_from, time.min, tzinfo=zone))
+    if filters.date_to:
+        conditions.append(document.at < datetime.combine(filters.date_to + timedelta(days=1), time.min, tzinfo=zone))
+    if filters.status in STATUS_GROUPS:
+        conditions.append(and_(document.kind == "issue", document.status.in_(STATUS_GROUPS[filters.status])))
+    elif filters.status:
+        conditions.append(document.status == filters.status)
+    return conditions
+
+
+@dataclass(frozen=True)
+class _Candidates:
+    """What one statement found: per kind its most recent matches (at most `cap`), ranked, and whether there
+    were more."""
+
+    by_kind: dict[str, list]
+    more: dict[str, bool]
+
+    @property
+    def total(self) -> int:
+        return sum(len(rows) for rows in self.by_kind.values())
+
+    def ranked(self) -> list:
+        return sorted((row for rows in self.by_kind.values() for row in rows), key=_rank, reverse=True)
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def _rank(row):
+    """Titles holding every word first, then the most recent (by date, then by when it was recorded)."""
+    return (row.hit, row.at or _NEVER, row.id)
+
+
+class _Row(NamedTuple):
+    id: int
+    kind: str
+    object_id: int
+    at: datetime | None
+    hit: int
+
+
+def _branches(query: Query, kinds, where_of, cap: int, narrow: bool) -> list:
+    """Per kind, a statement for its `cap` + 1 most recently recorded documents matching `query`, each as
+    (id, kind, object_id, at, hit): the database's own index answers, newest first within the kind's range of
+    ids, and stops there."""
+    document = SearchDocument
+    branches = []
+    if _postgres():
+        words = cast(bindparam("tsquery", query.tsquery()), TSQUERY)
+        hit = case((document.title_vector.bool_op("@@")(words), 1), else_=0)
+        for kind in kinds:
+            low = KIND_NUMBERS[kind] * ID_SHIFT
+            branches.append(select(document.id, document.kind, document.object_id, document.at, hit.label("hit"))
+                            .where(document.vector.bool_op("@@")(words), document.id >= low,
+                                   document.id < low + ID_SHIFT, *where_of(kind))
+                            .order_by(document.id.desc()).limit(cap + 1))
+        return branches
+    # SQLite: FTS5 walks its matches newest first within the range and the documents are read by rowid as it
+    # goes; the title's words come along, for the rank (computed in Python, as FTS5 would match them).
+    fts = table(FTS_TABLE, column("rowid"), column("title")).alias("f")
+    if narrow:
+        return [_narrow_branch(query, kinds, where_of, cap, fts)]
+    match = text(f"f.{FTS_TABLE} MATCH :fts_query").bindparams(bindparam("fts_query", query.fts5()))
+    for kind in kinds:
+        low = KIND_NUMBERS[kind] * ID_SHIFT
+        branches.append(select(document.id, document.kind, document.object_id, document.at,
+                               fts.c.title.label("hit"))
+                        .select_from(fts.join(document, document.id == fts.c.rowid))
+                        .where(match, fts.c.rowid >= low, fts.c.rowid < low + ID_SHIFT, *where_of(kind))
+                        .order_by(fts.c.rowid.desc()).limit(cap + 1))
+    return branches
+
+
+def _narrow_branch(query: Query, kinds, where_of, cap: int, fts):
+    """SQLite, for someone who sees a small part of the country (a branch, a business): their documents, read by
+    their unit or business, each looked up in FTS5's matches (read once), every kind's newest cap + 1 kept.
+    Walking the whole country's matches newest first would read thousands before finding theirs."""
+    document = SearchDocument
+    # "+ 0": not through the primary key, so that SQLite reads by unit or business.
+    unindexed = document.id + 0
+    matches = _fts("fts_query", query.fts5())
+    kinds_in_scope = or_(*(and_(unindexed >= KIND_NUMBERS[kind] * ID_SHIFT,
+                                unindexed < (KIND_NUMBERS[kind] + 1) * ID_SHIFT, *where_of(kind)) for kind in kinds))
+    ranked = select(document.id, document.kind, document.object_id, document.at,
+                    func.row_number().over(partition_by=document.kind, order_by=document.id.desc()).label("n")) \
+        .where(unindexed.in_(matches), kinds_in_scope).subquery()
+    return (select(ranked.c.id, ranked.c.kind, ranked.c.object_id, ranked.c.at, fts.c.title.label("hit"))
+            .select_from(ranked.join(fts, fts.c.rowid == ranked.c.id)).where(ranked.c.n <= cap + 1))
+
+
+def candidates(user: User | None, query: Query, kinds, conditions=(), cap: int = CANDIDATES) -> _Candidates:
+    """One statement: for each kind, the `cap` most recently recorded documents matching `query` that `user` may
+    open (`user` None: the public answers), under `conditions`. Bounding the work per kind keeps a search quick
+    however common its words are: the database reads the matches of a kind newest first and stops after
+    cap + 1 in scope, instead of reading every match; what lies beyond is counted as "more"."""
+    def where_of(kind):
+        return [visible_condition(user, kind), *conditions] if user is not None else list(conditions)
+
+    narrow = user is not None and not sees_every_unit(user)
+    branches = [select(branch.subquery()) for branch in _branches(query, kinds, where_of, cap, narrow)]
+    postgres = _postgres()
+    by_kind: dict[str, list[_Row]] = {}
+    for row in db.session.execute(union_all(*branches) if len(branches) > 1 else branches[0]):
+        hit = row.hit if postgres else int(query.holds(row.hit.split()))
+        by_kind.setdefault(row.kind, []).append(_Row(row.id, row.kind, row.object_id, row.at, hit))
+    more = {kind: len(found) > cap for kind, found in by_kind.items()}
+    # Beyond the cap, the oldest one read is left out: it only told that there are more.
+    return _Candidates({kind: sorted(sorted(found, key=lambda row: row.id, reverse=True)[:cap], key=_rank,
+                                     reverse=True) for kind, found in by_kind.items()}, more)
+
+
+# -- Searching --------------------------------------------------------------------------------------------
+
+def search(user: User, text_typed: str | None, filters: Filters = Filters(), *, page: int = 1,
+           per_page: int = 20, grouped: bool = True) -> Results:
+    """What `user` may open that matches `text_typed`: over every kind (unless filtered to one) each kind's first
+    PER_KIND with its count when `grouped`, else one page of them all ranked together. Raises InvalidData when a
+    filter is wrong; a query that cannot be searched comes back with a message and nothing found."""
+    query = parse(text_typed)
+    unit = check_filters(user, filters)
+    results = Results(query, message=check_query(query))
+    if not results.searched:
+        return results
+    kinds = [filters.kind] if filters.kind else list(KINDS)
+    found = candidates(user, query, kinds, filter_conditions(filters, unit))
+    results.total, results.more = found.total, any(found.more.values())
+    if grouped and not filters.kind:
+        shown = [row for kind in KINDS for row in found.by_kind.get(kind, [])[:PER_KIND]]
+        hits = _hits(user, query, shown)
+        results.groups = [Group(kind, len(found.by_kind[kind]), [h for h in hits if h.kind == kind],
+                                found.more[kind]) for kind in KINDS if kind in found.by_kind]
+    else:
+        start = (page - 1) * per_page
+        results.hits = _hits(user, query, found.ranked()[start:start + per_page])
+    return results
+
+
+def _hits(user: User, query: Query, rows) -> list[Hit]:
+    """The rows found, as hits in the same order: each kind's things loaded in one statement."""
+    wanted: dict[str, list[int]] = {}
+    for row in rows:
+        wanted.setdefault(row.kind, []).append(row.object_id)
+    loaded = {}
+    for kind, ids in wanted.items():
+        source = SOURCES[kind]
+        for obj in db.session.execute(source.statement().where(source.key.in_(ids))).unique().scalars():
+            loaded[(kind, _key(source, obj))] = obj
+    hits = []
+    for row in rows:
+        obj = loaded.get((row.kind, row.object_id))
+        if obj is not None:  # gone since it was indexed, in the same instant: left out
+            hits.append(make_hit(user, row.kind, obj, query))
+    return hits
+
+
+def _key(source, obj) -> int:
+    return obj.meeting_id if source.kind == "minutes" else obj.id
+
+
+def make_hit(user: User | None, kind: str, obj, query: Query, whole: bool = False) -> Hit:
+    """A thing found, its title and snippet (`whole`: all its text) with the words found marked."""
+    source = SOURCES[kind]
+    entry = source.entry(obj)
+    body = entry.body_text if whole else excerpt(entry.body_text, query)
+    return Hit(kind=kind, id=_key(source, obj), url=url_for_hit(user, kind, obj), title=entry.title, snippet=body,
+               title_html=highlight(entry.title, query), snippet_html=highlight(body, query), at=entry.at,
+               status=entry.status)
+
+
+def url_for_hit(user: User | None, kind: str, obj) -> str:
+    source = SOURCES[kind]
+    if kind == "minutes" and user is not None and not is_staff(user):
+        return url_for("minutes.minutes_pdf", meeting_id=obj.meeting_id)
+    return url_for(source.endpoint, **source.url_values(obj)) + source.anchor
+
+
+def suggest(user: User, text_typed: str | None) -> list[Hit]:
+    """The first few things `user` may open matching what they are typing, from three letters on."""
+    query = parse(text_typed)
+    if sum(len(w) for w in query.words) < SUGGEST_FROM:
+        return []
+    return _hits(user, query, candidates(user, query, KINDS, cap=SUGGESTIONS).ranked()[:SUGGESTIONS])
+
+
+def jump_target(user: User, text_typed: str | None) -> str | None:
+    """The page a tax code or an issue number names, when `user` may open it: a search box that is given
+    "0100109106" or "#1234" goes straight there."""
+    typed = (text_typed or "").strip()
+    if not typed or len(typed) > 20:
+        return None
+    code = normalize_tax_code(typed)
+    if is_valid_tax_code(code):
+        business = db.session.execute(select(Business).where(
+            Business.tax_code == code, visible(user, Business))).scalar_one_or_none()
+        if business is not None and is_staff(user):
+            return url_for("org.business_page", business_id=business.id)
+        return None
+    number = ISSUE_NUMBER.fullmatch(typed)
+    if number and (issue := get_issue(user, int(number.group(1)))) is not None:
+        return url_for("issues.issue_page", issue_id=issue.id)
+    return None
+
+
+def public_answers(text_typed: str | None, *, page: int = 1, per_page: int = 20) -> Results:
+    """Published questions and answers matching `text_typed`, for anyone: their public words only."""
+    query = parse(text_typed)
+    results = Results(query, message=check_query(query))
+    if not results.searched:
+        return results
+    found = candidates(None, query, ["answer"])
+    results.total, results.more = found.total, any(found.more.values())
+    rows = found.ranked()[(page - 1) * per_page:page * per_page]
+    issues = {issue.id: issue for issue in db.session.execute(
+        SOURCES["answer"].statement().where(Issue.id.in_([r.object_id for r in rows]))).scalars()} if rows else {}
+    results.hits = [make_hit(None, "answer", issues[r.object_id], query, whole=True)
+                    for r in rows if r.object_id in issues]
+    return results

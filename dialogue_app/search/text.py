@@ -1,0 +1,172 @@
+"""Pure text functions of the search: words as both databases index them, queries, highlighted snippets.
+
+The words are made here, in Python, for SQLite and PostgreSQL alike, so that both index exactly the same
+tokens: Vietnamese folded (accents dropped, đ read as d, lower case, `dialogue_app.text.fold`) and cut at
+anything that is not a letter or a digit. Each database's own parser would cut differently ("C/O",
+"31/2022/TT-BTC", e-mail addresses are one token to PostgreSQL's parser and several to SQLite's), and the
+issue asks for the same results on both.
+
+Prefixes: a query word of two letters or more matches every word it begins ("thu" finds "thuế"); a word of one
+letter matches only that word ("mẫu D", not every word in d). SQLite's FTS5 does prefix queries itself (with
+prefix indexes for two and three letters); for PostgreSQL every indexed word is stored with its prefixes as
+lexemes, so that a query is a plain AND of lexemes that the GIN index intersects quickly (a prefix query there
+would merge every matching posting list instead).
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from markupsafe import Markup, escape
+
+from ..text import fold
+
+WORD = re.compile(r"[^\W_]+")
+# Longer words are rare (hashes, run-together codes): indexed whole, and as prefixes up to this length; a longer
+# query word is cut to it, so that both databases read it the same way.
+MAX_PREFIX = 20
+MAX_WORD = 60
+# What a query may ask: more words than this only slow the search down without narrowing it in practice.
+MAX_QUERY_WORDS = 8
+MAX_QUERY_LENGTH = 200
+# What one document contributes: the minutes of a long meeting are cut here (a tsvector holds at most 1 MB).
+MAX_DOCUMENT_WORDS = 20_000
+
+
+def words(text: str | None) -> list[str]:
+    """The folded words of `text`, in order: "Hoàn thuế C/O mẫu D" -> ["hoan", "thue", "c", "o", "mau", "d"]."""
+    if not text:
+        return []
+    return [w[:MAX_WORD] for w in WORD.findall(fold(text))][:MAX_DOCUMENT_WORDS]
+
+
+def lexemes(text_words: list[str]) -> set[str]:
+    """Each word and its prefixes of two letters or more (up to MAX_PREFIX): what PostgreSQL indexes."""
+    found: set[str] = set()
+    for word in text_words:
+        found.add(word)
+        for end in range(2, min(len(word), MAX_PREFIX + 1)):
+            found.add(word[:end])
+    return found
+
+
+def tsvector_literal(text_words: list[str]) -> str:
+    """The lexemes of these words as PostgreSQL's tsvector input: 'ho' 'hoa' 'hoan' (no parser involved)."""
+    return " ".join(_quoted(lexeme) for lexeme in sorted(lexemes(text_words)))
+
+
+def _quoted(lexeme: str) -> str:
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class Query:
+    """A query as the search reads it: its folded words (at most MAX_QUERY_WORDS, no repeats)."""
+
+    words: tuple[str, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not self.words
+
+    def fts5(self, column: str | None = None) -> str:
+        """The FTS5 MATCH expression: every word, quoted (no FTS syntax gets through), prefixes from two letters."""
+        terms = " AND ".join(f'"{w}"*' if len(w) > 1 else f'"{w}"' for w in self.words)
+        return f"{column} : ({terms})" if column else terms
+
+    def holds(self, folded_words: list[str]) -> bool:
+        """Whether these words hold every word of the query, as the index matches them (by prefix from two
+        letters): what ranks a title first."""
+        return all(any(w.startswith(q) if len(q) > 1 else w == q for w in folded_words) for q in self.words)
+
+    def tsquery(self) -> str:
+        """PostgreSQL's tsquery input: an AND of lexemes, quoted (prefixes are indexed as lexemes)."""
+        return " & ".join(_quoted(w) for w in self.words)
+
+
+def parse(text: str | None) -> Query:
+    """Read what a person typed: folded words only, so that quotes, stars, NEAR, colons, &, |, ! and - are
+    just separators, never operators; an unpaired surrogate or a control character is dropped."""
+    if not text:
+        return Query(())
+    cleaned = "".join(ch for ch in text[: MAX_QUERY_LENGTH * 4] if not _unprintable(ch))[:MAX_QUERY_LENGTH]
+    found = dict.fromkeys(w[:MAX_PREFIX] for w in words(cleaned))
+    return Query(tuple(found)[:MAX_QUERY_WORDS])
+
+
+def _unprintable(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Cs", "Cc") and ch not in "\t\n"
+
+
+# -- Snippets ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Folded:
+    """A text folded character by character, remembering where each folded character came from."""
+
+    text: str
+    origin: list[int]
+
+    @classmethod
+    def of(cls, original: str) -> "_Folded":
+        out, origin = [], []
+        for index, ch in enumerate(original):
+            for folded in _fold_char(ch):
+                out.append(folded)
+                origin.append(index)
+        return cls("".join(out), origin)
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    if ch in "đĐ":
+        return "d"
+    decomposed = unicodedata.normalize("NFD", ch)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def matches(original: str, query: Query) -> list[tuple[int, int]]:
+    """Spans (start, end) of `original` whose words the query matches (by prefix, as the search does)."""
+    if not original or query.empty:
+        return []
+    folded = _Folded.of(original)
+    spans = []
+    for found in WORD.finditer(folded.text):
+        word = found.group()
+        hit = max((len(w) for w in query.words if (word.startswith(w) if len(w) > 1 else word == w)), default=0)
+        if hit:
+            start = folded.origin[found.start()]
+            end = folded.origin[found.start() + hit - 1] + 1
+            spans.append((start, end))
+    return spans
+
+
+def highlight(original: str, query: Query) -> Markup:
+    """`original`, escaped, with the matched part of each matched word in <mark>."""
+    parts, last = [], 0
+    for start, end in matches(original, query):
+        parts.append(escape(original[last:start]))
+        parts.append(Markup("<mark>") + escape(original[start:end]) + Markup("</mark>"))
+        last = end
+    parts.append(escape(original[last:]))
+    return Markup("").join(parts)
+
+
+def excerpt(original: str, query: Query, width: int = 220) -> str:
+    """A window of about `width` characters of `original` around its first match (its start when none),
+    cut at spaces, with … where it was cut."""
+    text = " ".join((original or "").split())
+    if len(text) <= width:
+        return text
+    spans = matches(text, query)
+    first = spans[0][0] if spans else 0
+    start = max(0, first - width // 3)
+    if start:
+        space = text.find(" ", start)
+        start = space + 1 if 0 <= space < first else start
+    end = min(len(text), start + width)
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > start else end
+    return ("… " if start else "") + text[start:end] + (" …" if end < len(text) else "")
