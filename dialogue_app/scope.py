@@ -2,7 +2,9 @@
 
 - an admin sees everything;
 - staff (organiser, manager) see their unit and the units below it;
-- a business user sees only their own business and what belongs to it.
+- a business user sees only their own business and what belongs to it;
+- reports: a manager (and an admin) reads the report of any unit they see, an organiser that of their own
+  unit only, a business none.
 
 Out of scope is answered as "not found" by the callers (404), never as "forbidden", so that nobody
 learns that an object exists. Each function returns a SQL condition to put in a WHERE clause.
@@ -26,6 +28,23 @@ def visible_units_condition(user: User) -> ColumnElement[bool]:
     if user.role == Role.BUSINESS:
         return Unit.id == user.unit_id
     return Unit.path.startswith(user.unit.path)
+
+
+REPORT_READERS = (Role.ADMIN, Role.MANAGER, Role.ORGANISER)
+
+
+def report_units_condition(user: User) -> ColumnElement[bool]:
+    """Condition on Unit: the units whose report `user` may read (an organiser: their own unit only)."""
+    if user.role == Role.ORGANISER:
+        return Unit.id == user.unit_id if user.unit_id is not None else false()
+    if user.role not in REPORT_READERS:
+        return false()
+    return visible_units_condition(user)
+
+
+def report_units(user: User) -> list[Unit]:
+    """The units whose report `user` may read, in hierarchy order (for the report's unit picker)."""
+    return list(db.session.execute(select(Unit).where(report_units_condition(user)).order_by(Unit.path)).scalars())
 
 
 def visible_unit_ids(user: User):

@@ -9,6 +9,7 @@ SIGNED_IN = "signed_in"  # any signed-in person (what they see inside is scoped)
 STAFF = "staff"  # admins, managers, organisers; a business gets 404
 ADMIN = "admin"  # admins only; others get 404
 MANAGERS = "managers"  # admins and managers; organisers and businesses get 404
+REPORTS = "reports"  # admins, managers, and organisers for their own unit; businesses get 404
 BUSINESS = "business"  # the business's own action; staff get 404
 API = "api"  # /api/v1 with a bearer token; anonymous gets 401
 FILE = "file"  # a bearer token or a session; a browser without either is sent to sign in, a bad token gets 401
@@ -38,8 +39,10 @@ API_PREFIXES = ("businesses.", "issues_api.", "meetings.", "minutes_api.", "seri
 def classify(endpoint: str) -> str:
     if endpoint in CLASSES:
         return CLASSES[endpoint]
-    if endpoint.startswith("reports."):
+    if endpoint in ("reports.plans", "reports.screens", "reports.revoke_screen"):
         return MANAGERS
+    if endpoint.startswith("reports."):
+        return REPORTS
     if endpoint.startswith(API_PREFIXES):
         return API
     if endpoint.startswith(STAFF_PREFIXES):
@@ -92,7 +95,7 @@ def test_anonymous_callers_meet_sign_in_everywhere_but_public_routes(app, client
     for endpoint, method, path in routes(app):
         kind = classify(endpoint)
         answer = call(client, method, path)
-        if kind in (SIGNED_IN, STAFF, ADMIN, MANAGERS, BUSINESS, FILE):
+        if kind in (SIGNED_IN, STAFF, ADMIN, MANAGERS, REPORTS, BUSINESS, FILE):
             assert answer.status_code == 302 and "/login" in answer.headers["Location"], (endpoint, method, path)
         elif kind == API:
             assert answer.status_code == 401, (endpoint, method, path, answer.status_code)
@@ -111,7 +114,7 @@ def test_business_users_reach_no_staff_page_and_organisers_no_admin_page(app, cl
     login(people["business"])
     for endpoint, method, path in signed_in_routes(app):
         kind = classify(endpoint)
-        if kind in (STAFF, ADMIN, MANAGERS):
+        if kind in (STAFF, ADMIN, MANAGERS, REPORTS):
             assert call(client, method, path).status_code == 404, (endpoint, method, path)
     client.post("/logout")
     login(people["organiser"])

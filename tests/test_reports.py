@@ -109,7 +109,16 @@ def test_month_by_month_is_by_local_date(client, login, make_user, world):
 
 
 def test_scope_limits_the_reports(client, login, make_user, world):
-    login(make_user("organiser", world["A"]))  # reports count every issue: for managers only
+    login(make_user("organiser", world["A"]))  # an organiser reads the report of their own unit, and only it
+    assert client.get(f"/reports?unit=HCM-A&{Q3}").status_code == 200
+    assert client.get(f"/reports?{Q3}").status_code == 200
+    assert client.get(f"/reports?unit=HCM&{Q3}").status_code == 404
+    assert client.get(f"/reports?unit=HCM-B&{Q3}").status_code == 404
+    assert client.get(f"/reports/ranking?unit=HCM&{Q3}").status_code == 404
+    assert client.get("/reports/plans").status_code == 404  # setting plans stays with the managers
+    client.post("/logout")
+    login(make_user("organiser", world["HCM"]))  # at a Department: its own report, not a branch's
+    assert client.get(f"/reports?unit=HCM&{Q3}").status_code == 200
     assert client.get(f"/reports?unit=HCM-A&{Q3}").status_code == 404
     client.post("/logout")
     login(make_user("manager", world["A"]))

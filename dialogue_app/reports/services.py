@@ -24,7 +24,7 @@ from ..issues.services import office_today
 from ..issues.workflow import OPEN_STATUSES
 from ..org.models import Business, Unit, UnitLevel
 from ..scheduling.models import Meeting
-from ..scope import sees_every_unit, visible_units_condition
+from ..scope import report_units_condition, sees_every_unit, visible_units_condition
 from . import index, snapshots
 from .models import DisplayScreen, ReportSnapshot, UnitPlan
 from .periods import Period
@@ -148,10 +148,11 @@ class ReportScope:
 
 
 def report_scope(user: User, unit_code: str | None) -> ReportScope:
-    """The unit a report is about: the one named (if the user sees it), else the user's own (an admin: the top)."""
+    """The unit a report is about: the one named (if the user may read its report), else the user's own (an
+    admin: the top)."""
     if unit_code:
         unit = db.session.execute(
-            select(Unit).where(Unit.code == unit_code, visible_units_condition(user))).scalar_one_or_none()
+            select(Unit).where(Unit.code == unit_code, report_units_condition(user))).scalar_one_or_none()
         if unit is None:
             raise NotFound(_l("No such unit among yours."))
     elif user.unit is not None:

@@ -17,7 +17,7 @@ from ..issues.services import office_today
 from ..minutes.pdf import date_words, html_to_pdf
 from ..scheduling.models import Meeting
 from ..scheduling.services import unit_agenda, zone_named
-from ..scope import visible_units
+from ..scope import REPORT_READERS, report_units, visible_units
 from ..spreadsheets import to_csv, to_xlsx
 from ..web import unit_choices
 from . import charts, index, services
@@ -28,7 +28,7 @@ from .periods import ROMAN, Period, PeriodKind, parse_period
 bp = Blueprint("reports", __name__)
 
 # Reports are for managers (and admins): they count every issue, those about an officer's conduct included.
-MANAGERS = (Role.ADMIN, Role.MANAGER)
+MANAGERS = (Role.ADMIN, Role.MANAGER)  # plans and waiting-room screens; reading a report: REPORT_READERS
 PERIOD_NAMES = {PeriodKind.MONTH: _l("Month"), PeriodKind.QUARTER: _l("Quarter"), PeriodKind.YEAR: _l("Year")}
 PART_NAMES = {
     "on_time": _l("Answered on time"), "speed": _l("Speed of answer"), "rating": _l("Businesses' rating"),
@@ -89,28 +89,28 @@ def dashboard_charts(board: services.Dashboard) -> dict:
 
 
 @bp.route("/reports")
-@roles_required(*MANAGERS)
+@roles_required(*REPORT_READERS)
 def dashboard():
     scope, period = _report_args()
     board = _dashboard(scope, period)
     return render_template("reports/dashboard.html", board=board, scope=scope, period=period,
-                           charts=dashboard_charts(board), units=visible_units(current_user),
+                           charts=dashboard_charts(board), units=report_units(current_user),
                            today=office_today())
 
 
 @bp.route("/reports/ranking")
-@roles_required(*MANAGERS)
+@roles_required(*REPORT_READERS)
 def ranking():
     scope, period = _report_args()
     rows, as_of = services.ranking(scope, period)
     chart = charts.bar_chart(_("Ranking index"), [(r.unit.name, round(r.score.index, 1)) for r in rows
                                                    if r.score.index is not None][:30])
     return render_template("reports/ranking.html", rows=rows, scope=scope, period=period, chart=chart, as_of=as_of,
-                           units=visible_units(current_user), today=office_today())
+                           units=report_units(current_user), today=office_today())
 
 
 @bp.route("/reports/report.pdf")
-@roles_required(*MANAGERS)
+@roles_required(*REPORT_READERS)
 def report_pdf():
     scope, period = _report_args()
     with force_locale("vi"):  # an administrative document is written in Vietnamese, whoever prints it
@@ -163,7 +163,7 @@ def export_table(name: str) -> tuple[list[str], list[list]]:
 
 
 @bp.route("/reports/<any(units, topics, channels, months, ranking):table>.<any(csv, xlsx):fmt>")
-@roles_required(*MANAGERS)
+@roles_required(*REPORT_READERS)
 def export(table: str, fmt: str):
     scope, period = _report_args()
     header, rows = export_table(table)
@@ -177,7 +177,7 @@ def export(table: str, fmt: str):
 
 
 @bp.route("/reports/businesses")
-@roles_required(*MANAGERS)
+@roles_required(*REPORT_READERS)
 def engaged_businesses():
     """The list behind "businesses engaged"."""
     scope, period = _report_args()
@@ -186,7 +186,7 @@ def engaged_businesses():
 
 
 @bp.route("/reports/dialogues")
-@roles_required(*MANAGERS)
+@roles_required(*REPORT_READERS)
 def held_dialogues():
     """The list behind "dialogues held"."""
     scope, period = _report_args()
