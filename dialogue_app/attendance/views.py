@@ -127,10 +127,12 @@ def set_attendance(meeting_id: int, attendee_id: int):
 def invite(meeting_id: int):
     """Invite one more business to this meeting only."""
     meeting = _meeting_or_404(meeting_id)
-    business = business_by_tax_code(normalize_tax_code(request.form.get("tax_code", "")))
-    if business is None or get_visible(current_user, Business, business.id) is None:
-        flash(_("No business with this tax code is registered."), "error")
-    elif services.invite_to_meeting(meeting, business) is None:
+    try:
+        business = services.business_to_invite(current_user, request.form.get("tax_code", ""))
+    except ServiceError as error:
+        flash(str(error.message), "error")
+        return redirect(url_for("scheduling.meeting_page", meeting_id=meeting.id) + "#invitations")
+    if services.invite_to_meeting(meeting, business) is None:
         flash(_("%(name)s is invited already.", name=business.name), "info")
     else:
         db.session.commit()

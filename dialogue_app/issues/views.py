@@ -38,7 +38,6 @@ from .forms import (
 )
 from .labels import CHANNEL_NAMES, STATUS_GROUP_NAMES, STATUS_NAMES, TRANSITION_NAMES
 from .models import Attachment, Issue, Topic
-from .workflow import allowed_targets
 
 bp = Blueprint("issues", __name__)
 
@@ -269,7 +268,7 @@ def _render_issue(issue: Issue, transition_form: TransitionForm | None = None, s
     staff = current_user.role in STAFF
     forms = {}
     if staff:
-        for target in allowed_targets(issue.status):
+        for target in services.offered_steps(issue):
             form = TransitionForm(prefix=target, formdata=None)
             form.to.data, form.version.data = target, issue.version
             if target == "assigned":
@@ -305,12 +304,19 @@ def transition(issue_id: int):
     assignee = None
     if target == "assigned" and (form.assignee.data or "").isdecimal():
         assignee = next((u for u in _officers_for(issue) if u.id == int(form.assignee.data)), None)
+    source = issue.status
     try:
-        services.transition(
-            issue, to=target, actor=current_user, note=form.note.data or "", assignee=assignee,
-            due_date=form.due_date.data, resolution=form.resolution.data, legal_basis=form.legal_basis.data,
-            expected_version=form.version.data,
-        )
+        if target == "answered":  # one action: taken and started first where the workflow needs it
+            steps = services.answer(issue, actor=current_user, resolution=form.resolution.data or "",
+                                    legal_basis=form.legal_basis.data, note=form.note.data or "",
+                                    expected_version=form.version.data)
+        else:
+            services.transition(
+                issue, to=target, actor=current_user, note=form.note.data or "", assignee=assignee,
+                due_date=form.due_date.data, resolution=form.resolution.data, legal_basis=form.legal_basis.data,
+                expected_version=form.version.data,
+            )
+            steps = [target]
         db.session.commit()
     except Conflict as error:
         db.session.rollback()
@@ -320,7 +326,7 @@ def transition(issue_id: int):
     except ServiceError as error:
         show_service_error(form, error)
         return _render_issue(_issue_or_404(issue_id), form, 422)
-    flash(_("Issue #%(id)d is now “%(status)s”.", id=issue.id, status=STATUS_NAMES[issue.status]), "success")
+    flash(services.what_happened(issue, steps, source), "success")
     if services.get_issue(current_user, issue.id) is None:
         return redirect(url_for("issues.issue_list"))  # escalated out of this user's sight
     return redirect(url_for("issues.issue_page", issue_id=issue.id))

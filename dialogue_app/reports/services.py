@@ -24,7 +24,7 @@ from ..issues.services import office_today
 from ..issues.workflow import OPEN_STATUSES
 from ..org.models import Business, Unit, UnitLevel
 from ..scheduling.models import Meeting
-from ..scope import report_units_condition, sees_every_unit, visible_units_condition
+from ..scope import report_units_condition, sees_every_unit
 from . import index, snapshots
 from .models import DisplayScreen, ReportSnapshot, UnitPlan
 from .periods import Period

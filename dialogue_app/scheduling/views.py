@@ -196,7 +196,8 @@ def series_page(series_id: int):
     ).all())
     return render_template("scheduling/series.html", series=series, occurrences=occurrences, meetings=meetings,
                            invitees=services.invitees_for(current_user, series),
-                           year=year, move_form=OccurrenceForm(), can_edit=current_user.role in STAFF)
+                           year=year, move_form=OccurrenceForm(), can_edit=current_user.role in STAFF,
+                           now=datetime.now(zone))
 
 
 @bp.route("/series/<int:series_id>/edit", methods=["GET", "POST"])

@@ -1,4 +1,25 @@
 // Progressive enhancements only: every page works without this file.
+// Loaded in <head> without defer, so this runs before the first paint: the phone menu starts folded.
+document.documentElement.classList.add("js");
+
+// The top bar's menu on a narrow screen: folded behind one button; Escape folds it and returns to the button.
+function setUpMenu() {
+  const toggle = document.querySelector("[data-menu-toggle]");
+  const menu = document.querySelector("[data-menu]");
+  if (!toggle || !menu) return;
+  const setOpen = (open) => {
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    menu.classList.toggle("is-open", open);
+  };
+  toggle.addEventListener("click", () => setOpen(toggle.getAttribute("aria-expanded") !== "true"));
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && toggle.getAttribute("aria-expanded") === "true") {
+      setOpen(false);
+      toggle.focus();
+    }
+  });
+}
+
 document.addEventListener("submit", (event) => {
   const form = event.target;
   const question = form.dataset ? form.dataset.confirm : null;
@@ -53,5 +74,6 @@ function setUpSeriesForm(form) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  setUpMenu();
   document.querySelectorAll("form.series-form").forEach(setUpSeriesForm);
 });
