@@ -103,7 +103,7 @@ def bar_chart(title: str, rows: list[tuple[str, float]], unit: str = "", width: 
     """
     top, right = 8, 56
     lead = _common_lead([label for label, _ in rows])
-    shown = [_label_lines(label[len(lead):]) for label, _ in rows]
+    shown = [_label_lines(label[len(lead):][:1].upper() + label[len(lead):][1:]) for label, _ in rows]
     row_h = 36 if any(len(lines) > 1 for lines in shown) else 24
     longest = max((len(line) for lines in shown for line in lines), default=0)
     left = int(longest * 6.6) + 16  # room for the longest line (12 px text)
