@@ -172,20 +172,24 @@ def audit(site, watched, role: str, start: str = "/") -> dict:
 WORK_PAGES = re.compile(r"/(issues|meetings|businesses|series)/\d+$|/meetings/\d+/(attendance|minutes)$|/agenda$")
 
 
-def shoot(site, watched, role: str, crawled: list[str]) -> list[Path]:
+def shoot(site, watched, role: str, crawled: list[str]) -> dict:
+    """Screenshots of the role's main pages at both widths; returns what axe finds on them at the phone's width
+    (the folded menu, the stacked lists), as audit() does."""
     page = watched.page
     page.set_viewport_size(DESK)
     page.goto(site.url("/"))
-    files = []
+    found = defaultdict(list)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     work = {kind_of(urlsplit(url).path, ""): url for url in reversed(crawled) if WORK_PAGES.search(urlsplit(url).path)}
     for url in dict.fromkeys(main_pages(page) + list(work.values())):
         page.goto(url)
         for size in (DESK, PHONE):
             page.set_viewport_size(size)
-            files.append(SCREENSHOTS / screenshot_name(role, url, size["width"]))
-            page.screenshot(path=str(files[-1]), full_page=True)
-    return files
+            page.screenshot(path=str(SCREENSHOTS / screenshot_name(role, url, size["width"])), full_page=True)
+        for violation in axe_violations(page):
+            found[(violation["id"], violation["impact"])] += [f"{url} (375 px) {node['target']}"
+                                                              for node in violation["nodes"]]
+    return found
 
 
 def report(role: str, result: dict) -> str:
@@ -217,8 +221,9 @@ def test_every_page_of_the_role_passes_axe_and_fits_a_phone(demo_site, open_page
     watched = open_page()
     sign_in(demo_site, watched, ROLES[role])
     result = audit(demo_site, watched, role)
+    for key, nodes in shoot(demo_site, watched, role, result["pages"]).items():
+        result["violations"][key] += nodes
     save_counts(role, result)
-    shoot(demo_site, watched, role, result["pages"])
 
     assert len(result["pages"]) > 5
     blocking = {key: nodes for key, nodes in result["violations"].items() if key[1] in BLOCKING}
@@ -254,8 +259,8 @@ def test_the_pages_without_an_account_pass_axe_and_fit_a_phone(demo_site, open_p
                     found[key] += [f"{path} {node['target']}" for node in violation["nodes"]]
             elif not path.startswith("/display/"):  # the screen is for a television, not a phone
                 phone += [f"{path}: {problem}" for problem in page.evaluate(PHONE_PROBLEMS)]
-            page.screenshot(path=str(SCREENSHOTS / screenshot_name("anonymous", path[:12], size["width"])),
-                            full_page=True)
+            name = screenshot_name("anonymous", path.split("/")[1], size["width"])  # not the token
+            page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
     result = {"pages": ["/login", "/rsvp/…", "/display/…"], "violations": found, "phone": phone}
     save_counts("anonymous", result)
     assert not {key for key in found if key[1] in BLOCKING}, report("anonymous", result)
@@ -347,6 +352,8 @@ def test_a_phone_opens_the_folded_menu_and_the_keyboard_reaches_everything(demo_
     page.keyboard.press("Enter")
     expect(menu).to_have_attribute("aria-expanded", "true")
     expect(nav.get_by_role("link", name="Vướng mắc")).to_be_visible()
+    opened = [(v["id"], v["impact"]) for v in axe_violations(page) if v["impact"] in BLOCKING]
+    assert opened == [], opened  # the open menu too
     assert nav.get_by_role("link", name="Vướng mắc").bounding_box()["height"] >= TAP
     page.keyboard.press("Escape")
     expect(nav).to_be_hidden()
