@@ -299,7 +299,7 @@ def transition(issue_id: int):
     if target == "assigned":
         form.assignee.choices = select_choices((u.id, u.name) for u in _officers_for(issue))
     if not form.validate_on_submit() or form.to.data != target:
-        flash(_("Check the fields of this step."), "error")
+        flash(_("Nothing changed: check the fields of this step."), "error")
         return _render_issue(issue, form, 422)
     assignee = None
     if target == "assigned" and (form.assignee.data or "").isdecimal():
@@ -393,7 +393,8 @@ def upload(issue_id: int):
             db.session.rollback()
             flash(str(error.message), "error")
         else:
-            flash(_("File attached."), "success")
+            flash(_("“%(name)s” is attached to issue #%(id)d.", name=issue.attachments[-1].filename, id=issue.id),
+                  "success")
     else:
         flash(_("Choose a file."), "error")
     return redirect(url_for("issues.issue_page", issue_id=issue.id))

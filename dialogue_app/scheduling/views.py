@@ -338,7 +338,7 @@ def create_meeting():
             except ServiceError as error:
                 show_service_error(form, error)
             else:
-                flash(_("Meeting created."), "success")
+                flash(_("The meeting “%(title)s” is created.", title=meeting.title), "success")
                 return redirect(url_for("scheduling.meeting_page", meeting_id=meeting.id))
     return render_template("scheduling/meeting_form.html", form=form)
 
