@@ -73,7 +73,26 @@ function setUpSeriesForm(form) {
   refresh();
 }
 
+// A table wider than the screen scrolls in its box: the box then takes the keyboard's focus (arrows scroll
+// it) and is named after the table's heading for screen readers.
+function markScrollingTables() {
+  document.querySelectorAll(".table-wrap").forEach((box) => {
+    if (box.scrollWidth > box.clientWidth + 1) {
+      const heading = box.closest("section, .card, main").querySelector("h2, h3, h1");
+      box.setAttribute("tabindex", "0");
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", heading ? heading.textContent.trim() : document.title);
+    } else if (box.getAttribute("role") === "region") {
+      box.removeAttribute("tabindex");
+      box.removeAttribute("role");
+      box.removeAttribute("aria-label");
+    }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   setUpMenu();
+  markScrollingTables();
+  window.addEventListener("resize", markScrollingTables);  // a handful of boxes: cheap enough to run each time
   document.querySelectorAll("form.series-form").forEach(setUpSeriesForm);
 });
