@@ -10,7 +10,6 @@ from ..exceptions import ServiceError
 from ..extensions import db
 from ..minutes.pdf import date_words, html_to_pdf
 from ..org.models import Business, Contact
-from ..org.services import business_by_tax_code, normalize_tax_code
 from ..scheduling.models import Meeting
 from ..scope import get_visible, visible_users_condition
 from ..text import fold
@@ -78,11 +77,9 @@ def walk_in(meeting_id: int):
     meeting = _meeting_or_404(meeting_id)
     form = request.form
     business = None
-    if form.get("tax_code", "").strip():
-        business = business_by_tax_code(normalize_tax_code(form["tax_code"]))
-        if business is None or get_visible(current_user, Business, business.id) is None:
-            return _done(meeting, _("No business with this tax code is registered."), ok=False)
     try:
+        if form.get("tax_code", "").strip():
+            business = services.business_to_invite(current_user, form["tax_code"])
         attendee = services.add_walk_in(meeting, name=form.get("name", ""), organisation=form.get("organisation", ""),
                                         phone=form.get("phone", ""), role=form.get("role", ""), business=business)
         db.session.commit()
