@@ -417,3 +417,35 @@ def test_the_meeting_issue_and_agenda_pages_print_on_a4(demo_site, open_page, wh
     assert round(float(reader.pages[0].mediabox.width)) == 595  # A4 portrait, in points
     assert squeezed(title) in text and squeezed("Đăng xuất") not in text
     watched.assert_clean()
+
+
+FOCUS_SHOWN = """() => {
+  const el = document.activeElement;
+  // The date field's calendar button lives inside the browser's own shadow tree, with the browser's own ring.
+  if (!el.matches(":focus")) return {tag: "browser's own", shown: true};
+  const style = getComputedStyle(el);
+  return {tag: el.tagName, text: (el.textContent || el.name || "").trim().slice(0, 30),
+          shown: (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2) || style.boxShadow !== "none"};
+}"""
+
+
+@pytest.mark.parametrize("role", ["organiser", "business"])
+def test_the_keyboard_alone_shows_where_it_is_on_every_stop(demo_site, open_page, role):
+    """Tab through the home, the issue list and the calendar: every stop has a visible focus ring."""
+    watched = open_page()
+    page = watched.page
+    sign_in(demo_site, watched, ROLES[role])
+    for path in ("/", "/issues", "/calendar"):
+        page.goto(demo_site.url(path))
+        seen = []
+        for _ in range(30):
+            page.keyboard.press("Tab")
+            stop = page.evaluate(FOCUS_SHOWN)
+            if stop["tag"] == "BODY":
+                break
+            seen.append(stop)
+        assert len(seen) > 5, (path, seen)
+        hidden = [stop for stop in seen if not stop["shown"]]
+        assert hidden == [], f"{path}: focus not visible on {hidden}"
+    watched.assert_clean()
+
