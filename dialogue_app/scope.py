@@ -3,6 +3,8 @@
 - an admin sees everything;
 - staff (organiser, manager) see their unit and the units below it; issues on a sensitive topic only managers;
 - a business user sees only their own business and what belongs to it (its issues, what it is invited to).
+- reports: a manager (and an admin) reads the report of any unit they see, an organiser that of their own
+  unit only, a business none.
 
 Each model says where it belongs in a `__scope__` (which column holds its unit, which its business, which rows
 are restricted to managers); the conditions here are built from that, so no domain writes a subtree query or
@@ -68,7 +70,8 @@ RIGHTS: dict[str, frozenset[Role]] = {
     "staff": STAFF,  # the office's own pages: businesses, series, meetings, issues, minutes
     "import": IMPORTERS,  # loading a registry of businesses and contacts
     "export": STAFF,
-    "reports": MANAGERS,  # dashboards, ranking, plans, waiting-room screens
+    "report_reading": STAFF,  # dashboards, ranking, exports: organisers of their own unit only (report_units)
+    "reports": MANAGERS,  # annual plans and waiting-room screens
     "accounts": ADMINS,  # people's accounts and roles
     "units": ADMINS,  # the tree of units
     "topics": ADMINS,  # the topics issues are filed under, and their times to answer
@@ -119,6 +122,20 @@ def visible_units_condition(user: User) -> ColumnElement[bool]:
     if is_business(user):
         return Unit.id == user.unit_id
     return lies_below(Unit.path, user.unit.path)
+
+
+def report_units_condition(user: User) -> ColumnElement[bool]:
+    """Condition on Unit: the units whose report `user` may read (an organiser: their own unit only)."""
+    if not may(user, "report_reading"):
+        return false()
+    if user.role in OFFICERS - HEADS:
+        return Unit.id == user.unit_id if user.unit_id is not None else false()
+    return visible_units_condition(user)
+
+
+def report_units(user: User) -> list[Unit]:
+    """The units whose report `user` may read, in hierarchy order (for the report's unit picker)."""
+    return list(db.session.execute(select(Unit).where(report_units_condition(user)).order_by(Unit.path)).scalars())
 
 
 def visible_unit_ids(user: User):

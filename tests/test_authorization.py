@@ -21,7 +21,8 @@ FILE = "file"  # a bearer token or a session; a browser without either is sent t
 UNSCOPED_FORM = "form"  # a page that answers its own form errors (e.g. the sign-in page)
 
 CLASSES = {
-    "static": PUBLIC, "home.health": PUBLIC, "auth.login": UNSCOPED_FORM, "home.set_language": PUBLIC,
+    "static": PUBLIC, "home.health": PUBLIC, "home.favicon": PUBLIC, "auth.login": UNSCOPED_FORM,
+    "home.set_language": PUBLIC,
     "attendance.rsvp": PUBLIC, "issues.public_answers": PUBLIC, "calendar.feed": PUBLIC,
     "api-docs.openapi_json": PUBLIC, "api_reference.page": PUBLIC, "tokens.create_token": PUBLIC,
     "auth.logout": PUBLIC, "reports.display": PUBLIC,
@@ -87,7 +88,12 @@ def test_pages_declare_their_rights(app):
     assert rights["audit.entries"] == "audit" and rights["issues.topics"] == "topics"
     assert rights["scheduling.delete_adjustment"] == "holidays"
     assert rights["issues.rate"] == "business"
-    assert {right for endpoint, right in rights.items() if endpoint.startswith("reports.")} == {"reports", None}
+    # Reading reports is for staff (an organiser: their own unit's, see scope.report_units); plans and screens
+    # for managers.
+    assert {right for endpoint, right in rights.items() if endpoint.startswith("reports.")} == {
+        "report_reading", "reports", None}
+    assert rights["reports.dashboard"] == rights["reports.ranking"] == "report_reading"
+    assert rights["reports.plans"] == rights["reports.screens"] == "reports"
     assert rights["org.businesses"] == rights["scheduling.series_list"] == rights["minutes.finalise"] == "staff"
 
 

@@ -14,8 +14,10 @@ from ..db import utcnow
 from ..exceptions import InvalidData, NotFound
 from ..extensions import db
 from ..org.models import Business, Contact
+from ..org.services import business_by_tax_code, clean_tax_code
 from ..scheduling import services as scheduling
 from ..scheduling.models import Meeting, MeetingInvitation, Series
+from ..scope import get_visible
 from .models import ANSWERS, ATTENDANCE, Attendee, Rsvp
 
 RSVP_SALT = "rsvp"
@@ -30,6 +32,19 @@ def invited_businesses(meeting: Meeting) -> list[Business]:
     businesses = {b.id: b for b in (meeting.series.invitees if meeting.series else [])}
     businesses.update({b.id: b for b in extra})
     return sorted(businesses.values(), key=lambda b: b.name)
+
+
+def business_to_invite(user: User, tax_code: str) -> Business:
+    """The business with this tax code among those `user` sees; InvalidData saying whether the code was left
+    empty, is not a tax code, or belongs to no business of theirs."""
+    if not tax_code.strip():
+        raise InvalidData.on("tax_code", _l("Type the business's tax code."))
+    code = clean_tax_code(tax_code)
+    business = business_by_tax_code(code)
+    if business is None or get_visible(user, Business, business.id) is None:
+        raise InvalidData.on("tax_code", _l("No business with the tax code %(code)s is registered in your units.",
+                                            code=code))
+    return business
 
 
 def invite_to_meeting(meeting: Meeting, business: Business) -> MeetingInvitation | None:

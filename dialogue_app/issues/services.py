@@ -127,6 +127,12 @@ def _child_towards(unit: Unit, origin: Unit) -> Unit | None:
     return db.session.get(Unit, child_id)
 
 
+def _check_version(issue: Issue, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != issue.version:
+        raise Conflict(_l("This issue was changed by someone else in the meantime. Reload it and try again."),
+                       {"version": [str(_l("The issue is now at version %(v)d.", v=issue.version))]})
+
+
 def transition(issue: Issue, *, to: str, actor: User, note: str = "", assignee: User | None = None,
                due_date: date | None = None, resolution: str | None = None, legal_basis: str | None = None,
                expected_version: int | None = None) -> Issue:
@@ -135,9 +141,7 @@ def transition(issue: Issue, *, to: str, actor: User, note: str = "", assignee: 
     `expected_version`: the version the caller's change was based on; when the issue has changed since,
     nothing happens and Conflict says so.
     """
-    if expected_version is not None and expected_version != issue.version:
-        raise Conflict(_l("This issue was changed by someone else in the meantime. Reload it and try again."),
-                       {"version": [str(_l("The issue is now at version %(v)d.", v=issue.version))]})
+    _check_version(issue, expected_version)
     step = find_transition(issue.status, to)
     if step is None:
         allowed = allowed_targets(issue.status)
@@ -187,6 +191,67 @@ def transition(issue: Issue, *, to: str, actor: User, note: str = "", assignee: 
     issue.status = (step.lands_in or target).value
     _event(issue, actor, source, target.value, note, **details)
     return issue
+
+
+def offered_steps(issue: Issue) -> list[str]:
+    """The steps the issue page offers, by target name: "answered" first while the issue is open (answer()
+    takes the steps before it), then the other moves the workflow allows."""
+    steps = allowed_targets(issue.status)
+    if issue.status in OPEN_STATUSES:
+        steps = ["answered", *(step for step in steps if step != "answered")]
+    return steps
+
+
+def answer(issue: Issue, *, actor: User, resolution: str, legal_basis: str | None = None, note: str = "",
+           expected_version: int | None = None) -> list[str]:
+    """Answer an open issue in one action, taking the workflow's steps one by one, each recorded as its own
+    event: a new issue is first assigned to `actor` (due on its due date, else the topic's), an assigned one
+    started, then answered. Returns the steps taken, in order (e.g. ["assigned", "in_progress", "answered"]).
+
+    Nothing is changed when a step is refused (the caller rolls back): Conflict, TransitionRefused, InvalidData.
+    """
+    _check_version(issue, expected_version)
+    if not (resolution or "").strip():
+        raise InvalidData.on("resolution", _l("Write the answer."))
+    taken = []
+    if issue.status == IssueStatus.NEW:
+        if not is_staff(actor) or actor.unit is None or not can_see_unit(actor, issue.unit):
+            raise InvalidData(_l("Only an officer of the unit handling the issue can take it: assign it to one "
+                                 "first."))
+        transition(issue, to="assigned", actor=actor, assignee=actor,
+                   due_date=max(issue.due_date or default_due_date(issue.topic), officetime.today()))
+        taken.append("assigned")
+    if issue.status == IssueStatus.ASSIGNED:
+        transition(issue, to="in_progress", actor=actor)
+        taken.append("in_progress")
+    transition(issue, to="answered", actor=actor, note=note, resolution=resolution, legal_basis=legal_basis)
+    return [*taken, "answered"]
+
+
+# What happened, said after each step (the status alone says "New" after an escalation).
+_DONE = {
+    "assigned": _l("Issue #%(id)d is assigned to %(person)s, due %(due)s."),
+    "in_progress": _l("Work on issue #%(id)d has started."),
+    "answered": _l("Issue #%(id)d is answered; the business is told by email."),
+    "closed": _l("Issue #%(id)d is closed."),
+    "reopened": _l("Issue #%(id)d is reopened: it is in progress again."),
+    "escalated": _l("Issue #%(id)d is escalated to %(unit)s, where it waits to be handled."),
+    "returned": _l("Issue #%(id)d is sent back to %(unit)s, where it waits to be handled."),
+}
+
+
+def what_happened(issue: Issue, steps: list[str], source: str) -> str:
+    """One sentence for the person who moved `issue` from status `source` through `steps`."""
+    last = steps[-1]
+    key = "reopened" if last == "in_progress" and source == IssueStatus.ANSWERED else last
+    message = str(_DONE[key]) % {
+        "id": issue.id, "unit": issue.unit.name, "person": issue.assignee.name if issue.assignee else "",
+        "due": issue.due_date.strftime("%d/%m/%Y") if issue.due_date else "",
+    }
+    if last == "answered" and len(steps) > 1:
+        message += " " + str(_l("Before the answer, it was recorded as: %(steps)s.",
+                                steps=", ".join(str(STATUS_NAMES[step]) for step in steps[:-1])))
+    return message
 
 
 def business_recipients(issue: Issue) -> list[str]:

@@ -11,6 +11,7 @@ from markupsafe import Markup, escape
 
 PALETTE = ("#1f5f99", "#e08a1e", "#3c9a5f", "#b03a48", "#6b5b95")
 WIDTH = 640
+LABEL_ROOM = 28  # characters on one line of a bar's label
 FONT = 'font-family="Dialogue Serif, DejaVu Sans, Arial, sans-serif"'  # the PDF's own font first
 
 
@@ -64,25 +65,64 @@ def column_chart(title: str, labels: list[str], series: list[tuple[str, list[flo
     return Markup("".join(parts))  # noqa: S704  (every text inside went through escape())
 
 
+def _common_lead(labels: list[str]) -> str:
+    """The words every label starts with ("Chi cục Hải quan "), when at least one word is left after them."""
+    words = [label.split(" ") for label in labels]
+    if len(words) < 2:
+        return ""
+    lead = []
+    for column in zip(*words, strict=False):
+        if len(set(column)) != 1:
+            break
+        lead.append(column[0])
+    if any(len(w) <= len(lead) for w in words):
+        lead = lead[:-1]
+    return " ".join(lead) + " " if lead else ""
+
+
+def _label_lines(label: str, room: int = LABEL_ROOM, most: int = 2) -> list[str]:
+    """`label` wrapped at word boundaries into at most `most` lines of about `room` characters; a label
+    still longer ends in "…" after a whole word, never inside one."""
+    lines: list[str] = []
+    for word in label.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= room:
+            lines[-1] += " " + word
+        elif len(lines) < most:
+            lines.append(word)
+        else:
+            lines[-1] = lines[-1].rstrip(",;:") + "…"
+            break
+    return lines or [""]
+
+
 def bar_chart(title: str, rows: list[tuple[str, float]], unit: str = "", width: int = 480) -> Markup:
-    """Horizontal bars, one per row (a topic, a channel), its label on the left."""
-    row_h, right, top = 24, 56, 8
-    longest = max((min(len(label), 30) for label, _ in rows), default=0)
-    left = int(longest * 6.6) + 16  # room for the longest label (12 px text)
+    """Horizontal bars, one per row (a topic, a channel, a unit), its label on the left on one or two lines.
+
+    Words every label starts with (a ranking's "Chi cục Hải quan") are left out so that the labels differ
+    where they differ; each bar's title keeps the whole label.
+    """
+    top, right = 8, 56
+    lead = _common_lead([label for label, _ in rows])
+    shown = [_label_lines(label[len(lead):][:1].upper() + label[len(lead):][1:]) for label, _ in rows]
+    row_h = 36 if any(len(lines) > 1 for lines in shown) else 24
+    longest = max((len(line) for lines in shown for line in lines), default=0)
+    left = int(longest * 6.6) + 16  # room for the longest line (12 px text)
     height = top * 2 + row_h * max(len(rows), 1)
     plot_w = width - left - right
     peak = max((value for _, value in rows), default=0) or 1
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
              f'aria-label="{escape(title)}" class="chart"><title>{escape(title)}</title>']
-    for i, (label, value) in enumerate(rows):
+    for i, ((label, value), lines) in enumerate(zip(rows, shown, strict=True)):
         y = top + i * row_h
         w = plot_w * value / peak
-        shown = label if len(label) <= 30 else label[:29] + "…"
-        parts.append(f'<text x="{left - 8}" y="{y + 16}" text-anchor="end" font-size="12" {FONT} fill="#333">'
-                     f'{escape(shown)}</text>'
-                     f'<rect x="{left}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" fill="{PALETTE[0]}">'
-                     f'<title>{escape(label)}: {_number(value)}{escape(unit)}</title></rect>'
-                     f'<text x="{left + w + 6:.1f}" y="{y + 16}" font-size="12" {FONT} fill="#333">'
-                     f'{_number(value)}{escape(unit)}</text>')
+        middle = y + row_h / 2
+        first = middle + 4 - 7 * (len(lines) - 1)
+        text = "".join(f'<tspan x="{left - 8}" y="{first + 14 * n:.0f}">{escape(line)}</tspan>'
+                       for n, line in enumerate(lines))
+        parts.append(f'<g><title>{escape(label)}: {_number(value)}{escape(unit)}</title>'
+                     f'<text text-anchor="end" font-size="12" {FONT} fill="#333">{text}</text>'
+                     f'<rect x="{left}" y="{middle - 8:.0f}" width="{w:.1f}" height="16" fill="{PALETTE[0]}"/>'
+                     f'<text x="{left + w + 6:.1f}" y="{middle + 4:.0f}" font-size="12" {FONT} fill="#333">'
+                     f'{_number(value)}{escape(unit)}</text></g>')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704  (every text inside went through escape())

@@ -24,7 +24,14 @@ from ..issues.workflow import OPEN_STATUSES
 from ..officetime import local_month
 from ..org.models import Business, Unit, UnitLevel
 from ..scheduling.models import Meeting
-from ..scope import get_unit_by_code, is_manager, sees_every_unit, unit_ids_below, unit_scoped, units_below
+from ..scope import (
+    is_manager,
+    report_units_condition,
+    sees_every_unit,
+    unit_ids_below,
+    unit_scoped,
+    units_below,
+)
 from . import index, snapshots
 from .models import DisplayScreen, ReportSnapshot, UnitPlan
 from .periods import Period
@@ -128,9 +135,11 @@ class ReportScope:
 
 
 def report_scope(user: User, unit_code: str | None) -> ReportScope:
-    """The unit a report is about: the one named (if the user sees it), else the user's own (an admin: the top)."""
+    """The unit a report is about: the one named (if the user may read its report), else the user's own (an
+    admin: the top)."""
     if unit_code:
-        unit = get_unit_by_code(user, unit_code)
+        unit = db.session.execute(
+            select(Unit).where(Unit.code == unit_code, report_units_condition(user))).scalar_one_or_none()
         if unit is None:
             raise NotFound(_l("No such unit among yours."))
     elif user.unit is not None:

@@ -9,8 +9,6 @@ from ..directory import officials as visible_officials
 from ..directory import visible_contact
 from ..exceptions import ServiceError
 from ..extensions import db
-from ..org.models import Business
-from ..org.services import business_by_tax_code, normalize_tax_code
 from ..pdf import date_words, html_to_pdf
 from ..scheduling.models import Meeting
 from ..scope import get_visible, is_business, requires
@@ -70,11 +68,9 @@ def walk_in(meeting_id: int):
     meeting = _meeting_or_404(meeting_id)
     form = request.form
     business = None
-    if form.get("tax_code", "").strip():
-        business = business_by_tax_code(normalize_tax_code(form["tax_code"]))
-        if business is None or get_visible(current_user, Business, business.id) is None:
-            return _done(meeting, _("No business with this tax code is registered."), ok=False)
     try:
+        if form.get("tax_code", "").strip():
+            business = services.business_to_invite(current_user, form["tax_code"])
         attendee = services.add_walk_in(meeting, name=form.get("name", ""), organisation=form.get("organisation", ""),
                                         phone=form.get("phone", ""), role=form.get("role", ""), business=business)
         db.session.commit()
@@ -117,10 +113,12 @@ def set_attendance(meeting_id: int, attendee_id: int):
 def invite(meeting_id: int):
     """Invite one more business to this meeting only."""
     meeting = _meeting_or_404(meeting_id)
-    business = business_by_tax_code(normalize_tax_code(request.form.get("tax_code", "")))
-    if business is None or get_visible(current_user, Business, business.id) is None:
-        flash(_("No business with this tax code is registered."), "error")
-    elif services.invite_to_meeting(meeting, business) is None:
+    try:
+        business = services.business_to_invite(current_user, request.form.get("tax_code", ""))
+    except ServiceError as error:
+        flash(str(error.message), "error")
+        return redirect(url_for("scheduling.meeting_page", meeting_id=meeting.id) + "#invitations")
+    if services.invite_to_meeting(meeting, business) is None:
         flash(_("%(name)s is invited already.", name=business.name), "info")
     else:
         db.session.commit()

@@ -31,7 +31,6 @@ from ..issues.forms import (
 )
 from ..issues.labels import CHANNEL_NAMES, STATUS_GROUP_NAMES, STATUS_NAMES, TRANSITION_NAMES
 from ..issues.models import Issue, Topic
-from ..issues.workflow import allowed_targets
 from ..org.models import Business, Unit
 from ..org.services import business_by_tax_code, normalize_tax_code
 from ..scheduling.models import Meeting
@@ -249,7 +248,7 @@ def _render_issue(issue: Issue, transition_form: TransitionForm | None = None, s
     staff = is_staff(current_user)
     forms = {}
     if staff:
-        for target in allowed_targets(issue.status):
+        for target in services.offered_steps(issue):
             form = TransitionForm(prefix=target, formdata=None)
             form.to.data, form.version.data = target, issue.version
             if target == "assigned":
@@ -280,17 +279,24 @@ def transition(issue_id: int):
     if target == "assigned":
         form.assignee.choices = select_choices((u.id, u.name) for u in services.officers_for(issue))
     if not form.validate_on_submit() or form.to.data != target:
-        flash(_("Check the fields of this step."), "error")
+        flash(_("Nothing changed: check the fields of this step."), "error")
         return _render_issue(issue, form, 422)
     assignee = None
     if target == "assigned" and (form.assignee.data or "").isdecimal():
         assignee = next((u for u in services.officers_for(issue) if u.id == int(form.assignee.data)), None)
+    source = issue.status
     try:
-        services.transition(
-            issue, to=target, actor=current_user, note=form.note.data or "", assignee=assignee,
-            due_date=form.due_date.data, resolution=form.resolution.data, legal_basis=form.legal_basis.data,
-            expected_version=form.version.data,
-        )
+        if target == "answered":  # one action: taken and started first where the workflow needs it
+            steps = services.answer(issue, actor=current_user, resolution=form.resolution.data or "",
+                                    legal_basis=form.legal_basis.data, note=form.note.data or "",
+                                    expected_version=form.version.data)
+        else:
+            services.transition(
+                issue, to=target, actor=current_user, note=form.note.data or "", assignee=assignee,
+                due_date=form.due_date.data, resolution=form.resolution.data, legal_basis=form.legal_basis.data,
+                expected_version=form.version.data,
+            )
+            steps = [target]
         db.session.commit()
     except Conflict as error:
         db.session.rollback()
@@ -300,7 +306,7 @@ def transition(issue_id: int):
     except ServiceError as error:
         show_service_error(form, error)
         return _render_issue(_issue_or_404(issue_id), form, 422)
-    flash(_("Issue #%(id)d is now “%(status)s”.", id=issue.id, status=STATUS_NAMES[issue.status]), "success")
+    flash(services.what_happened(issue, steps, source), "success")
     if services.get_issue(current_user, issue.id) is None:
         return redirect(url_for("issues.issue_list"))  # escalated out of this user's sight
     return redirect(url_for("issues.issue_page", issue_id=issue.id))
@@ -367,7 +373,8 @@ def upload(issue_id: int):
             db.session.rollback()
             flash(str(error.message), "error")
         else:
-            flash(_("File attached."), "success")
+            flash(_("“%(name)s” is attached to issue #%(id)d.", name=issue.attachments[-1].filename, id=issue.id),
+                  "success")
     else:
         flash(_("Choose a file."), "error")
     return redirect(url_for("issues.issue_page", issue_id=issue.id))

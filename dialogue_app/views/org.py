@@ -171,7 +171,7 @@ def add_interaction(business_id: int):
             db.session.rollback()
             flash(str(error.message), "error")
         else:
-            flash(_("Contact recorded."), "success")
+            flash(_("The contact with %(business)s is recorded.", business=business.name), "success")
     else:
         for errors in form.errors.values():
             for message in errors:

@@ -18,7 +18,7 @@ from ..reports import charts, index, services
 from ..reports.forms import ScreenForm
 from ..reports.periods import ROMAN, Period, PeriodKind, parse_period
 from ..scheduling.services import unit_agenda
-from ..scope import requires, visible_units
+from ..scope import report_units, requires, visible_units
 from ..spreadsheets import to_csv, to_xlsx
 from .common import unit_choices
 
@@ -85,28 +85,28 @@ def dashboard_charts(board: services.Dashboard) -> dict:
 
 
 @bp.route("/reports")
-@requires("reports")
+@requires("report_reading")
 def dashboard():
     scope, period = _report_args()
     board = _dashboard(scope, period)
     return render_template("reports/dashboard.html", board=board, scope=scope, period=period,
-                           charts=dashboard_charts(board), units=visible_units(current_user),
+                           charts=dashboard_charts(board), units=report_units(current_user),
                            today=officetime.today())
 
 
 @bp.route("/reports/ranking")
-@requires("reports")
+@requires("report_reading")
 def ranking():
     scope, period = _report_args()
     rows, as_of = services.ranking(scope, period)
     chart = charts.bar_chart(_("Ranking index"), [(r.unit.name, round(r.score.index, 1)) for r in rows
                                                    if r.score.index is not None][:30])
     return render_template("reports/ranking.html", rows=rows, scope=scope, period=period, chart=chart, as_of=as_of,
-                           units=visible_units(current_user), today=officetime.today())
+                           units=report_units(current_user), today=officetime.today())
 
 
 @bp.route("/reports/report.pdf")
-@requires("reports")
+@requires("report_reading")
 def report_pdf():
     scope, period = _report_args()
     with force_locale("vi"):  # an administrative document is written in Vietnamese, whoever prints it
@@ -159,7 +159,7 @@ def export_table(name: str) -> tuple[list[str], list[list]]:
 
 
 @bp.route("/reports/<any(units, topics, channels, months, ranking):table>.<any(csv, xlsx):fmt>")
-@requires("reports")
+@requires("report_reading")
 def export(table: str, fmt: str):
     scope, period = _report_args()
     header, rows = export_table(table)
@@ -173,7 +173,7 @@ def export(table: str, fmt: str):
 
 
 @bp.route("/reports/businesses")
-@requires("reports")
+@requires("report_reading")
 def engaged_businesses():
     """The list behind "businesses engaged"."""
     scope, period = _report_args()
@@ -182,7 +182,7 @@ def engaged_businesses():
 
 
 @bp.route("/reports/dialogues")
-@requires("reports")
+@requires("report_reading")
 def held_dialogues():
     """The list behind "dialogues held"."""
     scope, period = _report_args()

@@ -189,7 +189,8 @@ def series_page(series_id: int):
     meetings = services.meeting_ids(series)
     return render_template("scheduling/series.html", series=series, occurrences=occurrences, meetings=meetings,
                            invitees=services.invitees_for(current_user, series),
-                           year=year, move_form=OccurrenceForm(), can_edit=is_staff(current_user))
+                           year=year, move_form=OccurrenceForm(), can_edit=is_staff(current_user),
+                           now=datetime.now(zone))
 
 
 @bp.route("/series/<int:series_id>/edit", methods=["GET", "POST"])
@@ -330,7 +331,7 @@ def create_meeting():
             except ServiceError as error:
                 show_service_error(form, error)
             else:
-                flash(_("Meeting created."), "success")
+                flash(_("The meeting “%(title)s” is created.", title=meeting.title), "success")
                 return redirect(url_for("scheduling.meeting_page", meeting_id=meeting.id))
     return render_template("scheduling/meeting_form.html", form=form)
 

@@ -1,4 +1,25 @@
 // Progressive enhancements only: every page works without this file.
+// Loaded in <head> without defer, so this runs before the first paint: the phone menu starts folded.
+document.documentElement.classList.add("js");
+
+// The top bar's menu on a narrow screen: folded behind one button; Escape folds it and returns to the button.
+function setUpMenu() {
+  const toggle = document.querySelector("[data-menu-toggle]");
+  const menu = document.querySelector("[data-menu]");
+  if (!toggle || !menu) return;
+  const setOpen = (open) => {
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    menu.classList.toggle("is-open", open);
+  };
+  toggle.addEventListener("click", () => setOpen(toggle.getAttribute("aria-expanded") !== "true"));
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && toggle.getAttribute("aria-expanded") === "true") {
+      setOpen(false);
+      toggle.focus();
+    }
+  });
+}
+
 document.addEventListener("submit", (event) => {
   const form = event.target;
   const question = form.dataset ? form.dataset.confirm : null;
@@ -52,6 +73,26 @@ function setUpSeriesForm(form) {
   refresh();
 }
 
+// A table wider than the screen scrolls in its box: the box then takes the keyboard's focus (arrows scroll
+// it) and is named after the table's heading for screen readers.
+function markScrollingTables() {
+  document.querySelectorAll(".table-wrap").forEach((box) => {
+    if (box.scrollWidth > box.clientWidth + 1) {
+      const heading = box.closest("section, .card, main").querySelector("h2, h3, h1");
+      box.setAttribute("tabindex", "0");
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", heading ? heading.textContent.trim() : document.title);
+    } else if (box.getAttribute("role") === "region") {
+      box.removeAttribute("tabindex");
+      box.removeAttribute("role");
+      box.removeAttribute("aria-label");
+    }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  setUpMenu();
+  markScrollingTables();
+  window.addEventListener("resize", markScrollingTables);  // a handful of boxes: cheap enough to run each time
   document.querySelectorAll("form.series-form").forEach(setUpSeriesForm);
 });

@@ -1,5 +1,7 @@
-// The check-in page at the door: filter the invited people as you type (accents ignored), and record
-// a tap without reloading the page. Without this file the page still works with plain form posts.
+// The check-in page at the door, made for a tablet held in one hand: the list narrows as one types (accents
+// ignored), one tap records a person without reloading the page, and a name nobody on the list matches is
+// carried into the walk-in form, so that a walk-in takes the name and one more tap. Every result is written
+// into a live region for screen readers. Without this file the page still works with plain form posts.
 (function () {
   const root = document.querySelector("[data-check-in]");
   if (!root) return;
@@ -8,30 +10,64 @@
   const find = root.querySelector("[data-find]");
   const people = Array.from(root.querySelectorAll("[data-search]"));
   const status = root.querySelector("[data-status]");
+  const noMatch = root.querySelector("[data-no-match]");
+  const walkIn = root.querySelector("[data-walk-in]");
+  const walkInName = walkIn.querySelector("[name=name]");
+  let carried = ""; // the name last carried into the walk-in form, so a name typed there is never overwritten
+
+  const say = (message, ok) => {
+    status.textContent = message;
+    status.className = "check-in-status flash " + (ok ? "flash-success" : "flash-error");
+  };
+
   find.addEventListener("input", () => {
     const wanted = fold(find.value);
-    people.forEach((li) => { li.hidden = wanted !== "" && !li.dataset.search.includes(wanted); });
+    let shown = 0;
+    people.forEach((li) => {
+      li.hidden = wanted !== "" && !li.dataset.search.includes(wanted);
+      if (!li.hidden) shown += 1;
+    });
+    noMatch.hidden = wanted === "" || shown > 0;
+    if (walkInName.value === carried) {
+      carried = shown === 0 ? find.value.trim() : "";
+      walkInName.value = carried;
+    }
   });
+
+  const record = (form, button) => {
+    const body = new FormData(form);
+    if (button && button.name) body.set(button.name, button.value);
+    return fetch(form.action, { method: "POST", body, headers: { Accept: "application/json" } })
+      .then((response) => response.json());
+  };
+
+  const startAgain = () => {
+    find.value = "";
+    find.dispatchEvent(new Event("input"));
+    find.focus();
+  };
+
   root.addEventListener("submit", (event) => {
     const form = event.target;
     const button = event.submitter;
-    if (!button) return;
     event.preventDefault();
-    const body = new FormData(form);
-    body.set("attendance", button.value);
-    fetch(form.action, { method: "POST", body, headers: { Accept: "application/json" } })
-      .then((response) => response.json())
+    record(form, button)
       .then((data) => {
-        status.hidden = false;
-        status.textContent = data.message;
-        status.className = "flash " + (data.ok ? "flash-success" : "flash-error");
-        if (data.ok) {
+        say(data.message, data.ok);
+        if (!data.ok) return;
+        if (form === walkIn) {
+          form.reset();
+          carried = "";
+        } else {
           const li = form.closest("li");
           li.className = li.className.replace(/state-\S+/, "state-" + data.attendance);
-          find.value = "";
-          find.dispatchEvent(new Event("input"));
-          find.focus();
+          form.querySelectorAll("button[name=attendance]").forEach((other) => {
+            const pressed = other.value === data.attendance;
+            other.setAttribute("aria-pressed", pressed ? "true" : "false");
+            if (pressed) li.querySelector("[data-state]").textContent = "✓ " + other.textContent;
+          });
         }
+        startAgain();
       })
       .catch(() => form.submit());
   });

@@ -162,3 +162,41 @@ def test_published_answers_are_public_and_anonymous(client, setting):
     client.post("/logout")
     public = client.get("/qa").get_data(as_text=True)
     assert "C/O mẫu D có sai sót nhỏ" in public and "Sao Việt" not in public
+
+
+def test_an_officer_answers_a_new_issue_in_one_action_and_each_step_is_recorded(client, setting):
+    issue = record(client, setting["business"])
+    page = client.get(f"/issues/{issue.id}").get_data(as_text=True)
+    assert page.index("<summary>Trả lời</summary>") < page.index("<summary>Phân công xử lý</summary>")  # answer first
+
+    answered = client.post(f"/issues/{issue.id}/transition", data={
+        "target": "answered", "answered-to": "answered", "answered-version": issue.version,
+        "answered-resolution": "Theo Thông tư 38/2015/TT-BTC.", "answered-legal_basis": "Điều 10"},
+        follow_redirects=True)
+    kept = db.session.get(Issue, issue.id)
+    assert kept.status == "answered" and kept.assignee == setting["officer"] and kept.due_date is not None
+    assert [(e.from_status, e.to_status) for e in kept.events] == [
+        (None, "new"), ("new", "assigned"), ("assigned", "in_progress"), ("in_progress", "answered")]
+    text = answered.get_data(as_text=True)
+    assert f"Vướng mắc #{issue.id} đã được trả lời" in text
+    assert "Đã phân công, Đang xử lý" in text  # the steps taken before the answer, said
+
+
+def test_an_answer_without_text_changes_nothing(client, setting):
+    issue = record(client, setting["business"])
+    refused = client.post(f"/issues/{issue.id}/transition", data={
+        "target": "answered", "answered-to": "answered", "answered-version": issue.version,
+        "answered-resolution": "  "})
+    assert refused.status_code == 422
+    kept = db.session.get(Issue, issue.id)
+    assert kept.status == "new" and len(kept.events) == 1
+
+
+def test_escalating_says_where_the_issue_went(client, setting):
+    issue = record(client, setting["business"])
+    escalated = client.post(f"/issues/{issue.id}/transition", data={
+        "target": "escalated", "escalated-to": "escalated", "escalated-version": issue.version,
+        "escalated-note": "Lên Cục"}, follow_redirects=True)
+    text = escalated.get_data(as_text=True)
+    assert "Mới tiếp nhận" not in text.split('class="flashes"')[1].split("</div>")[0]
+    assert f"Vướng mắc #{issue.id} đã được chuyển lên {db.session.get(Issue, issue.id).unit.name}" in text

@@ -106,7 +106,16 @@ def test_month_by_month_is_by_local_date(client, login, make_user, world):
 
 
 def test_scope_limits_the_reports(client, login, make_user, world):
-    login(make_user("organiser", world["A"]))  # reports count every issue: for managers only
+    login(make_user("organiser", world["A"]))  # an organiser reads the report of their own unit, and only it
+    assert client.get(f"/reports?unit=HCM-A&{Q3}").status_code == 200
+    assert client.get(f"/reports?{Q3}").status_code == 200
+    assert client.get(f"/reports?unit=HCM&{Q3}").status_code == 404
+    assert client.get(f"/reports?unit=HCM-B&{Q3}").status_code == 404
+    assert client.get(f"/reports/ranking?unit=HCM&{Q3}").status_code == 404
+    assert client.get("/reports/plans").status_code == 404  # setting plans stays with the managers
+    client.post("/logout")
+    login(make_user("organiser", world["HCM"]))  # at a Department: its own report, not a branch's
+    assert client.get(f"/reports?unit=HCM&{Q3}").status_code == 200
     assert client.get(f"/reports?unit=HCM-A&{Q3}").status_code == 404
     client.post("/logout")
     login(make_user("manager", world["A"]))
@@ -268,3 +277,20 @@ def test_refresh_command_clears_what_changed(runner, world):
         ReportSnapshot.kind == "quarter", ReportSnapshot.year == 2026, ReportSnapshot.number == 3,
         ReportSnapshot.unit_id == world["A"].id)).scalar_one()
     assert (q3.figures["raised"], q3.figures["answered"], q3.figures["held"]) == (3, 2, 1)
+
+
+def test_bar_labels_are_whole_words_and_tell_the_bars_apart():
+    """Two branches whose names share their first 29 characters got one cut-off label between them."""
+    rows = [("Chi cục Hải quan cửa khẩu cảng Cái Lân Quảng Ninh", 80.5),
+            ("Chi cục Hải quan cửa khẩu cảng Hòn Gai", 72.0),
+            ("Chi cục Hải quan cửa khẩu quốc tế Móng Cái và các điểm thông quan biên giới", 60.0)]
+    svg = str(charts.bar_chart("Chỉ số xếp hạng", rows))
+    shown = [" ".join(re.findall(r"<tspan[^>]*>([^<]*)</tspan>", text))
+             for text in re.findall(r'<text text-anchor="end"[^>]*>(.*?)</text>', svg)]
+    assert len(set(shown)) == 3, shown  # each bar its own label
+    assert all("Chi cục Hải quan" not in label for label in shown)  # the words all share are left out
+    assert shown[1] == "Cảng Hòn Gai"  # told apart by what differs, capitalised
+    words = set(" ".join(label for label, _ in rows).split())
+    for label in shown:
+        assert all(word.rstrip("…") in words | {"Cảng", "Quốc"} for word in label.split()), label  # no word cut in two
+    assert all(f"<title>{label}:" in svg for label, _ in rows)  # the whole name on each bar
