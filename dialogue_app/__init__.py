@@ -53,7 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .audit import services as _audit_listener  # noqa: F401  (registers the flush listener)
     from .auth import bp as auth_bp
     from .calendar import bp as calendar_bp
-    from .calendar import services as _feed_keys  # noqa: F401  (registers the listener giving feeds their keys)
+    from .calendar import services as calendar_services  # (also registers the listener giving feeds their keys)
     from .home import bp as home_bp
     from .imports import bp as imports_bp
     from .issues import bp as issues_bp
@@ -67,6 +67,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                       imports_bp, minutes_bp, reports_bp):
         app.register_blueprint(blueprint)
     init_api(app)
+    calendar_services.init_app(app)
     from .calendar.fastpath import FeedFastPath
 
     app.wsgi_app = FeedFastPath(app.wsgi_app, app)

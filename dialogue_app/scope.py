@@ -16,6 +16,26 @@ from .extensions import db
 from .org.models import Business, Unit
 from .scheduling.models import Meeting, Series, series_invitations
 
+STAFF_ROLES = (Role.ADMIN, Role.ORGANISER, Role.MANAGER)
+
+# Who may hold the address of which kind of calendar feed. The address alone opens the feed, so it is a
+# secret that follows the scope of everything the feed shows: pages and API payloads ask here alike.
+# A unit's feed shows every series and meeting of its subtree (other companies' included) and a person's
+# feed their unit's: staff only. A business holds its own feed, and for each series it is invited to its
+# own key to that series ("invitation"), which ends with the invitation; the series' shared key is staff's.
+FEED_HOLDERS: dict[str, tuple[Role, ...]] = {
+    "unit": STAFF_ROLES,
+    "user": STAFF_ROLES,
+    "series": STAFF_ROLES,
+    "business": (*STAFF_ROLES, Role.BUSINESS),
+    "invitation": (Role.BUSINESS,),
+}
+
+
+def may_hold_feed(user: User, kind: str) -> bool:
+    """True when `user` may be given the address of a feed of this kind (of an object they can see)."""
+    return user.role in FEED_HOLDERS.get(kind, ())
+
 
 def visible_units_condition(user: User) -> ColumnElement[bool]:
     """Condition on Unit: the units this user may see."""

@@ -2,7 +2,15 @@
 business user and an organiser are each answered as their class says. A route nobody classified fails
 this test, so nothing ships unprotected."""
 
+import re
+from datetime import datetime
+
+import icalendar
 import pytest
+
+from dialogue_app.calendar import services as calendar_services
+from dialogue_app.extensions import db
+from dialogue_app.scheduling import services as scheduling
 
 PUBLIC = "public"  # anyone, no sign-in
 SIGNED_IN = "signed_in"  # any signed-in person (what they see inside is scoped)
@@ -134,3 +142,68 @@ def test_file_endpoints_refuse_a_bad_token_rather_than_fall_back(app, client):
         if classify(endpoint) == FILE:
             answer = client.open(path, method=method, headers={"Authorization": "Bearer wrong"})
             assert answer.status_code == 401, (endpoint, path)
+
+
+# -- Payloads, not only routes ---------------------------------------------------------------------------------
+# A secret inside an answer (a feed address opens its feed without signing in) must follow the scope of what it
+# opens. Every GET of the API is walked as a business user; every feed address found anywhere in the answers is
+# opened, and what it shows must be what that business may see.
+
+FEED_ADDRESS = re.compile(r"/feeds/([A-Za-z0-9_-]{16,})\.ics")
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def api_get_paths(app, ids=range(1, 6)):
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/") or "GET" not in rule.methods:
+            continue
+        names = list(rule._converters)
+        if not names:
+            yield rule.rule
+            continue
+        for ident in ids:
+            values = {name: ("HCM-A" if "Int" not in type(conv).__name__ and "Id" not in type(conv).__name__
+                             else str(ident)) for name, conv in rule._converters.items()}
+            yield rule.build(values, append_unknown=False)[1]
+
+
+@pytest.fixture
+def branch_world(units, make_business, make_user):
+    ours = make_business(units["HCM-A"], name="Công ty Của Mình")
+    theirs = make_business(units["HCM-A"], name="Công ty Người Khác")
+    mine = scheduling.create_series(title="Đối thoại của mình", unit=units["HCM-A"], location="P1",
+                                    rule="FREQ=MONTHLY;BYDAY=-1MO", first_start=datetime(2026, 1, 26, 8),
+                                    duration_minutes=60, invitees=[ours], notify=False)
+    other = scheduling.create_series(title="Đối thoại riêng của người khác", unit=units["HCM-A"], location="P2",
+                                     rule="FREQ=MONTHLY;BYDAY=1TU", first_start=datetime(2026, 1, 6, 8),
+                                     duration_minutes=60, invitees=[theirs], notify=False)
+    db.session.commit()
+    return {"business": make_user("business", business=ours), "ours": ours, "mine": mine, "other": other}
+
+
+def test_no_api_answer_gives_a_business_a_feed_beyond_its_scope(app, client, api, branch_world):
+    caller = api(branch_world["business"])
+    found = set()
+    for path in api_get_paths(app):
+        answer = caller.get(path)
+        assert answer.status_code < 500, path
+        if answer.is_json:
+            for text in _strings(answer.json):
+                found.update(FEED_ADDRESS.findall(text))
+    assert found, "the business's own feeds are in its answers"
+    allowed = {calendar_services.series_uid(branch_world["mine"])}
+    for token in found:
+        feed = client.get(f"/feeds/{token}.ics")
+        assert feed.status_code == 200, token
+        uids = {str(e["UID"]) for e in icalendar.Calendar.from_ical(feed.data).walk("VEVENT")}
+        assert uids <= allowed, (token, uids - allowed)

@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ..auth.models import Role
@@ -14,9 +15,10 @@ OFFICE_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def feed_url_of(kind: str, target_id: int) -> str | None:
-    from ..calendar.services import feed_url
+    """The feed address the caller may hold (the same rule as the pages': scope.FEED_HOLDERS), else null."""
+    from ..calendar.services import feed_url_for
 
-    return feed_url(kind, target_id)
+    return feed_url_for(current_user, kind, target_id)
 
 
 PLANNING_YEARS = (2000, 2100)

@@ -16,6 +16,7 @@ from ..extensions import db
 from ..org.models import Business, Unit
 from .calendar_days import Adjustment, AdjustmentKind, HolidayCalendar, apply_adjustments, library_days_off
 from .models import DEFAULT_ZONE, CalendarAdjustment, Meeting, OccurrenceOverride, Series
+from .signals import invitations_ended
 from .recurrence import (
     FIRST_YEAR,
     LAST_YEAR,
@@ -362,6 +363,9 @@ def update_series(series: Series, notify: bool = True, **changes) -> Series:
     if noticeable:
         series.sequence += 1
     resync_meetings(series)
+    ended = [b.id for b in before_invitees - set(series.invitees)]
+    if ended:
+        invitations_ended.send(series, business_ids=ended)
     if notify:
         if noticeable:
             _calendar().send_series_invites(series)
