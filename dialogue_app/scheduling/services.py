@@ -16,7 +16,6 @@ from ..extensions import db
 from ..org.models import Business, Unit
 from .calendar_days import Adjustment, AdjustmentKind, HolidayCalendar, apply_adjustments, library_days_off
 from .models import DEFAULT_ZONE, CalendarAdjustment, Meeting, OccurrenceOverride, Series
-from .signals import invitations_ended
 from .recurrence import (
     FIRST_YEAR,
     LAST_YEAR,
@@ -31,6 +30,7 @@ from .recurrence import (
     parse_rule,
     rule_for,
 )
+from .signals import invitations_ended
 
 MIN_DURATION, MAX_DURATION = 5, 12 * 60
 KINDS = ("dialogue", "thematic", "visit")
