@@ -32,6 +32,8 @@ CLASSES = {
     "scheduling.month": SIGNED_IN, "scheduling.agenda": SIGNED_IN, "scheduling.series_page": SIGNED_IN,
     "scheduling.meeting_page": SIGNED_IN, "scheduling.holidays_page": SIGNED_IN, "calendar.manage": SIGNED_IN,
     "minutes.minutes_page": SIGNED_IN, "minutes.revision_page": SIGNED_IN,
+    "auth.sessions": SIGNED_IN, "auth.end_session": SIGNED_IN, "auth.end_other_sessions": SIGNED_IN,
+    "auth.revoke_token": SIGNED_IN, "auth.change_password": SIGNED_IN,
     "issues.rate": BUSINESS,
     "auth.users": ADMIN, "auth.create_user": ADMIN, "auth.edit_user": ADMIN, "audit.entries": ADMIN,
     "org.units": ADMIN, "org.edit_unit": ADMIN, "org.delete_unit": ADMIN, "issues.topics": ADMIN,

@@ -1,12 +1,16 @@
 """Issue 15: what an independent probe found, each with the test that would have caught it."""
 
+import re
 from datetime import datetime
 
 import pytest
+from sqlalchemy import select
 
+from dialogue_app.auth.models import UserSession
 from dialogue_app.calendar import services as calendar
 from dialogue_app.extensions import db
 from dialogue_app.scheduling import services as scheduling
+from tests.conftest import PASSWORD
 
 
 def path_of(url: str) -> str:
@@ -57,3 +61,126 @@ def test_a_business_sees_its_own_key_on_the_subscribe_page(client, login, invite
     shared = calendar.feed_url("series", series.id)
     db.session.commit()
     assert path_of(shared) not in page and "/feeds/" in page
+
+
+# -- F2: sessions end on the server ------------------------------------------------------------------------------
+
+def copy_cookies(source, target, names=("session", "remember_token")):
+    for name in names:
+        cookie = source.get_cookie(name)
+        if cookie is not None:
+            target.set_cookie(name, cookie.value)
+
+
+def signed_in(client) -> bool:
+    return client.get("/", follow_redirects=False).status_code == 200
+
+
+def test_a_copied_session_cookie_stops_working_at_sign_out(app, client, login, make_user, units):
+    user = make_user("organiser", units["HCM-A"])
+    login(user)
+    thief = app.test_client()
+    copy_cookies(client, thief, names=("session",))
+    assert signed_in(thief)
+    client.post("/logout")
+    assert not signed_in(thief) and not signed_in(client)
+
+
+def test_the_remember_cookie_alone_signs_in_again_only_until_sign_out(app, client, make_user, units):
+    user = make_user("organiser", units["HCM-A"])
+    client.post("/login", data={"email": user.email, "password": PASSWORD, "remember": "y"})
+    returning = app.test_client()
+    copy_cookies(client, returning, names=("remember_token",))
+    assert signed_in(returning)  # the browser was closed and opened again: still signed in
+    stolen = app.test_client()
+    copy_cookies(client, stolen, names=("remember_token",))
+    client.post("/logout")
+    assert not signed_in(stolen)
+
+
+def test_a_new_password_set_by_an_admin_ends_every_session_and_token(app, client, login, api, make_user, units):
+    user = make_user("organiser", units["HCM-A"])
+    admin = make_user("admin")
+    login(user)
+    token = api(user)
+    assert signed_in(client) and token.get("/api/v1/units").status_code == 200
+    answer = api(admin).patch(f"/api/v1/users/{user.id}", json={"password": "a brand new passphrase"})
+    assert answer.status_code == 200 and "password" not in answer.json
+    assert not signed_in(client)
+    assert token.get("/api/v1/units").status_code == 401
+    assert client.post("/login", data={"email": user.email, "password": "a brand new passphrase"}).status_code == 302
+
+
+@pytest.mark.parametrize("change", [{"role": "manager"}, {"unit": "HCM-B"}, {"active": False}])
+def test_a_new_role_unit_or_deactivation_ends_every_session(app, client, login, api, make_user, units, change):
+    user = make_user("organiser", units["HCM-A"])
+    login(user)
+    token = api(user)
+    assert api(make_user("admin")).patch(f"/api/v1/users/{user.id}", json=change).status_code == 200
+    assert not signed_in(client) and token.get("/api/v1/units").status_code == 401
+
+
+def test_a_name_change_ends_nothing(app, client, login, api, make_user, units):
+    user = make_user("organiser", units["HCM-A"])
+    login(user)
+    answer = api(make_user("admin")).patch(f"/api/v1/users/{user.id}", json={"name": "Tên mới"})
+    assert answer.status_code == 200 and answer.json["name"] == "Tên mới" and signed_in(client)
+
+
+def test_the_admin_page_setting_a_password_ends_the_old_sessions(app, client, login, make_user, units):
+    user = make_user("organiser", units["HCM-A"])
+    other = app.test_client()
+    other.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert signed_in(other)
+    login(make_user("admin"))
+    answer = client.post(f"/admin/users/{user.id}", data={
+        "email": user.email, "name": user.name, "role": "organiser", "unit": "HCM-A", "language": "vi",
+        "active": "y", "password": "another long password"})
+    assert answer.status_code == 302
+    assert not signed_in(other)
+
+
+def test_changing_my_password_ends_my_other_sessions_and_tokens_not_this_one(app, client, api, make_user, units):
+    user = make_user("organiser", units["HCM-A"])
+    laptop = app.test_client()
+    laptop.post("/login", data={"email": user.email, "password": PASSWORD})
+    script, this = api(user), api(user)
+    wrong = this.put("/api/v1/users/me/password", json={"current_password": "nope", "new_password": "x" * 12})
+    assert wrong.status_code == 422 and "current_password" in wrong.json["error"]["fields"]
+    answer = this.put("/api/v1/users/me/password",
+                      json={"current_password": PASSWORD, "new_password": "my own new passphrase"})
+    assert answer.status_code == 204
+    assert this.get("/api/v1/units").status_code == 200
+    assert script.get("/api/v1/units").status_code == 401 and not signed_in(laptop)
+
+
+def test_each_person_sees_their_sessions_and_ends_one(app, client, login, make_user, units):
+    user = make_user("organiser", units["HCM-A"])
+    phone = app.test_client()
+    phone.post("/login", data={"email": user.email, "password": PASSWORD},
+               headers={"User-Agent": "PhoneBrowser/1.0 (Android)"})
+    login(user)
+    page = client.get("/account/sessions").get_data(as_text=True)
+    assert "PhoneBrowser/1.0 (Android)" in page and "Thiết bị này" in page
+    ended = re.search(r'action="(/account/sessions/\d+/end)"', page).group(1)
+    assert client.post(ended).status_code == 302
+    assert not signed_in(phone) and signed_in(client)
+    assert "PhoneBrowser/1.0 (Android)" not in client.get("/account/sessions").get_data(as_text=True)
+    stranger = make_user("organiser", units["HCM-A"])
+    other = app.test_client()
+    other.post("/login", data={"email": stranger.email, "password": PASSWORD})
+    for row in db.session.execute(select(UserSession).where(UserSession.user_id == stranger.id)).scalars():
+        assert client.post(f"/account/sessions/{row.id}/end").status_code == 404
+    assert signed_in(other)
+
+
+def test_changing_my_password_on_the_page(app, client, login, make_user, units):
+    user = make_user("organiser", units["HCM-A"])
+    other = app.test_client()
+    other.post("/login", data={"email": user.email, "password": PASSWORD})
+    login(user)
+    bad = client.post("/account/password", data={"current_password": "wrong", "new_password": "x" * 12})
+    assert bad.status_code == 422 and signed_in(other)
+    good = client.post("/account/password", data={"current_password": PASSWORD,
+                                                  "new_password": "a long new password"})
+    assert good.status_code == 302 and signed_in(client) and not signed_in(other)

@@ -175,6 +175,23 @@ class UserSchema(Schema):
     language = fields.String()
 
 
+class UserPatchSchema(Schema):
+    """What an administrator changes on an account; a new password, role or unit, or `active: false`, ends
+    every session, remember cookie and API token of that person."""
+
+    name = fields.String(validate=length(min=1, max=255))
+    role = fields.String(validate=one_of(role.value for role in Role))
+    unit = fields.String(allow_none=True, validate=length(max=32))
+    active = fields.Boolean()
+    password = fields.String(load_only=True, validate=length(min=1, max=1024))
+    language = fields.String(validate=one_of(("vi", "en")))
+
+
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(required=True, load_only=True, validate=length(min=1, max=1024))
+    new_password = fields.String(required=True, load_only=True, validate=length(min=1, max=1024))
+
+
 
 class LocalWallTime(fields.DateTime):
     """A series' local wall time, written without offset: 2027-01-25T08:00."""
