@@ -184,3 +184,39 @@ def test_changing_my_password_on_the_page(app, client, login, make_user, units):
     good = client.post("/account/password", data={"current_password": PASSWORD,
                                                   "new_password": "a long new password"})
     assert good.status_code == 302 and signed_in(client) and not signed_in(other)
+
+
+# -- O1: internal notes and what the business is told ------------------------------------------------------------
+
+def test_a_business_reads_the_message_never_the_note_nor_an_officers_email(client, login, api, units, topics,
+                                                                           make_user, make_business):
+    business = make_business(units["HCM-A"], name="Công ty Sao Việt")
+    officer = make_user("organiser", units["HCM-A"], email="mai.officer@haiquan.example.vn", name="Nguyễn Thị Mai")
+    owner = make_user("business", business=business)
+    staff = api(officer)
+    issue = staff.post("/api/v1/issues", json={
+        "title": "Vướng mắc mã HS", "description": "", "business_id": business.id, "channel": "zalo",
+        "topic": "tariff", "unit": "HCM-A"}).json
+    due = (datetime.now().date().replace(year=datetime.now().year + 1)).isoformat()
+    moved = staff.post(f"/api/v1/issues/{issue['id']}/transitions", json={
+        "to": "assigned", "assignee": officer.email, "due_date": due,
+        "note": "Doanh nghiệp này hay khiếu nại, xử lý cẩn thận", "message": "Chúng tôi đã tiếp nhận vướng mắc."})
+    assert moved.status_code == 200, moved.json
+    staff_view = staff.get(f"/api/v1/issues/{issue['id']}").json
+    assert staff_view["history"][-1]["note"].startswith("Doanh nghiệp này")
+    assert staff_view["history"][-1]["message"] == "Chúng tôi đã tiếp nhận vướng mắc."
+
+    business_view = api(owner).get(f"/api/v1/issues/{issue['id']}")
+    text = business_view.get_data(as_text=True)
+    assert "hay khiếu nại" not in text and "mai.officer@" not in text and "haiquan.example.vn" not in text
+    assert business_view.json["history"][-1]["message"] == "Chúng tôi đã tiếp nhận vướng mắc."
+    assert business_view.json["history"][-1]["note"] == "" and business_view.json["assignee"] is None
+
+    login(owner)
+    page = client.get(f"/issues/{issue['id']}").get_data(as_text=True)
+    assert "Chúng tôi đã tiếp nhận vướng mắc." in page
+    assert "hay khiếu nại" not in page and "mai.officer@" not in page
+    client.post("/logout")
+    login(officer)
+    page = client.get(f"/issues/{issue['id']}").get_data(as_text=True)
+    assert "hay khiếu nại" in page and "Chúng tôi đã tiếp nhận vướng mắc." in page

@@ -104,7 +104,7 @@ class IssueTransitions(MethodView):
             if assignee is None or get_visible(current_user, User, assignee.id) is None:
                 invalid("assignee", _("No officer has this email."))
         services.transition(
-            issue, to=data["to"], actor=current_user, note=data["note"], assignee=assignee,
+            issue, to=data["to"], actor=current_user, note=data["note"], message=data["message"], assignee=assignee,
             due_date=data["due_date"], resolution=data["resolution"], legal_basis=data["legal_basis"],
             expected_version=expected,
         )

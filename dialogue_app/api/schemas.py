@@ -354,12 +354,29 @@ class IssueCreateSchema(Schema):
                               metadata={"description": "The name of the person who raised it."})
 
 
+def _staff_reads() -> bool:
+    return current_user.role != Role.BUSINESS
+
+
 class IssueEventSchema(Schema):
+    """One step of an issue's history. A business reads what it was told (`message`), never the internal `note`
+    nor an officer's e-mail address."""
+
     at = Instant(required=True)
-    by = fields.String(attribute="by_label", required=True)
+    by = fields.Method("_by", required=True, metadata={"type": "string"})
     from_ = fields.String(attribute="from_status", data_key="from", allow_none=True, required=True)
     to = fields.String(attribute="to_status", required=True)
-    note = fields.String(required=True)
+    note = fields.Method("_note", required=True, metadata={"type": "string",
+                                                           "description": "Internal: empty for a business."})
+    message = fields.String(required=True, metadata={"description": "What the business was told."})
+
+    def _by(self, event) -> str:
+        if _staff_reads():
+            return event.by_label
+        return event.by.name if event.by is not None else str(_l("the customs office"))
+
+    def _note(self, event) -> str:
+        return event.note if _staff_reads() else ""
 
 
 class RatingSchema(Schema):
@@ -379,8 +396,9 @@ class IssueSchema(Schema):
     meeting_id = fields.Integer(allow_none=True)
     raised_by = fields.String(attribute="raised_by_name")
     status = fields.String(required=True, metadata={"enum": list(ISSUE_STATUSES)})
-    assignee = fields.Function(lambda i: i.assignee.email if i.assignee else None,
-                               metadata={"type": ["string", "null"]})
+    assignee = fields.Function(lambda i: i.assignee.email if i.assignee and _staff_reads() else None,
+                               metadata={"type": ["string", "null"],
+                                         "description": "The officer's e-mail (null for a business)."})
     due_date = fields.Date(allow_none=True)
     overdue = fields.Method("_overdue", metadata={"type": "boolean"})
     resolution = fields.String()
@@ -412,7 +430,10 @@ class IssueListArgsSchema(PageArgsSchema):
 
 class TransitionSchema(Schema):
     to = fields.String(required=True, validate=one_of(TRANSITION_TARGETS))
-    note = fields.String(load_default="", validate=length(max=10_000))
+    note = fields.String(load_default="", validate=length(max=10_000),
+                         metadata={"description": "Internal, for staff only."})
+    message = fields.String(load_default="", validate=length(max=10_000),
+                            metadata={"description": "Said to the business: it reads this on its issue."})
     assignee = fields.String(load_default=None, allow_none=True, validate=length(max=254),
                              metadata={"description": "The officer's email."})
     due_date = PlannedDate(load_default=None, allow_none=True)

@@ -98,9 +98,11 @@ def actor_label(user: User | None) -> str:
     return person_label(user.name, user.email) if user else "system"
 
 
-def _event(issue: Issue, actor: User | None, source: str | None, target: str, note: str = "", **details) -> None:
+def _event(issue: Issue, actor: User | None, source: str | None, target: str, note: str = "", message: str = "",
+           **details) -> None:
     issue.events.append(IssueEvent(by_id=actor.id if actor else None, by_label=actor_label(actor),
                                    from_status=source, to_status=target, note=note or "",
+                                   message=(message or "").strip(),
                                    details={k: v for k, v in details.items() if v is not None}))
 
 
@@ -139,10 +141,13 @@ def _child_towards(unit: Unit, origin: Unit) -> Unit | None:
     return db.session.get(Unit, child_id)
 
 
-def transition(issue: Issue, *, to: str, actor: User, note: str = "", assignee: User | None = None,
+def transition(issue: Issue, *, to: str, actor: User, note: str = "", message: str = "",
+               assignee: User | None = None,
                due_date: date | None = None, resolution: str | None = None, legal_basis: str | None = None,
                expected_version: int | None = None) -> Issue:
     """Move `issue` as the workflow table allows; raises Conflict, TransitionRefused or InvalidData.
+
+    `note` is internal, for staff; `message` is said to the business (it reads it on the issue).
 
     `expected_version`: the version the caller's change was based on; when the issue has changed since,
     nothing happens and Conflict says so.
@@ -197,7 +202,7 @@ def transition(issue: Issue, *, to: str, actor: User, note: str = "", assignee: 
         details = {"from_unit": issue.unit.code, "to_unit": below.code}
         issue.unit, issue.assignee, issue.due_date = below, None, None
     issue.status = (step.lands_in or target).value
-    _event(issue, actor, source, target.value, note, **details)
+    _event(issue, actor, source, target.value, note, message, **details)
     return issue
 
 

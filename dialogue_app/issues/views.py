@@ -307,7 +307,8 @@ def transition(issue_id: int):
         assignee = next((u for u in _officers_for(issue) if u.id == int(form.assignee.data)), None)
     try:
         services.transition(
-            issue, to=target, actor=current_user, note=form.note.data or "", assignee=assignee,
+            issue, to=target, actor=current_user, note=form.note.data or "", message=form.message.data or "",
+            assignee=assignee,
             due_date=form.due_date.data, resolution=form.resolution.data, legal_basis=form.legal_basis.data,
             expected_version=form.version.data,
         )

@@ -16,6 +16,8 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('issue_events', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('message', sa.Text(), nullable=False, server_default=''))
     op.create_table('user_sessions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -43,6 +45,8 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('issue_events', schema=None) as batch_op:
+        batch_op.drop_column('message')
     with op.batch_alter_table('user_sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_sessions_user_id'))
     op.drop_table('user_sessions')
