@@ -1,10 +1,15 @@
 """Issue 15: what an independent probe found, each with the test that would have caught it."""
 
+import logging
 import re
+import threading
+import urllib.error
+import urllib.request
 from datetime import datetime
 
 import pytest
 from sqlalchemy import select
+from werkzeug.serving import make_server
 
 from dialogue_app.auth.models import UserSession
 from dialogue_app.calendar import services as calendar
@@ -220,3 +225,51 @@ def test_a_business_reads_the_message_never_the_note_nor_an_officers_email(clien
     login(officer)
     page = client.get(f"/issues/{issue['id']}").get_data(as_text=True)
     assert "hay khiếu nại" in page and "Chúng tôi đã tiếp nhận vướng mắc." in page
+
+
+# -- W2: no log line carries a secret ----------------------------------------------------------------------------
+
+@pytest.fixture
+def served(app):
+    """The app behind werkzeug's real server (the one `flask run` uses), in a thread."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+def fetch(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_request_logs_of_the_server_carry_no_feed_screen_or_rsvp_key(app, served, caplog, invited_pair):
+    feed = calendar.feed_url("series", invited_pair["series"].id)
+    db.session.commit()
+    token = feed.rsplit("/", 1)[1].removesuffix(".ics")
+    keys = [token, "Zm9vYmFyYmF6cXV4cXV1eA-display", "eyJzIjoxfQ.aXyZ12.signature-of-rsvp"]
+    with caplog.at_level(logging.INFO):
+        assert fetch(served + f"/feeds/{token}.ics") == 200
+        assert fetch(served + f"/display/{keys[1]}") == 404
+        fetch(served + f"/rsvp/{keys[2]}")
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "/feeds/[redacted].ics" in logged and "/display/[redacted]" in logged  # the lines are there...
+    assert not any(key in logged for key in keys)  # ...without the keys
+
+
+def test_the_error_log_carries_no_key(app, client, caplog, monkeypatch):
+    def broken(token):
+        raise RuntimeError(f"failed on /feeds/{token}.ics")
+
+    monkeypatch.setattr(calendar, "token_target", broken)
+    secret = "S3cretFeedKeyThatMustNotBeLogged"
+    with caplog.at_level(logging.INFO):
+        assert client.get(f"/feeds/{secret}.ics").status_code == 500
+    assert caplog.records and all(secret not in caplog.text for _ in [0])
+    for record in caplog.records:
+        assert secret not in record.getMessage() and secret not in (record.exc_text or "")
