@@ -32,7 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         if "SQLALCHEMY_DATABASE_URI" in test_config:
             app.config["SQLALCHEMY_DATABASE_URI"] = config.database_url(test_config["SQLALCHEMY_DATABASE_URI"])
 
-    from . import errors, i18n, logsafe, security
+    from . import clean_input, errors, i18n, logsafe, security
     from .api import init_api
     from .db import render_migration_item
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -47,6 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     i18n.init_app(app)
     security.init_app(app)
     logsafe.init_app(app)
+    clean_input.init_app(app)
     errors.init_app(app)
 
     from .attendance import bp as attendance_bp

@@ -1,5 +1,6 @@
 """Issue 15: what an independent probe found, each with the test that would have caught it."""
 
+import io
 import logging
 import re
 import threading
@@ -8,13 +9,18 @@ import urllib.request
 from datetime import datetime
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from dialogue_app.auth.models import UserSession
 from dialogue_app.calendar import services as calendar
 from dialogue_app.extensions import db
+from dialogue_app.mail.models import OutboxMessage
+from dialogue_app.mail.services import enqueue
+from dialogue_app.minutes.pdf import html_to_pdf
 from dialogue_app.scheduling import services as scheduling
+from dialogue_app.scheduling.models import Series
 from tests.conftest import PASSWORD
 
 
@@ -273,3 +279,52 @@ def test_the_error_log_carries_no_key(app, client, caplog, monkeypatch):
     assert caplog.records and all(secret not in caplog.text for _ in [0])
     for record in caplog.records:
         assert secret not in record.getMessage() and secret not in (record.exc_text or "")
+
+
+# -- W3: control characters stop at the door, and never reach ICS, a mail header or a PDF ------------------------
+
+CONTROLS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+SERIES_FORM = {
+    "kind": "dialogue", "unit": "HCM-A", "preset": "last_weekday", "weekday": "MO", "monthday": "15",
+    "start_date": "2026-01-26", "start_time": "08:00", "duration_minutes": "120", "holiday_policy": "keep",
+    "end": "never",
+}
+
+
+def test_a_word_paste_is_cleaned_on_the_page_form(client, login, make_user, units):
+    login(make_user("organiser", units["HCM-A"]))
+    answer = client.post("/series/new", data={**SERIES_FORM, "title": "Cà phê\x0bsáng\x1b[31m",
+                                              "location": "Hội trường\x00 tầng 2\x7f"})
+    assert answer.status_code == 302
+    series = db.session.execute(select(Series)).scalar_one()
+    assert series.title == "Cà phê\nsáng[31m" and series.location == "Hội trường tầng 2"
+
+
+def test_a_word_paste_is_cleaned_in_the_api(api, make_user, units):
+    caller = api(make_user("organiser", units["HCM-A"]))
+    answer = caller.post("/api/v1/series", json={
+        "title": "Đối thoại\x0bquý\x07", "unit": "HCM-A", "location": "P\x0c1", "rrule": "FREQ=MONTHLY;BYDAY=-1MO",
+        "dtstart": "2026-01-26T08:00", "duration_minutes": 60})
+    assert answer.status_code == 201, answer.json
+    assert answer.json["title"] == "Đối thoại\nquý" and answer.json["location"] == "P\n1"
+
+
+def test_stored_control_characters_never_reach_a_feed_or_a_mail_header(client, units, make_business):
+    business = make_business(units["HCM-A"], name="Công ty\x0b Một")
+    series = scheduling.create_series(title="Đối thoại\x0bquý\x1b", unit=units["HCM-A"], location="P\x0c1",
+                                      rule="FREQ=MONTHLY;BYDAY=-1MO", first_start=datetime(2026, 1, 26, 8),
+                                      duration_minutes=60, invitees=[business], notify=False)
+    db.session.commit()
+    feed = client.get(path_of(calendar.feed_url("series", series.id)))
+    assert feed.status_code == 200 and not CONTROLS.search(feed.data)
+    assert b"SUMMARY:\xc4\x90\xe1\xbb\x91i tho\xe1\xba\xa1i\\nqu\xc3\xbd" in feed.data.replace(b"\r\n ", b"")
+    enqueue(to=["a@example.vn"], subject="Mời họp\x0b\x1bngày mai", text="x")
+    db.session.commit()
+    message = db.session.execute(select(OutboxMessage)).scalars().all()[-1]
+    assert not CONTROLS.search(message.subject.encode())
+
+
+def test_no_control_character_reaches_a_printed_page(app):
+    data = html_to_pdf("<p>Biên bản\x0bđối thoại\x1b[0m\x07 ngày 26</p>", static_folder=app.static_folder)
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    assert "Biên bản" in text and not CONTROLS.search(text.encode())

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from ..extensions import db
 from ..minutes import services
@@ -19,7 +19,7 @@ from ..scheduling.models import Meeting
 from ..scope import get_visible
 from ..web import external_url
 from .access import staff_only
-from .schemas import MAX_ID, Instant, length, number_range
+from .schemas import MAX_ID, Instant, Schema, length, number_range
 
 blp = Blueprint("minutes_api", __name__, url_prefix="/api/v1/meetings",
                 description="Minutes of meetings: append-only revisions, finalised and amended")

@@ -5,13 +5,24 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema as BaseSchema
+from marshmallow import ValidationError, fields, pre_load, validate
 
 from ..auth.models import Role
+from ..clean_input import clean_tree
 from ..extensions import db
 from ..org.models import UnitLevel
 
 OFFICE_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+class Schema(BaseSchema):
+    """Every schema of the API cleans the strings it is given (control characters out, line breaks plain)
+    before it validates them: the pages' forms do the same (clean_input.py)."""
+
+    @pre_load
+    def _clean_text(self, data, **kwargs):
+        return clean_tree(data)
 
 
 def feed_url_of(kind: str, target_id: int) -> str | None:

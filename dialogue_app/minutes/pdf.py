@@ -15,6 +15,8 @@ from importlib.resources import files
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from ..text import clean_text
+
 # WeasyPrint is imported where it is used: it takes most of a second to import and needs Pango, and only
 # printing needs it (not the pages, the API, the commands).
 
@@ -89,6 +91,7 @@ def html_to_pdf(html: str, *, static_folder: str | os.PathLike, identifier: str 
     the same file."""
     from weasyprint import HTML
 
+    html = clean_text(html)  # whatever is stored, no control character reaches the printed page
     document = HTML(string=html, base_url=static_base_url(static_folder), url_fetcher=static_files_only(static_folder))
     options = {"pdf_variant": PDF_VARIANT, **_output_intent()}
     if identifier:
