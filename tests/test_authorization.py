@@ -23,7 +23,7 @@ FILE = "file"  # a bearer token or a session; a browser without either is sent t
 UNSCOPED_FORM = "form"  # a page that answers its own form errors (e.g. the sign-in page)
 
 CLASSES = {
-    "static": PUBLIC, "home.health": PUBLIC, "auth.login": UNSCOPED_FORM, "home.set_language": PUBLIC,
+    "static": PUBLIC, "home.health": PUBLIC, "home.ready": PUBLIC, "auth.login": UNSCOPED_FORM, "home.set_language": PUBLIC,
     "attendance.rsvp": PUBLIC, "issues.public_answers": PUBLIC, "calendar.feed": PUBLIC,
     "api-docs.openapi_json": PUBLIC, "api_reference.page": PUBLIC, "tokens.create_token": PUBLIC,
     "auth.logout": PUBLIC, "reports.display": PUBLIC,
@@ -209,3 +209,13 @@ def test_no_api_answer_gives_a_business_a_feed_beyond_its_scope(app, client, api
         assert feed.status_code == 200, token
         uids = {str(e["UID"]) for e in icalendar.Calendar.from_ical(feed.data).walk("VEVENT")}
         assert uids <= allowed, (token, uids - allowed)
+
+
+def test_file_endpoints_keep_the_session_under_a_proxys_basic_header(app, client, login, people):
+    """A proxy in front of the site may add its own `Authorization: Basic …`: the signed-in session decides."""
+    login(people["organiser"])
+    for endpoint, method, path in routes(app):
+        if classify(endpoint) == FILE:
+            plain = client.open(path, method=method).status_code
+            basic = client.open(path, method=method, headers={"Authorization": "Basic cHJveHk6cHJveHk="})
+            assert basic.status_code == plain != 401, (endpoint, path, basic.status_code)

@@ -2,11 +2,14 @@
 
 import io
 import logging
+import os
 import re
+import stat
 import threading
 import urllib.error
 import urllib.request
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -16,12 +19,15 @@ from werkzeug.serving import make_server
 from dialogue_app.auth.models import UserSession
 from dialogue_app.calendar import services as calendar
 from dialogue_app.extensions import db
+from dialogue_app.issues import attachments
+from dialogue_app.issues.models import Attachment
 from dialogue_app.mail.models import OutboxMessage
 from dialogue_app.mail.services import enqueue
 from dialogue_app.minutes.pdf import html_to_pdf
 from dialogue_app.scheduling import services as scheduling
 from dialogue_app.scheduling.models import Series
 from tests.conftest import PASSWORD
+from tests.test_faults import database_away
 
 
 def path_of(url: str) -> str:
@@ -328,3 +334,64 @@ def test_no_control_character_reaches_a_printed_page(app):
     data = html_to_pdf("<p>Biên bản\x0bđối thoại\x1b[0m\x07 ngày 26</p>", static_folder=app.static_folder)
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
     assert "Biên bản" in text and not CONTROLS.search(text.encode())
+
+
+# -- Smaller findings --------------------------------------------------------------------------------------------
+
+def test_readyz_says_503_when_the_database_does_not_answer_and_healthz_stays_up(client):
+    assert client.get("/readyz").status_code == 200 and client.get("/readyz").json["database"] == "ok"
+    with database_away():
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and ready.headers["Retry-After"] == "30"
+        assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 200
+
+
+def test_a_display_screen_link_uses_the_public_address(app, client, login, make_user, units):
+    app.config["BASE_URL"] = "https://dialogue.haiquan.example.vn"
+    login(make_user("manager", units["HCM-A"]))
+    page = client.post("/reports/screens", data={"unit": "HCM-A", "name": "Sảnh chờ"}).get_data(as_text=True)
+    assert "https://dialogue.haiquan.example.vn/display/" in page and "http://localhost/display" not in page
+
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@pytest.mark.parametrize(("given", "offered"), [
+    ("hoa-don.exe", "hoa-don.exe.pdf"), ("bien-ban", "bien-ban.pdf"), ("to-khai.PDF", "to-khai.PDF"),
+    ("anh.pdf.html", "anh.pdf.html.pdf"),
+])
+def test_a_download_is_named_for_its_real_type(client, login, units, topics, make_user, make_business, given, offered):
+    business = make_business(units["HCM-A"])
+    login(make_user("organiser", units["HCM-A"]))
+    answer = client.post("/issues/new", data={
+        "tax_code": business.tax_code, "title": "Hồ sơ", "description": "", "topic": "origin", "channel": "phone",
+        "unit": "HCM-A", "file": (io.BytesIO(PDF_BYTES), given)})
+    assert answer.status_code == 302
+    attachment = db.session.execute(select(Attachment)).scalar_one()
+    with client.get(f"/issues/{attachment.issue_id}/attachments/{attachment.id}") as download:
+        assert download.status_code == 200 and download.mimetype == "application/pdf"
+        assert download.headers["Content-Disposition"].endswith(f"filename={offered}")
+
+
+def test_the_database_backups_and_attachments_are_readable_by_their_owner_only(app, runner, client, login, units,
+                                                                               topics, make_user, make_business,
+                                                                               tmp_path):
+    old = os.umask(0)  # as gunicorn leaves it unless told otherwise
+    try:
+        business = make_business(units["HCM-A"])
+        login(make_user("organiser", units["HCM-A"]))
+        client.post("/issues/new", data={
+            "tax_code": business.tax_code, "title": "Hồ sơ", "description": "", "topic": "origin",
+            "channel": "phone", "unit": "HCM-A", "file": (io.BytesIO(PDF_BYTES), "a.pdf")})
+        attachment = db.session.execute(select(Attachment)).scalar_one()
+        target = tmp_path / "backups" / "copy.db"
+        assert runner.invoke(args=["backup", str(target)]).exit_code == 0
+    finally:
+        os.umask(old)
+    files = [attachments.stored_path(attachment.sha256), target]
+    if db.engine.url.get_backend_name() == "sqlite":
+        files.append(Path(db.engine.url.database))
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert stat.S_IMODE(attachments.stored_path(attachment.sha256).parent.stat().st_mode) == 0o700

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from ..auth.models import Role, User
+from ..db import database_answers
 from ..extensions import db
 from ..issues.services import issue_query
 from ..org.models import Business, Unit
@@ -60,5 +61,13 @@ def set_language():
 
 @bp.route("/healthz")
 def health():
-    """For load balancers and monitoring: answers without touching the database."""
+    """Liveness, for load balancers and monitoring: the process answers, without touching the database."""
     return {"status": "ok"}
+
+
+@bp.route("/readyz")
+def ready():
+    """Readiness: 200 when the database answers, else 503 (a load balancer then sends requests elsewhere)."""
+    if not database_answers(db.engine):
+        return {"status": "unavailable", "database": "no answer"}, 503, {"Retry-After": "30"}
+    return {"status": "ok", "database": "ok"}

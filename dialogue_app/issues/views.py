@@ -405,7 +405,7 @@ def download(issue_id: int, attachment_id: int):
     if not path.exists():
         abort(404)
     return send_file(path, mimetype=attachment.content_type, as_attachment=True,
-                     download_name=attachment.filename)
+                     download_name=attachments.download_name(attachment.filename, attachment.content_type))
 
 
 @bp.route("/issues/ratings")

@@ -19,7 +19,7 @@ from ..scheduling.models import Meeting
 from ..scheduling.services import unit_agenda, zone_named
 from ..scope import visible_units
 from ..spreadsheets import to_csv, to_xlsx
-from ..web import unit_choices
+from ..web import external_url, unit_choices
 from . import charts, index, services
 from .forms import ScreenForm
 from .models import DisplayScreen
@@ -247,7 +247,7 @@ def screens():
         unit = next(u for u in units if u.code == form.unit.data)
         screen, token = services.create_display(current_user, unit, form.name.data)
         db.session.commit()
-        new_link = url_for(".display", token=token, _external=True)
+        new_link = external_url("reports.display", token=token)  # the public address, not the one asked on
         flash(_("The screen “%(name)s” is ready: open the link below on it. The link is shown only once.",
                 name=screen.name), "success")
         form = ScreenForm(formdata=None)
