@@ -23,7 +23,8 @@ FILE = "file"  # a bearer token or a session; a browser without either is sent t
 UNSCOPED_FORM = "form"  # a page that answers its own form errors (e.g. the sign-in page)
 
 CLASSES = {
-    "static": PUBLIC, "home.health": PUBLIC, "home.ready": PUBLIC, "auth.login": UNSCOPED_FORM, "home.set_language": PUBLIC,
+    "static": PUBLIC, "home.health": PUBLIC, "home.ready": PUBLIC, "auth.login": UNSCOPED_FORM,
+    "home.set_language": PUBLIC,
     "attendance.rsvp": PUBLIC, "issues.public_answers": PUBLIC, "calendar.feed": PUBLIC,
     "api-docs.openapi_json": PUBLIC, "api_reference.page": PUBLIC, "tokens.create_token": PUBLIC,
     "auth.logout": PUBLIC, "reports.display": PUBLIC,
