@@ -10,10 +10,11 @@ import urllib.error
 import urllib.request
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from dialogue_app.auth.models import UserSession
@@ -395,3 +396,29 @@ def test_the_database_backups_and_attachments_are_readable_by_their_owner_only(a
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     assert stat.S_IMODE(attachments.stored_path(attachment.sha256).parent.stat().st_mode) == 0o700
+
+
+def test_sending_the_same_minutes_again_says_who_has_them_and_asks(api, client, login, units, make_user):
+    organiser = make_user("organiser", units["HCM-A"])
+    make_user("manager", units["HCM-A"], email="giamdoc@haiquan.example.vn")
+    meeting = scheduling.create_meeting(title="Đối thoại tháng", unit=units["HCM-A"],
+                                        start=datetime(2026, 10, 5, 8, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")),
+                                        duration_minutes=60, location="P1", kind="dialogue")
+    db.session.commit()
+    staff = api(organiser)
+    url = f"/api/v1/meetings/{meeting.id}/minutes"
+    staff.put(url, json={"body": "Nội dung", "chair": "Ông Hùng", "secretary": "Bà Trang"})
+    staff.post(f"{url}/finalise", json={})
+    assert staff.post(f"{url}/send").json == {"recipients": 1}
+    again = staff.post(f"{url}/send")
+    assert again.status_code == 409 and again.json["error"]["fields"]["again"] == ["giamdoc@haiquan.example.vn"]
+    assert "giamdoc@haiquan.example.vn" in again.json["error"]["message"]
+    assert db.session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one() == 1
+    assert staff.post(f"{url}/send", json={"again": True}).json == {"recipients": 1}
+
+    login(organiser)
+    page = client.get(f"/meetings/{meeting.id}/minutes").get_data(as_text=True)
+    assert "giamdoc@haiquan.example.vn" in page and 'name="again" value="1"' in page
+    refused = client.post(f"/meetings/{meeting.id}/minutes/send", follow_redirects=True).get_data(as_text=True)
+    assert "giamdoc@haiquan.example.vn" in refused
+    assert db.session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one() == 2

@@ -72,6 +72,11 @@ class FinaliseSchema(Schema):
     base_revision = fields.Integer(load_default=None, allow_none=True, strict=True, validate=number_range(0, MAX_ID))
 
 
+class SendSchema(Schema):
+    again = fields.Boolean(load_default=False, metadata={
+        "description": "Send this revision again although it was sent already (otherwise 409 names who has it)."})
+
+
 class SentSchema(Schema):
     recipients = fields.Integer(required=True, metadata={"description": "Addresses the minutes were mailed to."})
 
@@ -159,11 +164,13 @@ class FinaliseMinutes(MethodView):
 
 @blp.route("/<int:meeting_id>/minutes/send")
 class SendMinutes(MethodView):
+    @blp.arguments(SendSchema)
     @blp.response(200, SentSchema)
-    def post(self, meeting_id):
-        """Mail the final minutes (PDF attached) to the attendees present and the unit's managers."""
+    def post(self, data, meeting_id):
+        """Mail the final minutes (PDF attached) to the attendees present and the unit's managers. The same
+        revision a second time only with `again: true`: otherwise 409, whose `fields.again` lists who has it."""
         meeting = _meeting(meeting_id)
         staff_only()
-        count = services.send_minutes(meeting, actor=current_user)
+        count = services.send_minutes(meeting, actor=current_user, again=data["again"])
         db.session.commit()
         return {"recipients": count}

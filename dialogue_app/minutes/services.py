@@ -15,7 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, delete, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -601,14 +601,25 @@ def _business_reader(business_id: int) -> User:
     return User(id=None, role=Role.BUSINESS.value, business_id=business_id, name="", email="")
 
 
-def send_minutes(meeting: Meeting, *, actor: User) -> int:
+def already_sent(minutes) -> bool:
+    """True when this very revision of the minutes has been mailed already."""
+    return minutes is not None and minutes.sent_revision is not None and minutes.sent_revision == minutes.revision_count
+
+
+def send_minutes(meeting: Meeting, *, actor: User, again: bool = False) -> int:
     """Mail the finalised minutes of `meeting`, as a PDF attachment, through the outbox: to the managers of
     its unit (and of the unit above) and the officials present, in the staff's version, and to each business
     present, in that business's version. Returns how many addresses were written to. Raises Conflict for
-    minutes not yet final, InvalidData when there is nobody to send to."""
+    minutes not yet final, InvalidData when there is nobody to send to, and Conflict naming who already has them
+    when this revision was sent before and `again` is not said."""
     minutes = get_minutes(meeting)
     if minutes is None or minutes.status != "final":
         raise Conflict(_l("Only final minutes can be sent. Finalise them first."))
+    if already_sent(minutes) and not again:
+        raise Conflict(
+            _l("These minutes were already sent on %(date)s to %(who)s. Send them again?",
+               date=format_datetime(minutes.sent_at, "HH:mm dd/MM/yyyy"), who=", ".join(minutes.sent_to) or "—"),
+            {"again": list(minutes.sent_to)})
     # Staff each get the version their own scope allows (an organiser's copy leaves out what only managers
     # may read, such as an officer's conduct); each business gets its own version.
     staff = {m.id: m for m in unit_managers(meeting)}
@@ -629,6 +640,7 @@ def send_minutes(meeting: Meeting, *, actor: User) -> int:
     url = external_url("minutes.minutes_page", meeting_id=meeting.id)
     start = in_office_zone(meeting.start)
     sent = 0
+    addressed: list[str] = []
     audiences = [([user.email], user, url, minutes_pdf(meeting, user, minutes).data()) for user in staff.values()]
     audiences += [(addresses, None, None, render_pdf(meeting, _business_reader(business_id), minutes))
                   for business_id, addresses in businesses.items()]
@@ -641,5 +653,7 @@ def send_minutes(meeting: Meeting, *, actor: User) -> int:
         message = enqueue(to=addresses, subject=subject.removeprefix("Subject:").strip(), text=body.lstrip("\n"),
                           html=html, attachments=[Attachment(filename, "application/pdf", data)])
         sent += len(message.recipients) if message else 0
+        addressed += message.recipients if message else []
     minutes.sent_at = utcnow()
+    minutes.sent_revision, minutes.sent_to = minutes.revision_count, addressed
     return sent

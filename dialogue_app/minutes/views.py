@@ -157,7 +157,7 @@ def send(meeting_id: int):
         flash(_("Reload the page and try again; nothing was saved."), "error")
         return back
     try:
-        count = services.send_minutes(meeting, actor=current_user)
+        count = services.send_minutes(meeting, actor=current_user, again=request.form.get("again") == "1")
         db.session.commit()
     except ServiceError as error:
         db.session.rollback()

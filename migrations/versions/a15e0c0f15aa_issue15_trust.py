@@ -16,6 +16,9 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('minutes', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('sent_revision', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('sent_to', sa.JSON(), nullable=False, server_default='[]'))
     with op.batch_alter_table('issue_events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('message', sa.Text(), nullable=False, server_default=''))
     op.create_table('user_sessions',
@@ -45,6 +48,9 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('minutes', schema=None) as batch_op:
+        batch_op.drop_column('sent_to')
+        batch_op.drop_column('sent_revision')
     with op.batch_alter_table('issue_events', schema=None) as batch_op:
         batch_op.drop_column('message')
     with op.batch_alter_table('user_sessions', schema=None) as batch_op:
