@@ -77,10 +77,14 @@ DEFAULTS = {
     "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
     "LANGUAGES": ("vi", "en"),
     "RATELIMIT_HEADERS_ENABLED": True,
-    # A person gets this many failed sign-ins per window; an address (a whole office behind one NAT)
-    # gets many more, so that one colleague's typos never lock out the others.
+    # Failed sign-ins (auth/access.py): an account from one address gets this many per window; an account from
+    # anywhere (a guess spread over many addresses) and an address (a whole office behind one NAT) many more,
+    # so that one colleague's typos never lock out the others. A trusted device (a browser its person signed
+    # in from before) is counted on its own instead, so nobody can keep the real person out.
     "LOGIN_FAILURES_PER_ACCOUNT": "10 per 15 minutes",
+    "LOGIN_FAILURES_PER_ACCOUNT_ANYWHERE": "50 per 15 minutes",
     "LOGIN_FAILURES_PER_ADDRESS": "100 per 15 minutes",
+    "LOGIN_FAILURES_PER_DEVICE": "10 per 15 minutes",
     "API_TOKEN_LIFETIME_DAYS": 30,
     # Requests larger than this are refused (413) before they are read: attachments are at most 10 MB,
     # imports raise their own limit for their page.

@@ -422,3 +422,43 @@ def test_sending_the_same_minutes_again_says_who_has_them_and_asks(api, client, 
     refused = client.post(f"/meetings/{meeting.id}/minutes/send", follow_redirects=True).get_data(as_text=True)
     assert "giamdoc@haiquan.example.vn" in refused
     assert db.session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one() == 2
+
+
+# -- W1: throttled per account and source, and the real person's trusted device still gets in ------------------
+
+def sign_in(client, email, password, address):
+    return client.post("/login", data={"email": email, "password": password}, environ_base={"REMOTE_ADDR": address})
+
+
+def test_nobody_keeps_the_admin_out_by_typing_wrong_passwords(app, client, make_user):
+    admin = make_user("admin", email="quantri@haiquan.example.vn")
+    assert sign_in(client, admin.email, PASSWORD, "10.1.1.1").status_code == 302  # the admin's own browser
+    client.post("/logout")
+    attacker = app.test_client()
+    for attempt in range(60):  # spread over addresses, as a botnet would
+        sign_in(attacker, admin.email, "guess", f"203.0.113.{attempt // 10}")
+    assert sign_in(attacker, admin.email, PASSWORD, "203.0.113.99").status_code == 429  # untrusted: waits
+    assert sign_in(client, admin.email, PASSWORD, "10.1.1.1").status_code == 302  # the trusted device: in
+
+
+def test_one_address_failing_does_not_lock_the_account_elsewhere(app, make_user, units):
+    user = make_user("organiser", units["HCM-A"])
+    somewhere = app.test_client()
+    for _ in range(10):
+        sign_in(somewhere, user.email, "wrong password", "198.51.100.7")
+    assert sign_in(somewhere, user.email, PASSWORD, "198.51.100.7").status_code == 429
+    assert sign_in(app.test_client(), user.email, PASSWORD, "192.0.2.10").status_code == 302
+
+
+def test_a_trusted_device_is_counted_on_its_own(app, client, make_user, units):
+    user = make_user("organiser", units["HCM-A"])
+    assert sign_in(client, user.email, PASSWORD, "10.1.1.1").status_code == 302
+    client.post("/logout")
+    for _ in range(10):
+        sign_in(client, user.email, "wrong password", "10.1.1.1")
+    assert sign_in(client, user.email, PASSWORD, "10.1.1.1").status_code == 429
+    forged = app.test_client()
+    forged.set_cookie("dialogue_device", client.get_cookie("dialogue_device").value + "x")
+    for _ in range(10):
+        sign_in(forged, user.email, "wrong password", "10.9.9.9")
+    assert sign_in(forged, user.email, PASSWORD, "10.9.9.9").status_code == 429  # a forged cookie trusts nothing

@@ -11,7 +11,7 @@ from ..org.services import business_by_tax_code, normalize_tax_code
 from ..scope import get_visible, visible_units_condition, visible_users_condition
 from ..web import local_target, show_service_error, unit_choices
 from . import services
-from .access import mark_sign_in_failed, roles_required, sign_in_limits
+from .access import mark_sign_in_failed, remember_device, roles_required, sign_in_limits
 from .forms import LoginForm, PasswordForm, UserForm
 from .models import Role, User
 
@@ -44,7 +44,7 @@ def login():
                                    remember=form.remember.data)
             db.session.commit()
             login_user(user, remember=form.remember.data)
-            return redirect(local_target(request.args.get("next")))
+            return remember_device(redirect(local_target(request.args.get("next"))), user.email)
     return render_template("auth/login.html", form=form)
 
 
