@@ -32,6 +32,43 @@ FEED_HOLDERS: dict[str, tuple[Role, ...]] = {
 }
 
 
+# -- The rights of higher units ---------------------------------------------------------------------------------
+# What staff may do with a unit's issues and minutes, by where that unit stands from their own. Higher units
+# (a Department, the General Department) read everything below them; they change only what is at their own
+# unit: an issue escalated to them is theirs (they assign, answer, or return it to the unit below, "Trả lại cấp
+# dưới"), and so are their own meetings' minutes. A branch's issues and its minutes, finalised ones included
+# (amended by dated amendments), are changed by the branch. An admin, of no unit, reads and changes everything.
+# README.md shows this table; tests/test_authorization.py is generated from it.
+READ, CHANGE = "read", "change"
+OWN, BELOW = "own unit", "a unit below"
+RIGHTS: dict[Role, dict[str, frozenset[str]]] = {
+    Role.ADMIN: {OWN: frozenset({READ, CHANGE}), BELOW: frozenset({READ, CHANGE})},
+    Role.MANAGER: {OWN: frozenset({READ, CHANGE}), BELOW: frozenset({READ})},
+    Role.ORGANISER: {OWN: frozenset({READ, CHANGE}), BELOW: frozenset({READ})},
+}
+
+
+def reach(user: User, unit: Unit) -> str | None:
+    """Where `unit` stands from `user`: their own unit, a unit below it, or out of reach (None)."""
+    if user.role == Role.ADMIN:
+        return OWN
+    if user.unit is None or user.role == Role.BUSINESS:
+        return None
+    if unit.id == user.unit_id:
+        return OWN
+    return BELOW if unit.path.startswith(user.unit.path) else None
+
+
+def may(user: User, action: str, unit: Unit) -> bool:
+    """True when the table gives `user` the right `action` (READ or CHANGE) over what belongs to `unit`."""
+    where = reach(user, unit)
+    return where is not None and action in RIGHTS.get(Role(user.role), {}).get(where, frozenset())
+
+
+def may_change(user: User, unit: Unit) -> bool:
+    return may(user, CHANGE, unit)
+
+
 def may_hold_feed(user: User, kind: str) -> bool:
     """True when `user` may be given the address of a feed of this kind (of an object they can see)."""
     return user.role in FEED_HOLDERS.get(kind, ())

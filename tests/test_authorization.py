@@ -8,9 +8,11 @@ from datetime import datetime
 import icalendar
 import pytest
 
+from dialogue_app.auth.models import Role
 from dialogue_app.calendar import services as calendar_services
 from dialogue_app.extensions import db
 from dialogue_app.scheduling import services as scheduling
+from dialogue_app.scope import BELOW, CHANGE, OWN, READ, RIGHTS
 
 PUBLIC = "public"  # anyone, no sign-in
 SIGNED_IN = "signed_in"  # any signed-in person (what they see inside is scoped)
@@ -220,3 +222,35 @@ def test_file_endpoints_keep_the_session_under_a_proxys_basic_header(app, client
             plain = client.open(path, method=method).status_code
             basic = client.open(path, method=method, headers={"Authorization": "Basic cHJveHk6cHJveHk="})
             assert basic.status_code == plain != 401, (endpoint, path, basic.status_code)
+
+
+# -- The rights of higher units, generated from the table in scope.py ------------------------------------------
+
+STAFF_AT = {Role.ADMIN: None, Role.MANAGER: "HCM", Role.ORGANISER: "HCM"}
+PLACES = {OWN: "HCM", BELOW: "HCM-A", None: "QN-A"}  # from the Department of HCM: its own, below it, elsewhere
+
+
+@pytest.mark.parametrize("role", list(RIGHTS))
+def test_each_role_reads_and_changes_issues_and_minutes_as_the_rights_table_says(api, units, topics, make_user,
+                                                                                  make_business, role):
+    admin = api(make_user("admin"))
+    caller = api(make_user(role.value, units[STAFF_AT[role]] if STAFF_AT[role] else None))
+    for where, code in PLACES.items():
+        where = OWN if role == Role.ADMIN else where
+        rights = RIGHTS[role].get(where, frozenset()) if where else frozenset()
+        business = make_business(units[code], name=f"Công ty ở {code}")
+        issue = admin.post("/api/v1/issues", json={"title": "Vướng mắc", "description": "", "channel": "phone",
+                                                   "business_id": business.id, "topic": "tariff",
+                                                   "unit": code}).json
+        meeting = admin.post("/api/v1/meetings", json={"title": "Đối thoại", "unit": code, "location": "P1",
+                                                       "start": "2026-10-05T08:00:00+07:00", "duration_minutes": 60,
+                                                       "kind": "dialogue"}).json
+        read = caller.get(f"/api/v1/issues/{issue['id']}").status_code
+        change = caller.post(f"/api/v1/issues/{issue['id']}/transitions", json={"to": "escalated", "note": "Lên"})
+        minutes = caller.put(f"/api/v1/meetings/{meeting['id']}/minutes", json={"body": "Nội dung"})
+        context = (role, code, where)
+        assert read == (200 if READ in rights else 404), context
+        assert change.status_code == (200 if CHANGE in rights else 409 if READ in rights else 404), context
+        assert minutes.status_code == (200 if CHANGE in rights else 403 if READ in rights else 404), context
+        if change.status_code == 409:
+            assert "HCM-A" in change.json["error"]["message"] or units[code].name in change.json["error"]["message"]

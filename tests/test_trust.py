@@ -462,3 +462,31 @@ def test_a_trusted_device_is_counted_on_its_own(app, client, make_user, units):
     for _ in range(10):
         sign_in(forged, user.email, "wrong password", "10.9.9.9")
     assert sign_in(forged, user.email, PASSWORD, "10.9.9.9").status_code == 429  # a forged cookie trusts nothing
+
+
+# -- Rights of higher units: "Trả lại cấp dưới" only where it can work, and a refusal says why ------------------
+
+def test_return_to_the_lower_unit_is_offered_only_where_it_can_work(app, client, login, api, units, topics, make_user,
+                                                                    make_business):
+    business = make_business(units["HCM-A"])
+    organiser, manager = make_user("organiser", units["HCM-A"]), make_user("manager", units["HCM"])
+    issue = api(organiser).post("/api/v1/issues", json={
+        "title": "Vướng mắc", "description": "", "business_id": business.id, "channel": "phone", "topic": "tariff",
+        "unit": "HCM-A"}).json
+    offered = 'name="target" value="returned"'
+    login(organiser)
+    page = client.get(f"/issues/{issue['id']}").get_data(as_text=True)
+    assert offered not in page and 'name="target" value="escalated"' in page
+    refused = client.post(f"/issues/{issue['id']}/transition", data={
+        "target": "returned", "returned-to": "returned", "returned-version": issue["version"],
+        "returned-note": "Trả lại"})
+    assert refused.status_code == 409
+    assert "Chỉ vướng mắc do cấp dưới chuyển lên mới được trả lại cấp dưới" in refused.get_data(as_text=True)
+    client.post("/logout")
+
+    login(manager)
+    page = client.get(f"/issues/{issue['id']}").get_data(as_text=True)
+    assert 'name="target"' not in page  # the department reads the branch's issue; the branch acts on it
+    api(organiser).post(f"/api/v1/issues/{issue['id']}/transitions", json={"to": "escalated", "note": "Lên Cục"})
+    page = client.get(f"/issues/{issue['id']}").get_data(as_text=True)
+    assert offered in page

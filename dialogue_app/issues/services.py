@@ -14,7 +14,7 @@ from ..mail.services import enqueue_template
 from ..org.models import Business, Contact, Interaction, Unit
 from ..scheduling.models import Meeting
 from ..scheduling.services import holiday_calendar, today_in, zone_named
-from ..scope import can_see_unit, unit_scoped
+from ..scope import can_see_unit, may_change, unit_scoped
 from ..text import person_label
 from ..web import external_url
 from .labels import STATUS_NAMES, TRANSITION_NAMES
@@ -80,12 +80,19 @@ def visible_issues_condition(user: User) -> ColumnElement[bool]:
 
 
 def get_issue_to_change(user: User, issue_id: int) -> Issue | None:
-    """The issue if `user` may act on it: they see it and it is now at their unit or below. A branch follows
-    what it escalated but no longer handles it."""
+    """The issue if `user` may act on it: they see it and the rights table (scope.RIGHTS) lets them change what is
+    at the unit where it is now: their own unit. A branch follows what it escalated but no longer handles it; the
+    unit above handles what was escalated to it, and only reads what waits below."""
     issue = get_issue(user, issue_id)
-    if issue is None or (user.role != Role.BUSINESS and not can_see_unit(user, issue.unit)):
+    if issue is None or (user.role != Role.BUSINESS and not may_change(user, issue.unit)):
         return None
     return issue
+
+
+def return_target(issue: Issue) -> Unit | None:
+    """The unit below that "Trả lại cấp dưới" would send `issue` to, or None where it cannot work (the issue was
+    raised here, not escalated from below)."""
+    return _child_towards(issue.unit, issue.origin_unit)
 
 
 def get_issue(user: User, issue_id: int) -> Issue | None:
@@ -155,6 +162,10 @@ def transition(issue: Issue, *, to: str, actor: User, note: str = "", message: s
     if expected_version is not None and expected_version != issue.version:
         raise Conflict(_l("This issue was changed by someone else in the meantime. Reload it and try again."),
                        {"version": [str(_l("The issue is now at version %(v)d.", v=issue.version))]})
+    if actor.role != Role.BUSINESS and not may_change(actor, issue.unit):
+        raise TransitionRefused(
+            _l("This issue is now at %(unit)s, which handles it; your unit follows it and reads it.",
+               unit=issue.unit.name), {"to": []})
     step = find_transition(issue.status, to)
     if step is None:
         allowed = allowed_targets(issue.status)

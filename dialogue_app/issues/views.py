@@ -22,7 +22,7 @@ from ..extensions import db
 from ..org.models import Business, Interaction, Unit
 from ..org.services import business_by_tax_code, normalize_tax_code
 from ..scheduling.models import Meeting
-from ..scope import get_visible, visible_units, visible_units_condition, visible_users_condition
+from ..scope import get_visible, may_change, visible_units, visible_units_condition, visible_users_condition
 from ..spreadsheets import to_csv, to_xlsx
 from ..web import select_choices, show_service_error, unit_choices
 from . import attachments, services
@@ -268,8 +268,10 @@ def issue_page(issue_id: int):
 def _render_issue(issue: Issue, transition_form: TransitionForm | None = None, status: int = 200):
     staff = current_user.role in STAFF
     forms = {}
-    if staff:
+    if staff and may_change(current_user, issue.unit):  # a higher unit reads a branch's issue, the branch acts
         for target in allowed_targets(issue.status):
+            if target == "returned" and services.return_target(issue) is None:
+                continue  # offered only where it can work: an issue escalated here from a unit below
             form = TransitionForm(prefix=target, formdata=None)
             form.to.data, form.version.data = target, issue.version
             if target == "assigned":
@@ -313,7 +315,7 @@ def transition(issue_id: int):
             expected_version=form.version.data,
         )
         db.session.commit()
-    except Conflict as error:
+    except (Conflict, services.TransitionRefused) as error:  # said on the page, never a silent refusal
         db.session.rollback()
         flash(str(error.message), "error")
         fresh = _issue_or_404(issue_id)

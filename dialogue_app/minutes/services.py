@@ -24,7 +24,7 @@ from sqlalchemy.orm import aliased, joinedload
 from ..attendance.models import Attendee
 from ..auth.models import Role, User
 from ..db import utcnow
-from ..exceptions import Conflict, InvalidData
+from ..exceptions import Conflict, Forbidden, InvalidData
 from ..extensions import db
 from ..issues.labels import STATUS_NAMES
 from ..issues.models import Issue, Topic
@@ -33,7 +33,7 @@ from ..issues.workflow import DONE_STATUSES, OPEN_STATUSES
 from ..mail.services import Attachment, enqueue
 from ..org.models import Business, Unit
 from ..scheduling.models import Meeting
-from ..scope import sees_every_unit, visible_meetings_condition
+from ..scope import may_change, sees_every_unit, visible_meetings_condition
 from ..text import person_label
 from ..web import external_url
 from . import pdf
@@ -231,6 +231,18 @@ def _actor_label(user: User | None) -> str:
     return person_label(user.name, user.email) if user else "system"
 
 
+def may_change_minutes(user: User, meeting: Meeting) -> bool:
+    """The rights table (scope.RIGHTS): a unit writes, finalises, amends and sends its own meetings' minutes;
+    the units above read them."""
+    return may_change(user, meeting.unit)
+
+
+def _check_may_change(actor: User | None, meeting: Meeting) -> None:
+    if actor is not None and not may_change_minutes(actor, meeting):
+        raise Forbidden(_l("These minutes belong to %(unit)s: that unit writes, finalises, amends and sends them.",
+                           unit=meeting.unit.name))
+
+
 def save_minutes(meeting: Meeting, *, actor: User | None, base_revision: int | None = None,
                  amendment_note: str | None = None, **changes) -> MinutesRevision:
     """Save the minutes of `meeting` as a new revision and return it; when nothing changed, the latest one.
@@ -239,8 +251,10 @@ def save_minutes(meeting: Meeting, *, actor: User | None, base_revision: int | N
     (Markdown); those not given (or None) keep the latest revision's value. `base_revision`: the revision
     the change was made on (0: there was none yet); when another was saved since, MinutesConflict and
     nothing is saved; None skips the check. Finalised minutes change only by an amendment: `amendment_note`
-    says why; without one, Conflict. Raises InvalidData for text too long or a cancelled meeting.
+    says why; without one, Conflict. Raises InvalidData for text too long or a cancelled meeting, Forbidden
+    when the minutes are another unit's (scope.RIGHTS).
     """
+    _check_may_change(actor, meeting)
     if meeting.status == "cancelled":
         raise InvalidData(_l("This meeting was cancelled: it has no minutes."))
     cleaned = _checked(changes)
@@ -279,7 +293,8 @@ def save_minutes(meeting: Meeting, *, actor: User | None, base_revision: int | N
 def finalise_minutes(meeting: Meeting, *, actor: User | None, base_revision: int | None = None) -> Minutes:
     """Lock the minutes of `meeting` as they are in their latest revision (`base_revision`, when given,
     must be it). Needs a meeting that has begun and was not cancelled, and the chair's and secretary's
-    names, who sign them. Raises InvalidData, Conflict (already final) or MinutesConflict."""
+    names, who sign them. Raises InvalidData, Conflict (already final), MinutesConflict or Forbidden."""
+    _check_may_change(actor, meeting)
     minutes = get_minutes(meeting)
     latest = latest_revision(minutes)
     if latest is None:
@@ -612,6 +627,7 @@ def send_minutes(meeting: Meeting, *, actor: User, again: bool = False) -> int:
     present, in that business's version. Returns how many addresses were written to. Raises Conflict for
     minutes not yet final, InvalidData when there is nobody to send to, and Conflict naming who already has them
     when this revision was sent before and `again` is not said."""
+    _check_may_change(actor, meeting)
     minutes = get_minutes(meeting)
     if minutes is None or minutes.status != "final":
         raise Conflict(_l("Only final minutes can be sent. Finalise them first."))

@@ -73,7 +73,7 @@ def _page(meeting: Meeting, form: MinutesForm, *, conflict=None, preview: dict |
         preview=preview, attendees=services.attendee_rows(meeting), raised=raised, carried_over=carried_over,
         revisions=services.revision_history(minutes), finalise_form=finalise_form, send_form=SendForm(formdata=None),
         managers=services.unit_managers(meeting) if minutes and minutes.status == "final" else [],
-        md=render_markdown,
+        md=render_markdown, may_change=services.may_change_minutes(current_user, meeting),
     ), status
 
 
