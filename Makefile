@@ -32,6 +32,16 @@ PG_PORT ?= 5432
 PG_USER ?= postgres
 PG_SERVER = postgresql://$(PG_USER)@$(PG_HOST):$(PG_PORT)
 
+# apt-get waits up to two minutes for another apt-get (or unattended-upgrades) holding the dpkg lock, and says
+# plainly what to do when it still cannot install. Usage in a recipe: $(APT_INSTALL) PACKAGE...
+APT_GET = DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120
+APT_INSTALL = apt_install() { \
+	  $(APT_GET) update && $(APT_GET) install -y "$$@" || { \
+	    echo "apt-get could not install $$*. If another apt-get or unattended-upgrades holds the dpkg lock,"; \
+	    echo "wait for it to finish (ps -C apt-get,dpkg,unattended-upgr), then run this make command again."; \
+	    return 1; }; \
+	}; apt_install
+
 .PHONY: install pdf-deps browser js run test test-postgres lint translations bench load clean-data clean
 
 install: $(STAMP)
@@ -54,7 +64,7 @@ browser:
 	  echo "Chromium for the browser tests: $(CHROMIUM)"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "Installing Debian's chromium for the browser tests"; \
-	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } \
+	  $(APT_INSTALL) chromium \
 	    || echo "Note: chromium could not be installed: the browser tests will be skipped."; \
 	else \
 	  echo "Note: $(CHROMIUM) is missing, so the browser tests will be skipped."; \
@@ -68,7 +78,7 @@ pdf-deps:
 	  echo "Pango and HarfBuzz for WeasyPrint: present"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "Installing $(PDF_LIBS) for WeasyPrint"; \
-	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(PDF_LIBS); \
+	  $(APT_INSTALL) $(PDF_LIBS); \
 	else \
 	  echo "Note: WeasyPrint needs $(PDF_LIBS) (sudo apt-get install $(PDF_LIBS))"; \
 	fi
@@ -77,7 +87,7 @@ pdf-deps:
 js:
 	@if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "Installing Debian's nodejs and npm for the ical.js checks"; \
-	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm; } \
+	  $(APT_INSTALL) nodejs npm \
 	    || echo "Note: node could not be installed: the ical.js checks will be skipped."; \
 	fi
 	@if command -v npm >/dev/null 2>&1; then \
@@ -138,7 +148,7 @@ bench: install pdf-deps
 	  echo "wrk for the feed benchmark: $$(command -v wrk)"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "Installing Debian's wrk for the feed benchmark"; \
-	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; } \
+	  $(APT_INSTALL) wrk \
 	    || echo "Note: wrk could not be installed: the feed benchmark will load with Python threads."; \
 	else \
 	  echo "Note: wrk is missing, so the feed benchmark will load with Python threads."; \
