@@ -2,6 +2,7 @@
 #
 #   make install        virtualenv in .venv with the app and the test tools (cheap to re-run)
 #   make run            create/upgrade the database, add the demo if it is empty, serve on 127.0.0.1:5000
+#                       with the background worker beside it (flask --app wsgi worker)
 #   make test           the whole test suite (installs everything first, Debian's chromium included)
 #   make test-postgres  the suite again on PostgreSQL (127.0.0.1:5432), in a throwaway database
 #   make lint           ruff
@@ -97,9 +98,12 @@ js:
 	  echo "Note: node/npm are missing, so the ical.js checks will be skipped."; \
 	fi
 
+# The worker (background work: imports, and more to come) runs beside the web server and stops with it.
 run: install pdf-deps
 	$(FLASK) init-db
 	$(FLASK) seed-demo$(if $(DEMO_PASSWORD), --password '$(DEMO_PASSWORD)')
+	$(FLASK) worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: install pdf-deps browser js

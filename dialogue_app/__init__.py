@@ -32,7 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         if "SQLALCHEMY_DATABASE_URI" in test_config:
             app.config["SQLALCHEMY_DATABASE_URI"] = config.database_url(test_config["SQLALCHEMY_DATABASE_URI"])
 
-    from . import clean_input, errors, i18n, logsafe, security
+    from . import clean_input, errors, i18n, logsafe, security, tasks
     from .api import init_api
     from .db import render_migration_item
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -48,6 +48,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     logsafe.init_app(app)
     clean_input.init_app(app)
+    tasks.init_app(app)
     errors.init_app(app)
 
     from .attendance import bp as attendance_bp
@@ -58,6 +59,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .calendar import services as calendar_services  # (also registers the listener giving feeds their keys)
     from .home import bp as home_bp
     from .imports import bp as imports_bp
+    from .imports import services as imports_services
     from .issues import bp as issues_bp
     from .minutes import bp as minutes_bp
     from .org import bp as org_bp
@@ -70,6 +72,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     init_api(app)
     calendar_services.init_app(app)
+    imports_services.init_app(app)
     from .calendar.fastpath import FeedFastPath
 
     app.wsgi_app = FeedFastPath(app.wsgi_app, app)

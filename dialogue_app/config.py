@@ -58,6 +58,8 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS")),
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "dialogue@localhost"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "REDIS_URL": redis_url,
+        "HUEY_IMMEDIATE": _bool(env.get("HUEY_IMMEDIATE")),
         # With `flask refresh-reports --loop` running, report pages never recompute what changed: they show
         # the stored figures with the time they were computed. Without it, the first reader after a change
         # recomputes (one at a time; the others read what is stored meanwhile).
@@ -86,6 +88,8 @@ DEFAULTS = {
     "LOGIN_FAILURES_PER_ADDRESS": "100 per 15 minutes",
     "LOGIN_FAILURES_PER_DEVICE": "10 per 15 minutes",
     "API_TOKEN_LIFETIME_DAYS": 30,
+    # Background work (tasks.py) is queued for `flask --app wsgi worker`; True runs it at once in the caller.
+    "HUEY_IMMEDIATE": False,
     # Requests larger than this are refused (413) before they are read: attachments are at most 10 MB,
     # imports raise their own limit for their page.
     "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,

@@ -85,6 +85,7 @@ class UserSession(db.Model):
     sessions, or for every device at once by a new password, role, unit or deactivation."""
 
     __tablename__ = "user_sessions"
+    __audited__ = False  # machinery, like the API tokens' use: signing in and out is not a change of data
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

@@ -1,10 +1,6 @@
-"""Hands the blueprint on, lazily: importing this package's services must not import its views, which
-import the models of other domains (and, through `scope`, org's again)."""
+"""Import and export of businesses and their contacts: hands the blueprint on (views.py); the work is in
+reading, checking, planning, applying and storage, behind services."""
 
+from .views import bp
 
-def __getattr__(name: str):
-    if name == "bp":
-        from .views import bp
-
-        return bp
-    raise AttributeError(name)
+__all__ = ["bp"]
