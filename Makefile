@@ -6,6 +6,7 @@
 #   make test           the whole test suite (installs everything first, Debian's chromium included)
 #   make test-postgres  the suite again on PostgreSQL (127.0.0.1:5432), in a throwaway database
 #   make lint           ruff
+#   make install-check  build the wheel, install it elsewhere, serve it with gunicorn and fetch pages, PDF, feed
 #   make translations   extract, update and compile the message catalogs
 #   make clean-data     remove the SQLite database (the demo is added again by the next 'make run')
 #   make bench          every benchmark the issues ask for, into docs/benchmarks.md (BENCH_ARGS=--load: load test too)
@@ -43,7 +44,7 @@ APT_INSTALL = apt_install() { \
 	    return 1; }; \
 	}; apt_install
 
-.PHONY: install pdf-deps browser js run test test-postgres lint translations bench load clean-data clean
+.PHONY: install pdf-deps browser js run test test-postgres lint install-check translations bench load clean-data clean
 
 install: $(STAMP)
 
@@ -137,6 +138,11 @@ test-postgres: install pdf-deps
 
 lint: install
 	$(BIN)/ruff check dialogue_app tests
+
+# The README's production install, proven: the wheel into a fresh virtualenv, gunicorn started from another
+# directory on a fresh database, a page, a minutes PDF and a feed fetched over HTTP (.ci/install_check.py).
+install-check: install pdf-deps
+	$(BIN)/python .ci/install_check.py
 
 translations: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 --add-comments=Translators: --width 120 \

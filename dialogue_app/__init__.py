@@ -7,7 +7,15 @@ from flask import Flask
 
 from . import config
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+
+
+def shipped(name: str) -> Path:
+    """templates/, static/ or migrations/: inside the package in an installed wheel (setup.py puts them there),
+    else at the top of the checkout."""
+    inside = PACKAGE_DIR / name
+    return inside if inside.is_dir() else PROJECT_ROOT / name
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -17,8 +25,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Tests (and operators who keep data elsewhere) may name the instance folder.
         instance_path=(test_config or {}).get("INSTANCE_PATH") or os.environ.get("DIALOGUE_INSTANCE_PATH"),
         instance_relative_config=True,
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(shipped("templates")),
+        static_folder=str(shipped("static")),
     )
     os.makedirs(app.instance_path, exist_ok=True)
     app.json.sort_keys = False  # answers keep the field order of their schema
@@ -38,7 +46,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
+    migrate.init_app(app, db, directory=str(shipped("migrations")), render_as_batch=True,
                      compare_type=True, render_item=render_migration_item)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -419,9 +419,10 @@ def _issue_line(number: int, issue: Issue, meeting: Meeting, raised_on: date | N
 def layout_version() -> str:
     """A digest of what shapes every printed page (templates, style sheet, fonts, WeasyPrint's version):
     a new release that changes the layout renders the cached PDFs again."""
-    root = Path(current_app.root_path).parent
+    # The app's own folders, wherever they are (the checkout's top, or inside an installed package).
+    templates = Path(current_app.root_path, current_app.template_folder)
     digest = hashlib.sha256(metadata.version("weasyprint").encode())
-    files = sorted((root / "templates" / "pdf").glob("*.html")) + [root / "static" / "css" / "pdf.css"]
+    files = sorted((templates / "pdf").glob("*.html")) + [Path(current_app.static_folder, "css", "pdf.css")]
     for path in files:
         digest.update(path.name.encode() + path.read_bytes())
     for path in sorted(Path(current_app.static_folder, "fonts").glob("*.ttf")):
