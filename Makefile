@@ -5,6 +5,8 @@
 #   make test           the whole test suite (installs everything first: Debian's chromium, softhsm2, poppler, qpdf)
 #   make test-postgres  the suite again on PostgreSQL (127.0.0.1:5432), in a throwaway database
 #   make lint           ruff, and import-linter for the layers of the house (setup.cfg)
+#                       with the background worker beside it (flask --app wsgi worker)
+#   make install-check  build the wheel, install it elsewhere, serve it with gunicorn and fetch pages, PDF, feed
 #   make translations   extract, update and compile the message catalogs
 #   make clean-data     remove the SQLite database (the demo is added again by the next 'make run')
 #   make bench          every benchmark the issues ask for, into docs/benchmarks.md (BENCH_ARGS=--load: load test too)
@@ -32,7 +34,17 @@ PG_PORT ?= 5432
 PG_USER ?= postgres
 PG_SERVER = postgresql://$(PG_USER)@$(PG_HOST):$(PG_PORT)
 
-.PHONY: install pdf-deps signing-deps browser js run test test-postgres lint translations bench load clean-data clean
+# apt-get waits up to two minutes for another apt-get (or unattended-upgrades) holding the dpkg lock, and says
+# plainly what to do when it still cannot install. Usage in a recipe: $(APT_INSTALL) PACKAGE...
+APT_GET = DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120
+APT_INSTALL = apt_install() { \
+	  $(APT_GET) update && $(APT_GET) install -y "$$@" || { \
+	    echo "apt-get could not install $$*. If another apt-get or unattended-upgrades holds the dpkg lock,"; \
+	    echo "wait for it to finish (ps -C apt-get,dpkg,unattended-upgr), then run this make command again."; \
+	    return 1; }; \
+	}; apt_install
+
+.PHONY: install pdf-deps signing-deps browser js run test test-postgres lint install-check translations bench load clean-data clean
 
 install: $(STAMP)
 
@@ -54,7 +66,7 @@ browser:
 	  echo "Chromium for the browser tests: $(CHROMIUM)"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "Installing Debian's chromium for the browser tests"; \
-	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } \
+	  $(APT_INSTALL) chromium \
 	    || echo "Note: chromium could not be installed: the browser tests will be skipped."; \
 	else \
 	  echo "Note: $(CHROMIUM) is missing, so the browser tests will be skipped."; \
@@ -68,7 +80,7 @@ pdf-deps:
 	  echo "Pango and HarfBuzz for WeasyPrint: present"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "Installing $(PDF_LIBS) for WeasyPrint"; \
-	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(PDF_LIBS); \
+	  $(APT_INSTALL) $(PDF_LIBS); \
 	else \
 	  echo "Note: WeasyPrint needs $(PDF_LIBS) (sudo apt-get install $(PDF_LIBS))"; \
 	fi
@@ -92,7 +104,7 @@ signing-deps:
 js:
 	@if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "Installing Debian's nodejs and npm for the ical.js checks"; \
-	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm; } \
+	  $(APT_INSTALL) nodejs npm \
 	    || echo "Note: node could not be installed: the ical.js checks will be skipped."; \
 	fi
 	@if command -v npm >/dev/null 2>&1; then \
@@ -102,9 +114,12 @@ js:
 	  echo "Note: node/npm are missing, so the ical.js checks will be skipped."; \
 	fi
 
+# The worker (background work: imports, and more to come) runs beside the web server and stops with it.
 run: install pdf-deps
 	$(FLASK) init-db
 	$(FLASK) seed-demo$(if $(DEMO_PASSWORD), --password '$(DEMO_PASSWORD)')
+	$(FLASK) worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: install pdf-deps signing-deps browser js
@@ -140,6 +155,11 @@ lint: install
 	$(BIN)/ruff check dialogue_app tests bench
 	$(BIN)/lint-imports
 
+# The README's production install, proven: the wheel into a fresh virtualenv, gunicorn started from another
+# directory on a fresh database, a page, a minutes PDF and a feed fetched over HTTP (.ci/install_check.py).
+install-check: install pdf-deps
+	$(BIN)/python .ci/install_check.py
+
 translations: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 --add-comments=Translators: --width 120 \
 	  -o dialogue_app/translations/messages.pot dialogue_app templates
@@ -154,7 +174,7 @@ bench: install pdf-deps signing-deps
 	  echo "wrk for the feed benchmark: $$(command -v wrk)"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "Installing Debian's wrk for the feed benchmark"; \
-	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; } \
+	  $(APT_INSTALL) wrk \
 	    || echo "Note: wrk could not be installed: the feed benchmark will load with Python threads."; \
 	else \
 	  echo "Note: wrk is missing, so the feed benchmark will load with Python threads."; \

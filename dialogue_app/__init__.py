@@ -5,7 +5,24 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import audit, auth, calendar, config, errors, i18n, issues, reports, scheduling, search, security, views
+from . import (
+    audit,
+    auth,
+    calendar,
+    clean_input,
+    config,
+    errors,
+    i18n,
+    imports,
+    issues,
+    logsafe,
+    reports,
+    scheduling,
+    search,
+    security,
+    tasks,
+    views,
+)
 from . import db as database
 from .api import init_api
 from .calendar.fastpath import FeedFastPath
@@ -15,7 +32,15 @@ from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .search.models import include_in_autogenerate
 from .web import IdConverter
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+
+
+def shipped(name: str) -> Path:
+    """templates/, static/ or migrations/: inside the package in an installed wheel (setup.py puts them there),
+    else at the top of the checkout."""
+    inside = PACKAGE_DIR / name
+    return inside if inside.is_dir() else PROJECT_ROOT / name
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -25,8 +50,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Tests (and operators who keep data elsewhere) may name the instance folder.
         instance_path=(test_config or {}).get("INSTANCE_PATH") or os.environ.get("DIALOGUE_INSTANCE_PATH"),
         instance_relative_config=True,
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(shipped("templates")),
+        static_folder=str(shipped("static")),
     )
     os.makedirs(app.instance_path, exist_ok=True)
     app.json.sort_keys = False  # answers keep the field order of their schema
@@ -39,7 +64,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             app.config["SQLALCHEMY_DATABASE_URI"] = config.database_url(test_config["SQLALCHEMY_DATABASE_URI"])
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
+    migrate.init_app(app, db, directory=str(shipped("migrations")), render_as_batch=True,
                      compare_type=True, render_item=render_migration_item, include_object=include_in_autogenerate)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -47,6 +72,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    logsafe.init_app(app)
+    clean_input.init_app(app)
+    tasks.init_app(app)
     errors.init_app(app)
 
     # What every write must bring along (revisions, feed keys, the audit trail, report freshness), registered
@@ -58,6 +86,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     calendar.init_app(app)
     audit.init_app(app)
     reports.init_app(app)
+    imports.init_app(app)
     search.init_app(app)
 
     views.init_app(app)

@@ -4,6 +4,7 @@ Files attached to issues live in the instance folder (attachments/) and are copi
 by these functions.
 """
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -49,6 +50,9 @@ def backup(database_url: str, target: Path) -> Path:
     url = make_url(database_url)
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    # Made owner-only before a byte is written (a copy of every account and message), and kept so after.
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(target, 0o600)
     if url.get_backend_name() == "sqlite":
         source = sqlite3.connect(_sqlite_path(url))
         destination = sqlite3.connect(target)
@@ -62,6 +66,7 @@ def backup(database_url: str, target: Path) -> Path:
         _run(["pg_dump", "--format=custom", "--no-owner", "--file", str(target), *_pg_args(url)], url)
     else:
         raise BackupError(f"no backup for {url.get_backend_name()} databases")
+    os.chmod(target, 0o600)
     return target
 
 

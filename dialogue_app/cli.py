@@ -9,6 +9,7 @@ from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
+from . import tasks
 from .audit.services import acting_as
 from .auth import services as auth_services
 from .auth.models import Role
@@ -70,6 +71,15 @@ def register_commands(app: Flask) -> None:
             details = "; ".join(f"{k}: {', '.join(str(m) for m in v)}" for k, v in error.fields.items())
             raise click.ClickException(details or str(error.message)) from None
         click.echo(f"Created {user.role} {user.email}.")
+
+    @app.cli.command("worker")
+    @click.option("--workers", default=2, show_default=True, help="Tasks run at the same time (threads).")
+    def worker(workers: int) -> None:
+        """Run the background work (imports, and more to come) until stopped: start it beside the web server."""
+        if tasks.huey.immediate:
+            raise click.ClickException("HUEY_IMMEDIATE is set: tasks run in the web process, there is no queue.")
+        click.echo(f"Worker: {workers} threads on {type(tasks.huey.storage).__name__}")
+        tasks.run_worker(workers)
 
     @app.cli.command("send-mail")
     @click.option("--loop", is_flag=True, help="Keep sending until stopped.")

@@ -59,6 +59,8 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS")),
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "dialogue@localhost"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "REDIS_URL": redis_url,
+        "HUEY_IMMEDIATE": _bool(env.get("HUEY_IMMEDIATE")),
         # With `flask refresh-reports --loop` running, report pages never recompute what changed: they show
         # the stored figures with the time they were computed. Without it, the first reader after a change
         # recomputes (one at a time; the others read what is stored meanwhile).
@@ -85,11 +87,17 @@ DEFAULTS = {
     "BABEL_DEFAULT_LOCALE": "vi",
     "LANGUAGES": ("vi", "en"),
     "RATELIMIT_HEADERS_ENABLED": True,
-    # A person gets this many failed sign-ins per window; an address (a whole office behind one NAT)
-    # gets many more, so that one colleague's typos never lock out the others.
+    # Failed sign-ins (auth/access.py): an account from one address gets this many per window; an account from
+    # anywhere (a guess spread over many addresses) and an address (a whole office behind one NAT) many more,
+    # so that one colleague's typos never lock out the others. A trusted device (a browser its person signed
+    # in from before) is counted on its own instead, so nobody can keep the real person out.
     "LOGIN_FAILURES_PER_ACCOUNT": "10 per 15 minutes",
+    "LOGIN_FAILURES_PER_ACCOUNT_ANYWHERE": "50 per 15 minutes",
     "LOGIN_FAILURES_PER_ADDRESS": "100 per 15 minutes",
+    "LOGIN_FAILURES_PER_DEVICE": "10 per 15 minutes",
     "API_TOKEN_LIFETIME_DAYS": 30,
+    # Background work (tasks.py) is queued for `flask --app wsgi worker`; True runs it at once in the caller.
+    "HUEY_IMMEDIATE": False,
     # Requests larger than this are refused (413) before they are read: attachments are at most 10 MB,
     # imports raise their own limit for their page.
     "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,

@@ -1,10 +1,12 @@
 """The declarative base, the UTC instant type, and small helpers shared by every model."""
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy import DateTime, Engine, MetaData, event, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -77,7 +79,30 @@ def _sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        files = [row[2] for row in cursor.execute("PRAGMA database_list") if row[2]]
         cursor.close()
+        _owner_only(files)
+
+
+def _owner_only(paths) -> None:
+    """The SQLite file holds every account and message: readable by its owner only (0600), whatever umask made
+    it. SQLite gives its -wal and -shm files the database file's mode."""
+    for path in paths:
+        try:
+            if os.stat(path).st_mode & 0o077:
+                os.chmod(path, 0o600)
+        except OSError:  # not ours to change (a read-only copy, another owner): leave it as it is
+            pass
+
+
+def database_answers(engine: Engine) -> bool:
+    """True when the database answers a trivial query now (the readiness check)."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from urllib.parse import unquote, urlsplit
 import pydyf
 from markupsafe import Markup, escape
 
+from .text import clean_text
+
 # WeasyPrint is imported where it is used: it takes most of a second to import and needs Pango, and only
 # printing needs it (not the pages, the API, the commands).
 
@@ -92,6 +94,7 @@ def html_to_pdf(html: str, *, static_folder: str | os.PathLike, identifier: str 
     the same file."""
     from weasyprint import HTML  # noqa: PLC0415 (heavy, with Pango: loaded when the first PDF is made)
 
+    html = clean_text(html)  # whatever is stored, no control character reaches the printed page
     document = HTML(string=html, base_url=static_base_url(static_folder), url_fetcher=static_files_only(static_folder))
     options = {"pdf_variant": PDF_VARIANT, **_output_intent()}
     if identifier:

@@ -112,6 +112,61 @@ def lies_below(path, top_path) -> ColumnElement[bool]:
     of the paths below it). Either side may be a column, of Unit or of an alias, or a value."""
     return path.startswith(top_path)
 
+# Who may hold the address of which kind of calendar feed. The address alone opens the feed, so it is a
+# secret that follows the scope of everything the feed shows: pages and API payloads ask here alike.
+# A unit's feed shows every series and meeting of its subtree (other companies' included) and a person's
+# feed their unit's: staff only. A business holds its own feed, and for each series it is invited to its
+# own key to that series ("invitation"), which ends with the invitation; the series' shared key is staff's.
+FEED_HOLDERS: dict[str, frozenset[Role]] = {
+    "unit": STAFF,
+    "user": STAFF,
+    "series": STAFF,
+    "business": STAFF | BUSINESSES,
+    "invitation": BUSINESSES,
+}
+
+
+# -- The rights of higher units ---------------------------------------------------------------------------------
+# What staff may do with a unit's issues and minutes, by where that unit stands from their own. Higher units
+# (a Department, the General Department) read everything below them; they change only what is at their own
+# unit: an issue escalated to them is theirs (they assign, answer, or return it to the unit below, "Trả lại cấp
+# dưới"), and so are their own meetings' minutes. A branch's issues and its minutes, finalised ones included
+# (amended by dated amendments), are changed by the branch. An admin, of no unit, reads and changes everything.
+# README.md shows this table; tests/test_authorization.py checks pages against it.
+READ, CHANGE = "read", "change"
+OWN, BELOW = "own unit", "a unit below"
+UNIT_RIGHTS: dict[Role, dict[str, frozenset[str]]] = {
+    Role.ADMIN: {OWN: frozenset({READ, CHANGE}), BELOW: frozenset({READ, CHANGE})},
+    Role.MANAGER: {OWN: frozenset({READ, CHANGE}), BELOW: frozenset({READ})},
+    Role.ORGANISER: {OWN: frozenset({READ, CHANGE}), BELOW: frozenset({READ})},
+}
+
+
+def reach(user: User, unit: Unit) -> str | None:
+    """Where `unit` stands from `user`: their own unit, a unit below it, or out of reach (None)."""
+    if is_admin(user):
+        return OWN
+    if user.unit is None or is_business(user):
+        return None
+    if unit.id == user.unit_id:
+        return OWN
+    return BELOW if unit.path.startswith(user.unit.path) else None
+
+
+def may_act(user: User, action: str, unit: Unit) -> bool:
+    """True when UNIT_RIGHTS gives `user` the right `action` (READ or CHANGE) over what belongs to `unit`."""
+    where = reach(user, unit)
+    return where is not None and action in UNIT_RIGHTS.get(Role(user.role), {}).get(where, frozenset())
+
+
+def may_change(user: User, unit: Unit) -> bool:
+    return may_act(user, CHANGE, unit)
+
+
+def may_hold_feed(user: User, kind: str) -> bool:
+    """True when `user` may be given the address of a feed of this kind (of an object they can see)."""
+    return user.role in FEED_HOLDERS.get(kind, ())
+
 
 def visible_units_condition(user: User) -> ColumnElement[bool]:
     """Condition on Unit: the units this user may see."""

@@ -23,3 +23,7 @@ what still lies under it (a label to show), or None; any answer refuses the dele
 
 unit_deleted = _signals.signal("unit-deleted", doc="""
 Sent by org once a unit is deleted (in the same transaction). Sender: the unit's id. calendar closes its feed.""")
+
+invitations_ended = _signals.signal("invitations-ended", doc="""
+Sent by scheduling when businesses' invitations to a series end. Sender: the series; `business_ids`: those
+businesses. calendar ends what they held through the invitation (their own key to the series' feed).""")

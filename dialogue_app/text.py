@@ -1,6 +1,21 @@
 """Pure text helpers shared by the domains."""
 
+import re
 import unicodedata
+
+# Line breaks as a browser sends them (\r\n) stay as typed; line breaks of other kinds (a vertical tab is how
+# Word pastes a manual line break, a form feed a page break) become plain line breaks; every other control
+# character (C0 but tab and line breaks, DEL, C1) is dropped. Nobody types them, and an ICS file, a mail header
+# or a PDF must never carry them.
+OTHER_LINE_BREAKS = re.compile("[\x0b\x0c\x85\u2028\u2029]")
+CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
+def clean_text(text: str) -> str:
+    """`text` with odd line breaks made plain (\\n) and other control characters removed."""
+    if not CONTROL.search(text) and not OTHER_LINE_BREAKS.search(text):
+        return text
+    return CONTROL.sub("", OTHER_LINE_BREAKS.sub("\n", text))
 
 
 def fold(text: str) -> str:

@@ -6,6 +6,7 @@ set (schema made once, every table emptied after each test).
 
 import os
 import re
+import signal
 import socket
 import uuid
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from flask import g
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from dialogue_app import create_app
+from dialogue_app import create_app, tasks
 from dialogue_app.auth import services as auth_services
 from dialogue_app.config import database_url
 from dialogue_app.extensions import db
@@ -61,6 +62,7 @@ def make_app(tmp_path, postgres_schema, **overrides):
         "WTF_CSRF_ENABLED": False,
         "SQLALCHEMY_DATABASE_URI": postgres_schema or f"sqlite:///{tmp_path / 'test.db'}",
         "RATELIMIT_STORAGE_URI": "memory://",
+        "HUEY_IMMEDIATE": True,  # background work runs at once, in the request (one test runs a real worker)
         "BASE_URL": "http://localhost",
         "INSTANCE_PATH": str(tmp_path / "instance"),
     }
@@ -372,3 +374,19 @@ def empty_database_url(tmp_path):
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@contextmanager
+def running_worker():
+    """A real Huey consumer (what `flask --app wsgi worker` runs) in threads of this process, for a while.
+    Huey sets the process's signal handlers on start: they are put back afterwards."""
+    saved = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    consumer = tasks.huey.create_consumer(workers=1, worker_type="thread", periodic=False, initial_delay=0.05,
+                                          max_delay=0.2, check_worker_health=False)
+    consumer.start()
+    try:
+        yield consumer
+    finally:
+        consumer.stop(graceful=True)
+        for number, handler in saved.items():
+            signal.signal(number, handler)

@@ -7,11 +7,18 @@ classified from the view itself and the rights table (scope.RIGHTS), so the tabl
 routes no right governs are listed here: public ones, files (token or session), forms that answer their own
 errors, pages any signed-in person reaches (what they see inside is scoped), and the API (bearer tokens)."""
 
+import re
+from datetime import datetime
+
+import icalendar
 import pytest
 from flask import url_for
 
 from dialogue_app.auth.models import Role
-from dialogue_app.scope import RIGHTS
+from dialogue_app.calendar import services as calendar_services
+from dialogue_app.extensions import db
+from dialogue_app.scheduling import services as scheduling
+from dialogue_app.scope import BELOW, CHANGE, OWN, READ, RIGHTS, UNIT_RIGHTS
 
 PUBLIC = "public"  # anyone, no sign-in
 SIGNED_IN = "signed_in"  # any signed-in person (what they see inside is scoped)
@@ -21,7 +28,8 @@ FILE = "file"  # a bearer token or a session; a browser without either is sent t
 UNSCOPED_FORM = "form"  # a page that answers its own form errors (e.g. the sign-in page)
 
 CLASSES = {
-    "static": PUBLIC, "home.health": PUBLIC, "home.favicon": PUBLIC, "auth.login": UNSCOPED_FORM,
+    "static": PUBLIC, "home.health": PUBLIC, "home.ready": PUBLIC, "home.favicon": PUBLIC,
+    "auth.login": UNSCOPED_FORM,
     "home.set_language": PUBLIC,
     "attendance.rsvp": PUBLIC, "issues.public_answers": PUBLIC, "calendar.feed": PUBLIC,
     "api-docs.openapi_json": PUBLIC, "api_reference.page": PUBLIC, "tokens.create_token": PUBLIC,
@@ -30,6 +38,8 @@ CLASSES = {
     "issues.create_issue": SIGNED_IN, "issues.upload": SIGNED_IN, "issues.download": SIGNED_IN,
     "scheduling.month": SIGNED_IN, "scheduling.agenda": SIGNED_IN, "scheduling.series_page": SIGNED_IN,
     "scheduling.meeting_page": SIGNED_IN, "scheduling.holidays_page": SIGNED_IN, "calendar.manage": SIGNED_IN,
+    "auth.sessions": SIGNED_IN, "auth.end_session": SIGNED_IN, "auth.end_other_sessions": SIGNED_IN,
+    "auth.revoke_token": SIGNED_IN, "auth.change_password": SIGNED_IN,
     "calendar.meeting_invite": FILE, "minutes.minutes_pdf": FILE,
     "signatures.signed_copy": FILE,
     "signatures.verify": SIGNED_IN,
@@ -206,3 +216,110 @@ def test_the_menu_offers_each_person_the_pages_their_rights_open(app, client, lo
             if allowed:
                 assert client.get(link).status_code == 200, (person.role, endpoint)
         client.post("/logout")
+
+
+# -- Payloads, not only routes ---------------------------------------------------------------------------------
+# A secret inside an answer (a feed address opens its feed without signing in) must follow the scope of what it
+# opens. Every GET of the API is walked as a business user; every feed address found anywhere in the answers is
+# opened, and what it shows must be what that business may see.
+
+FEED_ADDRESS = re.compile(r"/feeds/([A-Za-z0-9_-]{16,})\.ics")
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def api_get_paths(app, ids=range(1, 6)):
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/") or "GET" not in rule.methods:
+            continue
+        names = list(rule._converters)
+        if not names:
+            yield rule.rule
+            continue
+        for ident in ids:
+            values = {name: ("HCM-A" if "Int" not in type(conv).__name__ and "Id" not in type(conv).__name__
+                             else str(ident)) for name, conv in rule._converters.items()}
+            yield rule.build(values, append_unknown=False)[1]
+
+
+@pytest.fixture
+def branch_world(units, make_business, make_user):
+    ours = make_business(units["HCM-A"], name="Công ty Của Mình")
+    theirs = make_business(units["HCM-A"], name="Công ty Người Khác")
+    mine = scheduling.create_series(title="Đối thoại của mình", unit=units["HCM-A"], location="P1",
+                                    rule="FREQ=MONTHLY;BYDAY=-1MO", first_start=datetime(2026, 1, 26, 8),
+                                    duration_minutes=60, invitees=[ours], notify=False)
+    other = scheduling.create_series(title="Đối thoại riêng của người khác", unit=units["HCM-A"], location="P2",
+                                     rule="FREQ=MONTHLY;BYDAY=1TU", first_start=datetime(2026, 1, 6, 8),
+                                     duration_minutes=60, invitees=[theirs], notify=False)
+    db.session.commit()
+    return {"business": make_user("business", business=ours), "ours": ours, "mine": mine, "other": other}
+
+
+def test_no_api_answer_gives_a_business_a_feed_beyond_its_scope(app, client, api, branch_world):
+    caller = api(branch_world["business"])
+    found = set()
+    for path in api_get_paths(app):
+        answer = caller.get(path)
+        assert answer.status_code < 500, path
+        if answer.is_json:
+            for text in _strings(answer.json):
+                found.update(FEED_ADDRESS.findall(text))
+    assert found, "the business's own feeds are in its answers"
+    allowed = {calendar_services.series_uid(branch_world["mine"])}
+    for token in found:
+        feed = client.get(f"/feeds/{token}.ics")
+        assert feed.status_code == 200, token
+        uids = {str(e["UID"]) for e in icalendar.Calendar.from_ical(feed.data).walk("VEVENT")}
+        assert uids <= allowed, (token, uids - allowed)
+
+
+def test_file_endpoints_keep_the_session_under_a_proxys_basic_header(app, client, login, people):
+    """A proxy in front of the site may add its own `Authorization: Basic …`: the signed-in session decides."""
+    login(people["organiser"])
+    for endpoint, method, path in routes(app):
+        if classify(app, endpoint)[0] == FILE:
+            plain = client.open(path, method=method).status_code
+            basic = client.open(path, method=method, headers={"Authorization": "Basic cHJveHk6cHJveHk="})
+            assert basic.status_code == plain != 401, (endpoint, path, basic.status_code)
+
+
+# -- The rights of higher units, generated from the table in scope.py ------------------------------------------
+
+STAFF_AT = {Role.ADMIN: None, Role.MANAGER: "HCM", Role.ORGANISER: "HCM"}
+PLACES = {OWN: "HCM", BELOW: "HCM-A", None: "QN-A"}  # from the Department of HCM: its own, below it, elsewhere
+
+
+@pytest.mark.parametrize("role", list(UNIT_RIGHTS))
+def test_each_role_reads_and_changes_issues_and_minutes_as_the_rights_table_says(api, units, topics, make_user,
+                                                                                  make_business, role):
+    admin = api(make_user("admin"))
+    caller = api(make_user(role.value, units[STAFF_AT[role]] if STAFF_AT[role] else None))
+    for where, code in PLACES.items():
+        where = OWN if role == Role.ADMIN else where
+        rights = UNIT_RIGHTS[role].get(where, frozenset()) if where else frozenset()
+        business = make_business(units[code], name=f"Công ty ở {code}")
+        issue = admin.post("/api/v1/issues", json={"title": "Vướng mắc", "description": "", "channel": "phone",
+                                                   "business_id": business.id, "topic": "tariff",
+                                                   "unit": code}).json
+        meeting = admin.post("/api/v1/meetings", json={"title": "Đối thoại", "unit": code, "location": "P1",
+                                                       "start": "2026-10-05T08:00:00+07:00", "duration_minutes": 60,
+                                                       "kind": "dialogue"}).json
+        read = caller.get(f"/api/v1/issues/{issue['id']}").status_code
+        change = caller.post(f"/api/v1/issues/{issue['id']}/transitions", json={"to": "escalated", "note": "Lên"})
+        minutes = caller.put(f"/api/v1/meetings/{meeting['id']}/minutes", json={"body": "Nội dung"})
+        context = (role, code, where)
+        assert read == (200 if READ in rights else 404), context
+        assert change.status_code == (200 if CHANGE in rights else 409 if READ in rights else 404), context
+        assert minutes.status_code == (200 if CHANGE in rights else 403 if READ in rights else 404), context
+        if change.status_code == 409:
+            assert "HCM-A" in change.json["error"]["message"] or units[code].name in change.json["error"]["message"]

@@ -327,15 +327,27 @@ def test_a_window_only_selects_occurrences(schedule, before, after, cut):
 texts = st.one_of(
     st.text(),
     st.lists(st.sampled_from([",", ";", "\\", ":", '"', "\r", "\n", "\r\n", "\t", " ", "n", "N", "ế", "\u0301",
-                              "😀", "\u2028", "\x00", "\x7f"])).map("".join),
+                              "😀", "\u2028", "\x00", "\x7f", "\x0b", "\x1b", "\x85"])).map("".join),
     st.text(alphabet="ạàáâầấậăằắặêềếệôồốộơờớợưừứựđ ", min_size=60, max_size=300),
 )
 
 
+def without_controls(text: str) -> str:
+    """Issue 15 (W3): no control character is written into a calendar. Vertical tab, form feed, NEL and the
+    Unicode line and paragraph separators are line breaks; the other C0 (but tab, CR, LF), DEL and C1 go."""
+    kept = []
+    for ch in text:
+        if ch in "\x0b\x0c\x85\u2028\u2029":
+            kept.append("\n")
+        elif ch in "\t\r\n" or not (ord(ch) < 0x20 or 0x7f <= ord(ch) <= 0x9f):
+            kept.append(ch)
+    return "".join(kept)
+
+
 def as_ical_text(text: str) -> str:
-    """What a calendar reads back: the text NFC-normalised (ical.nfc), line breaks as LF, the only form
-    iCalendar TEXT has for them (a CR LF or a lone CR is written as the escape \\n)."""
-    return unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    """What a calendar reads back: the text NFC-normalised (ical.nfc) without control characters, line breaks
+    as LF, the only form iCalendar TEXT has for them (a CR LF or a lone CR is written as the escape \\n)."""
+    return without_controls(unicodedata.normalize("NFC", text)).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def invite(title: str, description: str, location: str) -> bytes:
@@ -360,6 +372,7 @@ def test_text_reads_back_unchanged_and_lines_are_folded_at_75_octets(title, desc
     if as_ical_text(description):
         assert str(event["description"]) == as_ical_text(description)
     assert ics.endswith(b"\r\n")
+    assert not re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", ics)  # no control character, whatever was typed
     for line in ics[:-2].split(b"\r\n"):
         assert len(line) <= 75, line
         assert b"\r" not in line and b"\n" not in line
@@ -371,7 +384,7 @@ def test_text_reads_back_unchanged_and_lines_are_folded_at_75_octets(title, desc
 @example(name="Lịch Chi cục (\\Nội bộ)")
 def test_a_calendar_name_is_one_line(name):
     ics = calendar([], method="PUBLISH", name=name, zone=HCM).to_ical()
-    expected = " ".join(unicodedata.normalize("NFC", name).split())
+    expected = " ".join(without_controls(unicodedata.normalize("NFC", name)).split())
     for prop in ("x-wr-calname", "name"):
         written = Calendar.from_ical(ics).get(prop)
         # icalendar's parser does not know these two are TEXT and hands back the escaped value as it is.

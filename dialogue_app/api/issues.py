@@ -91,7 +91,8 @@ class IssueTransitions(MethodView):
         """Move the issue through the workflow. 409 when the workflow forbids it or the issue changed since
         `version` (or the `If-Match` ETag)."""
         staff_only()
-        issue = services.get_issue_to_change(current_user, issue_id) or abort(404)
+        # The unit rights (scope.UNIT_RIGHTS) are applied by the transition: 409 says why.
+        issue = visible_issue(issue_id)
         expected = data["version"]
         if_match = request.headers.get("If-Match")
         if if_match and if_match.strip() != issue_etag(issue):
@@ -102,7 +103,7 @@ class IssueTransitions(MethodView):
             if assignee is None or get_visible(current_user, User, assignee.id) is None:
                 invalid("assignee", _("No officer has this email."))
         services.transition(
-            issue, to=data["to"], actor=current_user, note=data["note"], assignee=assignee,
+            issue, to=data["to"], actor=current_user, note=data["note"], message=data["message"], assignee=assignee,
             due_date=data["due_date"], resolution=data["resolution"], legal_basis=data["legal_basis"],
             expected_version=expected,
         )

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from ..extensions import db
 from ..minutes import services, signed
@@ -19,7 +19,7 @@ from ..scheduling.models import Meeting
 from ..scope import get_visible
 from ..web import external_url
 from .access import staff_only
-from .schemas import MAX_ID, Instant, length, number_range
+from .schemas import MAX_ID, Instant, Schema, length, number_range
 
 blp = Blueprint("minutes_api", __name__, url_prefix="/api/v1/meetings",
                 description="Minutes of meetings: append-only revisions, finalised and amended")
@@ -70,6 +70,11 @@ class MinutesPutSchema(Schema):
 
 class FinaliseSchema(Schema):
     base_revision = fields.Integer(load_default=None, allow_none=True, strict=True, validate=number_range(0, MAX_ID))
+
+
+class SendSchema(Schema):
+    again = fields.Boolean(load_default=False, metadata={
+        "description": "Send this revision again although it was sent already (otherwise 409 names who has it)."})
 
 
 class SentSchema(Schema):
@@ -180,12 +185,14 @@ class FinaliseMinutes(MethodView):
 
 @blp.route("/<int:meeting_id>/minutes/send")
 class SendMinutes(MethodView):
+    @blp.arguments(SendSchema)
     @blp.response(200, SentSchema)
-    def post(self, meeting_id):
-        """Mail the final minutes (PDF attached) to the attendees present and the unit's managers."""
+    def post(self, data, meeting_id):
+        """Mail the final minutes (PDF attached) to the attendees present and the unit's managers. The same
+        revision a second time only with `again: true`: otherwise 409, whose `fields.again` lists who has it."""
         meeting = _meeting(meeting_id)
         staff_only()
-        count = services.send_minutes(meeting, actor=current_user)
+        count = services.send_minutes(meeting, actor=current_user, again=data["again"])
         db.session.commit()
         return {"recipients": count}
 

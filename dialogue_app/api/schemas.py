@@ -4,20 +4,32 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema as BaseSchema
+from marshmallow import ValidationError, fields, pre_load, validate
 
 from .. import officetime
 from ..attendance.services import attendees_of
 from ..auth.models import Role
-from ..calendar.services import feed_url
+from ..calendar.services import feed_url_for
+from ..clean_input import clean_tree
 from ..issues.services import is_overdue, issues_raised_at
 from ..org.models import UnitLevel
 from ..scheduling.services import invitees_for
 from ..scope import is_business
 
 
+class Schema(BaseSchema):
+    """Every schema of the API cleans the strings it is given (control characters out, line breaks plain)
+    before it validates them: the pages' forms do the same (clean_input.py)."""
+
+    @pre_load
+    def _clean_text(self, data, **kwargs):
+        return clean_tree(data)
+
+
 def feed_url_of(kind: str, target_id: int) -> str | None:
-    return feed_url(kind, target_id)
+    """The feed address the caller may hold (the same rule as the pages': scope.FEED_HOLDERS), else null."""
+    return feed_url_for(current_user, kind, target_id)
 
 
 PLANNING_YEARS = (2000, 2100)
@@ -174,6 +186,23 @@ class UserSchema(Schema):
     language = fields.String()
 
 
+class UserPatchSchema(Schema):
+    """What an administrator changes on an account; a new password, role or unit, or `active: false`, ends
+    every session, remember cookie and API token of that person."""
+
+    name = fields.String(validate=length(min=1, max=255))
+    role = fields.String(validate=one_of(role.value for role in Role))
+    unit = fields.String(allow_none=True, validate=length(max=32))
+    active = fields.Boolean()
+    password = fields.String(load_only=True, validate=length(min=1, max=1024))
+    language = fields.String(validate=one_of(("vi", "en")))
+
+
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(required=True, load_only=True, validate=length(min=1, max=1024))
+    new_password = fields.String(required=True, load_only=True, validate=length(min=1, max=1024))
+
+
 
 class LocalWallTime(fields.DateTime):
     """A series' local wall time, written without offset: 2027-01-25T08:00."""
@@ -322,12 +351,29 @@ class IssueCreateSchema(Schema):
                               metadata={"description": "The name of the person who raised it."})
 
 
+def _staff_reads() -> bool:
+    return current_user.role != Role.BUSINESS
+
+
 class IssueEventSchema(Schema):
+    """One step of an issue's history. A business reads what it was told (`message`), never the internal `note`
+    nor an officer's e-mail address."""
+
     at = Instant(required=True)
-    by = fields.String(attribute="by_label", required=True)
+    by = fields.Method("_by", required=True, metadata={"type": "string"})
     from_ = fields.String(attribute="from_status", data_key="from", allow_none=True, required=True)
     to = fields.String(attribute="to_status", required=True)
-    note = fields.String(required=True)
+    note = fields.Method("_note", required=True, metadata={"type": "string",
+                                                           "description": "Internal: empty for a business."})
+    message = fields.String(required=True, metadata={"description": "What the business was told."})
+
+    def _by(self, event) -> str:
+        if _staff_reads():
+            return event.by_label
+        return event.by.name if event.by is not None else str(_l("the customs office"))
+
+    def _note(self, event) -> str:
+        return event.note if _staff_reads() else ""
 
 
 class RatingSchema(Schema):
@@ -347,8 +393,9 @@ class IssueSchema(Schema):
     meeting_id = fields.Integer(allow_none=True)
     raised_by = fields.String(attribute="raised_by_name")
     status = fields.String(required=True, metadata={"enum": list(ISSUE_STATUSES)})
-    assignee = fields.Function(lambda i: i.assignee.email if i.assignee else None,
-                               metadata={"type": ["string", "null"]})
+    assignee = fields.Function(lambda i: i.assignee.email if i.assignee and _staff_reads() else None,
+                               metadata={"type": ["string", "null"],
+                                         "description": "The officer's e-mail (null for a business)."})
     due_date = fields.Date(allow_none=True)
     overdue = fields.Method("_overdue", metadata={"type": "boolean"})
     resolution = fields.String()
@@ -378,7 +425,10 @@ class IssueListArgsSchema(PageArgsSchema):
 
 class TransitionSchema(Schema):
     to = fields.String(required=True, validate=one_of(TRANSITION_TARGETS))
-    note = fields.String(load_default="", validate=length(max=10_000))
+    note = fields.String(load_default="", validate=length(max=10_000),
+                         metadata={"description": "Internal, for staff only."})
+    message = fields.String(load_default="", validate=length(max=10_000),
+                            metadata={"description": "Said to the business: it reads this on its issue."})
     assignee = fields.String(load_default=None, allow_none=True, validate=length(max=254),
                              metadata={"description": "The officer's email."})
     due_date = PlannedDate(load_default=None, allow_none=True)

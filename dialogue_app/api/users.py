@@ -1,4 +1,6 @@
+from flask import g
 from flask.views import MethodView
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 
@@ -9,7 +11,7 @@ from ..extensions import db
 from ..scope import get_visible
 from .access import admin_only, businesses_named, unit_named
 from .pagination import page_payload
-from .schemas import PageArgsSchema, UserCreateSchema, UserSchema, page_of
+from .schemas import PageArgsSchema, PasswordChangeSchema, UserCreateSchema, UserPatchSchema, UserSchema, page_of
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Accounts")
 
@@ -45,3 +47,32 @@ class UserById(MethodView):
     def get(self, user_id):
         """One account."""
         return get_visible(current_user, User, user_id) or abort(404)
+
+    @blp.arguments(UserPatchSchema)
+    @blp.response(200, UserSchema)
+    def patch(self, data, user_id):
+        """Change an account (administrators). A new password, role or unit, or `active: false`, ends every
+        session, remember cookie and API token of that person."""
+        admin_only()
+        user = get_visible(current_user, User, user_id) or abort(404)
+        if user.id == current_user.id and (data.get("role", user.role) != "admin" or not data.get("active", True)):
+            abort(409, message=_("You cannot remove your own administrator access."))
+        unit = unit_named(data["unit"]) if data.get("unit") else (None if "unit" in data else user.unit)
+        services.update_user(
+            user, name=data.get("name", user.name), role=data.get("role", user.role), unit=unit,
+            business=user.business, active=data.get("active", user.active),
+            language=data.get("language", user.language), password=data.get("password"),
+        )
+        db.session.commit()
+        return user
+
+
+@blp.route("/me/password")
+class OwnPassword(MethodView):
+    @blp.arguments(PasswordChangeSchema)
+    @blp.response(204)
+    def put(self, data):
+        """Set a new password; every other session and API token of the caller ends (this token stays)."""
+        services.change_own_password(current_user, current_password=data["current_password"],
+                                     new_password=data["new_password"], keep_token=g.get("api_token"))
+        db.session.commit()

@@ -57,7 +57,9 @@ def sign_in_by_token():
 def file_reader():
     """Who asks for a file endpoint (minutes.pdf, invite.ics): the bearer token's user when the request carries
     one (a wrong or expired token is 401, never a fall-back to the session), else the signed-in user, else
-    None (the caller then sends browsers to the sign-in page)."""
-    if request.headers.get("Authorization"):
+    None (the caller then sends browsers to the sign-in page). Another scheme (`Basic`, which a proxy in front
+    of the site may add for itself) is not ours: the session decides."""
+    scheme = request.headers.get("Authorization", "").partition(" ")[0]
+    if scheme.lower() == "bearer":
         return sign_in_by_token()
     return current_user if current_user.is_authenticated else None

@@ -34,3 +34,12 @@ class UserForm(FlaskForm):
         validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH,
                                        message=_l("At least %(min)d characters."))],
     )
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(_l("Enter your password."))])
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(_l("Enter a password.")),
+                    Length(min=MIN_PASSWORD_LENGTH, message=_l("At least %(min)d characters."))],
+    )

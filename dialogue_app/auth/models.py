@@ -43,9 +43,17 @@ class User(UserMixin, db.Model):
     unit: Mapped[Unit | None] = relationship()
     business: Mapped[Business | None] = relationship()
 
+    # The key of the sign-in this request came with (set by the services, never stored on the row): Flask-Login
+    # keeps get_id() in the session and in the remember cookie, so both name one UserSession, which the server
+    # can end. A cookie copied before the end, or a remember cookie alone, then opens nothing.
+    session_key = None
+
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_key}" if self.session_key else str(self.id)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method="scrypt")
@@ -68,5 +76,26 @@ class ApiToken(db.Model):
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class UserSession(db.Model):
+    """One sign-in of a person on one device (browser), ended by signing out, by the person from their list of
+    sessions, or for every device at once by a new password, role, unit or deactivation."""
+
+    __tablename__ = "user_sessions"
+    __audited__ = False  # machinery, like the API tokens' use: signing in and out is not a change of data
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # SHA-256 of the key the cookies carry: the key itself is never stored.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")
+    remember: Mapped[bool] = mapped_column(Boolean, default=False)
+    ended_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()

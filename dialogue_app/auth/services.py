@@ -14,7 +14,7 @@ from ..db import utcnow
 from ..exceptions import Conflict, InvalidData
 from ..extensions import db, has_rows
 from ..org.models import Business, Unit
-from .models import ApiToken, Role, User
+from .models import ApiToken, Role, User, UserSession
 
 MIN_PASSWORD_LENGTH = 10
 # Checked against when the email is unknown, so a wrong email costs the same time as a wrong password
@@ -77,14 +77,31 @@ def create_user(*, email: str, name: str, password: str, role: str, unit: Unit |
 
 def update_user(user: User, *, name: str, role: str, unit: Unit | None, business: Business | None,
                 active: bool, language: str, password: str | None = None) -> User:
+    """Change an account. A new password, role or unit, or deactivation, ends every session, remember cookie and
+    API token of the person: what they were let in for has changed, and a stolen cookie must not outlive it."""
     role = Role(role)
     _check_placement(role, unit, business)
+    if password:
+        check_password_strength(password)
+    changed_rights = role.value != user.role or unit != user.unit or business != user.business \
+        or (user.active and not active) or bool(password)
     user.name, user.role, user.unit, user.business = name.strip(), role.value, unit, business
     user.active, user.language = active, language
     if password:
-        check_password_strength(password)
         user.set_password(password)
+    if changed_rights:
+        end_sessions(user)
     return user
+
+
+def change_own_password(user: User, *, current_password: str, new_password: str, keep_session: str | None = None,
+                        keep_token: ApiToken | None = None) -> None:
+    """The person sets a new password; every other session and token of theirs ends (the one in use stays)."""
+    if not user.check_password(current_password):
+        raise InvalidData.on("current_password", _l("This is not your current password."))
+    check_password_strength(new_password)
+    user.set_password(new_password)
+    end_sessions(user, keep_session=keep_session, keep_token=keep_token)
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -128,3 +145,106 @@ def revoke_token(row: ApiToken) -> None:
 def users_under(unit) -> str | None:
     """A unit cannot be deleted while people belong to it (receiver of signals.unit_deleting)."""
     return _l("users") if has_rows(select(User.id).where(User.unit_id == unit.id)) else None
+
+
+# -- Sessions: ended on the server, not only by forgetting a cookie ----------------------------------------------
+
+# How stale a session's "last seen" may get before it is written again (one write per request otherwise).
+LAST_SEEN_RESOLUTION = timedelta(minutes=5)
+# A sign-in without "keep me signed in" lives as long as its browser window, which the server cannot see: it
+# ends after this long unused, so that a copied cookie does not work for ever. A remembered one lives as long
+# as the remember cookie (Flask-Login's REMEMBER_COOKIE_DURATION, a year).
+IDLE_LIMIT = timedelta(hours=12)
+REMEMBER_LIMIT = timedelta(days=365)
+
+
+def _alive(row: UserSession, now: datetime) -> bool:
+    if row.ended_at is not None:
+        return False
+    return now - (row.created_at if row.remember else row.last_seen_at) <= \
+        (REMEMBER_LIMIT if row.remember else IDLE_LIMIT)
+
+
+def start_session(user: User, *, user_agent: str = "", address: str = "", remember: bool = False) -> str:
+    """A new session for `user` on one device; its key (256 random bits) goes into the cookies through
+    `user.session_key`, only its hash into the database."""
+    key = secrets.token_urlsafe(32)
+    db.session.add(UserSession(user=user, key_hash=_hash_token(key), user_agent=(user_agent or "")[:255],
+                               address=(address or "")[:64], remember=remember))
+    user.session_key = key
+    return key
+
+
+def session_user(ident: str, now: datetime | None = None) -> User | None:
+    """The active user whose live session `ident` (what get_id() gave, "<user id>:<key>") names, else None."""
+    user_id, _, key = (ident or "").partition(":")
+    if not user_id.isdigit() or not key or len(key) > 100:
+        return None
+    row = db.session.execute(
+        select(UserSession).where(UserSession.key_hash == _hash_token(key), UserSession.ended_at.is_(None))
+        .options(db.joinedload(UserSession.user))
+    ).scalar_one_or_none()
+    now = now or utcnow()
+    if row is None or row.user_id != int(user_id) or not row.user.active or not _alive(row, now):
+        return None
+    if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
+        row.last_seen_at = now
+        db.session.commit()
+    row.user.session_key = key
+    return row.user
+
+
+def current_session_row(user: User) -> UserSession | None:
+    if not user.session_key:
+        return None
+    return db.session.execute(
+        select(UserSession).where(UserSession.key_hash == _hash_token(user.session_key))).scalar_one_or_none()
+
+
+def end_session(user: User, session_id: int | None = None) -> bool:
+    """End one of `user`'s sessions (by id), or the one this request came with; False when there is none."""
+    if session_id is None:
+        row = current_session_row(user)
+    else:
+        row = db.session.execute(select(UserSession).where(UserSession.id == session_id,
+                                                           UserSession.user_id == user.id)).scalar_one_or_none()
+    if row is None or row.ended_at is not None:
+        return False
+    row.ended_at = utcnow()
+    return True
+
+
+def end_sessions(user: User, *, keep_session: str | None = None, keep_token: ApiToken | None = None) -> None:
+    """End every session and revoke every API token of `user`, but the session with the key `keep_session`
+    and the token `keep_token` (the ones the person is using to ask for it)."""
+    now = utcnow()
+    kept = _hash_token(keep_session) if keep_session else None
+    for row in db.session.execute(select(UserSession).where(UserSession.user_id == user.id,
+                                                            UserSession.ended_at.is_(None))).scalars():
+        if row.key_hash != kept:
+            row.ended_at = now
+    for token in db.session.execute(select(ApiToken).where(ApiToken.user_id == user.id,
+                                                           ApiToken.revoked_at.is_(None))).scalars():
+        if keep_token is None or token.id != keep_token.id:
+            token.revoked_at = now
+
+
+def live_sessions(user: User) -> tuple[list[UserSession], list[ApiToken]]:
+    """The person's sessions and API tokens still alive, newest first (the page under their account)."""
+    now = utcnow()
+    sessions = [row for row in db.session.execute(
+        select(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+        .order_by(UserSession.last_seen_at.desc())).scalars() if _alive(row, now)]
+    tokens = db.session.execute(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None),
+                               ApiToken.expires_at > now).order_by(ApiToken.created_at.desc())).scalars().all()
+    return sessions, tokens
+
+
+def revoke_own_token(user: User, token_id: int) -> bool:
+    row = db.session.execute(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id,
+                                                    ApiToken.revoked_at.is_(None))).scalar_one_or_none()
+    if row is None:
+        return False
+    row.revoked_at = utcnow()
+    return True

@@ -4,8 +4,14 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from ..db import listen
-from ..signals import occurrence_changed, series_invitations_due, unit_deleted
-from .services import give_new_objects_a_feed, on_occurrence_changed, on_series_invitations_due, on_unit_deleted
+from ..signals import invitations_ended, occurrence_changed, series_invitations_due, unit_deleted
+from .services import (
+    give_new_objects_a_feed,
+    on_invitations_ended,
+    on_occurrence_changed,
+    on_series_invitations_due,
+    on_unit_deleted,
+)
 
 
 def init_app(app: Flask) -> None:
@@ -14,3 +20,4 @@ def init_app(app: Flask) -> None:
     series_invitations_due.connect(on_series_invitations_due)
     occurrence_changed.connect(on_occurrence_changed)
     unit_deleted.connect(on_unit_deleted)
+    invitations_ended.connect(on_invitations_ended)

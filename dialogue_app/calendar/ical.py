@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Alarm, Calendar, Event, vCalAddress, vRecur, vText
 
 from ..scheduling.recurrence import Occurrence, Rule, Status, rule_for
+from ..text import clean_text
 
 PRODID = "-//Dialogue//Partnership dialogues//VI"
 # The alarm rings the evening before, at this hour (local time of the meeting).
@@ -26,7 +27,8 @@ ALARM_HOUR = 18
 
 
 def nfc(text: str | None) -> str:
-    return unicodedata.normalize("NFC", text or "")
+    """Text as a calendar gets it: composed, and without control characters (whatever is stored)."""
+    return clean_text(unicodedata.normalize("NFC", text or ""))
 
 
 class Text(vText):
@@ -35,7 +37,7 @@ class Text(vText):
     reach calendars in two lines."""
 
     def to_ical(self) -> bytes:
-        text = str(self).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+        text = clean_text(str(self)).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
         return text.replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n").encode(self.encoding)
 
 

@@ -9,7 +9,7 @@ from threading import Lock
 
 from flask import current_app, g, has_app_context, render_template
 from flask_babel import force_locale
-from sqlalchemy import and_, bindparam, delete, insert, select
+from sqlalchemy import and_, bindparam, delete, exists, insert, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from .. import officetime
@@ -20,8 +20,8 @@ from ..extensions import db
 from ..mail.services import enqueue
 from ..org.models import Business, Contact, Unit
 from ..scheduling import services as scheduling
-from ..scheduling.models import Meeting, Series, invited_series
-from ..scope import is_business, unit_ids_below
+from ..scheduling.models import Meeting, Series, invited_series, series_invitations
+from ..scope import is_business, may_hold_feed, unit_ids_below
 from ..web import external_url
 from . import ical
 from .models import FEED_KINDS, FeedToken
@@ -32,9 +32,11 @@ HISTORY = timedelta(days=366)  # how far back a feed goes
 
 # -- Tokens -------------------------------------------------------------------------------------------------------
 
-def _derive(kind: str, target_id: int, generation: int) -> str:
+def _derive(kind: str, target_id: int, generation: int, subscriber: int = 0) -> str:
     key = current_app.config["SECRET_KEY"].encode()
-    digest = hmac.new(key, f"feed:{kind}:{target_id}:{generation}".encode(), hashlib.sha256).digest()
+    name = f"feed:{kind}:{target_id}:{generation}" if not subscriber else \
+        f"feed:{kind}:{target_id}:{subscriber}:{generation}"
+    digest = hmac.new(key, name.encode(), hashlib.sha256).digest()
     return urlsafe_b64encode(digest[:24]).decode().rstrip("=")  # 192 bits
 
 
@@ -45,7 +47,8 @@ def _hash(token: str) -> str:
 def prefetch_tokens(kind: str, target_ids) -> None:
     """Load the feed keys of a whole page of objects in one query (a list must not ask once per row)."""
     rows = db.session.execute(
-        select(FeedToken).where(FeedToken.kind == kind, FeedToken.target_id.in_(list(target_ids)))).scalars()
+        select(FeedToken).where(FeedToken.kind == kind, FeedToken.target_id.in_(list(target_ids)),
+                                FeedToken.subscriber_id == 0)).scalars()
     g.setdefault("feed_tokens", {}).update({(row.kind, row.target_id): row for row in rows})
 
 
@@ -53,9 +56,7 @@ def feed_token(kind: str, target_id: int) -> str | None:
     """The feed's current token (made on first use), or None when the feed has been revoked."""
     row = g.get("feed_tokens", {}).get((kind, target_id)) if has_app_context() else None
     if row is None:
-        row = db.session.execute(
-            select(FeedToken).where(FeedToken.kind == kind, FeedToken.target_id == target_id)
-        ).scalar_one_or_none()
+        row = _row(kind, target_id)
     if row is None:
         token = _derive(kind, target_id, 1)
         row = FeedToken(kind=kind, target_id=target_id, generation=1, token_hash=_hash(token))
@@ -65,16 +66,74 @@ def feed_token(kind: str, target_id: int) -> str | None:
     return None if row.revoked else _derive(kind, target_id, row.generation)
 
 
+def _row(kind: str, target_id: int, subscriber: int = 0) -> FeedToken | None:
+    return db.session.execute(
+        select(FeedToken).where(FeedToken.kind == kind, FeedToken.target_id == target_id,
+                                FeedToken.subscriber_id == subscriber)
+    ).scalar_one_or_none()
+
+
 def feed_url(kind: str, target_id: int) -> str | None:
     token = feed_token(kind, target_id)
     return external_url("calendar.feed", token=token) if token else None
 
 
+def feed_url_for(user: User, kind: str, target_id: int) -> str | None:
+    """The feed address `user` may be given for the object (kind, target_id) they can see, or None.
+
+    Pages and API payloads both ask here (scope.FEED_HOLDERS): a business gets its own key to a series it is
+    invited to, never the series' shared key nor a unit's feed."""
+    if kind == "series" and is_business(user):
+        return invitation_feed_url(target_id, user.business_id) if user.business_id else None
+    if not may_hold_feed(user, kind):
+        return None
+    if kind == "business" and is_business(user) and target_id != user.business_id:
+        return None
+    return feed_url(kind, target_id)
+
+
+def _invited(series_id: int, business_id: int) -> bool:
+    return db.session.execute(
+        select(series_invitations.c.series_id).where(series_invitations.c.series_id == series_id,
+                                                     series_invitations.c.business_id == business_id)
+    ).first() is not None
+
+
+def invitation_feed_url(series_id: int, business_id: int) -> str | None:
+    """The invited business's own key to the series' feed, or None when it is not invited. A key ended with an
+    earlier invitation never comes back: a new invitation gets a new generation."""
+    if not _invited(series_id, business_id):
+        return None
+    row = _row("invitation", series_id, business_id)
+    if row is None:
+        row = FeedToken(kind="invitation", target_id=series_id, subscriber_id=business_id, generation=1)
+        db.session.add(row)
+    elif row.revoked:
+        row.generation += 1
+        row.revoked, row.rotated_at = False, utcnow()
+    token = _derive("invitation", series_id, row.generation, business_id)
+    row.token_hash = _hash(token)
+    db.session.flush()
+    return external_url("calendar.feed", token=token)
+
+
+def end_invitation_feeds(series_id: int, business_ids) -> None:
+    """The invitations of these businesses to the series ended: their keys to its feed stop at once."""
+    for row in db.session.execute(
+        select(FeedToken).where(FeedToken.kind == "invitation", FeedToken.target_id == series_id,
+                                FeedToken.subscriber_id.in_(list(business_ids)))
+    ).scalars():
+        row.revoked = True
+
+
+def on_invitations_ended(series, business_ids=(), **_) -> None:
+    end_invitation_feeds(series.id, business_ids)
+
+
 def rotate(kind: str, target_id: int) -> str:
     """A new token for the feed; the old address stops working at once."""
     feed_token(kind, target_id)
-    row = db.session.execute(
-        select(FeedToken).where(FeedToken.kind == kind, FeedToken.target_id == target_id)).scalar_one()
+    row = _row(kind, target_id)
     row.generation += 1
     row.revoked, row.rotated_at = False, utcnow()
     token = _derive(kind, target_id, row.generation)
@@ -84,9 +143,7 @@ def rotate(kind: str, target_id: int) -> str:
 
 def revoke(kind: str, target_id: int) -> None:
     feed_token(kind, target_id)
-    row = db.session.execute(
-        select(FeedToken).where(FeedToken.kind == kind, FeedToken.target_id == target_id)).scalar_one()
-    row.revoked = True
+    _row(kind, target_id).revoked = True
 
 
 def token_target(token: str) -> FeedToken | None:
@@ -97,6 +154,8 @@ def token_target(token: str) -> FeedToken | None:
         return None
     target = db.session.get(FEED_MODELS[row.kind], row.target_id)
     if target is None or (row.kind == "user" and not target.active):
+        return None
+    if row.kind == "invitation" and not _invited(row.target_id, row.subscriber_id):
         return None
     return row
 
@@ -112,7 +171,7 @@ def _horizon(today: date) -> datetime:
 def series_condition(kind: str, target_id: int):
     """Condition on Series: the series the feed of (kind, target_id) shows. Subqueries only, so that it runs
     on a plain connection too (see calendar/fastpath.py)."""
-    if kind == "series":
+    if kind in ("series", "invitation"):
         return Series.id == target_id
     if kind == "business":
         return Series.id.in_(invited_series(target_id))
@@ -137,8 +196,11 @@ def _statements() -> tuple:
     target = bindparam("target")
     # A personal feed closes with its person's account.
     user_active = select(User.active).where(User.id == FeedToken.target_id).scalar_subquery().label("user_active")
+    # A subscriber's key opens the series only while its invitation stands.
+    invited = exists().where(series_invitations.c.series_id == FeedToken.target_id,
+                             series_invitations.c.business_id == FeedToken.subscriber_id).label("invited")
     token = select(FeedToken.id, FeedToken.kind, FeedToken.target_id, FeedToken.generation, FeedToken.revoked,
-                   user_active).where(FeedToken.token_hash == bindparam("hash"))
+                   user_active, invited).where(FeedToken.token_hash == bindparam("hash"))
     series = {kind: select(Series.id, Series.revision, Series.updated_at).where(series_condition(kind, target))
               .order_by(Series.id) for kind in FEED_KINDS}
     meetings = {kind: select(Meeting.id, Meeting.updated_at).where(meetings_condition(kind, target))
@@ -170,7 +232,8 @@ def feed_state(conn, token: str, today: date) -> tuple[int, str, datetime | None
     if not token or len(token) > 100:
         return None
     row = conn.execute(_statements()[0], {"hash": _hash(token)}).first()
-    if row is None or row.revoked or (row.kind == "user" and not row.user_active):
+    if row is None or row.revoked or (row.kind == "user" and not row.user_active) \
+            or (row.kind == "invitation" and not row.invited):
         return None
     return (row.id, *version_of(conn, row.kind, row.target_id, row.generation, today))
 
@@ -240,7 +303,7 @@ def _meeting_sequence(meeting: Meeting) -> int:
 
 
 def feed_name(row: FeedToken) -> str:
-    if row.kind == "series":
+    if row.kind in ("series", "invitation"):
         return db.session.get(Series, row.target_id).title
     if row.kind == "business":
         return f"Đối thoại – {db.session.get(Business, row.target_id).name}"
@@ -366,7 +429,7 @@ def meeting_invite(meeting: Meeting, user: User | None = None) -> bytes:
 
 
 FEED_OWNERS = {Series: "series", Business: "business", Unit: "unit", User: "user"}
-FEED_MODELS = {kind: model for model, kind in FEED_OWNERS.items()}
+FEED_MODELS = {**{kind: model for model, kind in FEED_OWNERS.items()}, "invitation": Series}
 
 
 def first_feed_key(kind: str, target_id: int, created_at: datetime | None = None) -> dict:

@@ -23,6 +23,22 @@ ALLOWED = {
 }
 
 
+# Other spellings of an extension that name the same type.
+SAME_TYPE = {"jpg": ("jpg", "jpeg")}
+
+
+def download_name(filename: str, content_type: str) -> str:
+    """The name a file is offered under: as given, but ending with the extension of its real type (judged by its
+    bytes), so that "hoa-don.pdf.exe" holding a PDF is saved as a PDF, never run as a program."""
+    extension = ALLOWED.get(content_type)
+    if extension is None:
+        return filename
+    stem, dot, given = filename.rpartition(".")
+    if dot and given.lower() in SAME_TYPE.get(extension, (extension,)):
+        return filename
+    return f"{filename}.{extension}"
+
+
 def storage_dir() -> Path:
     return Path(current_app.config.get("ATTACHMENT_DIR") or Path(current_app.instance_path) / "attachments")
 
@@ -43,12 +59,16 @@ def add_attachment(issue: Issue, *, filename: str, data: bytes, uploaded_by_id: 
     digest = hashlib.sha256(data).hexdigest()
     path = stored_path(digest)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Owner only (0700/0600), whatever the process's umask (gunicorn sets 0 unless told otherwise).
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         temporary = path.with_suffix(".part")
-        temporary.write_bytes(data)
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        os.chmod(temporary, 0o600)  # an older .part left behind keeps its mode through O_CREAT
         os.replace(temporary, path)  # never a half-written file under the final name
     # The name is shown and offered on download only: keep it short and free of path parts.
-    safe_name = os.path.basename(filename.replace("\\", "/")).strip()[:200] or f"file.{ALLOWED[kind.mime]}"
+    safe_name = download_name(os.path.basename(filename.replace("\\", "/")).strip()[:200] or "file", kind.mime)
     attachment = Attachment(issue=issue, filename=safe_name, content_type=kind.mime, size=len(data), sha256=digest,
                             uploaded_by_id=uploaded_by_id)
     db.session.add(attachment)

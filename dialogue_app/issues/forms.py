@@ -35,7 +35,10 @@ class BusinessIssueForm(FlaskForm):
 class TransitionForm(FlaskForm):
     to = HiddenField(validators=[DataRequired()])
     version = IntegerField(validators=[Optional()])
-    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=10_000)])
+    note = TextAreaField(_l("Internal note"), validators=[Optional(), Length(max=10_000)],
+                         description=_l("For the office's staff only: the business never sees it."))
+    message = TextAreaField(_l("Message to the business"), validators=[Optional(), Length(max=10_000)],
+                            description=_l("The business reads this on its issue."))
     assignee = SelectField(_l("Officer"), choices=[], validate_choice=False)
     due_date = DateField(_l("Due date"), validators=[Optional()])
     resolution = TextAreaField(_l("Answer"), validators=[Optional(), Length(max=100_000)])

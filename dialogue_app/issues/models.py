@@ -131,7 +131,9 @@ class IssueEvent(db.Model):
     by_label: Mapped[str] = mapped_column(String(300))
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str] = mapped_column(String(16))
+    # `note` is internal (staff only); `message` is what the business is told. A business never reads a note.
     note: Mapped[str] = mapped_column(Text, default="")
+    message: Mapped[str] = mapped_column(Text, default="", server_default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     issue: Mapped[Issue] = relationship(back_populates="events")

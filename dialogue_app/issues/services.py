@@ -23,6 +23,7 @@ from ..scope import (
     is_below,
     is_business,
     is_staff,
+    may_change,
     unit_ids_below,
     unit_scoped,
     visible,
@@ -68,12 +69,19 @@ def is_overdue(issue: Issue, today: date | None = None) -> bool:
 
 
 def get_issue_to_change(user: User, issue_id: int) -> Issue | None:
-    """The issue if `user` may act on it: they see it and it is now at their unit or below. A branch follows
-    what it escalated but no longer handles it."""
+    """The issue if `user` may act on it: they see it and the table of unit rights (scope.UNIT_RIGHTS) lets them
+    change what is at the unit where it is now: their own unit. A branch follows what it escalated but no longer
+    handles it; the unit above handles what was escalated to it, and only reads what waits below."""
     issue = get_issue(user, issue_id)
-    if issue is None or (not is_business(user) and not can_see_unit(user, issue.unit)):
+    if issue is None or (not is_business(user) and not may_change(user, issue.unit)):
         return None
     return issue
+
+
+def return_target(issue: Issue) -> Unit | None:
+    """The unit below that "Trả lại cấp dưới" would send `issue` to, or None where it cannot work (the issue was
+    raised here, not escalated from below)."""
+    return _child_towards(issue.unit, issue.origin_unit)
 
 
 def get_issue(user: User, issue_id: int) -> Issue | None:
@@ -86,9 +94,11 @@ def actor_label(user: User | None) -> str:
     return person_label(user.name, user.email) if user else "system"
 
 
-def _event(issue: Issue, actor: User | None, source: str | None, target: str, note: str = "", **details) -> None:
+def _event(issue: Issue, actor: User | None, source: str | None, target: str, note: str = "", message: str = "",
+           **details) -> None:
     issue.events.append(IssueEvent(by_id=actor.id if actor else None, by_label=actor_label(actor),
                                    from_status=source, to_status=target, note=note or "",
+                                   message=(message or "").strip(),
                                    details={k: v for k, v in details.items() if v is not None}))
 
 
@@ -133,15 +143,22 @@ def _check_version(issue: Issue, expected_version: int | None) -> None:
                        {"version": [str(_l("The issue is now at version %(v)d.", v=issue.version))]})
 
 
-def transition(issue: Issue, *, to: str, actor: User, note: str = "", assignee: User | None = None,
+def transition(issue: Issue, *, to: str, actor: User, note: str = "", message: str = "",
+               assignee: User | None = None,
                due_date: date | None = None, resolution: str | None = None, legal_basis: str | None = None,
                expected_version: int | None = None) -> Issue:
     """Move `issue` as the workflow table allows; raises Conflict, TransitionRefused or InvalidData.
+
+    `note` is internal, for staff; `message` is said to the business (it reads it on the issue).
 
     `expected_version`: the version the caller's change was based on; when the issue has changed since,
     nothing happens and Conflict says so.
     """
     _check_version(issue, expected_version)
+    if not is_business(actor) and not may_change(actor, issue.unit):
+        raise TransitionRefused(
+            _l("This issue is now at %(unit)s, which handles it; your unit follows it and reads it.",
+               unit=issue.unit.name), {"to": []})
     step = find_transition(issue.status, to)
     if step is None:
         allowed = allowed_targets(issue.status)
@@ -189,14 +206,15 @@ def transition(issue: Issue, *, to: str, actor: User, note: str = "", assignee: 
         details = {"from_unit": issue.unit.code, "to_unit": below.code}
         issue.unit, issue.assignee, issue.due_date = below, None, None
     issue.status = (step.lands_in or target).value
-    _event(issue, actor, source, target.value, note, **details)
+    _event(issue, actor, source, target.value, note, message, **details)
     return issue
 
 
 def offered_steps(issue: Issue) -> list[str]:
     """The steps the issue page offers, by target name: "answered" first while the issue is open (answer()
     takes the steps before it), then the other moves the workflow allows."""
-    steps = allowed_targets(issue.status)
+    # "Trả lại cấp dưới" only where it can work: an issue escalated here from a unit below.
+    steps = [step for step in allowed_targets(issue.status) if step != "returned" or return_target(issue) is not None]
     if issue.status in OPEN_STATUSES:
         steps = ["answered", *(step for step in steps if step != "answered")]
     return steps
@@ -215,7 +233,7 @@ def answer(issue: Issue, *, actor: User, resolution: str, legal_basis: str | Non
         raise InvalidData.on("resolution", _l("Write the answer."))
     taken = []
     if issue.status == IssueStatus.NEW:
-        if not is_staff(actor) or actor.unit is None or not can_see_unit(actor, issue.unit):
+        if not is_staff(actor) or actor.unit is None or not may_change(actor, issue.unit):
             raise InvalidData(_l("Only an officer of the unit handling the issue can take it: assign it to one "
                                  "first."))
         transition(issue, to="assigned", actor=actor, assignee=actor,

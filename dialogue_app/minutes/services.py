@@ -14,7 +14,7 @@ from importlib import metadata
 from pathlib import Path
 
 from flask import current_app, render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, delete, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +24,7 @@ from .. import officetime, pdf
 from ..attendance.models import Attendee
 from ..auth.models import Role, User
 from ..db import utcnow
-from ..exceptions import Conflict, InvalidData
+from ..exceptions import Conflict, Forbidden, InvalidData
 from ..extensions import db
 from ..issues.labels import STATUS_NAMES
 from ..issues.models import Issue, Topic
@@ -33,7 +33,7 @@ from ..issues.workflow import DONE_STATUSES, OPEN_STATUSES
 from ..mail.services import Attachment, enqueue
 from ..org.models import Business, Contact, Unit
 from ..scheduling.models import Meeting
-from ..scope import HEADS, in_group, is_staff, sees_every_unit, visible
+from ..scope import HEADS, in_group, is_staff, may_change, sees_every_unit, visible
 from ..text import person_label
 from ..web import external_url
 from .markup import render_markdown
@@ -222,6 +222,19 @@ def _actor_label(user: User | None) -> str:
     return person_label(user.name, user.email) if user else "system"
 
 
+def may_change_minutes(user: User, meeting: Meeting) -> bool:
+    """The table of unit rights (scope.UNIT_RIGHTS): a unit writes, finalises, amends and sends its own meetings'
+    minutes;
+    the units above read them."""
+    return may_change(user, meeting.unit)
+
+
+def _check_may_change(actor: User | None, meeting: Meeting) -> None:
+    if actor is not None and not may_change_minutes(actor, meeting):
+        raise Forbidden(_l("These minutes belong to %(unit)s: that unit writes, finalises, amends and sends them.",
+                           unit=meeting.unit.name))
+
+
 def save_minutes(meeting: Meeting, *, actor: User | None, base_revision: int | None = None,
                  amendment_note: str | None = None, **changes) -> MinutesRevision:
     """Save the minutes of `meeting` as a new revision and return it; when nothing changed, the latest one.
@@ -230,8 +243,10 @@ def save_minutes(meeting: Meeting, *, actor: User | None, base_revision: int | N
     (Markdown); those not given (or None) keep the latest revision's value. `base_revision`: the revision
     the change was made on (0: there was none yet); when another was saved since, MinutesConflict and
     nothing is saved; None skips the check. Finalised minutes change only by an amendment: `amendment_note`
-    says why; without one, Conflict. Raises InvalidData for text too long or a cancelled meeting.
+    says why; without one, Conflict. Raises InvalidData for text too long or a cancelled meeting, Forbidden
+    when the minutes are another unit's (scope.UNIT_RIGHTS).
     """
+    _check_may_change(actor, meeting)
     if meeting.status == "cancelled":
         raise InvalidData(_l("This meeting was cancelled: it has no minutes."))
     cleaned = _checked(changes)
@@ -270,7 +285,8 @@ def save_minutes(meeting: Meeting, *, actor: User | None, base_revision: int | N
 def finalise_minutes(meeting: Meeting, *, actor: User | None, base_revision: int | None = None) -> Minutes:
     """Lock the minutes of `meeting` as they are in their latest revision (`base_revision`, when given,
     must be it). Needs a meeting that has begun and was not cancelled, and the chair's and secretary's
-    names, who sign them. Raises InvalidData, Conflict (already final) or MinutesConflict."""
+    names, who sign them. Raises InvalidData, Conflict (already final), MinutesConflict or Forbidden."""
+    _check_may_change(actor, meeting)
     minutes = get_minutes(meeting)
     latest = latest_revision(minutes)
     if latest is None:
@@ -395,9 +411,10 @@ def _issue_line(number: int, issue: Issue, meeting: Meeting, raised_on: date | N
 def layout_version() -> str:
     """A digest of what shapes every printed page (templates, style sheet, fonts, WeasyPrint's version):
     a new release that changes the layout renders the cached PDFs again."""
-    root = Path(current_app.root_path).parent
+    # The app's own folders, wherever they are (the checkout's top, or inside an installed package).
+    templates = Path(current_app.root_path, current_app.template_folder)
     digest = hashlib.sha256(metadata.version("weasyprint").encode())
-    files = sorted((root / "templates" / "pdf").glob("*.html")) + [root / "static" / "css" / "pdf.css"]
+    files = sorted((templates / "pdf").glob("*.html")) + [Path(current_app.static_folder, "css", "pdf.css")]
     for path in files:
         digest.update(path.name.encode() + path.read_bytes())
     for path in sorted(Path(current_app.static_folder, "fonts").glob("*.ttf")):
@@ -597,14 +614,26 @@ def _business_reader(business_id: int) -> User:
     return User(id=None, role=Role.BUSINESS.value, business_id=business_id, name="", email="")
 
 
-def send_minutes(meeting: Meeting, *, actor: User) -> int:
+def already_sent(minutes) -> bool:
+    """True when this very revision of the minutes has been mailed already."""
+    return minutes is not None and minutes.sent_revision is not None and minutes.sent_revision == minutes.revision_count
+
+
+def send_minutes(meeting: Meeting, *, actor: User, again: bool = False) -> int:
     """Mail the finalised minutes of `meeting`, as a PDF attachment, through the outbox: to the managers of
     its unit (and of the unit above) and the officials present, in the staff's version, and to each business
     present, in that business's version. Returns how many addresses were written to. Raises Conflict for
-    minutes not yet final, InvalidData when there is nobody to send to."""
+    minutes not yet final, InvalidData when there is nobody to send to, and Conflict naming who already has them
+    when this revision was sent before and `again` is not said."""
+    _check_may_change(actor, meeting)
     minutes = get_minutes(meeting)
     if minutes is None or minutes.status != "final":
         raise Conflict(_l("Only final minutes can be sent. Finalise them first."))
+    if already_sent(minutes) and not again:
+        raise Conflict(
+            _l("These minutes were already sent on %(date)s to %(who)s. Send them again?",
+               date=format_datetime(minutes.sent_at, "HH:mm dd/MM/yyyy"), who=", ".join(minutes.sent_to) or "—"),
+            {"again": list(minutes.sent_to)})
     # Staff each get the version their own scope allows (an organiser's copy leaves out what only managers
     # may read, such as an officer's conduct); each business gets its own version.
     staff = {m.id: m for m in unit_managers(meeting)}
@@ -625,6 +654,7 @@ def send_minutes(meeting: Meeting, *, actor: User) -> int:
     url = external_url("minutes.minutes_page", meeting_id=meeting.id)
     start = in_office_zone(meeting.start)
     sent = 0
+    addressed: list[str] = []
     audiences = [([user.email], user, url, minutes_pdf(meeting, user, minutes).data()) for user in staff.values()]
     audiences += [(addresses, None, None, render_pdf(meeting, _business_reader(business_id), minutes))
                   for business_id, addresses in businesses.items()]
@@ -637,5 +667,7 @@ def send_minutes(meeting: Meeting, *, actor: User) -> int:
         message = enqueue(to=addresses, subject=subject.removeprefix("Subject:").strip(), text=body.lstrip("\n"),
                           html=html, attachments=[Attachment(filename, "application/pdf", data)])
         sent += len(message.recipients) if message else 0
+        addressed += message.recipients if message else []
     minutes.sent_at = utcnow()
+    minutes.sent_revision, minutes.sent_to = minutes.revision_count, addressed
     return sent

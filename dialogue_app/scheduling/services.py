@@ -17,7 +17,7 @@ from ..officetime.days import AdjustmentKind, HolidayCalendar
 from ..officetime.models import CalendarAdjustment
 from ..org.models import Business, Unit
 from ..scope import is_business, unit_ids_below, visible
-from ..signals import occurrence_changed, series_invitations_due
+from ..signals import invitations_ended, occurrence_changed, series_invitations_due
 from .models import Meeting, OccurrenceOverride, Series
 from .recurrence import (
     FIRST_YEAR,
@@ -314,6 +314,9 @@ def update_series(series: Series, notify: bool = True, **changes) -> Series:
     if noticeable:
         series.sequence += 1
     resync_meetings(series)
+    ended = [b.id for b in before_invitees - set(series.invitees)]
+    if ended:
+        invitations_ended.send(series, business_ids=ended)
     if notify:
         if noticeable:
             series_invitations_due.send(series, contacts=None)

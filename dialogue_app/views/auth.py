@@ -1,10 +1,10 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 
 from ..auth import services
-from ..auth.access import mark_sign_in_failed, sign_in_limits
-from ..auth.forms import LoginForm, UserForm
+from ..auth.access import mark_sign_in_failed, remember_device, sign_in_limits
+from ..auth.forms import LoginForm, PasswordForm, UserForm
 from ..auth.models import User
 from ..db import utcnow
 from ..directory import users_statement
@@ -22,8 +22,9 @@ login_manager.login_message = None  # the sign-in page itself says what to do
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return services.active_user(int(user_id)) if user_id.isdigit() else None
+def load_user(ident: str) -> User | None:
+    """The session cookie and the remember cookie both carry get_id(): a live session of an active person."""
+    return services.session_user(ident)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -39,14 +40,19 @@ def login():
             flash(_("Wrong email or password."), "error")
         else:
             user.last_login_at = utcnow()
+            services.start_session(user, user_agent=request.user_agent.string, address=request.remote_addr or "",
+                                   remember=form.remember.data)
             db.session.commit()
             login_user(user, remember=form.remember.data)
-            return redirect(local_target(request.args.get("next")))
+            return remember_device(redirect(local_target(request.args.get("next"))), user.email)
     return render_template("auth/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        services.end_session(current_user)  # a copy of the cookie stops working too
+        db.session.commit()
     logout_user()
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
@@ -130,3 +136,62 @@ def edit_user(user_id: int):
                 flash(_("Account %(email)s saved.", email=user.email), "success")
                 return redirect(url_for("auth.users"))
     return render_template("auth/user_form.html", form=form, user=user)
+
+
+@bp.route("/account/sessions")
+@login_required
+def sessions():
+    """Where the person is signed in (browsers and API tokens), each of which they can end."""
+    live, tokens = services.live_sessions(current_user)
+    current = services.current_session_row(current_user)
+    return render_template("auth/sessions.html", sessions=live, tokens=tokens,
+                           current_id=current.id if current else None, form=PasswordForm())
+
+
+@bp.route("/account/sessions/<int:session_id>/end", methods=["POST"])
+@login_required
+def end_session(session_id: int):
+    if not services.end_session(current_user, session_id):
+        abort(404)
+    db.session.commit()
+    flash(_("That session has ended."), "success")
+    return redirect(url_for("auth.sessions"))
+
+
+@bp.route("/account/sessions/end-others", methods=["POST"])
+@login_required
+def end_other_sessions():
+    services.end_sessions(current_user, keep_session=current_user.session_key)
+    db.session.commit()
+    flash(_("Every other session and API token has ended."), "success")
+    return redirect(url_for("auth.sessions"))
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    if not services.revoke_own_token(current_user, token_id):
+        abort(404)
+    db.session.commit()
+    flash(_("That API token no longer works."), "success")
+    return redirect(url_for("auth.sessions"))
+
+
+@bp.route("/account/password", methods=["POST"])
+@login_required
+def change_password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_own_password(current_user, current_password=form.current_password.data,
+                                         new_password=form.new_password.data, keep_session=current_user.session_key)
+            db.session.commit()
+        except ServiceError as error:
+            show_service_error(form, error)
+        else:
+            flash(_("Your password is changed; every other session has ended."), "success")
+            return redirect(url_for("auth.sessions"))
+    live, tokens = services.live_sessions(current_user)
+    current = services.current_session_row(current_user)
+    return render_template("auth/sessions.html", sessions=live, tokens=tokens,
+                           current_id=current.id if current else None, form=form), 422

@@ -82,7 +82,7 @@ def manage(kind: str, target_id: int):
             flash(_("A new address was made; the old one no longer works."), "success")
         db.session.commit()
         return redirect(url_for("calendar.manage", kind=kind, target_id=target_id))
-    url = services.feed_url(kind, target_id)
+    url = services.feed_url_for(current_user, kind, target_id)
     db.session.commit()  # a feed of an object older than the feeds gets its key now
     webcal = "webcal://" + url.split("://", 1)[1] if url else None
     return render_template("calendar/manage.html", kind=kind, target=target, url=url, webcal=webcal,

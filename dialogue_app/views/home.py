@@ -4,6 +4,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session
 from flask_login import current_user, login_required
 
+from ..db import database_answers
 from ..directory import unit_totals
 from ..extensions import db
 from ..issues.services import issue_list
@@ -48,5 +49,13 @@ def favicon():
 
 @bp.route("/healthz")
 def health():
-    """For load balancers and monitoring: answers without touching the database."""
+    """Liveness, for load balancers and monitoring: the process answers, without touching the database."""
     return {"status": "ok"}
+
+
+@bp.route("/readyz")
+def ready():
+    """Readiness: 200 when the database answers, else 503 (a load balancer then sends requests elsewhere)."""
+    if not database_answers(db.engine):
+        return {"status": "unavailable", "database": "no answer"}, 503, {"Retry-After": "30"}
+    return {"status": "ok", "database": "ok"}

@@ -18,22 +18,17 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..auth.access import roles_required
-from ..auth.models import Role
 from ..exceptions import InvalidData
-from ..extensions import db
 from ..imports import services
 from ..imports.forms import ConfirmForm, ImportForm
+from ..scope import requires
 from ..spreadsheets import to_csv, to_xlsx
 
 bp = Blueprint("imports", __name__)
 
 # Organisers keep their branch's registry; managers read it (and may export it), as admins do everything.
-IMPORTERS = (Role.ADMIN, Role.ORGANISER)
-EXPORTERS = (Role.ADMIN, Role.ORGANISER, Role.MANAGER)
 ROWS_PER_PAGE = 200
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -84,7 +79,7 @@ def _flag(value) -> bool:
 
 
 @bp.route("/businesses/import", methods=["GET", "POST"])
-@roles_required(*IMPORTERS)
+@requires("import")
 def upload():
     form = ImportForm()
     if form.validate_on_submit():
@@ -117,7 +112,7 @@ class RowPage:
 
 
 @bp.route("/businesses/import/<token>")
-@roles_required(*IMPORTERS)
+@requires("import")
 def preview(token: str):
     stored = _load(token)
     if stored is None:
@@ -136,50 +131,42 @@ def preview(token: str):
 
 
 @bp.route("/businesses/import/confirm", methods=["POST"])
-@roles_required(*IMPORTERS)
+@requires("import")
 def confirm():
+    """Hand the confirmed rows to the worker; the page then follows the progress (or waits on the outcome)."""
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
     token = form.token.data
-    stored = _load(token)
-    if stored is None:
+    if _load(token) is None:
         return _expired_answer()
-    folder = _folder()
-    preview_url = url_for("imports.preview", token=token, update="1" if _flag(form.update_existing.data) else "0")
-    if not services.claim(folder, token):
-        if services.read_result(folder, token) is not None:
-            flash(_("This file has already been imported."), "info")
-        else:
-            flash(_("This file is being imported already; wait for it to finish."), "info")
+    update = _flag(form.update_existing.data)
+    started = services.start_import(_folder(), token, user_id=current_user.id, update_existing=update)
+    if started == services.Start.DONE:
+        flash(_("This file has already been imported."), "info")
         return _reply(url_for("org.businesses"))
+    if started == services.Start.RUNNING:
+        flash(_("This file is being imported already; wait for it to finish."), "info")
+        return _reply(url_for("imports.outcome", token=token, update="1" if update else "0"))
+    return _outcome_answer(token, update)
 
-    def progress(done: int, total: int) -> None:
-        services.write_progress(folder, token, done=done, total=total)
 
-    try:
-        summary = services.apply_import(stored.rows, user=current_user,
-                                        update_existing=_flag(form.update_existing.data),
-                                        filename=stored.filename, progress=progress)
-        db.session.commit()
-    except InvalidData as error:
-        db.session.rollback()
-        services.release(folder, token)
-        flash(str(error.message), "error")
-        return _reply(preview_url)
-    except IntegrityError:
-        # Someone registered one of these tax codes between the check and the writing.
-        db.session.rollback()
-        services.release(folder, token)
-        flash(_("Someone else changed the registry at the same time, so nothing was imported. Check the "
-                "preview again."), "error")
-        return _reply(preview_url)
-    except Exception:
-        db.session.rollback()
-        services.release(folder, token)
-        raise
-    services.finish(folder, token, summary)
-    services.write_progress(folder, token, done=1, total=1, finished=True)
+def _outcome_answer(token: str, update: bool):
+    """Done: the summary, on the registry. Failed: why, on the preview. Still running: where to wait."""
+    state, detail = services.outcome(_folder(), token)
+    if state == "done":
+        _flash_summary(detail)
+        return _reply(url_for("org.businesses"))
+    if state == "failed":
+        flash(detail, "error")
+        return _reply(url_for("imports.preview", token=token, update="1" if update else "0"))
+    waiting = url_for("imports.outcome", token=token, update="1" if update else "0")
+    if _wants_json():
+        return jsonify({"redirect": waiting, "wait": True})
+    return redirect(waiting)
+
+
+def _flash_summary(summary: dict) -> None:
     parts = [
         ngettext("%(num)d business created", "%(num)d businesses created", summary["businesses_created"]),
         ngettext("%(num)d business updated", "%(num)d businesses updated", summary["businesses_updated"]),
@@ -187,18 +174,33 @@ def confirm():
     ]
     if summary["contacts_updated"]:
         parts.append(ngettext("%(num)d contact updated", "%(num)d contacts updated", summary["contacts_updated"]))
-    flash(_("Imported from %(file)s: %(what)s.", file=stored.filename, what=", ".join(parts)), "success")
-    return _reply(url_for("org.businesses"))
+    flash(_("Imported from %(file)s: %(what)s.", file=summary.get("file", ""), what=", ".join(parts)), "success")
+
+
+@bp.route("/businesses/import/<token>/outcome")
+@requires("import")
+def outcome(token: str):
+    """Where a confirmed import stands: a page that reloads itself while the worker writes, then the result."""
+    stored = _load(token)
+    if stored is None:
+        return _expired_answer()
+    state, _detail = services.outcome(_folder(), token)
+    if state != "running":
+        return _outcome_answer(token, _flag(request.args.get("update")))
+    return render_template("imports/running.html", stored=stored, token=token,
+                           state=services.progress_state(_folder(), token))
 
 
 @bp.route("/businesses/import/<token>/progress")
-@roles_required(*IMPORTERS)
+@requires("import")
 def progress(token: str):
     if _load(token) is None:
         abort(404)
-    state = services.read_progress(_folder(), token) or {"done": 0, "total": 0, "finished": False}
+    state = services.progress_state(_folder(), token)
     if state.get("finished"):
         label = _("Done.")
+    elif state["failed"]:
+        label = _("Stopped: nothing was imported.")
     elif state["total"]:
         label = _("%(done)d of %(total)d written", done=state["done"], total=state["total"])
     else:
@@ -207,7 +209,7 @@ def progress(token: str):
 
 
 @bp.route("/businesses/export.csv")
-@roles_required(*EXPORTERS)
+@requires("export")
 def export_csv():
     body = to_csv(services.export_header(), services.export_rows(current_user, request.args.get("q")))
     return Response(body, mimetype="text/csv", headers={
@@ -215,7 +217,7 @@ def export_csv():
 
 
 @bp.route("/businesses/export.xlsx")
-@roles_required(*EXPORTERS)
+@requires("export")
 def export_xlsx():
     body = to_xlsx(services.export_header(), services.export_rows(current_user, request.args.get("q")),
                             title=_("Businesses"))

@@ -34,7 +34,7 @@ from ..issues.models import Issue, Topic
 from ..org.models import Business, Unit
 from ..org.services import business_by_tax_code, normalize_tax_code
 from ..scheduling.models import Meeting
-from ..scope import get_unit_by_code, get_visible, is_business, is_staff, requires, visible_units
+from ..scope import get_unit_by_code, get_visible, is_business, is_staff, may_change, requires, visible_units
 from ..spreadsheets import to_csv, to_xlsx
 from ..web import select_choices, show_service_error
 from .common import unit_choices
@@ -247,7 +247,7 @@ def issue_page(issue_id: int):
 def _render_issue(issue: Issue, transition_form: TransitionForm | None = None, status: int = 200):
     staff = is_staff(current_user)
     forms = {}
-    if staff:
+    if staff and may_change(current_user, issue.unit):  # a higher unit reads a branch's issue, the branch acts
         for target in services.offered_steps(issue):
             form = TransitionForm(prefix=target, formdata=None)
             form.to.data, form.version.data = target, issue.version
@@ -292,13 +292,14 @@ def transition(issue_id: int):
                                     expected_version=form.version.data)
         else:
             services.transition(
-                issue, to=target, actor=current_user, note=form.note.data or "", assignee=assignee,
+                issue, to=target, actor=current_user, note=form.note.data or "", message=form.message.data or "",
+                assignee=assignee,
                 due_date=form.due_date.data, resolution=form.resolution.data, legal_basis=form.legal_basis.data,
                 expected_version=form.version.data,
             )
             steps = [target]
         db.session.commit()
-    except Conflict as error:
+    except (Conflict, services.TransitionRefused) as error:  # said on the page, never a silent refusal
         db.session.rollback()
         flash(str(error.message), "error")
         fresh = _issue_or_404(issue_id)
@@ -389,7 +390,7 @@ def download(issue_id: int, attachment_id: int):
     if not path.exists():
         abort(404)
     return send_file(path, mimetype=attachment.content_type, as_attachment=True,
-                     download_name=attachment.filename)
+                     download_name=attachments.download_name(attachment.filename, attachment.content_type))
 
 
 @bp.route("/issues/ratings")

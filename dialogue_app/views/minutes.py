@@ -67,6 +67,7 @@ def _page(meeting: Meeting, form: MinutesForm, *, conflict=None, preview: dict |
         md=render_markdown, signed_copies=signed.signed_copies(minutes),
         may_sign=signed.may_sign(current_user, meeting), may_read_copy=signed.may_read_copy,
         sign_form=SignForm(formdata=None), upload_form=SignedUploadForm(formdata=None),
+        may_change=services.may_change_minutes(current_user, meeting),
     ), status
 
 
@@ -150,7 +151,7 @@ def send(meeting_id: int):
         flash(_("Reload the page and try again; nothing was saved."), "error")
         return back
     try:
-        count = services.send_minutes(meeting, actor=current_user)
+        count = services.send_minutes(meeting, actor=current_user, again=request.form.get("again") == "1")
         db.session.commit()
     except ServiceError as error:
         db.session.rollback()

@@ -20,6 +20,7 @@ from ..reports.periods import ROMAN, Period, PeriodKind, parse_period
 from ..scheduling.services import unit_agenda
 from ..scope import report_units, requires, visible_units
 from ..spreadsheets import to_csv, to_xlsx
+from ..web import external_url
 from .common import unit_choices
 
 bp = Blueprint("reports", __name__)
@@ -242,7 +243,7 @@ def screens():
         unit = next(u for u in units if u.code == form.unit.data)
         screen, token = services.create_display(current_user, unit, form.name.data)
         db.session.commit()
-        new_link = url_for(".display", token=token, _external=True)
+        new_link = external_url("reports.display", token=token)  # the public address, not the one asked on
         flash(_("The screen “%(name)s” is ready: open the link below on it. The link is shown only once.",
                 name=screen.name), "success")
         form = ScreenForm(formdata=None)

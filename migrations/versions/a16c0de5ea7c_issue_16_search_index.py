@@ -4,7 +4,7 @@ The documents are filled by `flask init-db` (which indexes what an upgraded data
 `flask search-reindex`: a migration does not run the application's code.
 
 Revision ID: a16c0de5ea7c
-Revises: f5ed7ca40aed
+Revises: a15e0c0f15aa
 Create Date: 2026-12-06 10:40:00
 
 """
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = 'a16c0de5ea7c'
-down_revision = 'f5ed7ca40aed'
+down_revision = 'a15e0c0f15aa'
 branch_labels = None
 depends_on = None
 

@@ -1,5 +1,6 @@
 // Import of businesses: progress while the file is read, and while the confirmed import is written.
-// Progressive enhancement only: without this file both forms post as usual and the next page says how it went.
+// Progressive enhancement only: without this file both forms post as usual and the next page says how it went
+// (a page that reloads itself while the worker writes).
 
 function showProgress(form) {
   const box = form.querySelector(".import-progress");
@@ -52,9 +53,27 @@ function setUpConfirm(form) {
     })
       .then((response) => response.json())
       .then((answer) => {
-        finished = true;
-        if (bar) bar.value = bar.max;
-        window.location.assign(answer.redirect);
+        if (!answer.wait) {
+          finished = true;
+          if (bar) bar.value = bar.max;
+          window.location.assign(answer.redirect);
+          return;
+        }
+        // The worker writes in the background: follow its progress, then go and see how it ended.
+        const follow = () => {
+          fetch(form.dataset.progressUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+            .then((response) => (response.ok ? response.json() : null))
+            .then((state) => {
+              if (state && (state.finished || state.failed)) {
+                finished = true;
+                window.location.assign(answer.redirect);
+              } else {
+                setTimeout(follow, 500);
+              }
+            })
+            .catch(() => setTimeout(follow, 1000));
+        };
+        follow();
       })
       .catch(() => {
         // No answer we can read (the connection dropped, or an error page): the page as the server sees it now
