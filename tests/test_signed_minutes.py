@@ -462,6 +462,22 @@ def test_a_100_mb_upload_is_refused_before_it_is_read(api, final):
     assert stored_copies() == 0
 
 
+def test_a_100_mb_file_on_the_page_is_refused_with_a_message(client, login, final):
+    login(final["organiser"])
+    meeting = final["october"]
+    boundary = "dialogue-boundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.pdf\"\r\n"
+            "Content-Type: application/pdf\r\n\r\n").encode() + b"%PDF-1.7\n" + b"0" * (100 * 1024 * 1024) + \
+        f"\r\n--{boundary}--\r\n".encode()
+    response = client.post(f"/meetings/{meeting.id}/minutes/signed", data=body,
+                           content_type=f"multipart/form-data; boundary={boundary}",
+                           headers={"Referer": f"http://localhost/meetings/{meeting.id}/minutes"})
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Tệp quá lớn" in page
+    assert stored_copies() == 0
+
+
 # --- Pages ---------------------------------------------------------------------------------------------
 
 def test_the_minutes_page_signs_and_lists_signed_copies_in_vietnamese(client, login, final):
