@@ -195,13 +195,17 @@ def test_the_office_signs_final_minutes_and_the_pdf_becomes_the_signed_copy(api,
     xmp = PdfReader(io.BytesIO(data)).trailer["/Root"]["/Metadata"].get_object().get_data()
     assert b"pdfaid:part" in xmp and b"pdfaid:conformance" in xmp
 
-    # The verify endpoint says the same, in Vietnamese where it speaks.
+    # The verify endpoint says the same, in Vietnamese where it speaks, and fetches nothing a PDF names (the
+    # certificate names the CRL's URL, fetched when signing).
+    fetched = authority["server"].crl_requests
+    assert fetched >= 1
     verdict = caller.post("/api/v1/signatures/verify", data={"file": (io.BytesIO(data), "bb.pdf")},
                           content_type="multipart/form-data")
     assert verdict.status_code == 200
     (one,) = verdict.json["signatures"]
     assert one["signer"] == "Chi cục Hải quan Khu vực A" and one["valid"] and one["intact"]
     assert one["covers_whole_document"] and one["timestamped"] and one["signed_at"].endswith("+07:00")
+    assert authority["server"].crl_requests == fetched
 
 
 def test_the_seal_is_drawn_over_the_chairs_signature_space_with_who_and_when(api, final, tmp_path):
