@@ -128,6 +128,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):  # noqa: N802 - the http.server API
+        self.server.crl_requests += 1
         body = self.server.crl_der
         self.send_response(200 if self.path == "/ca.crl" else 404)
         self.send_header("Content-Type", "application/pkix-crl")
@@ -163,6 +164,7 @@ class AuthorityServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.crl_der = crl(ca)
+        self.httpd.crl_requests = 0
         self.httpd.stamper = DummyTimeStamper(
             tsa_cert=certificate(tsa.cert),
             tsa_key=keys.PrivateKeyInfo.load(tsa.key.private_bytes(
@@ -171,6 +173,10 @@ class AuthorityServer:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
+
+    @property
+    def crl_requests(self) -> int:
+        return self.httpd.crl_requests
 
     def close(self):
         self.httpd.shutdown()

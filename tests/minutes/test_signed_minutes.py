@@ -197,13 +197,17 @@ def test_the_office_signs_final_minutes_and_the_pdf_becomes_the_signed_copy(api,
     xmp = PdfReader(io.BytesIO(data)).trailer["/Root"]["/Metadata"].get_object().get_data()
     assert b"pdfaid:part" in xmp and b"pdfaid:conformance" in xmp
 
-    # The verify endpoint says the same, in Vietnamese where it speaks.
+    # The verify endpoint says the same, in Vietnamese where it speaks, and fetches nothing a PDF names (the
+    # certificate names the CRL's URL, fetched when signing).
+    fetched = authority["server"].crl_requests
+    assert fetched >= 1
     verdict = caller.post("/api/v1/signatures/verify", data={"file": (io.BytesIO(data), "bb.pdf")},
                           content_type="multipart/form-data")
     assert verdict.status_code == 200
     (one,) = verdict.json["signatures"]
     assert one["signer"] == "Chi cục Hải quan Khu vực A" and one["valid"] and one["intact"]
     assert one["covers_whole_document"] and one["timestamped"] and one["signed_at"].endswith("+07:00")
+    assert authority["server"].crl_requests == fetched
 
 
 def test_the_seal_is_drawn_over_the_chairs_signature_space_with_who_and_when(api, final, tmp_path):
@@ -461,6 +465,22 @@ def test_a_100_mb_upload_is_refused_before_it_is_read(api, final):
     response = caller.post(f"/api/v1/meetings/{final['october'].id}/minutes/signed", data=body,
                            content_type=f"multipart/form-data; boundary={boundary}")
     assert response.status_code == 413 and response.json["error"]["message"]
+    assert stored_copies() == 0
+
+
+def test_a_100_mb_file_on_the_page_is_refused_with_a_message(client, login, final):
+    login(final["organiser"])
+    meeting = final["october"]
+    boundary = "dialogue-boundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.pdf\"\r\n"
+            "Content-Type: application/pdf\r\n\r\n").encode() + b"%PDF-1.7\n" + b"0" * (100 * 1024 * 1024) + \
+        f"\r\n--{boundary}--\r\n".encode()
+    response = client.post(f"/meetings/{meeting.id}/minutes/signed", data=body,
+                           content_type=f"multipart/form-data; boundary={boundary}",
+                           headers={"Referer": f"http://localhost/meetings/{meeting.id}/minutes"})
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Tệp quá lớn" in page
     assert stored_copies() == 0
 
 
