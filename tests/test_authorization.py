@@ -47,9 +47,6 @@ CLASSES = {
 }
 API_PREFIXES = ("businesses.", "issues_api.", "meetings.", "minutes_api.", "series.", "signatures_api.", "tokens.",
                 "units.", "users.", "search_api.")
-# Pages still guarded by their own role list rather than a declared right (the registry import): the right
-# they amount to, until they declare it.
-UNDECLARED = {"imports.": "staff"}
 
 
 def required_right(app, endpoint: str) -> str | None:
@@ -66,9 +63,6 @@ def classify(app, endpoint: str) -> tuple[str, str | None]:
         return CLASSES[endpoint], None
     if endpoint.startswith(API_PREFIXES):
         return API, None
-    for prefix, right in UNDECLARED.items():
-        if endpoint.startswith(prefix):
-            return RIGHT, right
     raise AssertionError(f"route {endpoint!r} is not classified: give its view a right with scope.requires, "
                          f"or add it to CLASSES in {__name__}")
 

@@ -352,7 +352,7 @@ class IssueCreateSchema(Schema):
 
 
 def _staff_reads() -> bool:
-    return current_user.role != Role.BUSINESS
+    return not is_business(current_user)
 
 
 class IssueEventSchema(Schema):

@@ -13,34 +13,15 @@ else the process's memory (one worker).
 
 import secrets
 from collections.abc import Callable
-from functools import wraps
 
-from flask import abort, current_app, g, request
+from flask import current_app, g, request
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..extensions import limiter
-from .models import Role
 
 DEVICE_COOKIE = "dialogue_device"
 DEVICE_DAYS = 180
-
-
-def roles_required(*roles: Role) -> Callable:
-    """The view answers 404 (not 403) to a signed-in user of another role: nothing to learn there."""
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        @login_required
-        def wrapped(*args, **kwargs):
-            if current_user.role not in roles:
-                abort(404)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def _submitted_email() -> str:
