@@ -11,7 +11,9 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Without disabling the loggers that exist already: migrating inside a running process (the tests, a command)
+# must not silence the app's, werkzeug's or gunicorn's loggers, nor their filters.
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

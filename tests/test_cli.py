@@ -50,3 +50,10 @@ def test_seed_demo_fills_an_empty_database_once(runner):
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code == 0 and "already has data" in again.output
     assert db.session.execute(select(func.count()).select_from(Unit)).scalar_one() == len(names)
+
+
+def test_the_worker_command_refuses_to_run_without_a_queue(runner):
+    """Under HUEY_IMMEDIATE (the tests) background work runs in the web process: a worker would wait for nothing.
+    (tests/test_imports.py runs a real consumer, as this command does, against a SQLite queue.)"""
+    result = runner.invoke(args=["worker"])
+    assert result.exit_code != 0 and "HUEY_IMMEDIATE" in result.output

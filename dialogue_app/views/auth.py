@@ -142,10 +142,14 @@ def edit_user(user_id: int):
 @login_required
 def sessions():
     """Where the person is signed in (browsers and API tokens), each of which they can end."""
+    return _sessions_page(PasswordForm())
+
+
+def _sessions_page(form: PasswordForm, status: int = 200):
     live, tokens = services.live_sessions(current_user)
     current = services.current_session_row(current_user)
     return render_template("auth/sessions.html", sessions=live, tokens=tokens,
-                           current_id=current.id if current else None, form=PasswordForm())
+                           current_id=current.id if current else None, form=form), status
 
 
 @bp.route("/account/sessions/<int:session_id>/end", methods=["POST"])
@@ -191,7 +195,4 @@ def change_password():
         else:
             flash(_("Your password is changed; every other session has ended."), "success")
             return redirect(url_for("auth.sessions"))
-    live, tokens = services.live_sessions(current_user)
-    current = services.current_session_row(current_user)
-    return render_template("auth/sessions.html", sessions=live, tokens=tokens,
-                           current_id=current.id if current else None, form=form), 422
+    return _sessions_page(form, 422)
