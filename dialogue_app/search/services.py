@@ -9,13 +9,28 @@ Ranking, the same on both databases: first the things whose title holds every wo
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import ColumnElement, and_, bindparam, case, cast, column, func, or_, select, table, text, union_all
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    column,
+    func,
+    or_,
+    select,
+    table,
+    text,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import TSQUERY
 
 from ..auth.models import User
@@ -209,19 +224,17 @@ class _Candidates:
         return sorted((row for rows in self.by_kind.values() for row in rows), key=_rank, reverse=True)
 
 
-_NEVER = datetime.min.replace(tzinfo=UTC)
-
-
 def _rank(row):
-    """Titles holding every word first, then the most recent (by date, then by when it was recorded)."""
-    return (row.hit, row.at or _NEVER, row.id)
+    """Titles holding every word first, then the most recent (by date, then by when it was recorded). The date is
+    compared as the database gives it (a datetime, or SQLite's ISO text, which sorts the same): it is not shown."""
+    return (row.hit, row.at is not None, row.at if row.at is not None else "", row.id)
 
 
 class _Row(NamedTuple):
     id: int
     kind: str
     object_id: int
-    at: datetime | None
+    at: object  # what _rank compares: a datetime, or on SQLite the stored ISO text
     hit: int
 
 
@@ -234,22 +247,38 @@ def _branches(query: Query, kinds, where_of, cap: int, narrow: bool) -> list:
     if _postgres():
         words = cast(bindparam("tsquery", query.tsquery()), TSQUERY)
         hit = case((document.title_vector.bool_op("@@")(words), 1), else_=0)
-        for kind in kinds:
-            low = KIND_NUMBERS[kind] * ID_SHIFT
+        if "issue" in kinds:
+            # Issues, most of the index, newest first as PostgreSQL judges best: through the primary key when the
+            # words are common (it stops after cap + 1), through the GIN index when they are rare.
+            low = KIND_NUMBERS["issue"] * ID_SHIFT
             branches.append(select(document.id, document.kind, document.object_id, document.at, hit.label("hit"))
                             .where(document.vector.bool_op("@@")(words), document.id >= low,
-                                   document.id < low + ID_SHIFT, *where_of(kind))
+                                   document.id < low + ID_SHIFT, *where_of("issue"))
                             .order_by(document.id.desc()).limit(cap + 1))
+        others = [kind for kind in kinds if kind != "issue"]
+        if others:
+            # The other kinds together, through the GIN index once: its estimate of how many match does not know
+            # the kind, and would otherwise walk all 50,000 businesses newest first for words no business has.
+            lows = [KIND_NUMBERS[kind] * ID_SHIFT for kind in others]
+            ranked = select(
+                document.id, document.kind, document.object_id, document.at, hit.label("hit"),
+                func.row_number().over(partition_by=document.kind, order_by=document.id.desc()).label("n"),
+            ).where(document.vector.bool_op("@@")(words), document.id >= min(lows), document.id < max(lows) + ID_SHIFT,
+                    or_(*(and_(document.id >= low, document.id < low + ID_SHIFT, *where_of(kind))
+                          for kind, low in zip(others, lows, strict=True)))).subquery()
+            branches.append(select(ranked.c.id, ranked.c.kind, ranked.c.object_id, ranked.c.at, ranked.c.hit)
+                            .where(ranked.c.n <= cap + 1))
         return branches
     # SQLite: FTS5 walks its matches newest first within the range and the documents are read by rowid as it
     # goes; the title's words come along, for the rank (computed in Python, as FTS5 would match them).
     fts = table(FTS_TABLE, column("rowid"), column("title")).alias("f")
+    at = type_coerce(document.at, String)  # SQLite's text as stored: parsing a thousand dates costs milliseconds
     if narrow:
-        return [_narrow_branch(query, kinds, where_of, cap, fts)]
+        return [_narrow_branch(query, kinds, where_of, cap, fts, at)]
     match = text(f"f.{FTS_TABLE} MATCH :fts_query").bindparams(bindparam("fts_query", query.fts5()))
     for kind in kinds:
         low = KIND_NUMBERS[kind] * ID_SHIFT
-        branches.append(select(document.id, document.kind, document.object_id, document.at,
+        branches.append(select(document.id, document.kind, document.object_id, at.label("at"),
                                fts.c.title.label("hit"))
                         .select_from(fts.join(document, document.id == fts.c.rowid))
                         .where(match, fts.c.rowid >= low, fts.c.rowid < low + ID_SHIFT, *where_of(kind))
@@ -257,7 +286,7 @@ def _branches(query: Query, kinds, where_of, cap: int, narrow: bool) -> list:
     return branches
 
 
-def _narrow_branch(query: Query, kinds, where_of, cap: int, fts):
+def _narrow_branch(query: Query, kinds, where_of, cap: int, fts, at):
     """SQLite, for someone who sees a small part of the country (a branch, a business): their documents, read by
     their unit or business, each looked up in FTS5's matches (read once), every kind's newest cap + 1 kept.
     Walking the whole country's matches newest first would read thousands before finding theirs."""
@@ -267,7 +296,7 @@ def _narrow_branch(query: Query, kinds, where_of, cap: int, fts):
     matches = _fts("fts_query", query.fts5())
     kinds_in_scope = or_(*(and_(unindexed >= KIND_NUMBERS[kind] * ID_SHIFT,
                                 unindexed < (KIND_NUMBERS[kind] + 1) * ID_SHIFT, *where_of(kind)) for kind in kinds))
-    ranked = select(document.id, document.kind, document.object_id, document.at,
+    ranked = select(document.id, document.kind, document.object_id, at.label("at"),
                     func.row_number().over(partition_by=document.kind, order_by=document.id.desc()).label("n")) \
         .where(unindexed.in_(matches), kinds_in_scope).subquery()
     return (select(ranked.c.id, ranked.c.kind, ranked.c.object_id, ranked.c.at, fts.c.title.label("hit"))

@@ -8,7 +8,7 @@ issue asks for the same results on both.
 
 Prefixes: a query word of two letters or more matches every word it begins ("thu" finds "thuế"); a word of one
 letter matches only that word ("mẫu D", not every word in d). SQLite's FTS5 does prefix queries itself (with
-prefix indexes for two and three letters); for PostgreSQL every indexed word is stored with its prefixes as
+prefix indexes for two to seven letters); for PostgreSQL every indexed word is stored with its prefixes as
 lexemes, so that a query is a plain AND of lexemes that the GIN index intersects quickly (a prefix query there
 would merge every matching posting list instead).
 """
