@@ -19,7 +19,7 @@ from ..issues.models import Issue
 from ..minutes.models import Minutes, MinutesRevision
 from ..org.models import Business, Contact
 from ..scheduling.models import Meeting, Series
-from .models import FTS_TABLE, ID_SHIFT, SearchDocument, document_id, document_id_of
+from .models import FTS_TABLE, SearchDocument, document_id, document_id_of
 from .sources import SOURCES, Source, object_id
 from .text import tsvector_literal, words
 
@@ -116,26 +116,16 @@ def sweep(session: Session, kind: str) -> None:
     refresh(session, kind, [*gone, *session.execute(select(source.key)).scalars()])
 
 
-def rebuild(kinds: Iterable[str] | None = None, progress=None) -> int:
-    """Every document of these kinds (all by default) written again from the data; returns how many. The
-    caller commits."""
+def rebuild(progress=None) -> int:
+    """Every document written again from the data; returns how many. The caller commits."""
     session = db.session
     connection = session.connection()
     postgres = connection.dialect.name == "postgresql"
-    kinds = list(kinds or SOURCES)
-    count = 0
-    for kind in kinds:
-        connection.execute(delete(SearchDocument.__table__).where(SearchDocument.kind == kind))
+    connection.execute(delete(SearchDocument.__table__))
     if not postgres:
-        if set(kinds) == set(SOURCES):
-            connection.execute(text(f"DELETE FROM {FTS_TABLE}"))  # noqa: S608 (our own table)
-        else:
-            for kind in kinds:
-                low = document_id(kind, 0)
-                connection.execute(text(f"DELETE FROM {FTS_TABLE} WHERE rowid >= :low AND rowid < :high"),  # noqa: S608
-                                   {"low": low, "high": low + ID_SHIFT})
-    for kind in kinds:
-        source = SOURCES[kind]
+        connection.execute(text(f"DELETE FROM {FTS_TABLE}"))  # noqa: S608 (our own table)
+    count = 0
+    for source in SOURCES.values():
         result = session.execute(source.statement().order_by(source.key).execution_options(yield_per=BATCH))
         for partition in result.scalars().partitions():
             rows = _rows(source, partition, postgres)
@@ -143,8 +133,8 @@ def rebuild(kinds: Iterable[str] | None = None, progress=None) -> int:
             count += len(rows)
             if progress is not None:
                 progress(len(partition))
-    if postgres:
-        connection.execute(text("ANALYZE search_documents"))
+    # The planner chooses between reading by unit and reading the matches by what it knows of the table.
+    connection.execute(text("ANALYZE search_documents"))
     return count
 
 
