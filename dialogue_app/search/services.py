@@ -10,7 +10,6 @@ Ranking, the same on both databases: first the things whose title holds every wo
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import NamedTuple
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
@@ -24,11 +23,11 @@ from sqlalchemy import (
     cast,
     column,
     func,
+    literal,
     or_,
     select,
     table,
     text,
-    type_coerce,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
@@ -210,38 +209,29 @@ def filter_conditions(filters: Filters, unit: Unit | None) -> list[ColumnElement
 
 @dataclass(frozen=True)
 class _Candidates:
-    """What one statement found: per kind its most recent matches (at most `cap`), ranked, and whether there
-    were more."""
+    """What one statement found: per kind how many (at most the cap) and whether there were more, and the rows
+    asked for, best first."""
 
-    by_kind: dict[str, list]
+    counts: dict[str, int]
     more: dict[str, bool]
+    rows: list
 
     @property
     def total(self) -> int:
-        return sum(len(rows) for rows in self.by_kind.values())
-
-    def ranked(self) -> list:
-        return sorted((row for rows in self.by_kind.values() for row in rows), key=_rank, reverse=True)
+        return sum(self.counts.values())
 
 
-def _rank(row):
-    """Titles holding every word first, then the most recent (by date, then by when it was recorded). The date is
-    compared as the database gives it (a datetime, or SQLite's ISO text, which sorts the same): it is not shown."""
-    return (row.hit, row.at is not None, row.at if row.at is not None else "", row.id)
-
-
-class _Row(NamedTuple):
-    id: int
-    kind: str
-    object_id: int
-    at: object  # what _rank compares: a datetime, or on SQLite the stored ISO text
-    hit: int
+def _title_holds(title, query: Query):
+    """SQLite: 1 where the folded title words hold every word of the query, as FTS5 matches them (a word begins
+    with it, from two letters; is it, for one), else 0."""
+    spaced = literal(" ") + title + literal(" ")
+    return case((and_(*(spaced.like(f"% {w}%" if len(w) > 1 else f"% {w} %") for w in query.words)), 1), else_=0)
 
 
 def _branches(query: Query, kinds, where_of, cap: int, narrow: bool) -> list:
-    """Per kind, a statement for its `cap` + 1 most recently recorded documents matching `query`, each as
+    """Statements for each kind's `cap` + 1 most recently recorded documents matching `query`, each as
     (id, kind, object_id, at, hit): the database's own index answers, newest first within the kind's range of
-    ids, and stops there."""
+    ids, and stops there; hit is 1 where the title holds every word."""
     document = SearchDocument
     branches = []
     if _postgres():
@@ -270,23 +260,22 @@ def _branches(query: Query, kinds, where_of, cap: int, narrow: bool) -> list:
                             .where(ranked.c.n <= cap + 1))
         return branches
     # SQLite: FTS5 walks its matches newest first within the range and the documents are read by rowid as it
-    # goes; the title's words come along, for the rank (computed in Python, as FTS5 would match them).
-    fts = table(FTS_TABLE, column("rowid"), column("title")).alias("f")
-    at = type_coerce(document.at, String)  # SQLite's text as stored: parsing a thousand dates costs milliseconds
+    # goes; the title's folded words come along, for the rank.
+    fts = table(FTS_TABLE, column("rowid"), column("title", String)).alias("f")
     if narrow:
-        return [_narrow_branch(query, kinds, where_of, cap, fts, at)]
+        return [_narrow_branch(query, kinds, where_of, cap, fts)]
     match = text(f"f.{FTS_TABLE} MATCH :fts_query").bindparams(bindparam("fts_query", query.fts5()))
     for kind in kinds:
         low = KIND_NUMBERS[kind] * ID_SHIFT
-        branches.append(select(document.id, document.kind, document.object_id, at.label("at"),
-                               fts.c.title.label("hit"))
+        branches.append(select(document.id, document.kind, document.object_id, document.at,
+                               _title_holds(fts.c.title, query).label("hit"))
                         .select_from(fts.join(document, document.id == fts.c.rowid))
                         .where(match, fts.c.rowid >= low, fts.c.rowid < low + ID_SHIFT, *where_of(kind))
                         .order_by(fts.c.rowid.desc()).limit(cap + 1))
     return branches
 
 
-def _narrow_branch(query: Query, kinds, where_of, cap: int, fts, at):
+def _narrow_branch(query: Query, kinds, where_of, cap: int, fts):
     """SQLite, for someone who sees a small part of the country (a branch, a business): their documents, read by
     their unit or business, each looked up in FTS5's matches (read once), every kind's newest cap + 1 kept.
     Walking the whole country's matches newest first would read thousands before finding theirs."""
@@ -296,32 +285,47 @@ def _narrow_branch(query: Query, kinds, where_of, cap: int, fts, at):
     matches = _fts("fts_query", query.fts5())
     kinds_in_scope = or_(*(and_(unindexed >= KIND_NUMBERS[kind] * ID_SHIFT,
                                 unindexed < (KIND_NUMBERS[kind] + 1) * ID_SHIFT, *where_of(kind)) for kind in kinds))
-    ranked = select(document.id, document.kind, document.object_id, at.label("at"),
+    ranked = select(document.id, document.kind, document.object_id, document.at,
                     func.row_number().over(partition_by=document.kind, order_by=document.id.desc()).label("n")) \
         .where(unindexed.in_(matches), kinds_in_scope).subquery()
-    return (select(ranked.c.id, ranked.c.kind, ranked.c.object_id, ranked.c.at, fts.c.title.label("hit"))
+    return (select(ranked.c.id, ranked.c.kind, ranked.c.object_id, ranked.c.at,
+                   _title_holds(fts.c.title, query).label("hit"))
             .select_from(ranked.join(fts, fts.c.rowid == ranked.c.id)).where(ranked.c.n <= cap + 1))
 
 
-def candidates(user: User | None, query: Query, kinds, conditions=(), cap: int = CANDIDATES) -> _Candidates:
+def candidates(user: User | None, query: Query, kinds, conditions=(), cap: int = CANDIDATES, *,
+               per_kind: int | None = None, start: int = 0, stop: int | None = None) -> _Candidates:
     """One statement: for each kind, the `cap` most recently recorded documents matching `query` that `user` may
-    open (`user` None: the public answers), under `conditions`. Bounding the work per kind keeps a search quick
-    however common its words are: the database reads the matches of a kind newest first and stops after
-    cap + 1 in scope, instead of reading every match; what lies beyond is counted as "more"."""
+    open (`user` None: the public answers), under `conditions`, ranked (titles holding every word first, then
+    the newest); the rows asked for are each kind's first `per_kind`, or those from `start` to `stop` over all
+    kinds. Bounding the work per kind keeps a search quick however common its words are: the database reads the
+    matches of a kind newest first and stops after cap + 1 in scope, instead of reading every match; what lies
+    beyond is counted as "more"."""
     def where_of(kind):
         return [visible_condition(user, kind), *conditions] if user is not None else list(conditions)
 
     narrow = user is not None and not sees_every_unit(user)
     branches = [select(branch.subquery()) for branch in _branches(query, kinds, where_of, cap, narrow)]
-    postgres = _postgres()
-    by_kind: dict[str, list[_Row]] = {}
-    for row in db.session.execute(union_all(*branches) if len(branches) > 1 else branches[0]):
-        hit = row.hit if postgres else int(query.holds(row.hit.split()))
-        by_kind.setdefault(row.kind, []).append(_Row(row.id, row.kind, row.object_id, row.at, hit))
-    more = {kind: len(found) > cap for kind, found in by_kind.items()}
-    # Beyond the cap, the oldest one read is left out: it only told that there are more.
-    return _Candidates({kind: sorted(sorted(found, key=lambda row: row.id, reverse=True)[:cap], key=_rank,
-                                     reverse=True) for kind, found in by_kind.items()}, more)
+    found = (union_all(*branches) if len(branches) > 1 else branches[0]).subquery()
+    order = (found.c.hit.desc(), found.c.at.desc().nulls_last(), found.c.id.desc())
+    ranked = select(
+        found.c.id, found.c.kind, found.c.object_id,
+        func.count().over(partition_by=found.c.kind).label("kind_count"),
+        func.row_number().over(partition_by=found.c.kind, order_by=order).label("place"),
+        func.row_number().over(order_by=order).label("overall"),
+    ).subquery()
+    if per_kind is not None:
+        wanted = ranked.c.place <= per_kind
+    else:
+        wanted = and_(ranked.c.overall > start, ranked.c.overall <= stop) if stop is not None \
+            else ranked.c.overall > start
+    # Every kind found comes back with its count: its first row at least (place 1), asked for or not.
+    rows = db.session.execute(select(ranked).where(or_(wanted, ranked.c.place == 1)).order_by(ranked.c.overall)).all()
+    counts = {row.kind: min(row.kind_count, cap) for row in rows}
+    more = {row.kind: row.kind_count > cap for row in rows}
+    chosen = [row for row in rows if (row.place <= per_kind if per_kind is not None else
+                                      start < row.overall and (stop is None or row.overall <= stop))]
+    return _Candidates(counts, more, chosen)
 
 
 # -- Searching --------------------------------------------------------------------------------------------
@@ -337,16 +341,16 @@ def search(user: User, text_typed: str | None, filters: Filters = Filters(), *, 
     if not results.searched:
         return results
     kinds = [filters.kind] if filters.kind else list(KINDS)
-    found = candidates(user, query, kinds, filter_conditions(filters, unit))
-    results.total, results.more = found.total, any(found.more.values())
+    conditions = filter_conditions(filters, unit)
     if grouped and not filters.kind:
-        shown = [row for kind in KINDS for row in found.by_kind.get(kind, [])[:PER_KIND]]
-        hits = _hits(user, query, shown)
-        results.groups = [Group(kind, len(found.by_kind[kind]), [h for h in hits if h.kind == kind],
-                                found.more[kind]) for kind in KINDS if kind in found.by_kind]
+        found = candidates(user, query, kinds, conditions, per_kind=PER_KIND)
+        hits = _hits(user, query, found.rows)
+        results.groups = [Group(kind, found.counts[kind], [h for h in hits if h.kind == kind], found.more[kind])
+                          for kind in KINDS if kind in found.counts]
     else:
-        start = (page - 1) * per_page
-        results.hits = _hits(user, query, found.ranked()[start:start + per_page])
+        found = candidates(user, query, kinds, conditions, start=(page - 1) * per_page, stop=page * per_page)
+        results.hits = _hits(user, query, found.rows)
+    results.total, results.more = found.total, any(found.more.values())
     return results
 
 
@@ -394,7 +398,7 @@ def suggest(user: User, text_typed: str | None) -> list[Hit]:
     query = parse(text_typed)
     if sum(len(w) for w in query.words) < SUGGEST_FROM:
         return []
-    return _hits(user, query, candidates(user, query, KINDS, cap=SUGGESTIONS).ranked()[:SUGGESTIONS])
+    return _hits(user, query, candidates(user, query, KINDS, cap=SUGGESTIONS, stop=SUGGESTIONS).rows)
 
 
 def jump_target(user: User, text_typed: str | None) -> str | None:
@@ -422,9 +426,9 @@ def public_answers(text_typed: str | None, *, page: int = 1, per_page: int = 20)
     results = Results(query, message=check_query(query))
     if not results.searched:
         return results
-    found = candidates(None, query, ["answer"])
+    found = candidates(None, query, ["answer"], start=(page - 1) * per_page, stop=page * per_page)
     results.total, results.more = found.total, any(found.more.values())
-    rows = found.ranked()[(page - 1) * per_page:page * per_page]
+    rows = found.rows
     issues = {issue.id: issue for issue in db.session.execute(
         SOURCES["answer"].statement().where(Issue.id.in_([r.object_id for r in rows]))).scalars()} if rows else {}
     results.hits = [make_hit(None, "answer", issues[r.object_id], query, whole=True)

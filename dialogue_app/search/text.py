@@ -75,11 +75,6 @@ class Query:
         terms = " AND ".join(f'"{w}"*' if len(w) > 1 else f'"{w}"' for w in self.words)
         return f"{column} : ({terms})" if column else terms
 
-    def holds(self, folded_words: list[str]) -> bool:
-        """Whether these words hold every word of the query, as the index matches them (by prefix from two
-        letters): what ranks a title first."""
-        return all(any(w.startswith(q) if len(q) > 1 else w == q for w in folded_words) for q in self.words)
-
     def tsquery(self) -> str:
         """PostgreSQL's tsquery input: an AND of lexemes, quoted (prefixes are indexed as lexemes)."""
         return " & ".join(_quoted(w) for w in self.words)
