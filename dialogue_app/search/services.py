@@ -288,9 +288,13 @@ def _narrow_branch(query: Query, kinds, where_of, cap: int, fts):
     ranked = select(document.id, document.kind, document.object_id, document.at,
                     func.row_number().over(partition_by=document.kind, order_by=document.id.desc()).label("n")) \
         .where(unindexed.in_(matches), kinds_in_scope).subquery()
+    # The title by rowid, row by row (a join lets SQLite scan the whole FTS5 table instead).
+    title = select(fts.c.title).where(fts.c.rowid == ranked.c.id).scalar_subquery()
+    # The limit (no more than there can be) keeps SQLite from folding this into the ranking above, which would
+    # look the title up again for every use of the rank.
     return (select(ranked.c.id, ranked.c.kind, ranked.c.object_id, ranked.c.at,
-                   _title_holds(fts.c.title, query).label("hit"))
-            .select_from(ranked.join(fts, fts.c.rowid == ranked.c.id)).where(ranked.c.n <= cap + 1))
+                   _title_holds(title, query).label("hit")).where(ranked.c.n <= cap + 1)
+            .limit(len(kinds) * (cap + 1)))
 
 
 def candidates(user: User | None, query: Query, kinds, conditions=(), cap: int = CANDIDATES, *,
