@@ -23,7 +23,7 @@ from .models import FTS_TABLE, SearchDocument, document_id, document_id_of
 from .sources import SOURCES, Source, object_id
 from .text import tsvector_literal, words
 
-BATCH = 2_000
+BATCH = 10_000
 PENDING = "search_pending"  # session.info: kind -> ids to refresh after the flush
 BULK = "search_bulk"  # session.info: kind -> what bulk statements touched, put right before the commit
 # Writes to these change what the search holds; the kinds to refresh for each.
@@ -97,6 +97,19 @@ def refresh(session: Session, kind: str, ids: Iterable[int]) -> None:
         with session.no_autoflush:
             objects = session.execute(source.statement().where(source.key.in_(chunk))).unique().scalars().all()
             _write(connection, _rows(source, objects, postgres), postgres)
+
+
+def _write_missing(session: Session, kind: str) -> None:
+    """Write the documents of the things of `kind` that have none (rows a bulk insert added): read and written
+    a batch at a time, in as few statements as the batches."""
+    source = SOURCES[kind]
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    missing = source.statement().where(~exists().where(SearchDocument.id == document_id_of(kind, source.key)))
+    with session.no_autoflush:
+        result = session.execute(missing.order_by(source.key).execution_options(yield_per=BATCH))
+        for partition in result.scalars().partitions():
+            _write(connection, _rows(source, partition, postgres), postgres)
 
 
 def refresh_where(session: Session, kind: str, condition) -> None:
@@ -219,10 +232,9 @@ def _refresh_bulk(session: Session) -> None:
         if note["all"] or any(condition is None for condition in note.get("where", [])):
             sweep(session, kind)
             continue
-        ids = set(note["ids"])
         if note["missing"]:
-            ids |= set(session.execute(select(source.key).where(~exists().where(
-                SearchDocument.id == document_id_of(kind, source.key)))).scalars())
+            _write_missing(session, kind)
+        ids = set(note["ids"])
         for condition in note.get("where", []):
             ids |= set(session.execute(select(source.key).where(condition)).scalars())
         refresh(session, kind, ids)
