@@ -318,3 +318,36 @@ def test_a_manager_reads_the_reports_and_sets_up_a_waiting_room_screen(demo_site
     expect(screen.page.locator('meta[http-equiv="refresh"]')).to_have_count(1)
     watched.assert_clean()
     screen.assert_clean()
+
+
+def test_the_search_box_suggests_as_one_types_and_opens_a_result(demo_site, open_page):
+    """The box in the top bar: from the third letter a list of suggestions (a combobox people can drive from the
+    keyboard); Escape closes it and keeps the words; Enter opens the results, the words found marked."""
+    watched = open_page()
+    page = watched.page
+    sign_in(demo_site, watched, ORGANISER)
+    box = page.get_by_role("combobox")
+    box.click()
+    box.press_sequentially("ho", delay=30)
+    page.wait_for_timeout(400)
+    expect(page.get_by_role("listbox")).to_be_hidden()  # two letters: nothing yet
+    box.press_sequentially("an thue", delay=30)
+    options = page.get_by_role("option")
+    expect(options.first).to_be_visible()
+    expect(box).to_have_attribute("aria-expanded", "true")
+    box.press("ArrowDown")
+    expect(box).to_have_attribute("aria-activedescendant", "search-suggestion-0")
+    expect(options.first).to_have_attribute("aria-selected", "true")
+    box.press("Escape")
+    expect(page.get_by_role("listbox")).to_be_hidden()
+    expect(box).to_have_value("hoan thue")
+    box.press("Enter")
+    page.wait_for_load_state()
+    assert "/search?q=hoan+thue" in page.url
+    expect(page.locator("mark").first).to_be_visible()
+    first = page.locator(".search-hit > a").first
+    target = first.get_attribute("href")
+    first.click()
+    page.wait_for_load_state()
+    assert page.url.endswith(target)
+    watched.assert_clean()

@@ -19,11 +19,11 @@ from ..issues.models import Issue
 from ..minutes.models import Minutes, MinutesRevision
 from ..org.models import Business, Contact
 from ..scheduling.models import Meeting, Series
-from .models import FTS_TABLE, ID_SHIFT, SearchDocument, document_id, document_id_of
+from .models import FTS_TABLE, SearchDocument, document_id, document_id_of
 from .sources import SOURCES, Source, object_id
 from .text import tsvector_literal, words
 
-BATCH = 2_000
+BATCH = 10_000
 PENDING = "search_pending"  # session.info: kind -> ids to refresh after the flush
 BULK = "search_bulk"  # session.info: kind -> what bulk statements touched, put right before the commit
 # Writes to these change what the search holds; the kinds to refresh for each.
@@ -99,6 +99,19 @@ def refresh(session: Session, kind: str, ids: Iterable[int]) -> None:
             _write(connection, _rows(source, objects, postgres), postgres)
 
 
+def _write_missing(session: Session, kind: str) -> None:
+    """Write the documents of the things of `kind` that have none (rows a bulk insert added): read and written
+    a batch at a time, in as few statements as the batches."""
+    source = SOURCES[kind]
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    missing = source.statement().where(~exists().where(SearchDocument.id == document_id_of(kind, source.key)))
+    with session.no_autoflush:
+        result = session.execute(missing.order_by(source.key).execution_options(yield_per=BATCH))
+        for partition in result.scalars().partitions():
+            _write(connection, _rows(source, partition, postgres), postgres)
+
+
 def refresh_where(session: Session, kind: str, condition) -> None:
     """Write again the documents of the things of `kind` for which `condition` holds."""
     source = SOURCES[kind]
@@ -116,26 +129,16 @@ def sweep(session: Session, kind: str) -> None:
     refresh(session, kind, [*gone, *session.execute(select(source.key)).scalars()])
 
 
-def rebuild(kinds: Iterable[str] | None = None, progress=None) -> int:
-    """Every document of these kinds (all by default) written again from the data; returns how many. The
-    caller commits."""
+def rebuild(progress=None) -> int:
+    """Every document written again from the data; returns how many. The caller commits."""
     session = db.session
     connection = session.connection()
     postgres = connection.dialect.name == "postgresql"
-    kinds = list(kinds or SOURCES)
-    count = 0
-    for kind in kinds:
-        connection.execute(delete(SearchDocument.__table__).where(SearchDocument.kind == kind))
+    connection.execute(delete(SearchDocument.__table__))
     if not postgres:
-        if set(kinds) == set(SOURCES):
-            connection.execute(text(f"DELETE FROM {FTS_TABLE}"))  # noqa: S608 (our own table)
-        else:
-            for kind in kinds:
-                low = document_id(kind, 0)
-                connection.execute(text(f"DELETE FROM {FTS_TABLE} WHERE rowid >= :low AND rowid < :high"),  # noqa: S608
-                                   {"low": low, "high": low + ID_SHIFT})
-    for kind in kinds:
-        source = SOURCES[kind]
+        connection.execute(text(f"DELETE FROM {FTS_TABLE}"))  # noqa: S608 (our own table)
+    count = 0
+    for source in SOURCES.values():
         result = session.execute(source.statement().order_by(source.key).execution_options(yield_per=BATCH))
         for partition in result.scalars().partitions():
             rows = _rows(source, partition, postgres)
@@ -143,8 +146,8 @@ def rebuild(kinds: Iterable[str] | None = None, progress=None) -> int:
             count += len(rows)
             if progress is not None:
                 progress(len(partition))
-    if postgres:
-        connection.execute(text("ANALYZE search_documents"))
+    # The planner chooses between reading by unit and reading the matches by what it knows of the table.
+    connection.execute(text("ANALYZE search_documents"))
     return count
 
 
@@ -229,10 +232,9 @@ def _refresh_bulk(session: Session) -> None:
         if note["all"] or any(condition is None for condition in note.get("where", [])):
             sweep(session, kind)
             continue
-        ids = set(note["ids"])
         if note["missing"]:
-            ids |= set(session.execute(select(source.key).where(~exists().where(
-                SearchDocument.id == document_id_of(kind, source.key)))).scalars())
+            _write_missing(session, kind)
+        ids = set(note["ids"])
         for condition in note.get("where", []):
             ids |= set(session.execute(select(source.key).where(condition)).scalars())
         refresh(session, kind, ids)

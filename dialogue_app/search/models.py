@@ -6,7 +6,8 @@ topics), status and date. It is kept narrow: PostgreSQL reads one row per match,
 The text shown (titles, snippets) is read from the things themselves, for the page of results only.
 
 - SQLite: the FTS5 table `search_fts` (title, body), its rowid the document's id, tokenised by unicode61 with
-  remove_diacritics 2 over words already folded in Python (dialogue_app.search.text).
+  remove_diacritics 2 over words already folded in Python (dialogue_app.search.text), with prefix indexes of two
+  to seven letters (a Vietnamese syllable's length: without one, a prefix query merges every word it begins).
 - PostgreSQL: `vector` (every word and its prefixes, as lexemes) under a GIN index, and `title_vector` (the
   title's) to rank the documents whose title holds every word first.
 
@@ -66,7 +67,7 @@ class SearchDocument(db.Model):
 FTS_TABLE = "search_fts"
 CREATE_FTS = DDL(
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(title, body, "
-    "tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3', detail = column)"
+    "tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3 4 5 6 7', detail = column)"
 ).execute_if(dialect="sqlite")
 DROP_FTS = DDL(f"DROP TABLE IF EXISTS {FTS_TABLE}").execute_if(dialect="sqlite")
 

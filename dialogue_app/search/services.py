@@ -9,13 +9,27 @@ Ranking, the same on both databases: first the things whose title holds every wo
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from typing import NamedTuple
+from datetime import date, datetime, time, timedelta
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import ColumnElement, and_, bindparam, case, cast, column, func, or_, select, table, text, union_all
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    column,
+    func,
+    literal,
+    or_,
+    select,
+    table,
+    text,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import TSQUERY
 
 from ..auth.models import User
@@ -194,62 +208,66 @@ def filter_conditions(filters: Filters, unit: Unit | None) -> list[ColumnElement
 
 @dataclass(frozen=True)
 class _Candidates:
-    """What one statement found: per kind its most recent matches (at most `cap`), ranked, and whether there
-    were more."""
+    """What one statement found: per kind how many (at most the cap) and whether there were more, and the rows
+    asked for, best first."""
 
-    by_kind: dict[str, list]
+    counts: dict[str, int]
     more: dict[str, bool]
+    rows: list
 
     @property
     def total(self) -> int:
-        return sum(len(rows) for rows in self.by_kind.values())
-
-    def ranked(self) -> list:
-        return sorted((row for rows in self.by_kind.values() for row in rows), key=_rank, reverse=True)
+        return sum(self.counts.values())
 
 
-_NEVER = datetime.min.replace(tzinfo=UTC)
-
-
-def _rank(row):
-    """Titles holding every word first, then the most recent (by date, then by when it was recorded)."""
-    return (row.hit, row.at or _NEVER, row.id)
-
-
-class _Row(NamedTuple):
-    id: int
-    kind: str
-    object_id: int
-    at: datetime | None
-    hit: int
+def _title_holds(title, query: Query):
+    """SQLite: 1 where the folded title words hold every word of the query, as FTS5 matches them (a word begins
+    with it, from two letters; is it, for one), else 0."""
+    spaced = literal(" ") + title + literal(" ")
+    return case((and_(*(spaced.like(f"% {w}%" if len(w) > 1 else f"% {w} %") for w in query.words)), 1), else_=0)
 
 
 def _branches(query: Query, kinds, where_of, cap: int, narrow: bool) -> list:
-    """Per kind, a statement for its `cap` + 1 most recently recorded documents matching `query`, each as
+    """Statements for each kind's `cap` + 1 most recently recorded documents matching `query`, each as
     (id, kind, object_id, at, hit): the database's own index answers, newest first within the kind's range of
-    ids, and stops there."""
+    ids, and stops there; hit is 1 where the title holds every word."""
     document = SearchDocument
     branches = []
     if _postgres():
         words = cast(bindparam("tsquery", query.tsquery()), TSQUERY)
         hit = case((document.title_vector.bool_op("@@")(words), 1), else_=0)
-        for kind in kinds:
-            low = KIND_NUMBERS[kind] * ID_SHIFT
+        if "issue" in kinds:
+            # Issues, most of the index, newest first as PostgreSQL judges best: through the primary key when the
+            # words are common (it stops after cap + 1), through the GIN index when they are rare.
+            low = KIND_NUMBERS["issue"] * ID_SHIFT
             branches.append(select(document.id, document.kind, document.object_id, document.at, hit.label("hit"))
                             .where(document.vector.bool_op("@@")(words), document.id >= low,
-                                   document.id < low + ID_SHIFT, *where_of(kind))
+                                   document.id < low + ID_SHIFT, *where_of("issue"))
                             .order_by(document.id.desc()).limit(cap + 1))
+        others = [kind for kind in kinds if kind != "issue"]
+        if others:
+            # The other kinds together, through the GIN index once: its estimate of how many match does not know
+            # the kind, and would otherwise walk all 50,000 businesses newest first for words no business has.
+            lows = [KIND_NUMBERS[kind] * ID_SHIFT for kind in others]
+            ranked = select(
+                document.id, document.kind, document.object_id, document.at, hit.label("hit"),
+                func.row_number().over(partition_by=document.kind, order_by=document.id.desc()).label("n"),
+            ).where(document.vector.bool_op("@@")(words), document.id >= min(lows), document.id < max(lows) + ID_SHIFT,
+                    or_(*(and_(document.id >= low, document.id < low + ID_SHIFT, *where_of(kind))
+                          for kind, low in zip(others, lows, strict=True)))).subquery()
+            branches.append(select(ranked.c.id, ranked.c.kind, ranked.c.object_id, ranked.c.at, ranked.c.hit)
+                            .where(ranked.c.n <= cap + 1))
         return branches
     # SQLite: FTS5 walks its matches newest first within the range and the documents are read by rowid as it
-    # goes; the title's words come along, for the rank (computed in Python, as FTS5 would match them).
-    fts = table(FTS_TABLE, column("rowid"), column("title")).alias("f")
+    # goes; the title's folded words come along, for the rank.
+    fts = table(FTS_TABLE, column("rowid"), column("title", String)).alias("f")
     if narrow:
         return [_narrow_branch(query, kinds, where_of, cap, fts)]
     match = text(f"f.{FTS_TABLE} MATCH :fts_query").bindparams(bindparam("fts_query", query.fts5()))
     for kind in kinds:
         low = KIND_NUMBERS[kind] * ID_SHIFT
         branches.append(select(document.id, document.kind, document.object_id, document.at,
-                               fts.c.title.label("hit"))
+                               _title_holds(fts.c.title, query).label("hit"))
                         .select_from(fts.join(document, document.id == fts.c.rowid))
                         .where(match, fts.c.rowid >= low, fts.c.rowid < low + ID_SHIFT, *where_of(kind))
                         .order_by(fts.c.rowid.desc()).limit(cap + 1))
@@ -269,29 +287,48 @@ def _narrow_branch(query: Query, kinds, where_of, cap: int, fts):
     ranked = select(document.id, document.kind, document.object_id, document.at,
                     func.row_number().over(partition_by=document.kind, order_by=document.id.desc()).label("n")) \
         .where(unindexed.in_(matches), kinds_in_scope).subquery()
-    return (select(ranked.c.id, ranked.c.kind, ranked.c.object_id, ranked.c.at, fts.c.title.label("hit"))
-            .select_from(ranked.join(fts, fts.c.rowid == ranked.c.id)).where(ranked.c.n <= cap + 1))
+    # The title by rowid, row by row (a join lets SQLite scan the whole FTS5 table instead).
+    title = select(fts.c.title).where(fts.c.rowid == ranked.c.id).scalar_subquery()
+    # The limit (no more than there can be) keeps SQLite from folding this into the ranking above, which would
+    # look the title up again for every use of the rank.
+    return (select(ranked.c.id, ranked.c.kind, ranked.c.object_id, ranked.c.at,
+                   _title_holds(title, query).label("hit")).where(ranked.c.n <= cap + 1)
+            .limit(len(kinds) * (cap + 1)))
 
 
-def candidates(user: User | None, query: Query, kinds, conditions=(), cap: int = CANDIDATES) -> _Candidates:
+def candidates(user: User | None, query: Query, kinds, conditions=(), cap: int = CANDIDATES, *,
+               per_kind: int | None = None, start: int = 0, stop: int | None = None) -> _Candidates:
     """One statement: for each kind, the `cap` most recently recorded documents matching `query` that `user` may
-    open (`user` None: the public answers), under `conditions`. Bounding the work per kind keeps a search quick
-    however common its words are: the database reads the matches of a kind newest first and stops after
-    cap + 1 in scope, instead of reading every match; what lies beyond is counted as "more"."""
+    open (`user` None: the public answers), under `conditions`, ranked (titles holding every word first, then
+    the newest); the rows asked for are each kind's first `per_kind`, or those from `start` to `stop` over all
+    kinds. Bounding the work per kind keeps a search quick however common its words are: the database reads the
+    matches of a kind newest first and stops after cap + 1 in scope, instead of reading every match; what lies
+    beyond is counted as "more"."""
     def where_of(kind):
         return [visible_condition(user, kind), *conditions] if user is not None else list(conditions)
 
     narrow = user is not None and not sees_every_unit(user)
     branches = [select(branch.subquery()) for branch in _branches(query, kinds, where_of, cap, narrow)]
-    postgres = _postgres()
-    by_kind: dict[str, list[_Row]] = {}
-    for row in db.session.execute(union_all(*branches) if len(branches) > 1 else branches[0]):
-        hit = row.hit if postgres else int(query.holds(row.hit.split()))
-        by_kind.setdefault(row.kind, []).append(_Row(row.id, row.kind, row.object_id, row.at, hit))
-    more = {kind: len(found) > cap for kind, found in by_kind.items()}
-    # Beyond the cap, the oldest one read is left out: it only told that there are more.
-    return _Candidates({kind: sorted(sorted(found, key=lambda row: row.id, reverse=True)[:cap], key=_rank,
-                                     reverse=True) for kind, found in by_kind.items()}, more)
+    found = (union_all(*branches) if len(branches) > 1 else branches[0]).subquery()
+    order = (found.c.hit.desc(), found.c.at.desc().nulls_last(), found.c.id.desc())
+    ranked = select(
+        found.c.id, found.c.kind, found.c.object_id,
+        func.count().over(partition_by=found.c.kind).label("kind_count"),
+        func.row_number().over(partition_by=found.c.kind, order_by=order).label("place"),
+        func.row_number().over(order_by=order).label("overall"),
+    ).subquery()
+    if per_kind is not None:
+        wanted = ranked.c.place <= per_kind
+    else:
+        wanted = and_(ranked.c.overall > start, ranked.c.overall <= stop) if stop is not None \
+            else ranked.c.overall > start
+    # Every kind found comes back with its count: its first row at least (place 1), asked for or not.
+    rows = db.session.execute(select(ranked).where(or_(wanted, ranked.c.place == 1)).order_by(ranked.c.overall)).all()
+    counts = {row.kind: min(row.kind_count, cap) for row in rows}
+    more = {row.kind: row.kind_count > cap for row in rows}
+    chosen = [row for row in rows if (row.place <= per_kind if per_kind is not None else
+                                      start < row.overall and (stop is None or row.overall <= stop))]
+    return _Candidates(counts, more, chosen)
 
 
 # -- Searching --------------------------------------------------------------------------------------------
@@ -307,16 +344,16 @@ def search(user: User, text_typed: str | None, filters: Filters = Filters(), *, 
     if not results.searched:
         return results
     kinds = [filters.kind] if filters.kind else list(KINDS)
-    found = candidates(user, query, kinds, filter_conditions(filters, unit))
-    results.total, results.more = found.total, any(found.more.values())
+    conditions = filter_conditions(filters, unit)
     if grouped and not filters.kind:
-        shown = [row for kind in KINDS for row in found.by_kind.get(kind, [])[:PER_KIND]]
-        hits = _hits(user, query, shown)
-        results.groups = [Group(kind, len(found.by_kind[kind]), [h for h in hits if h.kind == kind],
-                                found.more[kind]) for kind in KINDS if kind in found.by_kind]
+        found = candidates(user, query, kinds, conditions, per_kind=PER_KIND)
+        hits = _hits(user, query, found.rows)
+        results.groups = [Group(kind, found.counts[kind], [h for h in hits if h.kind == kind], found.more[kind])
+                          for kind in KINDS if kind in found.counts]
     else:
-        start = (page - 1) * per_page
-        results.hits = _hits(user, query, found.ranked()[start:start + per_page])
+        found = candidates(user, query, kinds, conditions, start=(page - 1) * per_page, stop=page * per_page)
+        results.hits = _hits(user, query, found.rows)
+    results.total, results.more = found.total, any(found.more.values())
     return results
 
 
@@ -364,7 +401,7 @@ def suggest(user: User, text_typed: str | None) -> list[Hit]:
     query = parse(text_typed)
     if sum(len(w) for w in query.words) < SUGGEST_FROM:
         return []
-    return _hits(user, query, candidates(user, query, KINDS, cap=SUGGESTIONS).ranked()[:SUGGESTIONS])
+    return _hits(user, query, candidates(user, query, KINDS, cap=SUGGESTIONS, stop=SUGGESTIONS).rows)
 
 
 def jump_target(user: User, text_typed: str | None) -> str | None:
@@ -392,9 +429,9 @@ def public_answers(text_typed: str | None, *, page: int = 1, per_page: int = 20)
     results = Results(query, message=check_query(query))
     if not results.searched:
         return results
-    found = candidates(None, query, ["answer"])
+    found = candidates(None, query, ["answer"], start=(page - 1) * per_page, stop=page * per_page)
     results.total, results.more = found.total, any(found.more.values())
-    rows = found.ranked()[(page - 1) * per_page:page * per_page]
+    rows = found.rows
     issues = {issue.id: issue for issue in db.session.execute(
         SOURCES["answer"].statement().where(Issue.id.in_([r.object_id for r in rows]))).scalars()} if rows else {}
     results.hits = [make_hit(None, "answer", issues[r.object_id], query, whole=True)

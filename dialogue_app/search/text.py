@@ -8,7 +8,7 @@ issue asks for the same results on both.
 
 Prefixes: a query word of two letters or more matches every word it begins ("thu" finds "thuế"); a word of one
 letter matches only that word ("mẫu D", not every word in d). SQLite's FTS5 does prefix queries itself (with
-prefix indexes for two and three letters); for PostgreSQL every indexed word is stored with its prefixes as
+prefix indexes for two to seven letters); for PostgreSQL every indexed word is stored with its prefixes as
 lexemes, so that a query is a plain AND of lexemes that the GIN index intersects quickly (a prefix query there
 would merge every matching posting list instead).
 """
@@ -74,11 +74,6 @@ class Query:
         """The FTS5 MATCH expression: every word, quoted (no FTS syntax gets through), prefixes from two letters."""
         terms = " AND ".join(f'"{w}"*' if len(w) > 1 else f'"{w}"' for w in self.words)
         return f"{column} : ({terms})" if column else terms
-
-    def holds(self, folded_words: list[str]) -> bool:
-        """Whether these words hold every word of the query, as the index matches them (by prefix from two
-        letters): what ranks a title first."""
-        return all(any(w.startswith(q) if len(q) > 1 else w == q for w in folded_words) for q in self.words)
 
     def tsquery(self) -> str:
         """PostgreSQL's tsquery input: an AND of lexemes, quoted (prefixes are indexed as lexemes)."""

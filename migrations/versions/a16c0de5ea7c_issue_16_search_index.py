@@ -43,7 +43,7 @@ def upgrade():
                         postgresql_using='gin')
     else:
         op.execute("CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(title, body, "
-                   "tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3', detail = column)")
+                   "tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3 4 5 6 7', detail = column)")
 
 
 def downgrade():
