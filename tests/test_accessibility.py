@@ -6,8 +6,12 @@ Each role signs in and walks the site by its links (one page per kind of address
 - axe-core (the copy shipped in the axe-playwright-python package) finds no serious or critical
   violation of WCAG 2.x A/AA or best practice;
 - at 375 px nothing scrolls sideways and every control (button, field, menu link) is at least 44 px tall;
-- screenshots of each role's main pages (home and the top-bar destinations) at 1280 and 375 px go to
-  SCREENSHOTS (tests/screenshots-out/ by default, DIALOGUE_SCREENSHOTS to change it; CI keeps the folder).
+- screenshots of each role's main pages (home, the top bar's destinations, and one issue, meeting, check-in,
+  minutes, business and series page) at 1280 and 375 px go to SCREENSHOTS (tests/screenshots-out/ by
+  default, DIALOGUE_SCREENSHOTS to change it; .ci/run says where), where axe also runs at 375 px.
+
+Further tests: the door check-in on a tablet, the folded phone menu and the focus ring by keyboard, the
+one-step answer, and the meeting, issue and agenda pages printed to A4.
 
 Needs /usr/bin/chromium (through tests/test_browser.py's fixtures) and axe-playwright-python (the [test] extra):
 skipped without them, a failure under CI=true.
