@@ -9,6 +9,7 @@ Needs /usr/bin/chromium (``apt-get install chromium``; ``make browser`` does it 
 skipped when it is missing. Playwright's own browser download is never used.
 """
 
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +71,10 @@ def browser():
     if sync_playwright is None:
         pytest.skip("Playwright is not installed: .venv/bin/pip install -e '.[test]'")
     if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed: apt-get install chromium")
+        reason = "Debian's chromium is not installed: apt-get install chromium (make browser)"
+        if os.environ.get("CI") == "true":  # CI installs it: missing there is a failure, not a skip
+            pytest.fail(reason)
+        pytest.skip(reason)
     playwright = sync_playwright().start()
     try:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
