@@ -453,9 +453,7 @@ def test_the_import_runs_a_fixed_number_of_queries(app, officer, units, count_qu
         db.session.commit()
     assert summary["businesses_created"] == 2500 and summary["contacts_added"] == 2500
     assert counts() == (2500, 2500)
-    # Statements go by chunks of rows, not one per row: the import's own (< 25 before the search index), and the
-    # search index refreshing what the bulk statements wrote (two per kind and chunk).
-    assert counted.n < 40, counted.n
+    assert counted.n < 25, counted.n
     assert steps[0] == (0, 5000) and steps[-1] == (5000, 5000) and len(steps) > 3
 
 
