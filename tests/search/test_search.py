@@ -347,9 +347,7 @@ def test_no_query_is_an_error_in_the_api(world, api):
     caller = api(world["people"]["organiser"])
     for typed in HOSTILE:
         response = caller.get(with_query("/api/v1/search", typed))
-        if "\x00" in typed:
-            assert response.status_code == 422, typed  # refused at the door, as everywhere in the API
-            continue
+        # Control characters (a NUL included) are taken out at the door (clean_input.py): the rest is searched.
         assert response.status_code == 200, (typed, response.json)
     assert caller.get("/api/v1/search", query_string={"q": "x" * 2001}).status_code == 422
     empty = caller.get("/api/v1/search", query_string={"q": ""}).json
