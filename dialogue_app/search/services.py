@@ -1,10 +1,13 @@
 """Search: plain data in (who asks, what they typed, filters), results out. No `request` here.
 
-One statement finds, scopes, counts and ranks (per kind, or within one kind a page), on SQLite's FTS5 or
-PostgreSQL's GIN index; then the things found are loaded, kind by kind, for their titles and snippets. A page
-of results therefore runs a fixed number of statements whatever the number of matches.
+One statement finds, scopes, counts and ranks, on SQLite's FTS5 or PostgreSQL's GIN index; then the things
+found are loaded, kind by kind, for their titles and snippets. A page of results therefore runs a fixed number of
+statements whatever the number of matches.
 
-Ranking, the same on both databases: first the things whose title holds every word, then the newest.
+The work is bounded: per kind, the CANDIDATES most recently recorded matches the person may open are ranked and
+counted, and beyond them the page says "more than" (a count of every match would read one row per match, tens
+of thousands for common words on the national demo). Ranking, the same on both databases: first the things whose
+title holds every word, then the newest.
 """
 
 import re

@@ -6,7 +6,7 @@ shown is what was searched.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, select
@@ -30,7 +30,6 @@ class Entry:
     topic_id: int | None = None
     status: str = ""
     at: datetime | None = None
-    subtitle: list[str] = field(default_factory=list)  # shown under the title, not searched (dates, places)
 
     @property
     def body_text(self) -> str:
@@ -120,7 +119,7 @@ SOURCES: dict[str, Source] = {
                _minutes, "minutes.minutes_page", lambda minutes: {"meeting_id": minutes.meeting_id}),
         # The public questions and answers: searched on the Q&A page only, never with the staff's kinds.
         Source("answer", Issue, Issue.id, lambda: select(Issue).where(Issue.published), _answer,
-               "issues.public_answers", lambda issue: {}, anchor=""),
+               "issues.public_answers", lambda issue: {}),
     )
 }
 # The kinds a search over everything covers (API.md): the public answers are searched on their own page.

@@ -70,10 +70,9 @@ class Query:
     def empty(self) -> bool:
         return not self.words
 
-    def fts5(self, column: str | None = None) -> str:
+    def fts5(self) -> str:
         """The FTS5 MATCH expression: every word, quoted (no FTS syntax gets through), prefixes from two letters."""
-        terms = " AND ".join(f'"{w}"*' if len(w) > 1 else f'"{w}"' for w in self.words)
-        return f"{column} : ({terms})" if column else terms
+        return " AND ".join(f'"{w}"*' if len(w) > 1 else f'"{w}"' for w in self.words)
 
     def tsquery(self) -> str:
         """PostgreSQL's tsquery input: an AND of lexemes, quoted (prefixes are indexed as lexemes)."""
