@@ -299,7 +299,7 @@ def _narrow_branch(query: Query, kinds, where_of, cap: int, fts):
             .limit(len(kinds) * (cap + 1)))
 
 
-def candidates(user: User | None, query: Query, kinds, conditions=(), cap: int = CANDIDATES, *,
+def candidates(user: User | None, query: Query, kinds, conditions=(), cap: int | None = None, *,
                per_kind: int | None = None, start: int = 0, stop: int | None = None) -> _Candidates:
     """One statement: for each kind, the `cap` most recently recorded documents matching `query` that `user` may
     open (`user` None: the public answers), under `conditions`, ranked (titles holding every word first, then
@@ -310,16 +310,21 @@ def candidates(user: User | None, query: Query, kinds, conditions=(), cap: int =
     def where_of(kind):
         return [visible_condition(user, kind), *conditions] if user is not None else list(conditions)
 
+    cap = cap or CANDIDATES
     narrow = user is not None and not sees_every_unit(user)
     branches = [select(branch.subquery()) for branch in _branches(query, kinds, where_of, cap, narrow)]
     found = (union_all(*branches) if len(branches) > 1 else branches[0]).subquery()
-    order = (found.c.hit.desc(), found.c.at.desc().nulls_last(), found.c.id.desc())
-    ranked = select(
-        found.c.id, found.c.kind, found.c.object_id,
-        func.count().over(partition_by=found.c.kind).label("kind_count"),
-        func.row_number().over(partition_by=found.c.kind, order_by=order).label("place"),
-        func.row_number().over(order_by=order).label("overall"),
+    # How many each kind had (cap + 1: more than the cap), and which was read last: it only told that.
+    counted = select(
+        found, func.count().over(partition_by=found.c.kind).label("kind_count"),
+        func.row_number().over(partition_by=found.c.kind, order_by=found.c.id.desc()).label("recency"),
     ).subquery()
+    order = (counted.c.hit.desc(), counted.c.at.desc().nulls_last(), counted.c.id.desc())
+    ranked = select(
+        counted.c.id, counted.c.kind, counted.c.object_id, counted.c.kind_count,
+        func.row_number().over(partition_by=counted.c.kind, order_by=order).label("place"),
+        func.row_number().over(order_by=order).label("overall"),
+    ).where(counted.c.recency <= cap).subquery()
     if per_kind is not None:
         wanted = ranked.c.place <= per_kind
     else:

@@ -22,6 +22,7 @@ from dialogue_app.org import services as org_services
 from dialogue_app.org.models import Contact
 from dialogue_app.scheduling import services as scheduling_services
 from dialogue_app.search import index
+from dialogue_app.search import services as search_services
 from dialogue_app.search.models import SearchDocument
 from dialogue_app.search.text import highlight, matches, parse, words
 
@@ -252,6 +253,31 @@ def test_the_results_page_groups_kinds_with_counts_and_links(world, client, logi
     assert "<mark>Cà</mark> <mark>phê</mark>" in html  # the words found, as they were written
     filtered = client.get("/search", query_string={"q": "ca phe", "type": "business"}).get_data(as_text=True)
     assert f'href="/businesses/{world["cafe"].id}"' in filtered and "/issues/" not in filtered.split("<main")[1]
+
+
+def test_a_page_of_results_runs_as_many_statements_for_one_match_as_for_many(world, client, login, count_queries):
+    login(world["people"]["manager"])
+    client.get("/search?q=ca+phe")  # warm: the session's user and the app's first-request work
+    counted = {}
+    for typed in ("GTGT", "ca phe", "hoan thue"):  # minutes only; five kinds; issues and minutes
+        with count_queries() as statements:
+            assert client.get("/search", query_string={"q": typed}).status_code == 200
+        counted[typed] = statements.n
+    # The same few statements (the person, the units of the filter, one to find, scope, rank and count), then one
+    # per kind found to load what is shown: minutes only; issues and minutes; all six kinds.
+    assert counted["GTGT"] - 1 == counted["hoan thue"] - 2 == counted["ca phe"] - 6, counted
+
+
+def test_beyond_the_most_recent_matches_the_count_says_more(world, api, client, login, monkeypatch):
+    monkeypatch.setattr(search_services, "CANDIDATES", 1)
+    answer = api(world["people"]["manager"]).get("/api/v1/search", query_string={"q": "hoan thue"}).json
+    # The newest issue and the minutes are counted and shown; there were more issues.
+    assert answer["total"] == 2 and answer["more"] is True
+    assert [(item["type"], item["id"]) for item in answer["items"]] == [
+        ("issue", world["conduct"].id), ("minutes", world["meeting"].id)]
+    login(world["people"]["manager"])
+    html = client.get("/search", query_string={"q": "hoan thue"}).get_data(as_text=True)
+    assert "Hơn 2 kết quả" in html and "(1+)" in html
 
 
 def test_filters_by_unit_period_and_status(world, api):
