@@ -25,7 +25,7 @@ from dialogue_app import create_app, pdf
 from dialogue_app.attendance.models import Attendee
 from dialogue_app.auth import services as auth_services
 from dialogue_app.auth.models import User
-from dialogue_app.extensions import csrf, db
+from dialogue_app.extensions import db
 from dialogue_app.issues import services as issue_services
 from dialogue_app.issues.models import Topic
 from dialogue_app.issues.topics import default_topic_rows
@@ -40,18 +40,6 @@ ATTENDEES, ISSUES, CARRIED = 60, 40, 10
 RATIO_TARGET, CACHED_TARGET_MS = 1.15, 5.0
 RENDER_RUNS, CACHED_RUNS = 9, 300
 PASSWORD = "benchmark password"
-
-
-def wire(app) -> None:
-    """Register the minutes' blueprints when the app does not yet (before they are wired in create_app)."""
-    from dialogue_app.api.minutes import blp
-    from dialogue_app.minutes import bp
-
-    if "minutes" not in app.blueprints:
-        app.register_blueprint(bp)
-    if "minutes_api" not in app.blueprints:
-        app.extensions["dialogue-api"].register_blueprint(blp)
-        csrf.exempt(blp)
 
 
 def tax_code(serial: int) -> str:
@@ -131,7 +119,6 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         app = create_app({"SQLALCHEMY_DATABASE_URI": url or f"sqlite:///{folder}/bench.db", "SECRET_KEY": "bench",
                           "INSTANCE_PATH": folder, "RATELIMIT_ENABLED": False})
-        wire(app)
         meeting_id = build(app)
         client = app.test_client()
         token = client.post("/api/v1/tokens", json={"email": "officer@bench.vn", "password": PASSWORD}).json["token"]

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from minutes_pdf import PASSWORD, build, wire
+from minutes_pdf import PASSWORD, build
 from result import emit, row
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/pki.py: the test CA and token helpers
@@ -62,7 +62,6 @@ def main() -> int:
                           "INSTANCE_PATH": str(folder), "RATELIMIT_ENABLED": False,
                           "SIGNING_PKCS12_PATH": p12.pkcs12_path, "SIGNING_PKCS12_PASSWORD": P12_PASSWORD,
                           "SIGNING_TRUST_ROOTS": p12.trust_roots})
-        wire(app)
         meeting_id = build(app)
         with app.app_context():
             meeting = db.session.get(Meeting, meeting_id)
