@@ -76,7 +76,10 @@ def retry_after_minutes() -> int:
     limit = limiter.current_limit
     if limit is None:
         return 1
-    return max(1, math.ceil((limit.reset_at - time.time()) / 60))
+    # Flask-Limiter rounds the reset up to the next whole second, so a window just opened can read as 900.4 s
+    # away: never say more minutes than the window has ("16 minutes" for a 15-minute lock).
+    window_minutes = math.ceil(limit.limit.get_expiry() / 60)
+    return max(1, min(window_minutes, math.ceil((limit.reset_at - time.time()) / 60)))
 
 
 def api_error(status: int, message: str, fields: dict | None = None, headers: dict | None = None):
