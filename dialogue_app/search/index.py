@@ -11,9 +11,10 @@ same transaction; bulk statements are caught too; `rebuild` starts over after an
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import delete, event, exists, func, insert, select, text
+from sqlalchemy import delete, exists, func, insert, select, text
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from ..db import listen
 from ..extensions import db
 from ..issues.models import Issue
 from ..minutes.models import Minutes, MinutesRevision
@@ -38,8 +39,7 @@ def register_listeners() -> None:
     """Called by init_app: the session events that keep the index current (once, however many apps)."""
     for name, listener in (("after_flush", _collect), ("after_flush_postexec", _refresh_flushed),
                            ("do_orm_execute", _note_bulk), ("before_commit", _refresh_bulk)):
-        if not event.contains(Session, name, listener):
-            event.listen(Session, name, listener)
+        listen(Session, name, listener)
 
 
 # -- Rows -------------------------------------------------------------------------------------------------
