@@ -27,3 +27,29 @@ Sent by org once a unit is deleted (in the same transaction). Sender: the unit's
 invitations_ended = _signals.signal("invitations-ended", doc="""
 Sent by scheduling when businesses' invitations to a series end. Sender: the series; `business_ids`: those
 businesses. calendar ends what they held through the invitation (their own key to the series' feed).""")
+
+# -- Issue 14: everything that concerns a business reaches it; every person hears of what concerns them --------
+
+businesses_invited = _signals.signal("businesses-invited", doc="""
+Sent by scheduling or attendance when businesses are newly invited. Sender: the series or the one meeting;
+`business_ids`: the businesses. calendar mails the REQUEST to their contacts; notifications tell their users.""")
+
+businesses_uninvited = _signals.signal("businesses-uninvited", doc="""
+Sent when businesses' invitations to one meeting end (a series' end is invitations_ended). Sender: the meeting;
+`business_ids`. calendar mails the CANCEL.""")
+
+meeting_changed = _signals.signal("meeting-changed", doc="""
+Sent once the invited must hear of a change to a meeting or a series (moved, cancelled, restored, edited, holiday
+policy, a new day off). Sender: the series or the meeting; `occurrence`: the date for one occurrence, else None;
+`cancelled`: True when it no longer takes place. notifications tell the invited businesses' users.""")
+
+answer_recorded = _signals.signal("answer-recorded", doc="""
+Sent by attendance when an invited contact answered (portal, link or calendar). Sender: the Rsvp.
+notifications tell the meeting's organisers.""")
+
+issue_event = _signals.signal("issue-event", doc="""
+Sent by issues when something happened to an issue that people must hear of. Sender: the issue; `event`: one of
+assigned, escalated, answered, rated, overdue; `actor`: the user who did it, or None (the clock).""")
+
+minutes_sent = _signals.signal("minutes-sent", doc="""
+Sent by minutes when final minutes are sent to the invited businesses. Sender: the minutes.""")

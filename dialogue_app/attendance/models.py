@@ -11,6 +11,8 @@ from ..scheduling.models import Meeting
 
 ATTENDANCE = ("present", "absent", "excused")
 ANSWERS = ("accepted", "declined", "tentative")
+# Where an answer came from: the business portal, the signed link in a mail, or a calendar's iTIP REPLY.
+CHANNELS = ("portal", "link", "calendar")
 
 
 class Rsvp(db.Model):
@@ -20,6 +22,7 @@ class Rsvp(db.Model):
     __table_args__ = (
         UniqueConstraint("meeting_id", "contact_id", name="uq_rsvps_meeting_contact"),
         CheckConstraint("answer IN ('accepted', 'declined', 'tentative')", name="answer"),
+        CheckConstraint("via IN ('portal', 'link', 'calendar')", name="via"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -27,6 +30,7 @@ class Rsvp(db.Model):
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     answer: Mapped[str] = mapped_column(String(16))
     comment: Mapped[str] = mapped_column(Text, default="")
+    via: Mapped[str] = mapped_column(String(8), default="link")
     answered_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     contact: Mapped[Contact] = relationship()

@@ -18,7 +18,7 @@ from ..org.services import business_by_tax_code, clean_tax_code
 from ..scheduling import services as scheduling
 from ..scheduling.models import Meeting, MeetingInvitation, Series
 from ..scope import get_visible
-from .models import ANSWERS, ATTENDANCE, Attendee, Rsvp
+from .models import ANSWERS, ATTENDANCE, CHANNELS, Attendee, Rsvp
 
 RSVP_SALT = "rsvp"
 
@@ -126,8 +126,11 @@ def read_rsvp_token(token: str) -> RsvpTarget:
     return target
 
 
-def record_rsvp(target: RsvpTarget, answer: str, comment: str = "") -> Rsvp:
-    """Keep the contact's answer (the last one counts); the meeting is made if it did not exist yet."""
+def record_rsvp(target: RsvpTarget, answer: str, comment: str = "", *, via: str = "link") -> Rsvp:
+    """Keep the contact's answer (the last one counts, whatever its channel); the meeting is made if it did not
+    exist yet. `via`: portal, link or calendar (CHANNELS)."""
+    if via not in CHANNELS:
+        raise ValueError(f"unknown channel {via!r}")
     if answer not in ANSWERS:
         raise InvalidData.on("answer", _l("Choose: I will attend, I will not attend, or maybe."))
     meeting = target.meeting or scheduling.meeting_for(target.series, target.occurrence)[0]
@@ -135,7 +138,7 @@ def record_rsvp(target: RsvpTarget, answer: str, comment: str = "") -> Rsvp:
     rsvp = db.session.execute(
         select(Rsvp).where(Rsvp.meeting_id == meeting.id, Rsvp.contact_id == target.contact.id)
     ).scalar_one_or_none() or Rsvp(meeting_id=meeting.id, contact=target.contact)
-    rsvp.answer, rsvp.comment = answer, (comment or "").strip()[:2000]
+    rsvp.answer, rsvp.comment, rsvp.via = answer, (comment or "").strip()[:2000], via
     db.session.add(rsvp)
     return rsvp
 
