@@ -345,12 +345,19 @@ def smtp_server():
     class Handler:
         def __init__(self):
             self.messages = []
+            self.envelopes = []  # each message's envelope: mail_options (BODY=8BITMIME), raw content
             self.refuse = False
+            self.eight_bit_mime = True  # False: a server that does not offer 8BITMIME
+
+        async def handle_EHLO(self, server, session, envelope, hostname, responses):
+            session.host_name = hostname
+            return [r for r in responses if self.eight_bit_mime or "8BITMIME" not in r]
 
         async def handle_DATA(self, server, session, envelope):
             if self.refuse:
                 return "451 Try again later"
             self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+            self.envelopes.append(envelope)
             return "250 OK"
 
     handler = Handler()

@@ -57,7 +57,7 @@ class FeedFastPath:
         body = services.cache.get((feed_id, version))
         if body is None:
             return self.wsgi_app(environ, start_response)
-        headers += [("Content-Type", "text/calendar; charset=utf-8"), ("Content-Length", str(len(body))),
+        headers += [("Content-Type", services.FEED_CONTENT_TYPE), ("Content-Length", str(len(body))),
                     ("Content-Disposition", "inline; filename=dialogue.ics")]
         start_response("200 OK", headers)
         return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [body]

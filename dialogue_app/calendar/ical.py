@@ -7,7 +7,13 @@ What real clients trip on, and how each is met here:
   the rule's original start;
 - UNTIL is written in UTC, as RFC 5545 requires when DTSTART carries a TZID;
 - UID and DTSTAMP are given, never generated, so an unchanged feed keeps its bytes;
-- lines are folded by the library; text is NFC-normalised.
+- lines are folded by the library; text is NFC-normalised;
+- the METHOD follows RFC 5546: a REQUEST names its attendees, a file with nobody to answer is a PUBLISH (which
+  names none), and the Content-Type says the same METHOD in its method= parameter;
+- durations are written as durations (PT1H), X- properties included: icalendar writes an unknown property's
+  timedelta as "1:00:00";
+- a feed always carries the VTIMEZONE of the zone X-WR-TIMEZONE names, so an empty feed still has the one
+  component RFC 5545 asks of every VCALENDAR (icalendar, libical and ical.js all read such a file as empty).
 """
 
 import unicodedata
@@ -16,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import Alarm, Calendar, Event, vCalAddress, vRecur, vText
+from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vDuration, vRecur, vText
 
 from ..scheduling.recurrence import Occurrence, Rule, Status, rule_for
 from ..text import clean_text
@@ -211,12 +217,35 @@ def calendar(events: Iterable[Event], *, method: str, name: str | None = None, z
     if zone is not None:
         cal.add("x-wr-timezone", zone.key)
     if refresh is not None:
-        cal.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
-        cal.add("x-published-ttl", refresh)
+        cal.add("refresh-interval", vDuration(refresh), parameters={"VALUE": "DURATION"})
+        cal.add("x-published-ttl", vDuration(refresh))
     for event in events:
         cal.add_component(event)
     cal.add_missing_timezones()
+    if zone is not None and zone.key not in {str(tz.get("TZID")) for tz in cal.timezones}:
+        cal.subcomponents.insert(0, Timezone.from_tzid(zone.key))
     return cal
+
+
+def invitation(entry: MeetingEntry, zone: ZoneInfo) -> Calendar:
+    """invite.ics: one meeting for the reader's calendar. With attendees it is what they can answer, a REQUEST
+    (a CANCEL once the meeting is cancelled); with nobody to answer it is a PUBLISH, since RFC 5546 wants at least
+    one ATTENDEE in a REQUEST and none in a PUBLISH."""
+    if not entry.attendees:
+        return calendar([meeting_event(entry, zone)], method="PUBLISH")
+    if entry.cancelled:
+        return cancel_calendar(meeting_event(entry, zone, with_alarm=False))
+    return calendar([meeting_event(entry, zone)], method="REQUEST")
+
+
+def method_of(cal: Calendar) -> str:
+    return str(cal["METHOD"])
+
+
+def content_type(method: str) -> str:
+    """The Content-Type of a calendar with this METHOD: RFC 5545 (8.1) asks for the method= parameter, equal to
+    the METHOD inside, whenever the object has one; Outlook goes by it to show an invitation or a plain file."""
+    return f"text/calendar; charset=utf-8; method={method.upper()}"
 
 
 def cancel_calendar(event: Event) -> Calendar:

@@ -13,7 +13,7 @@ from sqlalchemy import and_, bindparam, delete, exists, insert, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from .. import officetime
-from ..attendance.services import rsvp_token
+from ..attendance.services import invited_businesses, rsvp_token
 from ..auth.models import User
 from ..db import utcnow
 from ..extensions import db
@@ -27,6 +27,8 @@ from . import ical
 from .models import FEED_KINDS, FeedToken
 
 REFRESH = timedelta(hours=1)
+FEED_METHOD = "PUBLISH"  # a feed is published: nobody answers it
+FEED_CONTENT_TYPE = ical.content_type(FEED_METHOD)
 HISTORY = timedelta(days=366)  # how far back a feed goes
 
 
@@ -332,7 +334,7 @@ def feed_bytes(row: FeedToken, today: date) -> bytes:
             .order_by(Meeting.id)
         ).scalars():
             events.append(ical.meeting_event(meeting_entry(meeting), officetime.office_zone()))
-    cal = ical.calendar(events, method="PUBLISH", name=feed_name(row), zone=officetime.office_zone(),
+    cal = ical.calendar(events, method=FEED_METHOD, name=feed_name(row), zone=officetime.office_zone(),
                         refresh=REFRESH)
     return cal.to_ical()
 
@@ -419,13 +421,23 @@ def send_occurrence_update(series: Series, day: date) -> int:
     return len(contacts)
 
 
-def meeting_invite(meeting: Meeting, user: User | None = None) -> bytes:
-    """`GET /meetings/{id}/invite.ics`: the meeting's invitation, METHOD:REQUEST."""
-    attendees = []
-    if meeting.series is not None and user is not None and not is_business(user):
-        attendees = [ical.Person(c.email, c.name) for c in invitees_with_email(meeting.series)]
-    event = ical.meeting_event(meeting_entry(meeting, attendees), officetime.office_zone())
-    return ical.calendar([event], method="REQUEST").to_ical()
+def invite_attendees(meeting: Meeting, reader: User | None) -> list[ical.Person]:
+    """Whom invite.ics names as attendees. A business reading it is asked to answer: its contacts with an
+    address (itself when it has none), so that the calendar it is opened in offers Accept and Decline. Staff
+    see every invited contact; with nobody invited the file names nobody (and is a PUBLISH)."""
+    if reader is not None and is_business(reader):
+        people = [ical.Person(c.email, c.name) for c in reader.business.contacts if c.email]
+        people = people or [ical.Person(reader.email, reader.name)]
+    else:
+        people = [ical.Person(c.email, c.name) for b in invited_businesses(meeting) for c in b.contacts if c.email]
+    return list({person.email.lower(): person for person in people}.values())
+
+
+def meeting_invite(meeting: Meeting, reader: User | None = None) -> tuple[bytes, str]:
+    """`GET /meetings/{id}/invite.ics` for `reader`: (the bytes, their METHOD)."""
+    entry = meeting_entry(meeting, invite_attendees(meeting, reader))
+    cal = ical.invitation(entry, officetime.office_zone())
+    return cal.to_ical(), ical.method_of(cal)
 
 
 FEED_OWNERS = {Series: "series", Business: "business", Unit: "unit", User: "user"}

@@ -8,16 +8,13 @@ from flask_login import current_user, login_required
 from .. import officetime
 from ..auth.bearer import file_reader
 from ..auth.models import User
-from ..calendar import services
+from ..calendar import ical, services
 from ..extensions import db
 from ..org.models import Business, Unit
 from ..scheduling.models import Meeting, Series
 from ..scope import get_visible, is_business
 
 bp = Blueprint("calendar", __name__)
-
-CALENDAR_TYPE = "text/calendar; charset=utf-8"
-
 
 @bp.route("/feeds/<token>.ics")
 def feed(token: str):
@@ -37,7 +34,7 @@ def feed(token: str):
     if body is None:
         body = services.feed_bytes(row, today)
         services.cache.put(key, body)
-    return Response(body, content_type=CALENDAR_TYPE,
+    return Response(body, content_type=services.FEED_CONTENT_TYPE,
                     headers={**headers, "Content-Disposition": "inline; filename=dialogue.ics"})
 
 
@@ -47,7 +44,8 @@ def meeting_invite(meeting_id: int):
     if user is None:
         return current_app.login_manager.unauthorized()  # a browser goes to the sign-in page
     meeting = get_visible(user, Meeting, meeting_id) or abort(404)
-    return Response(services.meeting_invite(meeting, user), content_type=CALENDAR_TYPE,
+    body, method = services.meeting_invite(meeting, user)
+    return Response(body, content_type=ical.content_type(method),
                     headers={"Content-Disposition": f"attachment; filename=meeting-{meeting.id}.ics"})
 
 
