@@ -27,6 +27,7 @@ from dialogue_app.calendar import services as calendar
 from dialogue_app.calendar.models import FEED_KINDS
 from dialogue_app.extensions import db
 from dialogue_app.mail.services import send_pending
+from dialogue_app.officetime.days import AdjustmentKind
 from dialogue_app.org.services import add_contact
 from dialogue_app.scheduling import services as scheduling
 
@@ -186,6 +187,15 @@ def series_edited(world: World) -> None:
     scheduling.update_series(world.series, location="Phòng họp lớn, trụ sở Chi cục", duration_minutes=90)
 
 
+def holiday_policy_changed(world: World) -> None:
+    scheduling.update_series(world.series, holiday_policy="skip")
+
+
+def day_off_announced(world: World) -> None:
+    # The last Monday of May 2027 becomes a day off: the series' occurrence that day moves or goes.
+    scheduling.set_adjustment(date(2027, 5, 31), AdjustmentKind.DAY_OFF, "Nghỉ bù đặc biệt")
+
+
 def business_added(world: World) -> None:
     scheduling.update_series(world.series, invitees=[world.business, world.other])
 
@@ -195,7 +205,7 @@ def invitation_ended(world: World) -> None:
 
 
 SCENARIO = [series_created, occurrence_moved, occurrence_cancelled, occurrence_restored, series_edited,
-            business_added, invitation_ended]
+            holiday_policy_changed, day_off_announced, business_added, invitation_ended]
 
 
 def calendar_parts(messages) -> list[Document]:
