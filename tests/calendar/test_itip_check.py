@@ -227,7 +227,8 @@ def test_every_imip_message_passes_the_itip_check(app, smtp_server, world):
         documents += [Document(f"{step.__name__}: {d.name}", d.data, d.method_param)
                       for d in calendar_parts(smtp_server.messages[seen:])]
     # The calendar parts go in 8 bits (UTF-8 text, lines of 75 octets): declared as RFC 6152 asks.
-    assert all("BODY=8BITMIME" in envelope.mail_options for envelope in smtp_server.envelopes)
+    eight_bit = [e for e in smtp_server.envelopes if not e.original_content.isascii()]
+    assert eight_bit and all("BODY=8BITMIME" in envelope.mail_options for envelope in eight_bit)
     methods = {icalendar.Calendar.from_ical(d.data)["METHOD"] for d in documents}
     assert methods >= {"REQUEST", "CANCEL"}
     assert_all_valid(documents)
