@@ -1,7 +1,7 @@
 """Series, occurrences and meetings: plain data in, objects out."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..db import utcnow
 from ..exceptions import InvalidData, NotFound
 from ..extensions import db, has_rows
 from ..officetime import holiday_calendar, zone_named
@@ -17,11 +18,12 @@ from ..officetime.days import AdjustmentKind, HolidayCalendar
 from ..officetime.models import CalendarAdjustment
 from ..org.models import Business, Unit
 from ..scope import is_business, unit_ids_below, visible
-from ..signals import invitations_ended, occurrence_changed, series_invitations_due
+from ..signals import invitations_ended, meeting_changed, occurrence_changed, series_invitations_due
 from .models import Meeting, OccurrenceOverride, Series
 from .recurrence import (
     FIRST_YEAR,
     LAST_YEAR,
+    SHIFT_MARGIN,
     HolidayPolicy,
     Occurrence,
     Override,
@@ -71,29 +73,84 @@ def _check_duration(minutes: int) -> None:
 
 # -- Holidays ------------------------------------------------------------------------------------------------
 
-def set_adjustment(day: date, kind: AdjustmentKind, name: str = "") -> CalendarAdjustment:
-    """Record what the government announced for `day`, replacing what was recorded for it before."""
+def set_adjustment(day: date, kind: AdjustmentKind, name: str = "", notify: bool = True) -> CalendarAdjustment:
+    """Record what the government announced for `day`, replacing what was recorded for it before.
+
+    With `notify`, the invited hear of every coming meeting this moves, skips or brings back."""
     if kind is AdjustmentKind.WORKING_DAY and day.weekday() < 5:
         raise InvalidData.on("day", _l("Only a Saturday or Sunday can be made a working day."))
     if kind is AdjustmentKind.DAY_OFF and not name.strip():
         raise InvalidData.on("name", _l("Name the day off, e.g. “Nghỉ bù Quốc khánh”."))
+    before = _schedule_around(day)
     adjustment = db.session.execute(
         select(CalendarAdjustment).where(CalendarAdjustment.day == day)
     ).scalar_one_or_none() or CalendarAdjustment(day=day)
     adjustment.kind, adjustment.name = kind.value, name.strip()
     db.session.add(adjustment)
-    holidays_changed()
+    holidays_changed(day, before, notify)
     return adjustment
 
 
-def remove_adjustment(adjustment: CalendarAdjustment) -> None:
+def remove_adjustment(adjustment: CalendarAdjustment, notify: bool = True) -> None:
+    before = _schedule_around(adjustment.day)
     db.session.delete(adjustment)
-    holidays_changed()
+    holidays_changed(adjustment.day, before, notify)
 
 
-def holidays_changed() -> None:
-    """Days off move meetings: every series' revision grows, so calendar feeds are rebuilt."""
+# A changed day moves only the occurrences whose rule date lies within a holiday shift of it (SHIFT_MARGIN);
+# the schedules compared before and after reach further, so that no such occurrence falls outside them.
+HOLIDAY_REACH = 2 * SHIFT_MARGIN
+
+Schedule = tuple[list[Series], dict[tuple[int, date], Occurrence]]
+
+
+def _schedule_around(day: date) -> Schedule:
+    """Every series' occurrences near `day` under the holiday calendar as it stands, by (series id, rule date)."""
+    series_list = list(db.session.execute(
+        select(Series).options(selectinload(Series.overrides)).order_by(Series.id)).scalars())
+    middle = datetime.combine(day, time(12), tzinfo=UTC)
+    calendar = holiday_calendar(range(day.year - 1, day.year + 2))
+    return series_list, {
+        (series.id, o.occurrence): o
+        for series in series_list
+        for o in expand_series(series, middle - HOLIDAY_REACH, middle + HOLIDAY_REACH, calendar)
+    }
+
+
+def holidays_changed(day: date, before: Schedule, notify: bool = True) -> int:
+    """Days off move meetings: every series' revision grows, so calendar feeds are rebuilt; the coming
+    occurrences that now fall otherwise than `before` are brought to their meetings and, with `notify`,
+    announced once each. Returns how many occurrences changed."""
+    db.session.flush()
     db.session.execute(update(Series).values(revision=Series.revision + 1))
+    series_list, old = before
+    _, new = _schedule_around(day)
+    now = utcnow()
+    changed: dict[int, list[date]] = {}
+    for series_id, day_of_rule in sorted(old.keys() | new.keys()):
+        was, is_now = old.get((series_id, day_of_rule)), new.get((series_id, day_of_rule))
+        if _as_announced(was) == _as_announced(is_now):
+            continue
+        if max(o.start for o in (was, is_now) if o is not None) < now:
+            continue  # the past is not rewritten in anyone's calendar
+        changed.setdefault(series_id, []).append(day_of_rule)
+    by_id = {series.id: series for series in series_list}
+    for series_id, days in changed.items():
+        series = by_id[series_id]
+        series.sequence += 1  # every update sent for its occurrences outranks what calendars hold
+        for day_of_rule in days:
+            occurrence = new.get((series_id, day_of_rule)) or occurrence_of(series, day_of_rule)
+            _sync_meeting(series, occurrence)
+            if notify:
+                _announce_occurrence(series, occurrence)
+    return sum(len(days) for days in changed.values())
+
+
+def _as_announced(occurrence: Occurrence | None):
+    """What a calendar holds of an occurrence: when, where, and whether it takes place."""
+    if occurrence is None:
+        return None
+    return occurrence.start, occurrence.location, occurrence.status is Status.CANCELLED
 
 
 # -- Series ---------------------------------------------------------------------------------------------------
@@ -216,9 +273,15 @@ def change_occurrence(series: Series, day: date, *, start: datetime | None = Non
     db.session.expire(series, ["overrides"])
     occurrence = occurrence_of(series, day)
     _sync_meeting(series, occurrence)
-    if notify:
-        occurrence_changed.send(series, occurrence=day)
+    if notify and _as_announced(occurrence) != _as_announced(current):
+        _announce_occurrence(series, occurrence)
     return occurrence
+
+
+def _announce_occurrence(series: Series, occurrence: Occurrence) -> None:
+    """The invited learn of one occurrence's new state: calendar mails the update, notifications tell people."""
+    occurrence_changed.send(series, occurrence=occurrence.occurrence)
+    meeting_changed.send(series, occurrence=occurrence.occurrence, cancelled=occurrence.status is Status.CANCELLED)
 
 
 def _sync_meeting(series: Series, occurrence: Occurrence) -> None:
@@ -320,6 +383,7 @@ def update_series(series: Series, notify: bool = True, **changes) -> Series:
     if notify:
         if noticeable:
             series_invitations_due.send(series, contacts=None)
+            meeting_changed.send(series, occurrence=None, cancelled=False)
         else:
             added = [b for b in series.invitees if b not in before_invitees]
             series_invitations_due.send(series, contacts=[c for b in added for c in b.contacts])
@@ -343,12 +407,14 @@ def resync_meetings(series: Series) -> None:
             meeting.status = Status.CANCELLED.value
 
 
-def split_series(series: Series, day: date, **changes) -> Series:
+def split_series(series: Series, day: date, notify: bool = True, **changes) -> Series:
     """"This and all following": the series ends before `day`, a new one carries the changes from `day`.
 
     The past keeps its rule, place and overrides; overrides and meetings from `day` on go to the new series,
     which starts on `day` at the series' time unless `changes` say otherwise. Returns the new series.
-    """
+
+    With `notify`, the invited get the ended series (its rule cut, so calendars drop the dates that follow)
+    and the new one's invitation."""
     rule = rule_for(series.rule, series.first_start, series.timezone)
     split_at = datetime.combine(day, time.min)
     held_before = len(rule.between(series.first_start, split_at, inc=True))
@@ -392,6 +458,10 @@ def split_series(series: Series, day: date, **changes) -> Series:
     ).scalars():
         meeting.series = successor
     resync_meetings(successor)
+    if notify:
+        series_invitations_due.send(series, contacts=None)
+        series_invitations_due.send(successor, contacts=None)
+        meeting_changed.send(successor, occurrence=None, cancelled=False)
     return successor
 
 
