@@ -6,10 +6,11 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
+from .. import tasks
 from ..db import utcnow
 from ..exceptions import InvalidData, NotFound
 from ..extensions import db, has_rows
@@ -19,7 +20,7 @@ from ..officetime.models import CalendarAdjustment
 from ..org.models import Business, Unit
 from ..scope import is_business, unit_ids_below, visible
 from ..signals import invitations_ended, meeting_changed, occurrence_changed, series_invitations_due
-from .models import Meeting, OccurrenceOverride, Series
+from .models import Meeting, OccurrenceOverride, PendingAnnouncement, Series
 from .recurrence import (
     FIRST_YEAR,
     LAST_YEAR,
@@ -119,8 +120,9 @@ def _schedule_around(day: date) -> Schedule:
 
 def holidays_changed(day: date, before: Schedule, notify: bool = True) -> int:
     """Days off move meetings: every series' revision grows, so calendar feeds are rebuilt; the coming
-    occurrences that now fall otherwise than `before` are brought to their meetings and, with `notify`,
-    announced once each. Returns how many occurrences changed."""
+    occurrences that now fall otherwise than `before` are brought to their meetings and, with `notify`, wait to
+    be announced (announce_in_background, once the change is committed). Returns how many occurrences
+    changed."""
     db.session.flush()
     db.session.execute(update(Series).values(revision=Series.revision + 1))
     series_list, old = before
@@ -135,15 +137,51 @@ def holidays_changed(day: date, before: Schedule, notify: bool = True) -> int:
             continue  # the past is not rewritten in anyone's calendar
         changed.setdefault(series_id, []).append(day_of_rule)
     by_id = {series.id: series for series in series_list}
-    for series_id, days in changed.items():
-        series = by_id[series_id]
-        series.sequence += 1  # every update sent for its occurrences outranks what calendars hold
-        for day_of_rule in days:
-            occurrence = new.get((series_id, day_of_rule)) or occurrence_of(series, day_of_rule)
-            _sync_meeting(series, occurrence)
-            if notify:
-                _announce_occurrence(series, occurrence)
-    return sum(len(days) for days in changed.values())
+    found = [(by_id[series_id], new.get((series_id, day_of_rule)) or occurrence_of(by_id[series_id], day_of_rule))
+             for series_id, days in changed.items() for day_of_rule in days]
+    for series_id in changed:
+        by_id[series_id].sequence += 1  # every update sent for its occurrences outranks what calendars hold
+    _sync_meetings(found)
+    if notify:
+        waiting = set(db.session.execute(select(PendingAnnouncement.series_id, PendingAnnouncement.occurrence)).all())
+        db.session.add_all(PendingAnnouncement(series=series, occurrence=occurrence.occurrence)
+                           for series, occurrence in found if (series.id, occurrence.occurrence) not in waiting)
+    return len(found)
+
+
+ANNOUNCE_TASK = "scheduling.announce"
+
+
+def announce_in_background() -> None:
+    """Hand what a day off changed to the worker, once the change is committed: writing the mail of a day off
+    that moves hundreds of meetings takes longer than a request should."""
+    tasks.enqueue(ANNOUNCE_TASK)
+
+
+def announce_pending(batch: int = 50) -> int:
+    """Announce the occurrences day-off changes left pending, `batch` per transaction (each deleted in the
+    transaction that writes its mail: once each); how many there were."""
+    done = 0
+    while rows := db.session.execute(
+            select(PendingAnnouncement).order_by(PendingAnnouncement.id).limit(batch)
+            .with_for_update(skip_locked=True)).scalars().all():
+        # The mail is written in one flush at the end, not one flush per query.
+        with db.session.no_autoflush:
+            for row in rows:
+                try:
+                    occurrence = occurrence_of(row.series, row.occurrence)
+                except NotFound:
+                    occurrence = None  # the series' rule changed since, and that edit was announced
+                if occurrence is not None:
+                    _announce_occurrence(row.series, occurrence)
+                db.session.delete(row)
+        db.session.commit()
+        done += len(rows)
+    return done
+
+
+def announce_in_worker(app) -> None:
+    announce_pending()
 
 
 def _as_announced(occurrence: Occurrence | None):
@@ -285,10 +323,17 @@ def _announce_occurrence(series: Series, occurrence: Occurrence) -> None:
 
 
 def _sync_meeting(series: Series, occurrence: Occurrence) -> None:
-    meeting = db.session.execute(
-        select(Meeting).where(Meeting.series_id == series.id, Meeting.occurrence == occurrence.occurrence)
-    ).scalar_one_or_none()
-    if meeting is not None:
+    _sync_meetings([(series, occurrence)])
+
+
+def _sync_meetings(found: list[tuple[Series, Occurrence]]) -> None:
+    """The meetings these occurrences have become take their new time, place and status (one query)."""
+    if not found:
+        return
+    wanted = {(series.id, occurrence.occurrence): (series, occurrence) for series, occurrence in found}
+    for meeting in db.session.execute(select(Meeting).where(
+            tuple_(Meeting.series_id, Meeting.occurrence).in_(list(wanted)))).scalars():
+        series, occurrence = wanted[(meeting.series_id, meeting.occurrence)]
         meeting.start, meeting.end = occurrence.start, occurrence.end
         meeting.location = occurrence.location or series.location
         meeting.status = occurrence.status.value

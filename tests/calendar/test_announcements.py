@@ -280,3 +280,17 @@ def test_this_and_all_following_announces_both_parts(client, admin, invited, hea
     later = Client()
     later.apply(new)
     assert sorted(client_calendar.starts() + later.starts()) == sorted(app_starts(ended) + app_starts(successor))
+
+
+def test_changes_made_before_the_worker_comes_are_announced_once_as_they_stand(client, invited, heard):
+    """The request only records what changed; the worker writes the mail (here by hand, as `flask worker`
+    does at start), once per occurrence however many changes came before it."""
+    scheduling.set_adjustment(date(2027, 3, 29), AdjustmentKind.DAY_OFF, "Nghỉ bù")
+    scheduling.set_adjustment(date(2027, 3, 30), AdjustmentKind.DAY_OFF, "Nghỉ bù")
+    db.session.commit()
+    assert len(mails_to(NGOC)) == 1 and heard == []  # only the invitation so far
+    assert scheduling.announce_pending() == 1 and scheduling.announce_pending() == 0
+    moved = only_event(mails_to(NGOC)[-1])
+    assert moved["DTSTART"].dt == datetime(2027, 3, 31, 8, tzinfo=HCM) and len(mails_to(NGOC)) == 2
+    assert heard == [(invited.id, date(2027, 3, 29), False)]
+    assert feed_starts(client, invited) == app_starts(invited) == replay(NGOC)
