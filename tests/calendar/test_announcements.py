@@ -1,7 +1,11 @@
 """Every change the invited must know of reaches each invited contact once, and calendars that apply the
 messages in order end with the dates the app shows (checked with icalendar and recurring-ical-events)."""
 
+import json
+import shutil
+import subprocess
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -20,6 +24,7 @@ from dialogue_app.scheduling.models import Series
 from dialogue_app.signals import meeting_changed
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+JS = Path(__file__).resolve().parent.parent / "js"
 NGOC, BINH = "ngoc@saoviet.example.vn", "binh@saoviet.example.vn"
 WINDOW = (datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 12, 31, tzinfo=UTC))
 EDIT_FORM = {
@@ -79,9 +84,10 @@ class Client:
     with RECURRENCE-ID removes the instance; older SEQUENCEs are ignored."""
 
     def __init__(self):
-        self.master, self.instances, self.cancelled = None, {}, set()
+        self.master, self.instances, self.cancelled, self.zones = None, {}, set(), {}
 
     def apply(self, cal: icalendar.Calendar) -> None:
+        self.zones.update({zone["TZID"]: zone for zone in cal.walk("VTIMEZONE")})
         events = cal.walk("VEVENT")
         master = next((e for e in events if "RECURRENCE-ID" not in e), None)
         if master is not None:
@@ -101,8 +107,13 @@ class Client:
                 self.cancelled.discard(moment)
                 self.instances[moment] = event
 
-    def starts(self) -> list[datetime]:
+    def calendar(self) -> icalendar.Calendar:
+        """What the client shows, as one calendar."""
         cal = icalendar.Calendar()
+        cal.add("prodid", "-//test client//")
+        cal.add("version", "2.0")
+        for zone in self.zones.values():
+            cal.add_component(zone)
         master = icalendar.Event.from_ical(self.master.to_ical())
         excluded = {d.dt for prop in master.get("EXDATE", []) for d in prop.dts} \
             if isinstance(master.get("EXDATE"), list) else {d.dt for d in master["EXDATE"].dts} \
@@ -114,6 +125,10 @@ class Client:
         cal.add_component(master)
         for event in self.instances.values():
             cal.add_component(event)
+        return cal
+
+    def starts(self) -> list[datetime]:
+        cal = self.calendar()
         return sorted(e["DTSTART"].dt.astimezone(UTC) for e in recurring_ical_events.of(cal).between(*WINDOW))
 
 
@@ -129,11 +144,15 @@ def feed_starts(client, series) -> list[datetime]:
     return sorted(e["DTSTART"].dt.astimezone(UTC) for e in recurring_ical_events.of(cal).between(*WINDOW))
 
 
-def replay(address: str) -> list[datetime]:
+def replayed(address: str) -> Client:
     client = Client()
     for cal in mails_to(address):
         client.apply(cal)
-    return client.starts()
+    return client
+
+
+def replay(address: str) -> list[datetime]:
+    return replayed(address).starts()
 
 
 def test_a_new_day_off_is_announced_once_to_each_contact(client, admin, invited, heard):
@@ -294,3 +313,20 @@ def test_changes_made_before_the_worker_comes_are_announced_once_as_they_stand(c
     assert moved["DTSTART"].dt == datetime(2027, 3, 31, 8, tzinfo=HCM) and len(mails_to(NGOC)) == 2
     assert heard == [(invited.id, date(2027, 3, 29), False)]
     assert feed_starts(client, invited) == app_starts(invited) == replay(NGOC)
+
+
+@pytest.mark.skipif(shutil.which("node") is None or not (JS / "node_modules" / "ical.js").exists(),
+                    reason="node and tests/js/node_modules/ical.js are needed: cd tests/js && npm install")
+def test_ical_js_reads_the_replayed_calendar_alike(client, admin, invited, tmp_path):
+    client.post("/holidays?year=2027", data={"day": "2027-03-29", "kind": "day_off", "name": "Nghỉ bù"})
+    client.post(f"/series/{invited.id}/occurrences/2027-05-31/cancel")
+    client.post(f"/series/{invited.id}/occurrences/2027-06-28/move",
+                data={"new_date": "2027-06-30", "new_time": "15:00", "location": "Phòng 301"})
+    path = tmp_path / "replayed.ics"
+    path.write_bytes(replayed(NGOC).calendar().to_ical())
+    result = subprocess.run(["node", str(JS / "expand.cjs"), str(path), "2027-01-01", "2027-12-31"],
+                            capture_output=True, text=True, check=True, timeout=60)
+    items = [json.loads(line) for line in result.stdout.splitlines()]
+    assert all(item["zone"] == "Asia/Ho_Chi_Minh" for item in items)
+    starts = sorted(datetime.fromisoformat(item["start"].replace("Z", "+00:00")) for item in items)
+    assert starts == app_starts(invited)
