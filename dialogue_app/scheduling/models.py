@@ -102,11 +102,10 @@ class PendingAnnouncement(db.Model):
     """An occurrence a day off (or its removal) changed, whose invited have yet to hear of it. Written in the
     transaction of the change; the worker announces it and deletes it in the transaction that writes the mail,
     so each change is announced once, with the occurrence as it stands then (two changes before the worker
-    came: one announcement)."""
+    came: one announcement, even when two admins' changes wrote a row each)."""
 
     __tablename__ = "pending_announcements"
     __audited__ = False  # machinery: the change itself is audited
-    __table_args__ = (UniqueConstraint("series_id", "occurrence", name="uq_pending_announcements_occurrence"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -165,18 +165,22 @@ def announce_pending(batch: int = 50) -> int:
     while rows := db.session.execute(
             select(PendingAnnouncement).order_by(PendingAnnouncement.id).limit(batch)
             .with_for_update(skip_locked=True)).scalars().all():
+        keys = list(dict.fromkeys((row.series, row.occurrence) for row in rows))
         # The mail is written in one flush at the end, not one flush per query.
         with db.session.no_autoflush:
-            for row in rows:
+            for series, day in keys:
                 try:
-                    occurrence = occurrence_of(row.series, row.occurrence)
+                    occurrence = occurrence_of(series, day)
                 except NotFound:
                     occurrence = None  # the series' rule changed since, and that edit was announced
                 if occurrence is not None:
-                    _announce_occurrence(row.series, occurrence)
-                db.session.delete(row)
+                    _announce_occurrence(series, occurrence)
+                # With the rows two admins' changes at the same moment wrote for the same occurrence.
+                db.session.execute(delete(PendingAnnouncement).where(
+                    PendingAnnouncement.series_id == series.id, PendingAnnouncement.occurrence == day),
+                    execution_options={"synchronize_session": False})
         db.session.commit()
-        done += len(rows)
+        done += len(keys)
     return done
 
 

@@ -22,8 +22,7 @@ def upgrade():
     sa.Column('occurrence', sa.Date(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['series_id'], ['series.id'], name=op.f('fk_pending_announcements_series_id_series'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_pending_announcements')),
-    sa.UniqueConstraint('series_id', 'occurrence', name='uq_pending_announcements_occurrence')
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pending_announcements'))
     )
 
 
