@@ -4,6 +4,7 @@ messages in order end with the dates the app shows (checked with icalendar and r
 import json
 import shutil
 import subprocess
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,6 +23,8 @@ from dialogue_app.org.services import add_contact
 from dialogue_app.scheduling import services as scheduling
 from dialogue_app.scheduling.models import PendingAnnouncement, Series
 from dialogue_app.signals import meeting_changed
+
+from ..conftest import PASSWORD, running_worker
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 JS = Path(__file__).resolve().parent.parent / "js"
@@ -331,3 +334,25 @@ def test_ical_js_reads_the_replayed_calendar_alike(client, admin, invited, tmp_p
     assert all(item["zone"] == "Asia/Ho_Chi_Minh" for item in items)
     starts = sorted(datetime.fromisoformat(item["start"].replace("Z", "+00:00")) for item in items)
     assert starts == app_starts(invited)
+
+
+def test_a_real_worker_writes_the_mail_the_request_only_recorded(another_app, invited, make_user):
+    """HUEY_IMMEDIATE off, as in production: the admin's request records which meetings changed, in its own
+    transaction; the worker (a real Huey consumer) writes their mail into the outbox."""
+    admin = make_user("admin")
+    queued = another_app(HUEY_IMMEDIATE=False)
+    web = queued.test_client()
+    web.post("/login", data={"email": admin.email, "password": PASSWORD})
+    response = web.post("/holidays?year=2027", data={"day": "2027-03-29", "kind": "day_off", "name": "Nghỉ bù"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert len(mails_to(NGOC)) == 1 and db.session.query(PendingAnnouncement).count() == 1
+
+    with running_worker():
+        deadline = time.monotonic() + 60
+        while db.session.query(PendingAnnouncement).count():
+            assert time.monotonic() < deadline, "the worker did not announce the day off"
+            time.sleep(0.2)
+            db.session.rollback()  # see what the worker committed
+    assert [only_event(cal)["DTSTART"].dt for cal in mails_to(NGOC)[1:]] == [datetime(2027, 3, 30, 8, tzinfo=HCM)]
+    assert len(mails_to(BINH)) == 2
