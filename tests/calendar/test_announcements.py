@@ -356,3 +356,18 @@ def test_a_real_worker_writes_the_mail_the_request_only_recorded(another_app, in
             db.session.rollback()  # see what the worker committed
     assert [only_event(cal)["DTSTART"].dt for cal in mails_to(NGOC)[1:]] == [datetime(2027, 3, 30, 8, tzinfo=HCM)]
     assert len(mails_to(BINH)) == 2
+
+
+def test_a_series_invitation_carries_the_days_off_already_known(units, make_business):
+    scheduling.set_adjustment(date(2027, 3, 29), AdjustmentKind.DAY_OFF, "Nghỉ bù")
+    business = make_business(units["HCM-A"])
+    add_contact(business, name="Trần Thị Ngọc", email=NGOC)
+    series = scheduling.create_series(title="Giao ban", unit=units["HCM-A"], location="Phòng 2",
+                                      rule="FREQ=MONTHLY;BYDAY=-1MO", first_start=datetime(2027, 1, 25, 8),
+                                      duration_minutes=60, holiday_policy="next_workday", invitees=[business])
+    db.session.commit()
+    [invitation] = mails_to(NGOC)
+    moved = [e for e in invitation.walk("VEVENT") if "RECURRENCE-ID" in e]
+    assert [(e["RECURRENCE-ID"].dt, e["DTSTART"].dt) for e in moved] == \
+        [(datetime(2027, 3, 29, 8, tzinfo=HCM), datetime(2027, 3, 30, 8, tzinfo=HCM))]
+    assert replay(NGOC) == app_starts(series)
