@@ -2,6 +2,7 @@
 messages in order end with the dates the app shows (checked with icalendar and recurring-ical-events)."""
 
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -371,3 +372,36 @@ def test_a_series_invitation_carries_the_days_off_already_known(units, make_busi
     assert [(e["RECURRENCE-ID"].dt, e["DTSTART"].dt) for e in moved] == \
         [(datetime(2027, 3, 29, 8, tzinfo=HCM), datetime(2027, 3, 30, 8, tzinfo=HCM))]
     assert replay(NGOC) == app_starts(series)
+
+
+# Debian's libical (gir1.2-ical-3.0) through the system's python3-gi: its iTIP restriction check per message.
+LIBICAL_CHECK = """
+import sys, gi
+gi.require_version("ICalGLib", "3.0")
+from gi.repository import ICalGLib
+for path in sys.argv[1:]:
+    print(ICalGLib.restriction_check(ICalGLib.Component.new_from_string(open(path).read())))
+"""
+
+
+def test_libical_accepts_every_announcement(client, admin, invited, tmp_path):
+    probe = subprocess.run(["/usr/bin/python3", "-c", LIBICAL_CHECK], capture_output=True, timeout=60)
+    if probe.returncode:
+        reason = "Debian's gir1.2-ical-3.0 and python3-gi are needed: apt-get install gir1.2-ical-3.0 python3-gi"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    client.post("/holidays?year=2027", data={"day": "2027-03-29", "kind": "day_off", "name": "Nghỉ bù"})
+    client.post(f"/series/{invited.id}/occurrences/2027-05-31/cancel")
+    client.post(f"/series/{invited.id}/edit", data={**EDIT_FORM, "holiday_policy": "skip",
+                                                    "invitees": [str(invited.invitees[0].id)]})
+    client.post(f"/series/{invited.id}/occurrences/2027-05-31/restore")
+    paths = []
+    for number, (body,) in enumerate(db.session.execute(select(OutboxMessage.calendar_body).where(
+            OutboxMessage.calendar_body.is_not(None)).order_by(OutboxMessage.id))):  # as they are sent
+        paths.append(tmp_path / f"{number}.ics")
+        paths[-1].write_text(body)
+    assert [cal["METHOD"] for cal in mails_to(NGOC)] == ["REQUEST", "REQUEST", "CANCEL", "REQUEST", "REQUEST"]
+    result = subprocess.run(["/usr/bin/python3", "-c", LIBICAL_CHECK, *map(str, paths)], capture_output=True,
+                            text=True, check=True, timeout=60)
+    assert result.stdout.split() == ["1"] * len(paths) == ["1"] * 10  # 1: every iTIP restriction met
