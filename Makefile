@@ -142,7 +142,7 @@ test: install pdf-deps signing-deps browser js ical-deps
 
 # The suite on PostgreSQL, in a database made for this run and dropped afterwards (also when tests fail
 # or the run is interrupted); the exit status is pytest's. Skipped (status 0) when no server answers.
-test-postgres: install pdf-deps signing-deps
+test-postgres: install pdf-deps signing-deps js ical-deps
 	@if command -v pg_isready >/dev/null 2>&1; then \
 	  pg_isready -q -h $(PG_HOST) -p $(PG_PORT) -t 5; \
 	else \

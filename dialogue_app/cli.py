@@ -23,6 +23,7 @@ from .mail.services import send_pending
 from .org.models import Unit
 from .org.services import unit_by_code
 from .reports import snapshots
+from .scheduling.services import announce_pending
 from .search import index as search_index
 
 
@@ -79,6 +80,10 @@ def register_commands(app: Flask) -> None:
         if tasks.huey.immediate:
             raise click.ClickException("HUEY_IMMEDIATE is set: tasks run in the web process, there is no queue.")
         click.echo(f"Worker: {workers} threads on {type(tasks.huey.storage).__name__}")
+        # Day-off changes committed while no task could be queued (the web process stopped in between).
+        announced = announce_pending()
+        if announced:
+            click.echo(f"Announced {announced} changed meeting(s) left waiting.")
         tasks.run_worker(workers)
 
     @app.cli.command("send-mail")

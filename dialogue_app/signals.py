@@ -14,8 +14,9 @@ way calendars must learn of, or new invitees added. Sender: the series; `contact
 None for every invited contact. calendar sends the METHOD:REQUEST mail.""")
 
 occurrence_changed = _signals.signal("occurrence-changed", doc="""
-Sent by scheduling when one occurrence of a series was moved, cancelled or restored. Sender: the series;
-`occurrence`: the date the rule gave it. calendar sends the update (REQUEST with RECURRENCE-ID, or CANCEL).""")
+Sent by scheduling when one occurrence of a series was moved, cancelled or restored, by a person or by a day
+off (then from the worker). Sender: the series; `occurrence`: the date the rule gave it. calendar sends the
+update (REQUEST with RECURRENCE-ID, or CANCEL).""")
 
 unit_deleting = _signals.signal("unit-deleting", doc="""
 Sent by org before a unit is deleted. Sender: the unit. Each domain that keeps rows under units answers with

@@ -98,6 +98,23 @@ class OccurrenceOverride(db.Model):
     series: Mapped[Series] = relationship(back_populates="overrides")
 
 
+class PendingAnnouncement(db.Model):
+    """An occurrence a day off (or its removal) changed, whose invited have yet to hear of it. Written in the
+    transaction of the change; the worker announces it and deletes it in the transaction that writes the mail,
+    so each change is announced once, with the occurrence as it stands then (two changes before the worker
+    came: one announcement, even when two admins' changes wrote a row each)."""
+
+    __tablename__ = "pending_announcements"
+    __audited__ = False  # machinery: the change itself is audited
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
+    occurrence: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    series: Mapped[Series] = relationship()
+
+
 class Meeting(db.Model):
     """A meeting that happened or will: an occurrence made concrete, or a one-off (thematic, visit)."""
 

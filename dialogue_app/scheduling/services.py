@@ -1,15 +1,17 @@
 """Series, occurrences and meetings: plain data in, objects out."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
+from .. import tasks
+from ..db import utcnow
 from ..exceptions import InvalidData, NotFound
 from ..extensions import db, has_rows
 from ..officetime import holiday_calendar, zone_named
@@ -17,11 +19,12 @@ from ..officetime.days import AdjustmentKind, HolidayCalendar
 from ..officetime.models import CalendarAdjustment
 from ..org.models import Business, Unit
 from ..scope import is_business, unit_ids_below, visible
-from ..signals import invitations_ended, occurrence_changed, series_invitations_due
-from .models import Meeting, OccurrenceOverride, Series
+from ..signals import invitations_ended, meeting_changed, occurrence_changed, series_invitations_due
+from .models import Meeting, OccurrenceOverride, PendingAnnouncement, Series
 from .recurrence import (
     FIRST_YEAR,
     LAST_YEAR,
+    SHIFT_MARGIN,
     HolidayPolicy,
     Occurrence,
     Override,
@@ -71,29 +74,125 @@ def _check_duration(minutes: int) -> None:
 
 # -- Holidays ------------------------------------------------------------------------------------------------
 
-def set_adjustment(day: date, kind: AdjustmentKind, name: str = "") -> CalendarAdjustment:
-    """Record what the government announced for `day`, replacing what was recorded for it before."""
+def set_adjustment(day: date, kind: AdjustmentKind, name: str = "", notify: bool = True) -> CalendarAdjustment:
+    """Record what the government announced for `day`, replacing what was recorded for it before.
+
+    With `notify`, the invited hear of every coming meeting this moves, skips or brings back."""
     if kind is AdjustmentKind.WORKING_DAY and day.weekday() < 5:
         raise InvalidData.on("day", _l("Only a Saturday or Sunday can be made a working day."))
     if kind is AdjustmentKind.DAY_OFF and not name.strip():
         raise InvalidData.on("name", _l("Name the day off, e.g. “Nghỉ bù Quốc khánh”."))
+    before = _schedule_around(day)
     adjustment = db.session.execute(
         select(CalendarAdjustment).where(CalendarAdjustment.day == day)
     ).scalar_one_or_none() or CalendarAdjustment(day=day)
     adjustment.kind, adjustment.name = kind.value, name.strip()
     db.session.add(adjustment)
-    holidays_changed()
+    holidays_changed(day, before, notify)
     return adjustment
 
 
-def remove_adjustment(adjustment: CalendarAdjustment) -> None:
+def remove_adjustment(adjustment: CalendarAdjustment, notify: bool = True) -> None:
+    before = _schedule_around(adjustment.day)
     db.session.delete(adjustment)
-    holidays_changed()
+    holidays_changed(adjustment.day, before, notify)
 
 
-def holidays_changed() -> None:
-    """Days off move meetings: every series' revision grows, so calendar feeds are rebuilt."""
+# A changed day moves only the occurrences whose rule date lies within a holiday shift of it (SHIFT_MARGIN);
+# the schedules compared before and after reach further, so that no such occurrence falls outside them.
+HOLIDAY_REACH = 2 * SHIFT_MARGIN
+
+Schedule = tuple[list[Series], dict[tuple[int, date], Occurrence]]
+
+
+def _schedule_around(day: date) -> Schedule:
+    """Every series' occurrences near `day` under the holiday calendar as it stands, by (series id, rule date)."""
+    series_list = list(db.session.execute(
+        select(Series).options(selectinload(Series.overrides)).order_by(Series.id)).scalars())
+    middle = datetime.combine(day, time(12), tzinfo=UTC)
+    calendar = holiday_calendar(range(day.year - 1, day.year + 2))
+    return series_list, {
+        (series.id, o.occurrence): o
+        for series in series_list
+        for o in expand_series(series, middle - HOLIDAY_REACH, middle + HOLIDAY_REACH, calendar)
+    }
+
+
+def holidays_changed(day: date, before: Schedule, notify: bool = True) -> int:
+    """Days off move meetings: every series' revision grows, so calendar feeds are rebuilt; the coming
+    occurrences that now fall otherwise than `before` are brought to their meetings and, with `notify`, wait to
+    be announced (announce_in_background, once the change is committed). Returns how many occurrences
+    changed."""
+    db.session.flush()
     db.session.execute(update(Series).values(revision=Series.revision + 1))
+    series_list, old = before
+    _, new = _schedule_around(day)
+    now = utcnow()
+    changed: dict[int, list[date]] = {}
+    for series_id, day_of_rule in sorted(old.keys() | new.keys()):
+        was, is_now = old.get((series_id, day_of_rule)), new.get((series_id, day_of_rule))
+        if _as_announced(was) == _as_announced(is_now):
+            continue
+        if max(o.start for o in (was, is_now) if o is not None) < now:
+            continue  # the past is not rewritten in anyone's calendar
+        changed.setdefault(series_id, []).append(day_of_rule)
+    by_id = {series.id: series for series in series_list}
+    found = [(by_id[series_id], new.get((series_id, day_of_rule)) or occurrence_of(by_id[series_id], day_of_rule))
+             for series_id, days in changed.items() for day_of_rule in days]
+    for series_id in changed:
+        by_id[series_id].sequence += 1  # every update sent for its occurrences outranks what calendars hold
+    _sync_meetings(found)
+    if notify:
+        waiting = set(db.session.execute(select(PendingAnnouncement.series_id, PendingAnnouncement.occurrence)).all())
+        db.session.add_all(PendingAnnouncement(series=series, occurrence=occurrence.occurrence)
+                           for series, occurrence in found if (series.id, occurrence.occurrence) not in waiting)
+    return len(found)
+
+
+ANNOUNCE_TASK = "scheduling.announce"
+
+
+def announce_in_background() -> None:
+    """Hand what a day off changed to the worker, once the change is committed: writing the mail of a day off
+    that moves hundreds of meetings takes longer than a request should."""
+    tasks.enqueue(ANNOUNCE_TASK)
+
+
+def announce_pending(batch: int = 50) -> int:
+    """Announce the occurrences day-off changes left pending, `batch` per transaction (each deleted in the
+    transaction that writes its mail: once each); how many there were."""
+    done = 0
+    while rows := db.session.execute(
+            select(PendingAnnouncement).order_by(PendingAnnouncement.id).limit(batch)
+            .with_for_update(skip_locked=True)).scalars().all():
+        keys = list(dict.fromkeys((row.series, row.occurrence) for row in rows))
+        # The mail is written in one flush at the end, not one flush per query.
+        with db.session.no_autoflush:
+            for series, day in keys:
+                try:
+                    occurrence = occurrence_of(series, day)
+                except NotFound:
+                    occurrence = None  # the series' rule changed since, and that edit was announced
+                if occurrence is not None:
+                    _announce_occurrence(series, occurrence)
+                # With the rows two admins' changes at the same moment wrote for the same occurrence.
+                db.session.execute(delete(PendingAnnouncement).where(
+                    PendingAnnouncement.series_id == series.id, PendingAnnouncement.occurrence == day),
+                    execution_options={"synchronize_session": False})
+        db.session.commit()
+        done += len(keys)
+    return done
+
+
+def announce_in_worker(app) -> None:
+    announce_pending()
+
+
+def _as_announced(occurrence: Occurrence | None):
+    """What a calendar holds of an occurrence: when, where, and whether it takes place."""
+    if occurrence is None:
+        return None
+    return occurrence.start, occurrence.location, occurrence.status is Status.CANCELLED
 
 
 # -- Series ---------------------------------------------------------------------------------------------------
@@ -216,16 +315,29 @@ def change_occurrence(series: Series, day: date, *, start: datetime | None = Non
     db.session.expire(series, ["overrides"])
     occurrence = occurrence_of(series, day)
     _sync_meeting(series, occurrence)
-    if notify:
-        occurrence_changed.send(series, occurrence=day)
+    if notify and _as_announced(occurrence) != _as_announced(current):
+        _announce_occurrence(series, occurrence)
     return occurrence
 
 
+def _announce_occurrence(series: Series, occurrence: Occurrence) -> None:
+    """The invited learn of one occurrence's new state: calendar mails the update, notifications tell people."""
+    occurrence_changed.send(series, occurrence=occurrence.occurrence)
+    meeting_changed.send(series, occurrence=occurrence.occurrence, cancelled=occurrence.status is Status.CANCELLED)
+
+
 def _sync_meeting(series: Series, occurrence: Occurrence) -> None:
-    meeting = db.session.execute(
-        select(Meeting).where(Meeting.series_id == series.id, Meeting.occurrence == occurrence.occurrence)
-    ).scalar_one_or_none()
-    if meeting is not None:
+    _sync_meetings([(series, occurrence)])
+
+
+def _sync_meetings(found: list[tuple[Series, Occurrence]]) -> None:
+    """The meetings these occurrences have become take their new time, place and status (one query)."""
+    if not found:
+        return
+    wanted = {(series.id, occurrence.occurrence): (series, occurrence) for series, occurrence in found}
+    for meeting in db.session.execute(select(Meeting).where(
+            tuple_(Meeting.series_id, Meeting.occurrence).in_(list(wanted)))).scalars():
+        series, occurrence = wanted[(meeting.series_id, meeting.occurrence)]
         meeting.start, meeting.end = occurrence.start, occurrence.end
         meeting.location = occurrence.location or series.location
         meeting.status = occurrence.status.value
@@ -320,6 +432,7 @@ def update_series(series: Series, notify: bool = True, **changes) -> Series:
     if notify:
         if noticeable:
             series_invitations_due.send(series, contacts=None)
+            meeting_changed.send(series, occurrence=None, cancelled=False)
         else:
             added = [b for b in series.invitees if b not in before_invitees]
             series_invitations_due.send(series, contacts=[c for b in added for c in b.contacts])
@@ -343,12 +456,14 @@ def resync_meetings(series: Series) -> None:
             meeting.status = Status.CANCELLED.value
 
 
-def split_series(series: Series, day: date, **changes) -> Series:
+def split_series(series: Series, day: date, notify: bool = True, **changes) -> Series:
     """"This and all following": the series ends before `day`, a new one carries the changes from `day`.
 
     The past keeps its rule, place and overrides; overrides and meetings from `day` on go to the new series,
     which starts on `day` at the series' time unless `changes` say otherwise. Returns the new series.
-    """
+
+    With `notify`, the invited get the ended series (its rule cut, so calendars drop the dates that follow)
+    and the new one's invitation."""
     rule = rule_for(series.rule, series.first_start, series.timezone)
     split_at = datetime.combine(day, time.min)
     held_before = len(rule.between(series.first_start, split_at, inc=True))
@@ -392,6 +507,10 @@ def split_series(series: Series, day: date, **changes) -> Series:
     ).scalars():
         meeting.series = successor
     resync_meetings(successor)
+    if notify:
+        series_invitations_due.send(series, contacts=None)
+        series_invitations_due.send(successor, contacts=None)
+        meeting_changed.send(successor, occurrence=None, cancelled=False)
     return successor
 
 

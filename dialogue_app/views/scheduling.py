@@ -403,6 +403,7 @@ def holidays_page():
             try:
                 services.set_adjustment(form.day.data, AdjustmentKind(form.kind.data), form.name.data or "")
                 db.session.commit()
+                services.announce_in_background()
             except ServiceError as error:
                 show_service_error(form, error)
             else:
@@ -423,5 +424,6 @@ def delete_adjustment(adjustment_id: int):
     year = adjustment.day.year
     services.remove_adjustment(adjustment)
     db.session.commit()
+    services.announce_in_background()
     flash(_("The calendar of %(year)d is updated.", year=year), "success")
     return redirect(url_for("scheduling.holidays_page", year=year))
