@@ -1,0 +1,227 @@
+"""Answers from calendars: the iTIP REPLY that Outlook, Gmail or Apple Calendar mail to the ORGANIZER address
+when an invited contact presses Accept, Decline or Maybe, read from the organiser mailbox and recorded like an
+answer from the portal or a signed link (attendance.services.record_rsvp, via "calendar").
+
+What becomes of each message not handled yet (mail/imap.py marks it, so a second run does nothing):
+- recorded: the answer is kept; the message is marked read.
+- ignored: nothing to do (not a calendar answer at all, a meeting since cancelled or over, an answer given
+  later through another channel); one line in the log, the message stays where it is, unread if it was.
+- set aside: it looks like an answer, but a person must judge it (a sender who is not the ATTENDEE or no
+  contact of an invited business, a UID that names no meeting of ours, an unknown PARTSTAT, a calendar part too
+  large or unreadable); one line in the log, the message moved to the folder "Dialogue/Set aside".
+- retry: the database failed; nothing changed, the message is left for the next run.
+
+The latest answer wins, whatever its channel: a REPLY that arrived before the contact's current answer was given
+(through the portal or a link) changes nothing.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from flask import Flask, current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..attendance.models import Rsvp
+from ..attendance.services import RsvpTarget, invited_businesses, record_rsvp
+from ..db import utcnow
+from ..exceptions import NotFound
+from ..extensions import db
+from ..mail.imap import Incoming, Mailbox, MailboxUnreachable
+from ..org.models import Contact
+from ..scheduling import services as scheduling
+from ..scheduling.models import Meeting, Series
+from . import ical
+from .services import uid_domain
+
+ANSWERS = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative"}
+UID = re.compile(r"^(series|meeting)-(\d{1,18})@(.+)$", re.IGNORECASE)
+# A REPLY for a whole series answers for each of its occurrences to come within this time.
+SERIES_REACH = timedelta(days=366)
+
+RECORDED, IGNORED, SET_ASIDE, RETRY = "recorded", "ignored", "set aside", "retry"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    action: str
+    why: str
+
+
+@dataclass
+class ReceiveReport:
+    counts: dict = field(default_factory=lambda: dict.fromkeys((RECORDED, IGNORED, SET_ASIDE, RETRY), 0))
+
+    def summary(self) -> str:
+        return (f"{self.counts[RECORDED]} answer(s) recorded, {self.counts[SET_ASIDE]} set aside for a person, "
+                f"{self.counts[IGNORED]} without an answer to record, {self.counts[RETRY]} left for the next run")
+
+
+def _target_day(series: Series, moment) -> date:
+    """The occurrence a RECURRENCE-ID names: its date in the series' zone (clients may write it in UTC)."""
+    if isinstance(moment, datetime):
+        return moment.astimezone(scheduling.series_zone(series)).date() if moment.tzinfo else moment.date()
+    return moment
+
+
+def _contact(sender: str, business_ids: set[int]) -> Contact | None:
+    if not business_ids:
+        return None
+    return db.session.execute(
+        select(Contact).where(func.lower(Contact.email) == sender, Contact.business_id.in_(business_ids))
+        .order_by(Contact.id).limit(1)
+    ).scalar_one_or_none()
+
+
+def _answered_after(meeting_id: int | None, contact: Contact, moment: datetime) -> bool:
+    if meeting_id is None:
+        return False
+    answered_at = db.session.execute(
+        select(Rsvp.answered_at).where(Rsvp.meeting_id == meeting_id, Rsvp.contact_id == contact.id)
+    ).scalar_one_or_none()
+    return answered_at is not None and answered_at > moment
+
+
+def _existing_meeting_id(series: Series, day: date) -> int | None:
+    return db.session.execute(
+        select(Meeting.id).where(Meeting.series_id == series.id, Meeting.occurrence == day)
+    ).scalar_one_or_none()
+
+
+def _record_for_series(series: Series, reply: ical.Reply, incoming: Incoming, answer: str) -> Outcome:
+    businesses = {b.id for b in series.invitees}
+    contact = _contact(incoming.sender, businesses)
+    if contact is None:
+        return Outcome(SET_ASIDE, f"{incoming.sender} is not a contact of a business invited to series "
+                                  f"{series.id}")
+    now = utcnow()
+    if reply.recurrence_id is not None:
+        try:
+            occurrences = [scheduling.occurrence_of(series, _target_day(series, reply.recurrence_id))]
+        except NotFound:
+            return Outcome(SET_ASIDE, f"series {series.id} has no occurrence at {reply.recurrence_id}")
+        if occurrences[0].status.value == "cancelled":
+            return Outcome(IGNORED, f"occurrence {occurrences[0].occurrence} of series {series.id} is cancelled")
+        if occurrences[0].end <= now:
+            return Outcome(IGNORED, f"occurrence {occurrences[0].occurrence} of series {series.id} is over")
+    else:
+        occurrences = [o for o in scheduling.expand_series(series, now, now + SERIES_REACH)
+                       if o.status.value != "cancelled" and o.end > now]
+        if not occurrences:
+            return Outcome(IGNORED, f"series {series.id} has no occurrence to come")
+    recorded = 0
+    for occurrence in occurrences:
+        if _answered_after(_existing_meeting_id(series, occurrence.occurrence), contact, incoming.arrived):
+            continue
+        record_rsvp(RsvpTarget(contact, series, occurrence.occurrence, None, series.title), answer, reply.comment,
+                    via="calendar")
+        recorded += 1
+    if not recorded:
+        return Outcome(IGNORED, f"contact {contact.id} answered series {series.id} later through another channel")
+    return Outcome(RECORDED, f"{answer} from contact {contact.id} for series {series.id}"
+                             + (f" on {occurrences[0].occurrence}" if reply.recurrence_id is not None
+                                else f" ({recorded} occurrence(s) to come)"))
+
+
+def _record_for_meeting(meeting: Meeting, reply: ical.Reply, incoming: Incoming, answer: str) -> Outcome:
+    contact = _contact(incoming.sender, {b.id for b in invited_businesses(meeting)})
+    if contact is None:
+        return Outcome(SET_ASIDE, f"{incoming.sender} is not a contact of a business invited to meeting "
+                                  f"{meeting.id}")
+    if meeting.status == "cancelled":
+        return Outcome(IGNORED, f"meeting {meeting.id} is cancelled")
+    if meeting.end <= utcnow():
+        return Outcome(IGNORED, f"meeting {meeting.id} is over")
+    if _answered_after(meeting.id, contact, incoming.arrived):
+        return Outcome(IGNORED, f"contact {contact.id} answered meeting {meeting.id} later through another channel")
+    record_rsvp(RsvpTarget(contact, None, None, meeting, meeting.title), answer, reply.comment, via="calendar")
+    return Outcome(RECORDED, f"{answer} from contact {contact.id} for meeting {meeting.id}")
+
+
+def apply_reply(reply: ical.Reply, incoming: Incoming) -> Outcome:
+    """Record one REPLY's answer, or say why not (nothing is changed then)."""
+    found = UID.match(reply.uid)
+    if found is None or found.group(3).lower() != uid_domain().lower():
+        return Outcome(SET_ASIDE, f"UID {reply.uid[:120]!r} names no meeting of ours")
+    kind, number = found.group(1).lower(), int(found.group(2))
+    target = db.session.get(Series if kind == "series" else Meeting, number)
+    if target is None:
+        return Outcome(SET_ASIDE, f"UID {reply.uid[:120]!r} names no meeting of ours")
+    attendee = next((a for a in reply.attendees if incoming.sender and incoming.sender in a.addresses), None)
+    if attendee is None:
+        return Outcome(SET_ASIDE, f"the sender {incoming.sender or '(none)'} is not the ATTENDEE who answers")
+    answer = ANSWERS.get(attendee.partstat)
+    if answer is None:
+        return Outcome(SET_ASIDE, f"PARTSTAT {attendee.partstat[:40] or '(none)'!r} is no answer we record")
+    if kind == "series":
+        return _record_for_series(target, reply, incoming, answer)
+    return _record_for_meeting(target, reply, incoming, answer)
+
+
+def judge(incoming: Incoming) -> Outcome:
+    """What to do with one message: the first REPLY among its calendar parts decides (Gmail sends the same
+    file twice, inline and as invite.ics)."""
+    if not incoming.parts:
+        return Outcome(IGNORED, "not a calendar message")
+    problems = []
+    for part in incoming.parts:
+        if part.text is None:
+            problems.append(part.problem)
+            continue
+        replies = ical.read_reply(part.text, part.method)
+        if replies is None:
+            continue
+        if len(replies) != 1:
+            return Outcome(SET_ASIDE, f"a REPLY with {len(replies)} events (one expected)")
+        return apply_reply(replies[0], incoming)
+    if problems:
+        return Outcome(SET_ASIDE, f"{problems[0]}, not read")
+    return Outcome(IGNORED, "a calendar message that is no REPLY")
+
+
+def receive_mail(config) -> ReceiveReport:
+    """Read the organiser mailbox once: every message not handled yet, one database transaction each.
+    MailboxUnreachable when the mailbox cannot be read (nothing changed then)."""
+    report = ReceiveReport()
+    logger = current_app.logger
+    with Mailbox.open(config) as box:
+        for incoming in box.pending():
+            try:
+                outcome = judge(incoming)
+                if outcome.action == RECORDED:
+                    db.session.commit()
+                else:
+                    db.session.rollback()
+            except SQLAlchemyError as error:
+                db.session.rollback()
+                outcome = Outcome(RETRY, f"the database failed ({type(error).__name__})")
+            line = f"receive-mail: message {incoming.uid} from {incoming.sender or '(no sender)'}: " \
+                   f"{outcome.action}: {outcome.why}"
+            if outcome.action == RECORDED:
+                box.mark_done(incoming.uid, seen=True)
+                logger.info(line)
+            elif outcome.action == SET_ASIDE:
+                box.set_aside(incoming.uid)
+                logger.warning(line)
+            elif outcome.action == IGNORED:
+                box.mark_done(incoming.uid, seen=False)
+                logger.warning(line)
+            else:
+                logger.error(line)
+            report.counts[outcome.action] += 1
+    return report
+
+
+def receive_mail_task(app: Flask) -> None:
+    """The worker's round (task "receive-mail"): nothing when no mailbox is set; a mailbox away is logged and
+    tried again next round."""
+    if not app.config.get("IMAP_SERVER"):
+        return
+    try:
+        report = receive_mail(app.config)
+    except MailboxUnreachable as error:
+        app.logger.warning("receive-mail: %s", error)
+        return
+    if any(report.counts.values()):
+        app.logger.info("receive-mail: %s", report.summary())
