@@ -11,8 +11,9 @@ What becomes of each message not handled yet (mail/imap.py marks it, so a second
   large or unreadable); one line in the log, the message moved to the folder "Dialogue/Set aside".
 - retry: the database failed; nothing changed, the message is left for the next run.
 
-The latest answer wins, whatever its channel: a REPLY that arrived before the contact's current answer was given
-(through the portal or a link) changes nothing.
+The latest answer wins, whatever its channel: a calendar's answer counts from the moment it reached the mailbox
+(its INTERNALDATE, kept as the answer's time), so a REPLY that arrived before the contact's current answer was given
+(through the portal, a link, or a later REPLY) changes nothing, however late it is read.
 """
 
 import re
@@ -114,8 +115,9 @@ def _record_for_series(series: Series, reply: ical.Reply, incoming: Incoming, an
     for occurrence in occurrences:
         if _answered_after(_existing_meeting_id(series, occurrence.occurrence), contact, incoming.arrived):
             continue
-        record_rsvp(RsvpTarget(contact, series, occurrence.occurrence, None, series.title), answer, reply.comment,
-                    via="calendar")
+        rsvp = record_rsvp(RsvpTarget(contact, series, occurrence.occurrence, None, series.title), answer,
+                           reply.comment, via="calendar")
+        rsvp.answered_at = incoming.arrived
         recorded += 1
     if not recorded:
         return Outcome(IGNORED, f"contact {contact.id} answered series {series.id} later through another channel")
@@ -135,7 +137,8 @@ def _record_for_meeting(meeting: Meeting, reply: ical.Reply, incoming: Incoming,
         return Outcome(IGNORED, f"meeting {meeting.id} is over")
     if _answered_after(meeting.id, contact, incoming.arrived):
         return Outcome(IGNORED, f"contact {contact.id} answered meeting {meeting.id} later through another channel")
-    record_rsvp(RsvpTarget(contact, None, None, meeting, meeting.title), answer, reply.comment, via="calendar")
+    rsvp = record_rsvp(RsvpTarget(contact, None, None, meeting, meeting.title), answer, reply.comment, via="calendar")
+    rsvp.answered_at = incoming.arrived
     return Outcome(RECORDED, f"{answer} from contact {contact.id} for meeting {meeting.id}")
 
 

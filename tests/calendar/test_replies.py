@@ -4,11 +4,9 @@ receive-mail`, and what staff and the mailbox show afterwards."""
 
 import logging
 from datetime import UTC, datetime, timedelta
-from email.charset import QP, Charset
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import formataddr
 
 import pytest
 from sqlalchemy import select
@@ -24,8 +22,7 @@ from dialogue_app.org.services import add_contact
 from dialogue_app.scheduling import services as scheduling
 from dialogue_app.signals import answer_recorded
 from tests.conftest import free_port
-
-ORGANISER = "dialogue@localhost"
+from tests.itip_replies import apple_reply, gmail_reply, outlook_reply, plain_mail
 
 
 @pytest.fixture
@@ -52,94 +49,6 @@ def world(units, make_business, make_series, make_meeting, make_user):
     organiser = make_user("organiser", unit=units["HCM-A"])
     return {"cafe": cafe, "an": an, "binh": binh, "stranger": stranger, "series": series, "next": coming[0],
             "later": coming[1], "visit": visit, "organiser": organiser}
-
-
-# -- REPLYs as the three clients shape them ------------------------------------------------------------------------
-
-def _ics(lines: list[str]) -> str:
-    return "\r\n".join(["BEGIN:VCALENDAR", *lines, "END:VCALENDAR", ""])
-
-
-def outlook_reply(sender: str, uid: str, recurrence: datetime | None, partstat: str, comment: str = "",
-                  name: str = "Nguyen Van An", attendee: str | None = None) -> bytes:
-    """Outlook / Exchange: multipart/alternative, the calendar part base64 with method=REPLY in its Content-Type,
-    a Windows time zone name with its VTIMEZONE."""
-    event = ["BEGIN:VEVENT", f"ATTENDEE;PARTSTAT={partstat};CN={name}:mailto:{attendee or sender}"]
-    if comment:
-        event.append(f"COMMENT;LANGUAGE=vi-VN:{comment}")
-    event.append("SUMMARY;LANGUAGE=vi-VN:Đã chấp nhận: Cà phê sáng cùng doanh nghiệp")
-    if recurrence is not None:
-        event.append(f"RECURRENCE-ID;TZID=SE Asia Standard Time:{recurrence:%Y%m%dT%H%M%S}")
-    event += [f"UID:{uid}", "SEQUENCE:0", "DTSTAMP:20260101T010000Z", "CLASS:PUBLIC", "PRIORITY:5",
-              "STATUS:CONFIRMED", "TRANSP:OPAQUE", "END:VEVENT"]
-    ics = _ics(["METHOD:REPLY", "PRODID:Microsoft Exchange Server 2010", "VERSION:2.0",
-                "BEGIN:VTIMEZONE", "TZID:SE Asia Standard Time", "BEGIN:STANDARD", "DTSTART:16010101T000000",
-                "TZOFFSETFROM:+0700", "TZOFFSETTO:+0700", "END:STANDARD", "END:VTIMEZONE", *event])
-    message = MIMEMultipart("alternative")
-    message["From"] = formataddr((name, sender))
-    message["To"] = ORGANISER
-    message["Subject"] = "Accepted: Cà phê sáng cùng doanh nghiệp"
-    message.attach(MIMEText("Tôi sẽ tham dự.", "plain", "utf-8"))
-    calendar = MIMEText(ics, "calendar", "utf-8")  # base64, as Outlook sends it
-    calendar.set_param("method", "REPLY")
-    message.attach(calendar)
-    return message.as_bytes()
-
-
-def gmail_reply(sender: str, uid: str, partstat: str, start: datetime) -> bytes:
-    """Gmail: multipart/mixed holding a multipart/alternative (text, HTML, text/calendar) and invite.ics
-    attached, the same file twice; times in UTC."""
-    ics = _ics(["PRODID:-//Google Inc//Google Calendar 70.9054//EN", "VERSION:2.0", "CALSCALE:GREGORIAN",
-                "METHOD:REPLY", "BEGIN:VEVENT", f"DTSTART:{start:%Y%m%dT%H%M%SZ}",
-                f"DTEND:{start + timedelta(hours=1):%Y%m%dT%H%M%SZ}", "DTSTAMP:20260101T010000Z",
-                f"ORGANIZER;CN=Chi cục:mailto:{ORGANISER}", f"UID:{uid}",
-                f"ATTENDEE;CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT;PARTSTAT={partstat};CN=Nguyễn Văn An;"
-                f"X-NUM-GUESTS=0:mailto:{sender}", "SEQUENCE:0", "STATUS:CONFIRMED", "SUMMARY:Thăm nhà máy",
-                "TRANSP:OPAQUE", "END:VEVENT"])
-    message = MIMEMultipart("mixed")
-    message["From"] = formataddr(("Nguyễn Văn An", sender))
-    message["To"] = ORGANISER
-    message["Subject"] = "Declined: Thăm nhà máy"
-    alternative = MIMEMultipart("alternative")
-    alternative.attach(MIMEText("Nguyễn Văn An has declined this invitation.", "plain", "utf-8"))
-    alternative.attach(MIMEText("<p>Nguyễn Văn An has declined this invitation.</p>", "html", "utf-8"))
-    inline = MIMEText(ics, "calendar", "utf-8")
-    inline.set_param("method", "REPLY")
-    alternative.attach(inline)
-    message.attach(alternative)
-    attached = MIMEApplication(ics.encode(), "ics", name="invite.ics")
-    attached.add_header("Content-Disposition", "attachment", filename="invite.ics")
-    message.attach(attached)
-    return message.as_bytes()
-
-
-def apple_reply(sender: str, uid: str, partstat: str, recurrence: datetime | None = None) -> bytes:
-    """Apple Calendar: the message is the text/calendar part alone, quoted-printable; the ATTENDEE carries CN
-    and EMAIL parameters."""
-    event = ["BEGIN:VEVENT", f'ATTENDEE;CN="Nguyễn Văn An";CUTYPE=INDIVIDUAL;EMAIL="{sender}";'
-                             f"PARTSTAT={partstat}:mailto:{sender}",
-             "DTSTAMP:20260101T010000Z", f"UID:{uid}", "SEQUENCE:0", "SUMMARY:Cà phê sáng cùng doanh nghiệp"]
-    if recurrence is not None:
-        event.append(f"RECURRENCE-ID;TZID=Asia/Ho_Chi_Minh:{recurrence:%Y%m%dT%H%M%S}")
-    event.append("END:VEVENT")
-    ics = _ics(["METHOD:REPLY", "PRODID:-//Apple Inc.//macOS 14.5//EN", "VERSION:2.0", "CALSCALE:GREGORIAN",
-                *event])
-    charset = Charset("utf-8")
-    charset.body_encoding = QP
-    message = MIMEText(ics, "calendar", charset)
-    message.set_param("method", "REPLY")
-    message["From"] = formataddr(("Nguyễn Văn An", sender))
-    message["To"] = ORGANISER
-    message["Subject"] = "Lời mời: Cà phê sáng cùng doanh nghiệp (Có thể)"
-    return message.as_bytes()
-
-
-def plain_mail(sender: str, text: str = "Xin chào Chi cục, cho tôi hỏi về thủ tục.") -> bytes:
-    message = MIMEText(text, "plain", "utf-8")
-    message["From"] = sender
-    message["To"] = ORGANISER
-    message["Subject"] = "Câu hỏi"
-    return message.as_bytes()
 
 
 # -- The mailbox, seen from outside --------------------------------------------------------------------------------
@@ -440,3 +349,16 @@ def test_settings(monkeypatch, tmp_path):
     chosen = from_environment(str(tmp_path))
     assert (chosen["IMAP_SERVER"], chosen["IMAP_PORT"], chosen["IMAP_USE_SSL"], chosen["IMAP_FOLDER"]) == \
         ("mail.example.vn", 143, False, "Lịch")
+
+
+def test_of_two_replies_from_one_person_the_later_wins(app, world, imap_server, runner):
+    visit = world["visit"]
+    now = datetime.now(UTC)
+    put(imap_server, gmail_reply("an@caphe.example.vn", meeting_uid(visit), "ACCEPTED", visit.start),
+        when=now - timedelta(minutes=10))
+    put(imap_server, gmail_reply("an@caphe.example.vn", meeting_uid(visit), "DECLINED", visit.start),
+        when=now - timedelta(minutes=5))
+    assert receive(runner).exit_code == 0
+    [answer] = rsvps()
+    assert answer.answer == "declined"
+    assert abs(answer.answered_at - (now - timedelta(minutes=5))) < timedelta(seconds=2)  # when it was given
