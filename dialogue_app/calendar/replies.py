@@ -16,6 +16,7 @@ The latest answer wins, whatever its channel: a calendar's answer counts from th
 (through the portal, a link, or a later REPLY) changes nothing, however late it is read.
 """
 
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -183,36 +184,47 @@ def judge(incoming: Incoming) -> Outcome:
     return Outcome(IGNORED, "a calendar message that is no REPLY")
 
 
+def _judge_batch(batch: list[Incoming]) -> list[tuple[Incoming, Outcome]]:
+    """Each message's outcome, the answers of the whole batch committed in one transaction. When the database
+    fails, the batch is taken again one message per transaction, so that one bad message holds back only
+    itself."""
+    try:
+        outcomes = [(incoming, judge(incoming)) for incoming in batch]
+        db.session.commit()
+        return outcomes
+    except SQLAlchemyError:
+        db.session.rollback()
+    outcomes = []
+    for incoming in batch:
+        try:
+            outcome = judge(incoming)
+            db.session.commit()
+        except SQLAlchemyError as error:
+            db.session.rollback()
+            outcome = Outcome(RETRY, f"the database failed ({type(error).__name__})")
+        outcomes.append((incoming, outcome))
+    return outcomes
+
+
 def receive_mail(config) -> ReceiveReport:
-    """Read the organiser mailbox once: every message not handled yet, one database transaction each.
-    MailboxUnreachable when the mailbox cannot be read (nothing changed then)."""
+    """Read the organiser mailbox once: every message not handled yet. A batch's answers are committed in one
+    transaction, then its messages marked in the mailbox (a run stopped between the two records those answers
+    again next time, the same). MailboxUnreachable when the mailbox cannot be read."""
     report = ReceiveReport()
     logger = current_app.logger
     with Mailbox.open(config) as box:
-        for incoming in box.pending():
-            try:
-                outcome = judge(incoming)
-                if outcome.action == RECORDED:
-                    db.session.commit()
-                else:
-                    db.session.rollback()
-            except SQLAlchemyError as error:
-                db.session.rollback()
-                outcome = Outcome(RETRY, f"the database failed ({type(error).__name__})")
-            line = f"receive-mail: message {incoming.uid} from {incoming.sender or '(no sender)'}: " \
-                   f"{outcome.action}: {outcome.why}"
-            if outcome.action == RECORDED:
-                box.mark_done(incoming.uid, seen=True)
-                logger.info(line)
-            elif outcome.action == SET_ASIDE:
-                box.set_aside(incoming.uid)
-                logger.warning(line)
-            elif outcome.action == IGNORED:
-                box.mark_done(incoming.uid, seen=False)
-                logger.warning(line)
-            else:
-                logger.error(line)
-            report.counts[outcome.action] += 1
+        for batch in box.pending():
+            outcomes = _judge_batch(batch)
+            for incoming, outcome in outcomes:
+                line = f"receive-mail: message {incoming.uid} from {incoming.sender or '(no sender)'}: " \
+                       f"{outcome.action}: {outcome.why}"
+                level = {RECORDED: logging.INFO, RETRY: logging.ERROR}.get(outcome.action, logging.WARNING)
+                logger.log(level, line)
+                report.counts[outcome.action] += 1
+            uids = {action: [i.uid for i, o in outcomes if o.action == action] for action in report.counts}
+            box.mark_done(uids[RECORDED], seen=True)
+            box.mark_done(uids[IGNORED], seen=False)
+            box.set_aside(uids[SET_ASIDE])
     return report
 
 

@@ -144,14 +144,15 @@ class Mailbox:
         except (OSError, IMAPClientError) as error:
             raise MailboxUnreachable(f"the mailbox failed while {doing}: {_reason(error)}") from None
 
-    def pending(self) -> Iterator[Incoming]:
-        """The messages not handled yet, oldest first, each with its calendar parts decoded."""
+    def pending(self) -> Iterator[list[Incoming]]:
+        """The messages not handled yet, oldest first, in batches of at most BATCH, each with its calendar parts
+        decoded."""
         with self._talking("searching the folder"):
             uids = sorted(self.client.search(["NOT", "KEYWORD", HANDLED.decode(), "NOT", "DELETED"]))
         for start in range(0, len(uids), BATCH):
             with self._talking("fetching messages"):
                 batch = list(self._fetch(uids[start:start + BATCH]))
-            yield from batch
+            yield batch
 
     def _fetch(self, uids: list[int]) -> Iterator[Incoming]:
         heads = self.client.fetch(uids, ["RFC822.SIZE", "INTERNALDATE", "ENVELOPE", "BODYSTRUCTURE"])
@@ -198,23 +199,27 @@ class Mailbox:
                 message.parts.append(CalendarPart(text, method, size))
             yield message
 
-    def mark_done(self, uid: int, *, seen: bool) -> None:
-        """Handled here: never looked at again; marked read when nobody needs to read it."""
-        with self._talking(f"marking message {uid}"):
-            self.client.add_flags([uid], [HANDLED, b"\\Seen"] if seen else [HANDLED])
+    def mark_done(self, uids: list[int], *, seen: bool) -> None:
+        """Handled here: never looked at again; marked read when nobody needs to read them."""
+        if not uids:
+            return
+        with self._talking("marking messages"):
+            self.client.add_flags(uids, [HANDLED, b"\\Seen"] if seen else [HANDLED])
 
-    def set_aside(self, uid: int) -> None:
-        """Handled here, but a person must look at it: moved to the set-aside folder, left unread."""
-        with self._talking(f"setting message {uid} aside"):
-            self.client.add_flags([uid], [HANDLED])
+    def set_aside(self, uids: list[int]) -> None:
+        """Handled here, but a person must look at them: moved to the set-aside folder, left unread."""
+        if not uids:
+            return
+        with self._talking("setting messages aside"):
+            self.client.add_flags(uids, [HANDLED])
             folder = self._aside_folder()
             if self.client.has_capability("MOVE"):
-                self.client.move([uid], folder)
+                self.client.move(uids, folder)
             else:
-                self.client.copy([uid], folder)
-                self.client.delete_messages([uid])
+                self.client.copy(uids, folder)
+                self.client.delete_messages(uids)
                 if self.client.has_capability("UIDPLUS"):
-                    self.client.uid_expunge([uid])
+                    self.client.uid_expunge(uids)
 
     def _aside_folder(self) -> str:
         if self._aside is None:
