@@ -93,25 +93,30 @@ def _existing_meeting_id(series: Series, day: date) -> int | None:
 
 def _record_for_series(series: Series, reply: ical.Reply, incoming: Incoming, answer: str) -> Outcome:
     businesses = {b.id for b in series.invitees}
-    contact = _contact(incoming.sender, businesses)
-    if contact is None:
-        return Outcome(SET_ASIDE, f"{incoming.sender} is not a contact of a business invited to series "
-                                  f"{series.id}")
     now = utcnow()
     if reply.recurrence_id is not None:
         try:
             occurrences = [scheduling.occurrence_of(series, _target_day(series, reply.recurrence_id))]
         except NotFound:
             return Outcome(SET_ASIDE, f"series {series.id} has no occurrence at {reply.recurrence_id}")
+        # A business invited to this occurrence alone answers it too (its invitation carries the series' UID).
+        meeting_id = _existing_meeting_id(series, occurrences[0].occurrence)
+        if meeting_id is not None:
+            businesses |= {b.id for b in invited_businesses(db.session.get(Meeting, meeting_id))}
+    else:
+        occurrences = [o for o in scheduling.expand_series(series, now, now + SERIES_REACH)
+                       if o.status.value != "cancelled" and o.end > now]
+    contact = _contact(incoming.sender, businesses)
+    if contact is None:
+        return Outcome(SET_ASIDE, f"{incoming.sender} is not a contact of a business invited to series "
+                                  f"{series.id}")
+    if reply.recurrence_id is not None:
         if occurrences[0].status.value == "cancelled":
             return Outcome(IGNORED, f"occurrence {occurrences[0].occurrence} of series {series.id} is cancelled")
         if occurrences[0].end <= now:
             return Outcome(IGNORED, f"occurrence {occurrences[0].occurrence} of series {series.id} is over")
-    else:
-        occurrences = [o for o in scheduling.expand_series(series, now, now + SERIES_REACH)
-                       if o.status.value != "cancelled" and o.end > now]
-        if not occurrences:
-            return Outcome(IGNORED, f"series {series.id} has no occurrence to come")
+    elif not occurrences:
+        return Outcome(IGNORED, f"series {series.id} has no occurrence to come")
     recorded = 0
     for occurrence in occurrences:
         if _answered_after(_existing_meeting_id(series, occurrence.occurrence), contact, incoming.arrived):

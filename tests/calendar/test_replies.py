@@ -362,3 +362,15 @@ def test_of_two_replies_from_one_person_the_later_wins(app, world, imap_server, 
     [answer] = rsvps()
     assert answer.answer == "declined"
     assert abs(answer.answered_at - (now - timedelta(minutes=5))) < timedelta(seconds=2)  # when it was given
+
+
+def test_a_business_invited_to_one_occurrence_answers_it(app, world, imap_server, runner):
+    occurrence = world["next"]
+    meeting = occurrence_meeting(world, occurrence)
+    invite_to_meeting(meeting, world["stranger"].business)
+    db.session.commit()
+    put(imap_server, outlook_reply("la@thuysan.example.vn", series_uid(world["series"]),
+                                   occurrence.rule_start.replace(tzinfo=None), "ACCEPTED"))
+    assert receive(runner).exit_code == 0
+    [answer] = rsvps()
+    assert (answer.meeting_id, answer.contact_id, answer.answer) == (meeting.id, world["stranger"].id, "accepted")
