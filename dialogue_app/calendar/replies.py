@@ -34,6 +34,7 @@ from ..mail.imap import Incoming, Mailbox, MailboxUnreachable
 from ..org.models import Contact
 from ..scheduling import services as scheduling
 from ..scheduling.models import Meeting, Series
+from ..scheduling.recurrence import Occurrence
 from . import ical
 from .services import uid_domain
 
@@ -67,13 +68,53 @@ def _target_day(series: Series, moment) -> date:
     return moment
 
 
-def _contact(sender: str, business_ids: set[int]) -> Contact | None:
-    if not business_ids:
-        return None
-    return db.session.execute(
-        select(Contact).where(func.lower(Contact.email) == sender, Contact.business_id.in_(business_ids))
-        .order_by(Contact.id).limit(1)
-    ).scalar_one_or_none()
+class Known:
+    """What one run looks up again and again (a mailbox holds many answers to the same meetings): asked once per
+    run. Invitations and occurrences do not change in the seconds a run lasts; ids only, the session's identity
+    map keeps the objects."""
+
+    def __init__(self):
+        self._invited: dict[tuple[str, int], frozenset[int]] = {}
+        self._contacts: dict[tuple[str, frozenset[int]], int | None] = {}
+        self._occurrences: dict[tuple[int, date], Occurrence | None] = {}
+        self._coming: dict[int, list[Occurrence]] = {}
+
+    def invited(self, target: Series | Meeting) -> frozenset[int]:
+        key = ("series" if isinstance(target, Series) else "meeting", target.id)
+        if key not in self._invited:
+            businesses = target.invitees if isinstance(target, Series) else invited_businesses(target)
+            self._invited[key] = frozenset(b.id for b in businesses)
+        return self._invited[key]
+
+    def contact(self, sender: str, business_ids: frozenset[int]) -> Contact | None:
+        if not business_ids or not sender:
+            return None
+        key = (sender, business_ids)
+        if key not in self._contacts:
+            self._contacts[key] = db.session.execute(
+                select(Contact.id).where(func.lower(Contact.email) == sender, Contact.business_id.in_(business_ids))
+                .order_by(Contact.id).limit(1)
+            ).scalar_one_or_none()
+        found = self._contacts[key]
+        return db.session.get(Contact, found) if found is not None else None
+
+    def occurrence(self, series: Series, day: date) -> Occurrence | None:
+        key = (series.id, day)
+        if key not in self._occurrences:
+            try:
+                self._occurrences[key] = scheduling.occurrence_of(series, day)
+            except NotFound:
+                self._occurrences[key] = None
+        return self._occurrences[key]
+
+    def coming(self, series: Series) -> list[Occurrence]:
+        """The series' occurrences still to come within SERIES_REACH, cancelled ones left out."""
+        if series.id not in self._coming:
+            now = utcnow()
+            self._coming[series.id] = [o for o in scheduling.expand_series(series, now, now + SERIES_REACH)
+                                       if o.status.value != "cancelled"]
+        now = utcnow()
+        return [o for o in self._coming[series.id] if o.end > now]
 
 
 def _answered_after(meeting_id: int | None, contact: Contact, moment: datetime) -> bool:
@@ -91,22 +132,22 @@ def _existing_meeting_id(series: Series, day: date) -> int | None:
     ).scalar_one_or_none()
 
 
-def _record_for_series(series: Series, reply: ical.Reply, incoming: Incoming, answer: str) -> Outcome:
-    businesses = {b.id for b in series.invitees}
+def _record_for_series(series: Series, reply: ical.Reply, incoming: Incoming, answer: str,
+                       known: Known) -> Outcome:
+    businesses = known.invited(series)
     now = utcnow()
     if reply.recurrence_id is not None:
-        try:
-            occurrences = [scheduling.occurrence_of(series, _target_day(series, reply.recurrence_id))]
-        except NotFound:
+        occurrence = known.occurrence(series, _target_day(series, reply.recurrence_id))
+        if occurrence is None:
             return Outcome(SET_ASIDE, f"series {series.id} has no occurrence at {reply.recurrence_id}")
+        occurrences = [occurrence]
         # A business invited to this occurrence alone answers it too (its invitation carries the series' UID).
-        meeting_id = _existing_meeting_id(series, occurrences[0].occurrence)
+        meeting_id = _existing_meeting_id(series, occurrence.occurrence)
         if meeting_id is not None:
-            businesses |= {b.id for b in invited_businesses(db.session.get(Meeting, meeting_id))}
+            businesses = businesses | known.invited(db.session.get(Meeting, meeting_id))
     else:
-        occurrences = [o for o in scheduling.expand_series(series, now, now + SERIES_REACH)
-                       if o.status.value != "cancelled" and o.end > now]
-    contact = _contact(incoming.sender, businesses)
+        occurrences = known.coming(series)
+    contact = known.contact(incoming.sender, businesses)
     if contact is None:
         return Outcome(SET_ASIDE, f"{incoming.sender} is not a contact of a business invited to series "
                                   f"{series.id}")
@@ -132,8 +173,9 @@ def _record_for_series(series: Series, reply: ical.Reply, incoming: Incoming, an
                                 else f" ({recorded} occurrence(s) to come)"))
 
 
-def _record_for_meeting(meeting: Meeting, reply: ical.Reply, incoming: Incoming, answer: str) -> Outcome:
-    contact = _contact(incoming.sender, {b.id for b in invited_businesses(meeting)})
+def _record_for_meeting(meeting: Meeting, reply: ical.Reply, incoming: Incoming, answer: str,
+                        known: Known) -> Outcome:
+    contact = known.contact(incoming.sender, known.invited(meeting))
     if contact is None:
         return Outcome(SET_ASIDE, f"{incoming.sender} is not a contact of a business invited to meeting "
                                   f"{meeting.id}")
@@ -148,7 +190,7 @@ def _record_for_meeting(meeting: Meeting, reply: ical.Reply, incoming: Incoming,
     return Outcome(RECORDED, f"{answer} from contact {contact.id} for meeting {meeting.id}")
 
 
-def apply_reply(reply: ical.Reply, incoming: Incoming) -> Outcome:
+def apply_reply(reply: ical.Reply, incoming: Incoming, known: Known) -> Outcome:
     """Record one REPLY's answer, or say why not (nothing is changed then)."""
     found = UID.match(reply.uid)
     if found is None or found.group(3).lower() != uid_domain().lower():
@@ -164,11 +206,11 @@ def apply_reply(reply: ical.Reply, incoming: Incoming) -> Outcome:
     if answer is None:
         return Outcome(SET_ASIDE, f"PARTSTAT {attendee.partstat[:40] or '(none)'!r} is no answer we record")
     if kind == "series":
-        return _record_for_series(target, reply, incoming, answer)
-    return _record_for_meeting(target, reply, incoming, answer)
+        return _record_for_series(target, reply, incoming, answer, known)
+    return _record_for_meeting(target, reply, incoming, answer, known)
 
 
-def judge(incoming: Incoming) -> Outcome:
+def judge(incoming: Incoming, known: Known | None = None) -> Outcome:
     """What to do with one message: the first REPLY among its calendar parts decides (Gmail sends the same
     file twice, inline and as invite.ics)."""
     if not incoming.parts:
@@ -183,18 +225,18 @@ def judge(incoming: Incoming) -> Outcome:
             continue
         if len(replies) != 1:
             return Outcome(SET_ASIDE, f"a REPLY with {len(replies)} events (one expected)")
-        return apply_reply(replies[0], incoming)
+        return apply_reply(replies[0], incoming, known or Known())
     if problems:
         return Outcome(SET_ASIDE, f"{problems[0]}, not read")
     return Outcome(IGNORED, "a calendar message that is no REPLY")
 
 
-def _judge_batch(batch: list[Incoming]) -> list[tuple[Incoming, Outcome]]:
+def _judge_batch(batch: list[Incoming], known: Known) -> list[tuple[Incoming, Outcome]]:
     """Each message's outcome, the answers of the whole batch committed in one transaction. When the database
     fails, the batch is taken again one message per transaction, so that one bad message holds back only
     itself."""
     try:
-        outcomes = [(incoming, judge(incoming)) for incoming in batch]
+        outcomes = [(incoming, judge(incoming, known)) for incoming in batch]
         db.session.commit()
         return outcomes
     except SQLAlchemyError:
@@ -202,7 +244,7 @@ def _judge_batch(batch: list[Incoming]) -> list[tuple[Incoming, Outcome]]:
     outcomes = []
     for incoming in batch:
         try:
-            outcome = judge(incoming)
+            outcome = judge(incoming, known)
             db.session.commit()
         except SQLAlchemyError as error:
             db.session.rollback()
@@ -217,9 +259,10 @@ def receive_mail(config) -> ReceiveReport:
     again next time, the same). MailboxUnreachable when the mailbox cannot be read."""
     report = ReceiveReport()
     logger = current_app.logger
+    known = Known()
     with Mailbox.open(config) as box:
         for batch in box.pending():
-            outcomes = _judge_batch(batch)
+            outcomes = _judge_batch(batch, known)
             for incoming, outcome in outcomes:
                 line = f"receive-mail: message {incoming.uid} from {incoming.sender or '(no sender)'}: " \
                        f"{outcome.action}: {outcome.why}"
