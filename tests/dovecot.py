@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from imapclient import IMAPClient
+
 DOVECOT = Path("/usr/sbin/dovecot")
 USER, PASSWORD = "organiser@example.vn", "mailbox password"
 
@@ -38,9 +40,7 @@ class ImapServer:
         return {"IMAP_SERVER": self.host, "IMAP_PORT": self.port, "IMAP_USERNAME": self.user,
                 "IMAP_PASSWORD": self.password, "IMAP_USE_SSL": False, "IMAP_FOLDER": "INBOX", **overrides}
 
-    def client(self):
-        from imapclient import IMAPClient
-
+    def client(self) -> IMAPClient:
         client = IMAPClient(self.host, port=self.port, ssl=False, timeout=30)
         client.login(self.user, self.password)
         return client
