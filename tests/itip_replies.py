@@ -2,7 +2,7 @@
 and the benchmark of answers from calendars (their MIME shapes and iCalendar dialects, as those clients send
 them)."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.charset import QP, Charset
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
@@ -42,11 +42,13 @@ def outlook_reply(sender: str, uid: str, recurrence: datetime | None, partstat: 
     return message.as_bytes()
 
 
-def gmail_reply(sender: str, uid: str, partstat: str, start: datetime) -> bytes:
+def gmail_reply(sender: str, uid: str, partstat: str, start: datetime, recurrence: datetime | None = None) -> bytes:
     """Gmail: multipart/mixed holding a multipart/alternative (text, HTML, text/calendar) and invite.ics
-    attached, the same file twice; times in UTC."""
+    attached, the same file twice; times in UTC, RECURRENCE-ID too (`recurrence`: aware)."""
+    start = start.astimezone(UTC)
+    occurrence = [f"RECURRENCE-ID:{recurrence.astimezone(UTC):%Y%m%dT%H%M%SZ}"] if recurrence is not None else []
     ics = _ics(["PRODID:-//Google Inc//Google Calendar 70.9054//EN", "VERSION:2.0", "CALSCALE:GREGORIAN",
-                "METHOD:REPLY", "BEGIN:VEVENT", f"DTSTART:{start:%Y%m%dT%H%M%SZ}",
+                "METHOD:REPLY", "BEGIN:VEVENT", *occurrence, f"DTSTART:{start:%Y%m%dT%H%M%SZ}",
                 f"DTEND:{start + timedelta(hours=1):%Y%m%dT%H%M%SZ}", "DTSTAMP:20260101T010000Z",
                 f"ORGANIZER;CN=Chi cục:mailto:{ORGANISER}", f"UID:{uid}",
                 f"ATTENDEE;CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT;PARTSTAT={partstat};CN=Nguyễn Văn An;"

@@ -374,3 +374,13 @@ def test_a_business_invited_to_one_occurrence_answers_it(app, world, imap_server
     assert receive(runner).exit_code == 0
     [answer] = rsvps()
     assert (answer.meeting_id, answer.contact_id, answer.answer) == (meeting.id, world["stranger"].id, "accepted")
+
+
+def test_gmail_answers_one_occurrence_named_in_utc(app, world, imap_server, runner):
+    # 08:00 in Hồ Chí Minh City is 01:00 UTC: the occurrence is known by its date where the series takes place.
+    occurrence = world["next"]
+    put(imap_server, gmail_reply("an@caphe.example.vn", series_uid(world["series"]), "ACCEPTED", occurrence.start,
+                                 recurrence=occurrence.rule_start))
+    assert receive(runner).exit_code == 0
+    [answer] = rsvps()
+    assert answer.meeting_id == occurrence_meeting(world, occurrence).id and answer.answer == "accepted"
