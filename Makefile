@@ -3,7 +3,7 @@
 #   make install        virtualenv in .venv with the app and the test tools (cheap to re-run)
 #   make run            create/upgrade the database, add the demo if it is empty, serve on 127.0.0.1:5000
 #   make test           the whole test suite (installs everything first: Debian's chromium, softhsm2, poppler, qpdf,
-#                       libical's GObject bindings, node's ical.js)
+#                       dovecot-imapd, libical's GObject bindings, node's ical.js)
 #   make test-postgres  the suite again on PostgreSQL (127.0.0.1:5432), in a throwaway database
 #   make lint           ruff, and import-linter for the layers of the house (setup.cfg)
 #                       with the background worker beside it (flask --app wsgi worker)
@@ -45,7 +45,7 @@ APT_INSTALL = apt_install() { \
 	    return 1; }; \
 	}; apt_install
 
-.PHONY: install pdf-deps signing-deps browser js ical-deps run test test-postgres lint install-check translations bench load clean-data clean
+.PHONY: install pdf-deps signing-deps imap-deps browser js ical-deps run test test-postgres lint install-check translations bench load clean-data clean
 
 install: $(STAMP)
 
@@ -115,6 +115,21 @@ ical-deps:
 	  echo "Note: the iTIP checks need $(ICAL_PKGS) (sudo apt-get install $(ICAL_PKGS))"; \
 	fi
 
+# Answers from calendars: the tests (and bench/receive_mail.py) read a real IMAP server, Debian's Dovecot, which
+# the test fixture starts on its own (tests/dovecot.py). Without it those tests are skipped (failed under CI=true),
+# so this never fails.
+IMAP_PKGS = dovecot-imapd
+imap-deps:
+	@if dpkg -s $(IMAP_PKGS) >/dev/null 2>&1; then \
+	  echo "Dovecot for the IMAP tests: present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing $(IMAP_PKGS) for the IMAP tests"; \
+	  $(APT_INSTALL) $(IMAP_PKGS) \
+	    || echo "Note: $(IMAP_PKGS) could not be installed: the IMAP tests will be skipped."; \
+	else \
+	  echo "Note: the IMAP tests need $(IMAP_PKGS) (sudo apt-get install $(IMAP_PKGS))"; \
+	fi
+
 # Mozilla's ical.js (from npm, run with node) reads the calendars Dialogue writes, as a second opinion.
 js:
 	@if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -137,12 +152,12 @@ run: install pdf-deps
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install pdf-deps signing-deps browser js ical-deps
+test: install pdf-deps signing-deps imap-deps browser js ical-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The suite on PostgreSQL, in a database made for this run and dropped afterwards (also when tests fail
 # or the run is interrupted); the exit status is pytest's. Skipped (status 0) when no server answers.
-test-postgres: install pdf-deps signing-deps js ical-deps
+test-postgres: install pdf-deps signing-deps imap-deps js ical-deps
 	@if command -v pg_isready >/dev/null 2>&1; then \
 	  pg_isready -q -h $(PG_HOST) -p $(PG_PORT) -t 5; \
 	else \
@@ -183,7 +198,7 @@ translations: install
 
 # Every benchmark, one after the other, and docs/benchmarks.md from their figures. The feed benchmark loads
 # with wrk (Debian's, installed here when root); without it, it loads with Python threads, so this never fails.
-bench: install pdf-deps signing-deps
+bench: install pdf-deps signing-deps imap-deps
 	@$(BIN)/python -c 'import gunicorn, locust' 2>/dev/null || $(BIN)/python -m pip install -e '.[test,bench]'
 	@if command -v wrk >/dev/null 2>&1; then \
 	  echo "wrk for the feed benchmark: $$(command -v wrk)"; \

@@ -86,6 +86,12 @@ BENCHMARKS = [
               "Department's manager and as a branch officer, through the app, against the very SQL statements each "
               "request ran, replayed bare on the driver in the same run.",
               anchor="the same SQL statements, bare on the driver"),
+    Benchmark("receive_mail", "Answers from calendars", "issue 14",
+              "A mailbox of 1,000 messages in a private Dovecot (900 iTIP REPLYs shaped as Outlook, Apple Calendar and "
+              "Gmail send them, 50 ordinary mails, 50 REPLYs from people who are not invited contacts) read by "
+              "receive-mail, which records 900 answers, sets 50 aside and leaves 50 alone; against a bare IMAPClient "
+              "session fetching the same 1,000 messages whole (rounds alternate).",
+              anchor="a bare IMAPClient fetch of the same 1,000 messages"),
 ]
 LOAD = Benchmark("load", "Load test", "issue 9",
                  "A realistic mix against gunicorn (4 workers x 2 threads) and PostgreSQL with the national demo, "

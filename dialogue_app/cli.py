@@ -14,11 +14,13 @@ from .audit.services import acting_as
 from .auth import services as auth_services
 from .auth.models import Role
 from .backup import BackupError, backup, restore
+from .calendar.replies import receive_mail
 from .demo import national as national_demo
 from .demo import small as small_demo
 from .exceptions import ServiceError
 from .extensions import db
 from .issues.services import queue_digests
+from .mail.imap import MailboxUnreachable
 from .mail.services import send_pending
 from .org.models import Unit
 from .org.services import unit_by_code
@@ -95,6 +97,27 @@ def register_commands(app: Flask) -> None:
             report = send_pending()
             if report.sent or report.failed or report.dead or not loop:
                 click.echo(f"sent {report.sent}, will retry {report.failed}, given up {report.dead}")
+            if not loop:
+                return
+            db.session.remove()
+            time.sleep(interval)
+
+    @app.cli.command("receive-mail")
+    @click.option("--loop", is_flag=True, help="Keep reading until stopped.")
+    @click.option("--interval", default=60, show_default=True, help="Seconds between rounds with --loop.")
+    def receive_mail_command(loop: bool, interval: int) -> None:
+        """Read the organiser mailbox (IMAP_*) once, recording the answers calendars mailed (or keep going with
+        --loop). Exits non-zero when the mailbox cannot be reached."""
+        while True:
+            try:
+                report = receive_mail(app.config)
+            except MailboxUnreachable as error:
+                if not loop:
+                    raise click.ClickException(f"receive-mail: {error}") from None
+                click.echo(f"receive-mail: {error}; trying again in {interval} s", err=True)
+            else:
+                if any(report.counts.values()) or not loop:
+                    click.echo(f"receive-mail: {report.summary()}")
             if not loop:
                 return
             db.session.remove()

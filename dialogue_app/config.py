@@ -58,6 +58,14 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD"),
         "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS")),
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "dialogue@localhost"),
+        # The organiser mailbox (the ORGANIZER address of invitations), where calendars mail their answers
+        # (`flask --app wsgi receive-mail`, and the worker's "receive-mail" task). Unset: nothing is read.
+        "IMAP_SERVER": env.get("IMAP_SERVER") or None,
+        "IMAP_PORT": int(env.get("IMAP_PORT") or "993"),
+        "IMAP_USERNAME": env.get("IMAP_USERNAME"),
+        "IMAP_PASSWORD": env.get("IMAP_PASSWORD"),
+        "IMAP_USE_SSL": _bool(env.get("IMAP_USE_SSL"), default=True),
+        "IMAP_FOLDER": env.get("IMAP_FOLDER") or "INBOX",
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "REDIS_URL": redis_url,
         "HUEY_IMMEDIATE": _bool(env.get("HUEY_IMMEDIATE")),

@@ -367,6 +367,21 @@ def smtp_server():
 
 
 @pytest.fixture
+def imap_server(tmp_path):
+    """A real IMAP server (Debian's Dovecot, tests/dovecot.py) with one mailbox, on a free port of 127.0.0.1.
+    Skipped when Dovecot is missing, except under CI=true, where that is a failure."""
+    from tests import dovecot
+
+    reason = dovecot.missing_reason()
+    if reason:
+        if os.environ.get("CI") == "true":  # CI installs it (make imap-deps): missing there is a failure
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with dovecot.dovecot_server(tmp_path / "imap") as server:
+        yield server
+
+
+@pytest.fixture
 def empty_database_url(tmp_path):
     """A database with nothing in it: a new SQLite file, or a new PostgreSQL database dropped afterwards."""
     if not TEST_DATABASE_URL:

@@ -18,6 +18,7 @@ from ..org.services import business_by_tax_code, clean_tax_code
 from ..scheduling import services as scheduling
 from ..scheduling.models import Meeting, MeetingInvitation, Series
 from ..scope import get_visible
+from ..signals import answer_recorded
 from .models import ANSWERS, ATTENDANCE, CHANNELS, Attendee, Rsvp
 
 RSVP_SALT = "rsvp"
@@ -128,7 +129,8 @@ def read_rsvp_token(token: str) -> RsvpTarget:
 
 def record_rsvp(target: RsvpTarget, answer: str, comment: str = "", *, via: str = "link") -> Rsvp:
     """Keep the contact's answer (the last one counts, whatever its channel); the meeting is made if it did not
-    exist yet. `via`: portal, link or calendar (CHANNELS)."""
+    exist yet. `via`: portal, link or calendar (CHANNELS). Every channel comes through here, so answer_recorded
+    is sent here, once per answer kept."""
     if via not in CHANNELS:
         raise ValueError(f"unknown channel {via!r}")
     if answer not in ANSWERS:
@@ -140,6 +142,8 @@ def record_rsvp(target: RsvpTarget, answer: str, comment: str = "", *, via: str 
     ).scalar_one_or_none() or Rsvp(meeting_id=meeting.id, contact=target.contact)
     rsvp.answer, rsvp.comment, rsvp.via = answer, (comment or "").strip()[:2000], via
     db.session.add(rsvp)
+    db.session.flush()  # the receivers get an Rsvp with its id
+    answer_recorded.send(rsvp)
     return rsvp
 
 

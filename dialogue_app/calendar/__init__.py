@@ -3,8 +3,10 @@
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from .. import tasks
 from ..db import listen
 from ..signals import invitations_ended, occurrence_changed, series_invitations_due, unit_deleted
+from .replies import receive_mail_task
 from .services import (
     give_new_objects_a_feed,
     on_invitations_ended,
@@ -21,3 +23,5 @@ def init_app(app: Flask) -> None:
     occurrence_changed.connect(on_occurrence_changed)
     unit_deleted.connect(on_unit_deleted)
     invitations_ended.connect(on_invitations_ended)
+    # Answers from calendars, read from the organiser mailbox (the worker runs it periodically).
+    tasks.register("receive-mail", receive_mail_task)

@@ -19,7 +19,7 @@ What real clients trip on, and how each is met here:
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -262,3 +262,62 @@ def cancel_calendar(event: Event) -> Calendar:
     event.subcomponents = [c for c in event.subcomponents if c.name != "VALARM"]
     event["status"] = "CANCELLED"
     return calendar([event], method="CANCEL")
+
+
+# -- Reading what calendars send back (iTIP REPLY, RFC 5546 3.2.3) -------------------------------------------------
+
+@dataclass(frozen=True)
+class ReplyAttendee:
+    addresses: frozenset[str]  # the mailto: address and the EMAIL parameter (Apple), lower case
+    partstat: str  # upper case, "" when absent
+
+
+@dataclass(frozen=True)
+class Reply:
+    uid: str
+    recurrence_id: datetime | date | None  # aware, naive (a zone the file does not define) or a date
+    attendees: tuple[ReplyAttendee, ...]
+    comment: str
+
+
+def _addresses(value) -> frozenset[str]:
+    found = set()
+    text = str(value or "").strip()
+    if text.lower().startswith("mailto:"):
+        found.add(text[7:].strip().lower())
+    email = getattr(value, "params", {}).get("EMAIL")
+    if email:
+        found.add(str(email).strip().lower().removeprefix("mailto:"))
+    return frozenset(a for a in found if "@" in a)
+
+
+def read_reply(text: str, content_method: str = "") -> list[Reply] | None:
+    """The answers an iTIP REPLY carries, one per VEVENT; None when `text` is no REPLY (another METHOD, or
+    not iCalendar at all). The METHOD of the VCALENDAR counts; the Content-Type's `method` parameter stands in
+    when the file has none."""
+    try:
+        cal = Calendar.from_ical(text)
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    if not isinstance(cal, Calendar) or cal.name != "VCALENDAR":
+        return None
+    method = str(cal.get("method") or content_method or "").strip().upper()
+    if method != "REPLY":
+        return None
+    replies = []
+    for event in cal.walk("VEVENT"):
+        uid = str(event.get("uid") or "").strip()
+        recurrence = event.get("recurrence-id")
+        attendees = event.get("attendee") or []
+        if not isinstance(attendees, list):
+            attendees = [attendees]
+        comments = event.get("comment") or []
+        if not isinstance(comments, list):
+            comments = [comments]
+        replies.append(Reply(
+            uid=uid, recurrence_id=getattr(recurrence, "dt", None),
+            attendees=tuple(ReplyAttendee(_addresses(a), str(getattr(a, "params", {}).get("PARTSTAT", "")).upper())
+                            for a in attendees),
+            comment=nfc(" ".join(str(c) for c in comments)).strip(),
+        ))
+    return replies

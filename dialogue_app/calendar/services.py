@@ -244,16 +244,16 @@ def _organizer(unit: Unit) -> ical.Person:
     return ical.Person(current_app.config["MAIL_DEFAULT_SENDER"], unit.name)
 
 
-def _domain() -> str:
+def uid_domain() -> str:
     return current_app.config["BASE_URL"].split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "dialogue"
 
 
 def series_uid(series: Series) -> str:
-    return f"series-{series.id}@{_domain()}"
+    return f"series-{series.id}@{uid_domain()}"
 
 
 def meeting_uid(meeting: Meeting) -> str:
-    return f"meeting-{meeting.id}@{_domain()}"
+    return f"meeting-{meeting.id}@{uid_domain()}"
 
 
 def describe(series_or_meeting, unit: Unit) -> str:
