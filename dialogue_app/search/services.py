@@ -27,6 +27,7 @@ from sqlalchemy import (
     case,
     cast,
     column,
+    false,
     func,
     literal,
     or_,
@@ -388,6 +389,30 @@ def _candidates_statement(user: User | None, word_count: int, kinds, conditions,
             else ranked.c.overall > start
     # Every kind found comes back with its count: its first row at least (place 1), asked for or not.
     return select(ranked).where(or_(wanted, ranked.c.place == 1)).order_by(ranked.c.overall)
+
+
+def issues_matching(text_typed: str | None) -> ColumnElement[bool] | None:
+    """Condition on Issue, for the issue list's own filter: the issues whose indexed words (title, description,
+    answer, legal basis, the business's name and tax code) hold every word typed, read as the search reads them
+    (accents and case aside, đ as d, prefixes); None when nothing is typed, and no issue when nothing
+    searchable is. Who sees which issue stays the list's to say."""
+    if not (text_typed or "").strip():
+        return None
+    query = parse(text_typed)
+    if query.empty:
+        return false()
+    low = KIND_NUMBERS["issue"] * ID_SHIFT
+    if _postgres():
+        document = SearchDocument
+        words = cast(bindparam("issue_words", query.tsquery(), type_=String), TSQUERY)
+        found = select(document.object_id).where(document.vector.bool_op("@@")(words), document.id >= low,
+                                                 document.id < low + ID_SHIFT)
+    else:
+        rowid = column("rowid")
+        found = select(rowid - low).select_from(table(FTS_TABLE)).where(
+            text(f"{FTS_TABLE} MATCH :issue_words").bindparams(bindparam("issue_words", query.fts5(), type_=String)),
+            rowid >= low, rowid < low + ID_SHIFT)
+    return Issue.id.in_(found)
 
 
 # -- Searching --------------------------------------------------------------------------------------------
