@@ -34,8 +34,8 @@ from ..issues.models import Issue, Topic
 from ..org.models import Business, Unit
 from ..org.services import business_by_tax_code, normalize_tax_code
 from ..scheduling.models import Meeting
-from ..search.services import issues_matching
 from ..scope import get_unit_by_code, get_visible, is_business, is_staff, may_change, requires, visible_units
+from ..search.services import issues_matching
 from ..spreadsheets import to_csv, to_xlsx
 from ..web import select_choices, show_service_error
 from .common import unit_choices
