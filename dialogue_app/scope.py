@@ -228,6 +228,15 @@ def sees_every_unit(user: User) -> bool:
     return roots == 1
 
 
+def scope_key(user: User) -> tuple:
+    """What the conditions built here for `user` depend on: two people with the same key are given the same
+    conditions, so a statement built from them may be kept and run again for either (the search keeps its
+    statements so). Whatever a condition here comes to read of a user must be named in this key."""
+    unit = user.unit
+    return (user.role, user.unit_id, unit.path if unit is not None else None, user.business_id,
+            sees_every_unit(user))
+
+
 def unit_scoped(user: User, unit_column) -> ColumnElement[bool]:
     """Condition on any model that belongs to a unit through `unit_column`.
 

@@ -450,10 +450,11 @@ def queue_digests(today: date | None = None, soon_workdays: int = 3) -> int:
 def issue_query(user: User, *, status: str | None = None, unit: Unit | None = None, business_id: int | None = None,
                 topic: str | None = None, channel: str | None = None, assignee_id: int | None = None,
                 overdue: bool | None = None, created_from: date | None = None, created_to: date | None = None,
-                text: str | None = None, raised_in: Unit | None = None):
+                matching: ColumnElement[bool] | None = None, raised_in: Unit | None = None):
     """The statement for a filtered list of the issues `user` may see, newest first, with what lists show
     loaded in the same query. `unit` (where the issue is now) and `raised_in` (where it was raised) include
-    the units below; `status` may also be a group ("open", "done"); dates are office-local days."""
+    the units below; `status` may also be a group ("open", "done"); dates are office-local days; `matching`
+    a condition on Issue from above (the words typed, as the search index reads them)."""
     stmt = (select(Issue).where(visible(user, Issue))
             .order_by(Issue.created_at.desc(), Issue.id.desc())
             .options(joinedload(Issue.topic), joinedload(Issue.unit), joinedload(Issue.origin_unit),
@@ -481,8 +482,8 @@ def issue_query(user: User, *, status: str | None = None, unit: Unit | None = No
         stmt = stmt.where(Issue.created_at >= datetime.combine(created_from, time.min, tzinfo=zone))
     if created_to is not None:
         stmt = stmt.where(Issue.created_at < datetime.combine(created_to + timedelta(days=1), time.min, tzinfo=zone))
-    if text:
-        stmt = stmt.where(Issue.title.icontains(text, autoescape=True))
+    if matching is not None:
+        stmt = stmt.where(matching)
     return stmt
 
 

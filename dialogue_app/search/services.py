@@ -11,8 +11,10 @@ title holds every word, then the newest.
 """
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from threading import Lock
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
@@ -25,6 +27,7 @@ from sqlalchemy import (
     case,
     cast,
     column,
+    false,
     func,
     literal,
     or_,
@@ -49,6 +52,7 @@ from ..scope import (
     get_unit_by_code,
     is_staff,
     record_condition,
+    scope_key,
     sees_every_unit,
     units_below,
     visible,
@@ -166,9 +170,9 @@ def _postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def _fts(name: str, expression: str):
+def _fts(name: str):
     return select(column("rowid")).select_from(table(FTS_TABLE)).where(
-        text(f"{FTS_TABLE} MATCH :{name}").bindparams(bindparam(name, expression)))
+        text(f"{FTS_TABLE} MATCH :{name}").bindparams(bindparam(name, type_=String)))
 
 
 def visible_condition(user: User, kind: str) -> ColumnElement[bool]:
@@ -223,21 +227,30 @@ class _Candidates:
         return sum(self.counts.values())
 
 
-def _title_holds(title, query: Query):
+def _title_holds(title, word_count: int):
     """SQLite: 1 where the folded title words hold every word of the query, as FTS5 matches them (a word begins
-    with it, from two letters; is it, for one), else 0."""
+    with it, from two letters; is it, for one), else 0. The words' patterns are parameters (_parameters)."""
     spaced = literal(" ") + title + literal(" ")
-    return case((and_(*(spaced.like(f"% {w}%" if len(w) > 1 else f"% {w} %") for w in query.words)), 1), else_=0)
+    return case((and_(*(spaced.like(bindparam(f"word_{n}", type_=String)) for n in range(word_count))), 1), else_=0)
 
 
-def _branches(query: Query, kinds, where_of, cap: int, narrow: bool) -> list:
+def _parameters(query: Query) -> dict[str, str]:
+    """The values of the parameters the statements of `_branches` leave open: the query, as each database reads
+    it, and (SQLite) the LIKE pattern of each word for the rank."""
+    if _postgres():
+        return {"tsquery": query.tsquery()}
+    return {"fts_query": query.fts5(),
+            **{f"word_{n}": f"% {w}%" if len(w) > 1 else f"% {w} %" for n, w in enumerate(query.words)}}
+
+
+def _branches(word_count: int, kinds, where_of, cap: int, narrow: bool) -> list:
     """Statements for each kind's `cap` + 1 most recently recorded documents matching `query`, each as
     (id, kind, object_id, at, hit): the database's own index answers, newest first within the kind's range of
     ids, and stops there; hit is 1 where the title holds every word."""
     document = SearchDocument
     branches = []
     if _postgres():
-        words = cast(bindparam("tsquery", query.tsquery()), TSQUERY)
+        words = cast(bindparam("tsquery", type_=String), TSQUERY)
         hit = case((document.title_vector.bool_op("@@")(words), 1), else_=0)
         if "issue" in kinds:
             # Issues, most of the index, newest first as PostgreSQL judges best: through the primary key when the
@@ -265,26 +278,26 @@ def _branches(query: Query, kinds, where_of, cap: int, narrow: bool) -> list:
     # goes; the title's folded words come along, for the rank.
     fts = table(FTS_TABLE, column("rowid"), column("title", String)).alias("f")
     if narrow:
-        return [_narrow_branch(query, kinds, where_of, cap, fts)]
-    match = text(f"f.{FTS_TABLE} MATCH :fts_query").bindparams(bindparam("fts_query", query.fts5()))
+        return [_narrow_branch(word_count, kinds, where_of, cap, fts)]
+    match = text(f"f.{FTS_TABLE} MATCH :fts_query").bindparams(bindparam("fts_query", type_=String))
     for kind in kinds:
         low = KIND_NUMBERS[kind] * ID_SHIFT
         branches.append(select(document.id, document.kind, document.object_id, document.at,
-                               _title_holds(fts.c.title, query).label("hit"))
+                               _title_holds(fts.c.title, word_count).label("hit"))
                         .select_from(fts.join(document, document.id == fts.c.rowid))
                         .where(match, fts.c.rowid >= low, fts.c.rowid < low + ID_SHIFT, *where_of(kind))
                         .order_by(fts.c.rowid.desc()).limit(cap + 1))
     return branches
 
 
-def _narrow_branch(query: Query, kinds, where_of, cap: int, fts):
+def _narrow_branch(word_count: int, kinds, where_of, cap: int, fts):
     """SQLite, for someone who sees a small part of the country (a branch, a business): their documents, read by
     their unit or business, each looked up in FTS5's matches (read once), every kind's newest cap + 1 kept.
     Walking the whole country's matches newest first would read thousands before finding theirs."""
     document = SearchDocument
     # "+ 0": not through the primary key, so that SQLite reads by unit or business.
     unindexed = document.id + 0
-    matches = _fts("fts_query", query.fts5())
+    matches = _fts("fts_query")
     kinds_in_scope = or_(*(and_(unindexed >= KIND_NUMBERS[kind] * ID_SHIFT,
                                 unindexed < (KIND_NUMBERS[kind] + 1) * ID_SHIFT, *where_of(kind)) for kind in kinds))
     ranked = select(document.id, document.kind, document.object_id, document.at,
@@ -295,24 +308,68 @@ def _narrow_branch(query: Query, kinds, where_of, cap: int, fts):
     # The limit (no more than there can be) keeps SQLite from folding this into the ranking above, which would
     # look the title up again for every use of the rank.
     return (select(ranked.c.id, ranked.c.kind, ranked.c.object_id, ranked.c.at,
-                   _title_holds(title, query).label("hit")).where(ranked.c.n <= cap + 1)
+                   _title_holds(title, word_count).label("hit")).where(ranked.c.n <= cap + 1)
             .limit(len(kinds) * (cap + 1)))
 
 
-def candidates(user: User | None, query: Query, kinds, conditions=(), cap: int | None = None, *,
-               per_kind: int | None = None, start: int = 0, stop: int | None = None) -> _Candidates:
+def candidates(user: User | None, query: Query, kinds, filters: Filters = Filters(), unit: Unit | None = None,
+               cap: int | None = None, *, per_kind: int | None = None, start: int = 0,
+               stop: int | None = None) -> _Candidates:
     """One statement: for each kind, the `cap` most recently recorded documents matching `query` that `user` may
-    open (`user` None: the public answers), under `conditions`, ranked (titles holding every word first, then
-    the newest); the rows asked for are each kind's first `per_kind`, or those from `start` to `stop` over all
-    kinds. Bounding the work per kind keeps a search quick however common its words are: the database reads the
-    matches of a kind newest first and stops after cap + 1 in scope, instead of reading every match; what lies
-    beyond is counted as "more"."""
+    open (`user` None: the public answers), under the filters (`unit` the one they name), ranked (titles
+    holding every word first, then the newest); the rows asked for are each kind's first `per_kind`, or those
+    from `start` to `stop` over all kinds. Bounding the work per kind keeps a search quick however common its
+    words are: the database reads the matches of a kind newest first and stops after cap + 1 in scope, instead
+    of reading every match; what lies beyond is counted as "more"."""
+    cap = cap or CANDIDATES
+    shape = (db.session.get_bind().dialect.name, scope_key(user) if user is not None else None, len(query.words),
+             tuple(kinds), filters, unit.path if unit is not None else None, str(office_zone()), cap, per_kind, start,
+             stop)
+    statement = _STATEMENTS.get(shape)
+    if statement is None:
+        statement = _candidates_statement(user, len(query.words), kinds, filter_conditions(filters, unit), cap,
+                                          per_kind=per_kind, start=start, stop=stop)
+        _STATEMENTS.put(shape, statement)
+    rows = db.session.execute(statement, _parameters(query)).all()
+    counts = {row.kind: min(row.kind_count, cap) for row in rows}
+    more = {row.kind: row.kind_count > cap for row in rows}
+    chosen = [row for row in rows if (row.place <= per_kind if per_kind is not None else
+                                      start < row.overall and (stop is None or row.overall <= stop))]
+    return _Candidates(counts, more, chosen)
+
+
+class _Statements:
+    """The statements `candidates` built, by everything that shapes them (what the person may see, the filters,
+    the number of words): building one costs more than the database takes to run it, and people search with
+    the same few shapes all day. The words themselves are parameters. Bounded: the least recently used go."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.kept, self.lock = size, OrderedDict(), Lock()
+
+    def get(self, shape):
+        with self.lock:
+            statement = self.kept.get(shape)
+            if statement is not None:
+                self.kept.move_to_end(shape)
+            return statement
+
+    def put(self, shape, statement) -> None:
+        with self.lock:
+            self.kept[shape] = statement
+            while len(self.kept) > self.size:
+                self.kept.popitem(last=False)
+
+
+_STATEMENTS = _Statements(256)
+
+
+def _candidates_statement(user: User | None, word_count: int, kinds, conditions, cap: int, *,
+                          per_kind: int | None, start: int, stop: int | None):
     def where_of(kind):
         return [visible_condition(user, kind), *conditions] if user is not None else list(conditions)
 
-    cap = cap or CANDIDATES
     narrow = user is not None and not sees_every_unit(user)
-    branches = [select(branch.subquery()) for branch in _branches(query, kinds, where_of, cap, narrow)]
+    branches = [select(branch.subquery()) for branch in _branches(word_count, kinds, where_of, cap, narrow)]
     found = (union_all(*branches) if len(branches) > 1 else branches[0]).subquery()
     # How many each kind had (cap + 1: more than the cap), and which was read last: it only told that.
     counted = select(
@@ -331,12 +388,31 @@ def candidates(user: User | None, query: Query, kinds, conditions=(), cap: int |
         wanted = and_(ranked.c.overall > start, ranked.c.overall <= stop) if stop is not None \
             else ranked.c.overall > start
     # Every kind found comes back with its count: its first row at least (place 1), asked for or not.
-    rows = db.session.execute(select(ranked).where(or_(wanted, ranked.c.place == 1)).order_by(ranked.c.overall)).all()
-    counts = {row.kind: min(row.kind_count, cap) for row in rows}
-    more = {row.kind: row.kind_count > cap for row in rows}
-    chosen = [row for row in rows if (row.place <= per_kind if per_kind is not None else
-                                      start < row.overall and (stop is None or row.overall <= stop))]
-    return _Candidates(counts, more, chosen)
+    return select(ranked).where(or_(wanted, ranked.c.place == 1)).order_by(ranked.c.overall)
+
+
+def issues_matching(text_typed: str | None) -> ColumnElement[bool] | None:
+    """Condition on Issue, for the issue list's own filter: the issues whose indexed words (title, description,
+    answer, legal basis, the business's name and tax code) hold every word typed, read as the search reads them
+    (accents and case aside, đ as d, prefixes); None when nothing is typed, and no issue when nothing
+    searchable is. Who sees which issue stays the list's to say."""
+    if not (text_typed or "").strip():
+        return None
+    query = parse(text_typed)
+    if query.empty:
+        return false()
+    low = KIND_NUMBERS["issue"] * ID_SHIFT
+    if _postgres():
+        document = SearchDocument
+        words = cast(bindparam("issue_words", query.tsquery(), type_=String), TSQUERY)
+        found = select(document.object_id).where(document.vector.bool_op("@@")(words), document.id >= low,
+                                                 document.id < low + ID_SHIFT)
+    else:
+        rowid = column("rowid")
+        found = select(rowid - low).select_from(table(FTS_TABLE)).where(
+            text(f"{FTS_TABLE} MATCH :issue_words").bindparams(bindparam("issue_words", query.fts5(), type_=String)),
+            rowid >= low, rowid < low + ID_SHIFT)
+    return Issue.id.in_(found)
 
 
 # -- Searching --------------------------------------------------------------------------------------------
@@ -352,14 +428,13 @@ def search(user: User, text_typed: str | None, filters: Filters = Filters(), *, 
     if not results.searched:
         return results
     kinds = [filters.kind] if filters.kind else list(KINDS)
-    conditions = filter_conditions(filters, unit)
     if grouped and not filters.kind:
-        found = candidates(user, query, kinds, conditions, per_kind=PER_KIND)
+        found = candidates(user, query, kinds, filters, unit, per_kind=PER_KIND)
         hits = _hits(user, query, found.rows)
         results.groups = [Group(kind, found.counts[kind], [h for h in hits if h.kind == kind], found.more[kind])
                           for kind in KINDS if kind in found.counts]
     else:
-        found = candidates(user, query, kinds, conditions, start=(page - 1) * per_page, stop=page * per_page)
+        found = candidates(user, query, kinds, filters, unit, start=(page - 1) * per_page, stop=page * per_page)
         results.hits = _hits(user, query, found.rows)
     results.total, results.more = found.total, any(found.more.values())
     return results

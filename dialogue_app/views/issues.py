@@ -35,6 +35,7 @@ from ..org.models import Business, Unit
 from ..org.services import business_by_tax_code, normalize_tax_code
 from ..scheduling.models import Meeting
 from ..scope import get_unit_by_code, get_visible, is_business, is_staff, may_change, requires, visible_units
+from ..search.services import issues_matching
 from ..spreadsheets import to_csv, to_xlsx
 from ..web import select_choices, show_service_error
 from .common import unit_choices
@@ -81,7 +82,7 @@ def _filters() -> dict:
         "overdue": True if args.get("overdue") in ("1", "true") else None,
         "created_from": _date_arg("from"),
         "created_to": _date_arg("to"),
-        "text": (args.get("q") or "").strip()[:200] or None,
+        "matching": issues_matching(args.get("q")),
     }
 
 

@@ -292,6 +292,27 @@ def test_filters_by_unit_period_and_status(world, api):
     assert response.status_code == 422 and "unit" in response.json["error"]["fields"]
 
 
+def test_the_issue_lists_own_filter_reads_the_words_as_the_search_does(world, client, login):
+    """The issue list's search field (and its exports) go through the index: accents, case, order, đ and
+    prefixes aside, over the issue's words and its business's, within what the person sees."""
+    login(world["people"]["department"])
+    titles = {key: world[key].title for key in ("refund", "origin", "conduct", "elsewhere")}
+
+    def listed(typed):
+        page = client.get("/issues", query_string={"q": typed}).get_data(as_text=True)
+        return {key for key, title in titles.items() if title in page}
+
+    # The C/O issue says it in its description only; the sensitive one is not the department organiser's.
+    for typed in ("hoan thue", "HOÀN THUẾ", "thuế hoàn", "hoan thu"):
+        assert listed(typed) == {"refund", "origin", "elsewhere"}, typed
+    assert listed("thép đông á") == listed("thep dong a") == {"elsewhere"}  # the business's name
+    assert listed("mau d") == {"origin"}
+    assert listed('"*!') == set()  # nothing searchable typed: nothing matches, no error
+    assert listed("") == {"refund", "origin", "elsewhere"}
+    exported = client.get("/issues.csv", query_string={"q": "hoan thue ca phe"}).get_data(as_text=True)
+    assert titles["refund"] in exported and titles["elsewhere"] not in exported
+
+
 def test_a_tax_code_or_an_issue_number_opens_its_page(world, client, login):
     login(world["people"]["organiser"])
     cafe = world["cafe"]
