@@ -17,7 +17,7 @@ from ..officetime.days import AdjustmentKind, HolidayCalendar
 from ..officetime.models import CalendarAdjustment
 from ..org.models import Business, Unit
 from ..scope import is_business, unit_ids_below, visible
-from ..signals import invitations_ended, occurrence_changed, series_invitations_due
+from ..signals import businesses_invited, invitations_ended, occurrence_changed, series_invitations_due
 from .models import Meeting, OccurrenceOverride, Series
 from .recurrence import (
     FIRST_YEAR,
@@ -123,7 +123,7 @@ def create_series(*, title: str, unit: Unit, location: str, rule: str, first_sta
     db.session.add(series)
     if notify and series.invitees:
         db.session.flush()
-        series_invitations_due.send(series, contacts=None)
+        businesses_invited.send(series, business_ids=[b.id for b in series.invitees])
     return series
 
 
@@ -318,12 +318,36 @@ def update_series(series: Series, notify: bool = True, **changes) -> Series:
     if ended:
         invitations_ended.send(series, business_ids=ended)
     if notify:
-        if noticeable:
-            series_invitations_due.send(series, contacts=None)
-        else:
-            added = [b for b in series.invitees if b not in before_invitees]
-            series_invitations_due.send(series, contacts=[c for b in added for c in b.contacts])
+        added = [b for b in series.invitees if b not in before_invitees]
+        if noticeable:  # the newly invited get their first invitation below, not an update
+            series_invitations_due.send(series, contacts=[c for b in series.invitees if b in before_invitees
+                                                          for c in b.contacts])
+        if added:
+            businesses_invited.send(series, business_ids=[b.id for b in added])
     return series
+
+
+def invite_to_series(series: Series, business: Business, notify: bool = True) -> bool:
+    """Invite one more business to every meeting of the series; False when it is invited already.
+    With `notify`, its contacts get the invitation (and its users a notification)."""
+    if business in series.invitees:
+        return False
+    series.invitees.append(business)
+    db.session.flush()
+    if notify:
+        businesses_invited.send(series, business_ids=[business.id])
+    return True
+
+
+def uninvite_from_series(series: Series, business: Business) -> bool:
+    """End a business's invitation to the series: its contacts are sent a CANCEL, its key to the series' feed
+    closes. False when it was not invited."""
+    if business not in series.invitees:
+        return False
+    series.invitees.remove(business)
+    db.session.flush()
+    invitations_ended.send(series, business_ids=[business.id])
+    return True
 
 
 def resync_meetings(series: Series) -> None:

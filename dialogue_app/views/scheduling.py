@@ -351,6 +351,7 @@ def meeting_page(meeting_id: int):
     return render_template("scheduling/meeting.html", meeting=meeting, raised=raised, carried_over=carried_over,
                            quick_form=quick_form, staff=staff,
                            invited=attendance.invited_businesses(meeting) if staff else [],
+                           invited_alone=attendance.invited_alone(meeting) if staff else [],
                            expected=attendance.expected(meeting) if staff else [],
                            attendees=attendance.attendees_of(meeting) if staff else [])
 
