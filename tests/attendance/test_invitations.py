@@ -221,10 +221,10 @@ def test_a_business_answers_from_its_portal_and_the_organiser_sees_through_which
     mai = next(c for c in world["steel"].contacts if c.email == "mai@thep.example.vn")
     assert staff_view["answers"] == [{"business_id": world["steel"].id, "contact_id": mai.id,
                                       "email": "mai@thep.example.vn", "answer": "accepted", "via": "portal"}]
-    client.get("/logout")
+    client.post("/logout")
     login(world["officer"])
     page = client.get(f"/meetings/{meeting_id}").get_data(as_text=True)
-    assert "Hai người" in page
+    assert "Hai người" in page and "trên cổng thông tin" in page  # the answer, and its channel
 
 
 def test_a_user_whose_email_is_no_contact_answers_for_the_whole_business(api, world, units):
@@ -258,7 +258,7 @@ def test_the_answer_link_page_shows_time_place_and_the_comment(client, world, un
     meeting = make_meeting(unit=units["HCM-A"], start=soon(), location="Phòng họp số 5")
     login(world["officer"])
     client.post(f"/meetings/{meeting.id}/invitations", data={"tax_code": world["other"].tax_code})
-    client.get("/logout")
+    client.post("/logout")
     [(_to, _method, _event, text)] = delivered(smtp_server)
     link = re.search(r"http://localhost(/rsvp/\S+)", text).group(1)
     page = client.get(link).get_data(as_text=True)
