@@ -45,7 +45,7 @@ CLASSES = {
     "signatures.verify": SIGNED_IN,
     "search.results": SIGNED_IN, "search.suggest": SIGNED_IN, "search.public_answers": PUBLIC,
 }
-API_PREFIXES = ("businesses.", "issues_api.", "meetings.", "minutes_api.", "series.", "signatures_api.", "tokens.",
+API_PREFIXES = ("businesses.", "invitations.", "issues_api.", "meetings.", "minutes_api.", "series.", "signatures_api.", "tokens.",
                 "units.", "users.", "search_api.")
 
 
