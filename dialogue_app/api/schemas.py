@@ -523,7 +523,7 @@ class InvitationItemSchema(Schema):
     end = Instant(required=True)
     location = fields.String(required=True)
     status = fields.String(required=True, metadata={"enum": ["scheduled", "moved", "cancelled"]})
-    answer = fields.String(allow_none=True, required=True, metadata={"enum": list(ANSWERS) + [None]})
+    answer = fields.String(allow_none=True, required=True, metadata={"enum": list(ANSWERS)})
     comment = fields.String(required=True)
     answer_url = fields.String(required=True, metadata={"description": "PUT {answer, comment?} here to answer."})
 

@@ -16,8 +16,6 @@ from dialogue_app.mail.services import send_pending
 from dialogue_app.org.services import add_contact
 from dialogue_app.scheduling import services as scheduling
 
-from ..conftest import csrf_token_from  # noqa: F401 (the forms run without CSRF in tests)
-
 
 @pytest.fixture
 def app_config(smtp_server):
