@@ -45,6 +45,7 @@ def item_payload(item: services.Invitation) -> dict:
                              occurrence=item.occurrence.isoformat())
     return {"meeting_id": item.meeting_id, "series_id": item.series_id, "occurrence": item.occurrence,
             "title": item.title, "start": item.start, "end": item.end, "location": item.location,
+            "description": item.description,
             "status": item.status, "answer": item.answer, "comment": item.comment, "answer_url": answer_url}
 
 

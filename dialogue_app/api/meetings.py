@@ -25,6 +25,7 @@ class Meetings(MethodView):
         meeting = services.create_meeting(
             title=data["title"], unit=unit_named(data["unit"]), start=data["start"],
             duration_minutes=data["duration_minutes"], location=data["location"], kind=data["kind"],
+            description=data["description"],
         )
         db.session.commit()
         return meeting

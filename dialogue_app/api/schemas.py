@@ -308,6 +308,7 @@ class MeetingCreateSchema(Schema):
     duration_minutes = fields.Integer(required=True, strict=True, validate=number_range(5, 720))
     location = fields.String(required=True, validate=length(min=1, max=500))
     kind = fields.String(load_default="thematic", validate=one_of(MEETING_KINDS))
+    description = fields.String(load_default="", validate=length(max=10_000), metadata={"description": "The agenda."})
 
 
 class MeetingSchema(Schema):
@@ -320,6 +321,7 @@ class MeetingSchema(Schema):
     start = Instant(required=True)
     end = Instant(required=True)
     location = fields.String(required=True)
+    description = fields.String(metadata={"description": "The agenda (an occurrence's is its series')."})
     status = fields.String(required=True)
     attendees = fields.Method("_attendees", metadata={"type": "array", "items": {"type": "object"}})
     issues = fields.Method("_issues", metadata={"type": "array", "items": {"type": "object"}})
@@ -522,6 +524,7 @@ class InvitationItemSchema(Schema):
     start = Instant(required=True)
     end = Instant(required=True)
     location = fields.String(required=True)
+    description = fields.String(required=True, metadata={"description": "The agenda."})
     status = fields.String(required=True, metadata={"enum": ["scheduled", "moved", "cancelled"]})
     answer = fields.String(allow_none=True, required=True, metadata={"enum": list(ANSWERS)})
     comment = fields.String(required=True)

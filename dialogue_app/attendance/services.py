@@ -394,10 +394,10 @@ def invitations_of(user: User, window_start: datetime, window_end: datetime) -> 
     items = []
     for title, start, end, location, status, series_id, occurrence, meeting in entries:
         rsvp = answers.get(meeting.id) if meeting is not None else None
+        agenda = descriptions.get(series_id, "") if series_id else meeting.description
         items.append(Invitation(
-            meeting.id if meeting else None, series_id, occurrence, title, start, end, location, status,
-            descriptions.get(series_id, ""), rsvp.answer if rsvp else None, rsvp.comment if rsvp else "",
-            status != "cancelled" and start > now))
+            meeting.id if meeting else None, series_id, occurrence, title, start, end, location, status, agenda,
+            rsvp.answer if rsvp else None, rsvp.comment if rsvp else "", status != "cancelled" and start > now))
     items.sort(key=lambda i: (i.start, i.meeting_id or 0))
     return items
 

@@ -256,7 +256,7 @@ def meeting_for(series: Series, day: date) -> tuple[Meeting, bool]:
 
 
 def create_meeting(*, title: str, unit: Unit, start: datetime, duration_minutes: int, location: str,
-                   kind: str = "thematic") -> Meeting:
+                   kind: str = "thematic", description: str = "") -> Meeting:
     """A one-off meeting (a thematic session, a visit to a company's premises)."""
     if start.tzinfo is None:
         raise InvalidData.on("start", _l("Give the start with its UTC offset."))
@@ -269,7 +269,8 @@ def create_meeting(*, title: str, unit: Unit, start: datetime, duration_minutes:
     if not location.strip():
         raise InvalidData.on("location", _l("Enter a place."))
     meeting = Meeting(title=title.strip(), unit=unit, start=start, end=start + timedelta(minutes=duration_minutes),
-                      location=location.strip(), kind=kind, status=Status.SCHEDULED.value)
+                      location=location.strip(), kind=kind, status=Status.SCHEDULED.value,
+                      description=(description or "").strip())
     db.session.add(meeting)
     return meeting
 

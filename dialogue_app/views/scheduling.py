@@ -325,7 +325,7 @@ def create_meeting():
                 meeting = services.create_meeting(
                     title=form.title.data, unit=unit, location=form.location.data, kind=form.kind.data,
                     start=datetime.combine(form.date.data, form.time.data).replace(tzinfo=officetime.office_zone()),
-                    duration_minutes=form.duration_minutes.data,
+                    duration_minutes=form.duration_minutes.data, description=form.description.data or "",
                 )
                 db.session.commit()
             except ServiceError as error:

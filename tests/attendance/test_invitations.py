@@ -70,7 +70,7 @@ def one_off(api, officer, **extra) -> int:
 def test_inviting_a_business_to_one_meeting_reaches_each_contact_and_ending_it_takes_it_back(
         client, api, world, smtp_server):
     officer, steel = world["officer"], world["steel"]
-    meeting_id = one_off(api, officer)
+    meeting_id = one_off(api, officer, description="Chương trình: giới thiệu hệ thống VNACCS mới.")
     staff = api(officer)
 
     first = staff.post(f"/api/v1/meetings/{meeting_id}/invitations", json={"business_id": steel.id})
@@ -88,12 +88,14 @@ def test_inviting_a_business_to_one_meeting_reaches_each_contact_and_ending_it_t
         assert str(event["UID"]).startswith(f"meeting-{meeting_id}@") and "RECURRENCE-ID" not in event
         assert str(event["LOCATION"]) == "Hội trường tầng 3, 2 Hàm Nghi"
         assert re.search(r"http://localhost/rsvp/\S+", text)  # the signed answer link
+        assert "giới thiệu hệ thống VNACCS mới" in text and "giới thiệu hệ thống VNACCS mới" in event["DESCRIPTION"]
     request_event = mails[0][2]
 
     # On the business's portal, in its API and in its feed.
     steel_api = api(world["steel_user"])
     items = steel_api.get("/api/v1/invitations").json["items"]
-    assert [(i["meeting_id"], i["answer"]) for i in items] == [(meeting_id, None)]
+    assert [(i["meeting_id"], i["answer"], i["description"]) for i in items] == [
+        (meeting_id, None, "Chương trình: giới thiệu hệ thống VNACCS mới.")]
     assert steel_api.get(f"/api/v1/meetings/{meeting_id}").status_code == 200
     feed = icalendar.Calendar.from_ical(
         client.get(calendar.feed_url("business", steel.id).replace("http://localhost", "")).data)
