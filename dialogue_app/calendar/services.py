@@ -447,7 +447,10 @@ def _invitation_event(meeting: Meeting, contact: Contact):
 
 def send_meeting_invites(meeting: Meeting, business_ids) -> int:
     """METHOD:REQUEST for one meeting to each contact of these businesses, invited to it alone (each named as
-    the attendee, with the signed link to answer without an account)."""
+    the attendee, with the signed link to answer without an account). None for a meeting already over
+    (invited afterwards to record who came): a calendar has nothing to add, a link nothing to answer."""
+    if meeting.end <= utcnow():
+        return 0
     contacts = contacts_with_email(business_ids)
     for contact in contacts:
         cal = ical.calendar([_invitation_event(meeting, contact)], method="REQUEST")
@@ -458,7 +461,9 @@ def send_meeting_invites(meeting: Meeting, business_ids) -> int:
 
 def send_meeting_cancels(meeting: Meeting, business_ids) -> int:
     """These businesses' invitations to the meeting ended: METHOD:CANCEL (same UID and SEQUENCE as the
-    invitation, a later DTSTAMP, as RFC 5546 orders them) to each of their contacts."""
+    invitation, a later DTSTAMP, as RFC 5546 orders them) to each of their contacts; none for a meeting over."""
+    if meeting.end <= utcnow():
+        return 0
     contacts = contacts_with_email(business_ids)
     for contact in contacts:
         _send(contact, "invite_withdrawn", ical.cancel_calendar(_invitation_event(meeting, contact)), "CANCEL",

@@ -283,3 +283,28 @@ def test_a_known_business_not_invited_is_checked_in_as_its_contact(client, login
     attendees = db.session.execute(select(Attendee).order_by(Attendee.id)).scalars().all()
     assert [(a.contact_id, a.business_id) for a in attendees] == [(lan.id, world["other"].id),
                                                                    (hung.id, world["steel"].id)]
+
+
+def test_a_series_made_with_invitees_and_one_added_on_its_page_reach_their_contacts(
+        client, api, login, world, smtp_server):
+    created = api(world["officer"]).post("/api/v1/series", json={
+        "title": "Cà phê doanh nghiệp", "unit": "HCM-A", "location": "Hội trường", "rrule": "FREQ=MONTHLY;BYDAY=-1MO",
+        "dtstart": (datetime.now() + timedelta(days=5)).strftime("%Y-%m-%dT08:00"), "duration_minutes": 90,
+        "invitees": [world["other"].id]})
+    assert created.status_code == 201
+    [(to, method, event, _text)] = delivered(smtp_server)
+    assert (to, method, str(event["ATTENDEE"])) == ("lan@go.example.vn", "REQUEST", "mailto:lan@go.example.vn")
+    series_id = created.json["id"]
+    # Added later through the API: only the new business's contacts are written to, each once.
+    api(world["officer"]).post(f"/api/v1/series/{series_id}/invitations", json={"business_id": world["steel"].id})
+    assert sorted(to for to, *_ in delivered(smtp_server)) == ["hung@thep.example.vn", "mai@thep.example.vn"]
+    assert {i["series_id"] for i in api(world["other_user"]).get("/api/v1/invitations").json["items"]} == {series_id}
+
+
+def test_a_business_invited_to_a_meeting_already_held_is_not_mailed(client, login, world, units, make_meeting,
+                                                                    smtp_server):
+    held = make_meeting(unit=units["HCM-A"], start=datetime.now(UTC) - timedelta(days=3))
+    login(world["officer"])
+    client.post(f"/meetings/{held.id}/invitations", data={"tax_code": world["other"].tax_code})
+    assert delivered(smtp_server) == []  # recorded (its people can be checked in), nothing to put in a calendar
+    assert world["other"].name in client.get(f"/meetings/{held.id}").get_data(as_text=True)
