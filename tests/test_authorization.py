@@ -45,8 +45,8 @@ CLASSES = {
     "signatures.verify": SIGNED_IN,
     "search.results": SIGNED_IN, "search.suggest": SIGNED_IN, "search.public_answers": PUBLIC,
 }
-API_PREFIXES = ("businesses.", "issues_api.", "meetings.", "minutes_api.", "series.", "signatures_api.", "tokens.",
-                "units.", "users.", "search_api.")
+API_PREFIXES = ("businesses.", "invitations.", "issues_api.", "meetings.", "minutes_api.", "series.",
+                "signatures_api.", "tokens.", "units.", "users.", "search_api.")
 
 
 def required_right(app, endpoint: str) -> str | None:

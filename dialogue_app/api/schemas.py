@@ -8,7 +8,7 @@ from marshmallow import Schema as BaseSchema
 from marshmallow import ValidationError, fields, pre_load, validate
 
 from .. import officetime
-from ..attendance.services import attendees_of
+from ..attendance.services import ANSWERS, answers_to, attendees_of
 from ..auth.models import Role
 from ..calendar.services import feed_url_for
 from ..clean_input import clean_tree
@@ -308,6 +308,7 @@ class MeetingCreateSchema(Schema):
     duration_minutes = fields.Integer(required=True, strict=True, validate=number_range(5, 720))
     location = fields.String(required=True, validate=length(min=1, max=500))
     kind = fields.String(load_default="thematic", validate=one_of(MEETING_KINDS))
+    description = fields.String(load_default="", validate=length(max=10_000), metadata={"description": "The agenda."})
 
 
 class MeetingSchema(Schema):
@@ -320,9 +321,21 @@ class MeetingSchema(Schema):
     start = Instant(required=True)
     end = Instant(required=True)
     location = fields.String(required=True)
+    description = fields.String(metadata={"description": "The agenda (an occurrence's is its series')."})
     status = fields.String(required=True)
     attendees = fields.Method("_attendees", metadata={"type": "array", "items": {"type": "object"}})
     issues = fields.Method("_issues", metadata={"type": "array", "items": {"type": "object"}})
+    answers = fields.Method("_answers", metadata={
+        "type": "array", "items": {"type": "object"},
+        "description": "Invited contacts' answers: {business_id, contact_id, email, answer, via}, via one of "
+                       "portal, link, calendar (a business sees its own contacts' only)."})
+
+    def _answers(self, meeting) -> list[dict]:
+        business_id = current_user.business_id if is_business(current_user) else None
+        if is_business(current_user) and not business_id:
+            return []
+        return [{"business_id": r.contact.business_id, "contact_id": r.contact_id, "email": r.contact.email,
+                 "answer": r.answer, "via": r.via} for r in answers_to(meeting, business_id)]
 
     def _attendees(self, meeting) -> list[dict]:
         people = attendees_of(meeting)
@@ -486,3 +499,42 @@ class AttendeeSchema(Schema):
     business_id = fields.Integer(allow_none=True)
     role = fields.String()
     present = fields.Boolean()
+
+
+class InvitationCreateSchema(Schema):
+    business_id = fields.Integer(required=True, strict=True, validate=number_range(1, MAX_ID))
+
+
+class MeetingInvitationSchema(Schema):
+    meeting_id = fields.Integer(required=True)
+    business_id = fields.Integer(required=True)
+
+
+class SeriesInvitationSchema(Schema):
+    series_id = fields.Integer(required=True)
+    business_id = fields.Integer(required=True)
+
+
+class InvitationItemSchema(Schema):
+    meeting_id = fields.Integer(allow_none=True, required=True, metadata={
+        "description": "null for an occurrence of a series not yet made a meeting (answering makes it one)."})
+    series_id = fields.Integer(allow_none=True, required=True)
+    occurrence = fields.Date(allow_none=True, required=True)
+    title = fields.String(required=True)
+    start = Instant(required=True)
+    end = Instant(required=True)
+    location = fields.String(required=True)
+    description = fields.String(required=True, metadata={"description": "The agenda."})
+    status = fields.String(required=True, metadata={"enum": ["scheduled", "moved", "cancelled"]})
+    answer = fields.String(allow_none=True, required=True, metadata={"enum": list(ANSWERS)})
+    comment = fields.String(required=True)
+    answer_url = fields.String(required=True, metadata={"description": "PUT {answer, comment?} here to answer."})
+
+
+class InvitationListSchema(Schema):
+    items = fields.List(fields.Nested(InvitationItemSchema), required=True)
+
+
+class AnswerSchema(Schema):
+    answer = fields.String(required=True, validate=one_of(ANSWERS))
+    comment = fields.String(load_default="", validate=length(max=2000))

@@ -1,17 +1,20 @@
 from datetime import date, datetime, time, timedelta
 
 from flask.views import MethodView
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 
 from .. import officetime
 from ..extensions import db
+from ..org.models import Business
 from ..scheduling import services
 from ..scheduling.models import Series
 from ..scope import get_visible
 from .access import businesses_named, staff_only, unit_named
 from .pagination import page_payload
 from .schemas import (
+    InvitationCreateSchema,
     MeetingSchema,
     OccurrenceListSchema,
     OccurrencePatchSchema,
@@ -19,6 +22,7 @@ from .schemas import (
     OccurrenceWindowSchema,
     PageArgsSchema,
     SeriesCreateSchema,
+    SeriesInvitationSchema,
     SeriesSchema,
     page_of,
 )
@@ -129,3 +133,33 @@ class OccurrenceMeeting(MethodView):
         meeting, created = services.meeting_for(series, occurrence_date(occurrence))
         db.session.commit()
         return meeting, 201 if created else 200
+
+
+@blp.route("/<int:series_id>/invitations")
+class SeriesInvitations(MethodView):
+    @blp.arguments(InvitationCreateSchema)
+    @blp.response(201, SeriesInvitationSchema)
+    @blp.alt_response(200, schema=SeriesInvitationSchema, description="The business was invited already")
+    def post(self, data, series_id):
+        """Invite a business to every meeting of the series: each of its contacts with an e-mail is sent the
+        series' iMIP REQUEST naming them as attendee."""
+        series = visible_series(series_id)
+        staff_only()
+        business = businesses_named([data["business_id"]], "business_id")[0]
+        created = services.invite_to_series(series, business)
+        db.session.commit()
+        return {"series_id": series.id, "business_id": business.id}, 201 if created else 200
+
+
+@blp.route("/<int:series_id>/invitations/<int:business_id>")
+class SeriesInvitationItem(MethodView):
+    @blp.response(204)
+    def delete(self, series_id, business_id):
+        """End a business's invitation to the series: its contacts are sent a CANCEL, and its access to the
+        series (API, portal and its key to the series' feed) ends at once."""
+        series = visible_series(series_id)
+        staff_only()
+        business = get_visible(current_user, Business, business_id)
+        if business is None or not services.uninvite_from_series(series, business):
+            abort(404, message=_("This business is not invited to this series."))
+        db.session.commit()

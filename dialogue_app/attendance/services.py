@@ -1,7 +1,8 @@
 """Invitations, answers (RSVP) and attendance at meetings. Plain data in, objects out."""
 
+import unicodedata
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -11,14 +12,14 @@ from sqlalchemy.orm import joinedload
 
 from ..auth.models import User
 from ..db import utcnow
-from ..exceptions import InvalidData, NotFound
+from ..exceptions import Conflict, InvalidData, NotFound
 from ..extensions import db
 from ..org.models import Business, Contact
 from ..org.services import business_by_tax_code, clean_tax_code
 from ..scheduling import services as scheduling
-from ..scheduling.models import Meeting, MeetingInvitation, Series
+from ..scheduling.models import Meeting, MeetingInvitation, Series, invited_series
 from ..scope import get_visible
-from ..signals import answer_recorded
+from ..signals import answer_recorded, businesses_invited, businesses_uninvited
 from .models import ANSWERS, ATTENDANCE, CHANNELS, Attendee, Rsvp
 
 RSVP_SALT = "rsvp"
@@ -35,6 +36,14 @@ def invited_businesses(meeting: Meeting) -> list[Business]:
     return sorted(businesses.values(), key=lambda b: b.name)
 
 
+def invited_alone(meeting: Meeting) -> list[Business]:
+    """The businesses invited to this meeting alone (not through its series), by name."""
+    return list(db.session.execute(
+        select(Business).join(MeetingInvitation, MeetingInvitation.business_id == Business.id)
+        .where(MeetingInvitation.meeting_id == meeting.id).order_by(Business.name)
+    ).scalars())
+
+
 def business_to_invite(user: User, tax_code: str) -> Business:
     """The business with this tax code among those `user` sees; InvalidData saying whether the code was left
     empty, is not a tax code, or belongs to no business of theirs."""
@@ -48,13 +57,36 @@ def business_to_invite(user: User, tax_code: str) -> Business:
     return business
 
 
-def invite_to_meeting(meeting: Meeting, business: Business) -> MeetingInvitation | None:
-    """Invite one more business to this meeting only; None when it is invited already."""
+def invite_to_meeting(meeting: Meeting, business: Business, notify: bool = True) -> MeetingInvitation | None:
+    """Invite one more business to this meeting only; None when it is invited already. With `notify`, its
+    contacts get the invitation (and its users a notification)."""
     if business in invited_businesses(meeting):
         return None
     invitation = MeetingInvitation(meeting_id=meeting.id, business=business)
     db.session.add(invitation)
+    db.session.flush()
+    if notify:
+        businesses_invited.send(meeting, business_ids=[business.id])
     return invitation
+
+
+def uninvite_from_meeting(meeting: Meeting, business: Business) -> bool:
+    """End a business's invitation to this meeting: its contacts are sent a CANCEL, the meeting leaves its
+    portal and feed. False when it was not invited; InvalidData when it is invited through the series (that
+    invitation ends on the series)."""
+    invitation = db.session.execute(
+        select(MeetingInvitation).where(MeetingInvitation.meeting_id == meeting.id,
+                                        MeetingInvitation.business_id == business.id)
+    ).scalar_one_or_none()
+    if invitation is None:
+        if meeting.series is not None and business in meeting.series.invitees:
+            raise InvalidData.on("business_id", _l(
+                "%(name)s is invited to the whole series: end its invitation on the series.", name=business.name))
+        return False
+    db.session.delete(invitation)
+    db.session.flush()
+    businesses_uninvited.send(meeting, business_ids=[business.id])
+    return True
 
 
 # -- Answers through signed links, without an account -------------------------------------------------------
@@ -80,6 +112,8 @@ class RsvpTarget:
     occurrence: date | None
     meeting: Meeting | None
     title: str
+    start: datetime | None = None
+    location: str = ""
 
 
 class RsvpRefused(InvalidData):
@@ -105,7 +139,7 @@ def read_rsvp_token(token: str) -> RsvpTarget:
         if meeting is None or contact.business not in invited_businesses(meeting):
             raise RsvpRefused(_l("This invitation is no longer valid."))
         end, title = meeting.end, meeting.title
-        target = RsvpTarget(contact, None, None, meeting, title)
+        target = RsvpTarget(contact, None, None, meeting, title, meeting.start, meeting.location)
     else:
         series = db.session.get(Series, payload.get("s"))
         try:
@@ -121,7 +155,7 @@ def read_rsvp_token(token: str) -> RsvpTarget:
         if found.status == "cancelled":
             raise RsvpRefused(_l("This meeting is cancelled: there is nothing to answer."))
         end, title = found.end, series.title
-        target = RsvpTarget(contact, series, occurrence, None, title)
+        target = RsvpTarget(contact, series, occurrence, None, title, found.start, found.location or series.location)
     if end <= utcnow():
         raise RsvpRefused(_l("This meeting is over: answers are closed."))
     return target
@@ -147,6 +181,29 @@ def record_rsvp(target: RsvpTarget, answer: str, comment: str = "", *, via: str 
     return rsvp
 
 
+def answers_to(meeting: Meeting, business_id: int | None = None) -> list[Rsvp]:
+    """The answers given to the meeting (of one business's contacts only, with `business_id`), with their
+    contact and channel, by business and contact."""
+    stmt = select(Rsvp).join(Contact, Contact.id == Rsvp.contact_id).where(Rsvp.meeting_id == meeting.id) \
+        .options(joinedload(Rsvp.contact)).order_by(Contact.business_id, Contact.name, Contact.id)
+    if business_id is not None:
+        stmt = stmt.where(Contact.business_id == business_id)
+    return list(db.session.execute(stmt).scalars())
+
+
+def answer_of(target: RsvpTarget) -> Rsvp | None:
+    """The answer the link's contact gave so far for its meeting, or None."""
+    if target.meeting is not None:
+        meeting_id = target.meeting.id
+    else:
+        meeting_id = scheduling.meeting_ids(target.series, [target.occurrence]).get(target.occurrence)
+    if meeting_id is None:
+        return None
+    return db.session.execute(
+        select(Rsvp).where(Rsvp.meeting_id == meeting_id, Rsvp.contact_id == target.contact.id)
+    ).scalar_one_or_none()
+
+
 # -- Attendance ------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -154,6 +211,8 @@ class ExpectedPerson:
     contact: Contact
     answer: str | None
     attendee: Attendee | None
+    via: str | None = None  # where the answer came from: portal, link or calendar
+    comment: str = ""
 
 
 def expected(meeting: Meeting) -> list[ExpectedPerson]:
@@ -163,10 +222,12 @@ def expected(meeting: Meeting) -> list[ExpectedPerson]:
         select(Contact).where(Contact.business_id.in_([b.id for b in businesses]))
         .options(joinedload(Contact.business)).order_by(Contact.name)
     ).scalars().all() if businesses else []
-    answers = dict(db.session.execute(
-        select(Rsvp.contact_id, Rsvp.answer).where(Rsvp.meeting_id == meeting.id)).all())
+    answers = {row.contact_id: row for row in db.session.execute(
+        select(Rsvp.contact_id, Rsvp.answer, Rsvp.via, Rsvp.comment).where(Rsvp.meeting_id == meeting.id)).all()}
     attendees = {a.contact_id: a for a in attendees_of(meeting) if a.contact_id}
-    return [ExpectedPerson(c, answers.get(c.id), attendees.get(c.id)) for c in contacts]
+    return [ExpectedPerson(c, answers[c.id].answer if c.id in answers else None, attendees.get(c.id),
+                           answers[c.id].via if c.id in answers else None,
+                           answers[c.id].comment if c.id in answers else "") for c in contacts]
 
 
 def attendees_of(meeting: Meeting) -> list[Attendee]:
@@ -184,11 +245,10 @@ def attendee_of(meeting: Meeting, attendee_id: int) -> Attendee | None:
 
 
 def check_in(meeting: Meeting, contact: Contact, attendance: str = "present") -> Attendee:
-    """Mark an invited business's contact present (or absent, or excused)."""
+    """Mark a business's contact present (or absent, or excused): an invited one, or one who came although
+    their business was not invited (recorded as that contact, linked to the business)."""
     if attendance not in ATTENDANCE:
         raise InvalidData.on("attendance", _l("Choose present, absent or excused."))
-    if contact.business not in invited_businesses(meeting):
-        raise InvalidData.on("contact_id", _l("This person's business is not invited to the meeting."))
     attendee = db.session.execute(
         select(Attendee).where(Attendee.meeting_id == meeting.id, Attendee.contact_id == contact.id)
     ).scalar_one_or_none() or Attendee(meeting_id=meeting.id, contact=contact, business=contact.business,
@@ -205,12 +265,22 @@ def add_walk_in(meeting: Meeting, *, name: str, organisation: str = "", phone: s
     """Someone who came without being on the list: recorded with what they tell at the door."""
     if not name.strip():
         raise InvalidData.on("name", _l("Enter the person's name."))
+    known = [c for c in (business.contacts if business else []) if _same_name(c.name, name)]
+    if len(known) == 1:  # a known person of a known business: recorded as that contact, not as a stranger
+        return check_in(meeting, known[0])
     attendee = Attendee(meeting_id=meeting.id, business=business, name=name.strip()[:255],
                         organisation=(organisation or (business.name if business else "")).strip()[:255],
                         phone=(phone or "").strip()[:32], role=(role or "").strip()[:255], attendance="present",
                         checked_in_at=utcnow())
     db.session.add(attendee)
     return attendee
+
+
+def _same_name(a: str, b: str) -> bool:
+    """The same name however it was typed (case, spaces, composed or not), accents kept: Lê is not Lệ."""
+    def plain(text: str) -> str:
+        return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+    return plain(a) == plain(b)
 
 
 def add_official(meeting: Meeting, user: User, role: str = "") -> Attendee:
@@ -242,3 +312,127 @@ def counts_by_business(meeting: Meeting) -> list[tuple[str, int]]:
         .where(Attendee.meeting_id == meeting.id, Attendee.attendance == "present")
         .group_by(Business.id, Business.name).order_by(func.count(Attendee.id).desc(), Business.name)
     ).all()
+
+
+# -- The business portal: a business user's invitations and answers ---------------------------------------------
+# A business user is not a Contact. A portal answer is recorded for the contacts of the business whose e-mail is
+# the user's own (the person answering for themself); when none is, for every contact of the business (the user
+# answers for the company, as the office invited the company). The latest answer of those contacts is shown back.
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """One meeting a business is invited to, as its portal and `GET /api/v1/invitations` show it. `meeting_id` is
+    None for an occurrence of a series not yet made a meeting: answering makes it one."""
+
+    meeting_id: int | None
+    series_id: int | None
+    occurrence: date | None
+    title: str
+    start: datetime
+    end: datetime
+    location: str
+    status: str
+    description: str
+    answer: str | None
+    comment: str
+    open: bool  # answers are taken until the meeting starts, and not for a cancelled one
+
+
+def answering_contacts(user: User) -> list[Contact]:
+    """The contacts a business user's portal answer is recorded for (see above)."""
+    contacts = list(db.session.execute(
+        select(Contact).where(Contact.business_id == user.business_id).order_by(Contact.id)).scalars()) \
+        if user.business_id else []
+    own = [c for c in contacts if c.email and c.email.casefold() == (user.email or "").casefold()]
+    return own or contacts
+
+
+def _extra_meetings(user: User, window_start: datetime, window_end: datetime) -> list[Meeting]:
+    """Occurrences of series the business is not invited to, to which it was invited alone (agenda() shows
+    a series' meetings through the series only)."""
+    if not user.business_id:
+        return []
+    return list(db.session.execute(
+        select(Meeting).join(MeetingInvitation, MeetingInvitation.meeting_id == Meeting.id)
+        .where(MeetingInvitation.business_id == user.business_id, Meeting.series_id.is_not(None),
+               Meeting.series_id.not_in(invited_series(user.business_id)),
+               Meeting.start >= window_start, Meeting.start < window_end)
+    ).scalars())
+
+
+def checked_window(window_start: datetime, window_end: datetime) -> tuple[datetime, datetime]:
+    """The window asked for, or InvalidData saying what is wrong with it."""
+    if window_end <= window_start:
+        raise InvalidData.on("to", _l("The end of the period must come after its start."))
+    if window_end > window_start + timedelta(days=366 * 5):
+        raise InvalidData.on("to", _l("Ask for at most 5 years at a time."))
+    scheduling.check_year(window_start, "from")
+    scheduling.check_year(window_end - timedelta(microseconds=1), "to")
+    return window_start, window_end
+
+
+def invitations_of(user: User, window_start: datetime, window_end: datetime) -> list[Invitation]:
+    """What a business user is invited to, starting in the window: one-off meetings and series occurrences
+    alike, by start, each with the answer given so far. Four queries whatever the number of meetings."""
+    entries = [(e.title, e.start, e.end, e.location, e.status, e.series_id, e.occurrence, e.meeting)
+               for e in scheduling.agenda(user, window_start, window_end)]
+    entries += [(m.title, m.start, m.end, m.location, m.status, m.series_id, m.occurrence, m)
+                for m in _extra_meetings(user, window_start, window_end)]
+    series_ids = {e[5] for e in entries if e[5]}
+    descriptions = dict(db.session.execute(
+        select(Series.id, Series.description).where(Series.id.in_(series_ids))).all()) if series_ids else {}
+    meeting_ids = [e[7].id for e in entries if e[7] is not None]
+    answers = {}
+    contact_ids = [c.id for c in answering_contacts(user)]
+    if meeting_ids and contact_ids:
+        for rsvp in db.session.execute(
+            select(Rsvp).where(Rsvp.meeting_id.in_(meeting_ids), Rsvp.contact_id.in_(contact_ids))
+            .order_by(Rsvp.answered_at, Rsvp.id)
+        ).scalars():
+            answers[rsvp.meeting_id] = rsvp  # the latest wins
+    now = utcnow()
+    items = []
+    for title, start, end, location, status, series_id, occurrence, meeting in entries:
+        rsvp = answers.get(meeting.id) if meeting is not None else None
+        agenda = descriptions.get(series_id, "") if series_id else meeting.description
+        items.append(Invitation(
+            meeting.id if meeting else None, series_id, occurrence, title, start, end, location, status, agenda,
+            rsvp.answer if rsvp else None, rsvp.comment if rsvp else "", status != "cancelled" and start > now))
+    items.sort(key=lambda i: (i.start, i.meeting_id or 0))
+    return items
+
+
+def answer_invitation(user: User, answer: str, comment: str = "", *, meeting_id: int | None = None,
+                      series_id: int | None = None, occurrence: date | None = None) -> Invitation:
+    """A business user answers from the portal (or the API) for one meeting, or one occurrence of a series
+    known by its date. NotFound for what the business is not invited to, Conflict once the meeting started or
+    when it is cancelled, InvalidData for an unknown answer: in each case nothing is recorded."""
+    not_invited = _l("Your business is not invited to this meeting.")
+    if meeting_id is not None:
+        meeting = get_visible(user, Meeting, meeting_id)
+        if meeting is None:
+            raise NotFound(not_invited)
+        start, status, series = meeting.start, meeting.status, None
+    else:
+        series = get_visible(user, Series, series_id) if series_id is not None else None
+        if series is None or occurrence is None:
+            raise NotFound(not_invited)
+        found = scheduling.occurrence_of(series, occurrence)  # NotFound: the series has no meeting that day
+        meeting, start, status = None, found.start, found.status.value
+    if answer not in ANSWERS:
+        raise InvalidData.on("answer", _l("Choose: I will attend, I will not attend, or maybe."))
+    if status == "cancelled":
+        raise Conflict.on("answer", _l("This meeting is cancelled: there is nothing to answer."))
+    if start <= utcnow():
+        raise Conflict.on("answer", _l("This meeting has started: answers are closed."))
+    contacts = answering_contacts(user)
+    if not contacts:
+        raise InvalidData.on("answer", _l("Your business has no contact person recorded: ask the office to add "
+                                          "one, then answer."))
+    title = meeting.title if meeting is not None else series.title
+    for contact in contacts:
+        rsvp = record_rsvp(RsvpTarget(contact, series, occurrence, meeting, title), answer, comment, via="portal")
+    meeting = db.session.get(Meeting, rsvp.meeting_id)
+    return next(i for i in invitations_of(user, meeting.start, meeting.start + timedelta(seconds=1))
+                if i.meeting_id == meeting.id)

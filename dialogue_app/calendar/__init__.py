@@ -5,10 +5,19 @@ from sqlalchemy.orm import Session
 
 from .. import tasks
 from ..db import listen
-from ..signals import invitations_ended, occurrence_changed, series_invitations_due, unit_deleted
+from ..signals import (
+    businesses_invited,
+    businesses_uninvited,
+    invitations_ended,
+    occurrence_changed,
+    series_invitations_due,
+    unit_deleted,
+)
 from .replies import receive_mail_task
 from .services import (
     give_new_objects_a_feed,
+    on_businesses_invited,
+    on_businesses_uninvited,
     on_invitations_ended,
     on_occurrence_changed,
     on_series_invitations_due,
@@ -23,5 +32,7 @@ def init_app(app: Flask) -> None:
     occurrence_changed.connect(on_occurrence_changed)
     unit_deleted.connect(on_unit_deleted)
     invitations_ended.connect(on_invitations_ended)
+    businesses_invited.connect(on_businesses_invited)
+    businesses_uninvited.connect(on_businesses_uninvited)
     # Answers from calendars, read from the organiser mailbox (the worker runs it periodically).
     tasks.register("receive-mail", receive_mail_task)

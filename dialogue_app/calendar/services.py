@@ -3,13 +3,14 @@
 import hashlib
 import hmac
 from base64 import urlsafe_b64encode
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from threading import Lock
 
 from flask import current_app, g, has_app_context, render_template
 from flask_babel import force_locale
-from sqlalchemy import and_, bindparam, delete, exists, insert, select
+from sqlalchemy import and_, bindparam, delete, exists, insert, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from .. import officetime
@@ -20,7 +21,7 @@ from ..extensions import db
 from ..mail.services import enqueue
 from ..org.models import Business, Contact, Unit
 from ..scheduling import services as scheduling
-from ..scheduling.models import Meeting, Series, invited_series, series_invitations
+from ..scheduling.models import Meeting, MeetingInvitation, Series, invited_series, series_invitations
 from ..scope import is_business, may_hold_feed, unit_ids_below
 from ..web import external_url
 from . import ical
@@ -130,6 +131,7 @@ def end_invitation_feeds(series_id: int, business_ids) -> None:
 
 def on_invitations_ended(series, business_ids=(), **_) -> None:
     end_invitation_feeds(series.id, business_ids)
+    send_series_cancels(series, business_ids)
 
 
 def rotate(kind: str, target_id: int) -> str:
@@ -183,7 +185,12 @@ def series_condition(kind: str, target_id: int):
 
 
 def meetings_condition(kind: str, target_id: int):
-    """Condition on Meeting: the one-off meetings the feed shows (feeds of units and people), or None."""
+    """Condition on Meeting: the meetings the feed shows besides its series (one-off meetings in the feeds of
+    units and people; in a business's, the meetings it is invited to alone), or None."""
+    if kind == "business":
+        return and_(Meeting.id.in_(select(MeetingInvitation.meeting_id)
+                                   .where(MeetingInvitation.business_id == target_id)),
+                    or_(Meeting.series_id.is_(None), Meeting.series_id.not_in(invited_series(target_id))))
     if kind == "unit":
         return and_(Meeting.series_id.is_(None), Meeting.unit_id.in_(unit_ids_below(target_id)))
     if kind == "user":
@@ -282,7 +289,11 @@ def series_entry(series: Series, horizon: datetime | None, attendees=(), calenda
     )
 
 
-def meeting_entry(meeting: Meeting, attendees=()) -> ical.MeetingEntry:
+def meeting_entry(meeting: Meeting, attendees=(), standalone: bool = False) -> ical.MeetingEntry:
+    """The meeting as a calendar entry: an occurrence of a series under the series' UID, unless `standalone`
+    (for a business invited to this one meeting only, whose calendar holds no series to attach it to)."""
+    if standalone:
+        return replace(meeting_entry(meeting, attendees), uid=meeting_uid(meeting), recurrence_id=None)
     recurrence_id = None
     if meeting.series is not None:
         occurrence = scheduling.occurrence_of(meeting.series, meeting.occurrence)
@@ -333,7 +344,8 @@ def feed_bytes(row: FeedToken, today: date) -> bytes:
             select(Meeting).where(condition, Meeting.start >= since).options(joinedload(Meeting.unit))
             .order_by(Meeting.id)
         ).scalars():
-            events.append(ical.meeting_event(meeting_entry(meeting), officetime.office_zone()))
+            events.append(ical.meeting_event(meeting_entry(meeting, standalone=row.kind == "business"),
+                                             officetime.office_zone()))
     cal = ical.calendar(events, method=FEED_METHOD, name=feed_name(row), zone=officetime.office_zone(),
                         refresh=REFRESH)
     return cal.to_ical()
@@ -421,6 +433,58 @@ def send_occurrence_update(series: Series, day: date) -> int:
     return len(contacts)
 
 
+def contacts_with_email(business_ids) -> list[Contact]:
+    """The contacts of these businesses who have an e-mail address, by business and name."""
+    return list(db.session.execute(
+        select(Contact).where(Contact.business_id.in_(list(business_ids)), Contact.email.is_not(None),
+                              Contact.email != "")
+        .options(joinedload(Contact.business)).order_by(Contact.business_id, Contact.name, Contact.id)
+    ).scalars())
+
+
+def _invitation_event(meeting: Meeting, contact: Contact):
+    entry = meeting_entry(meeting, [ical.Person(contact.email, contact.name)], standalone=True)
+    return ical.meeting_event(entry, officetime.office_zone(), stamp=utcnow())
+
+
+def send_meeting_invites(meeting: Meeting, business_ids) -> int:
+    """METHOD:REQUEST for one meeting to each contact of these businesses, invited to it alone (each named as
+    the attendee, with the signed link to answer without an account). None for a meeting already over
+    (invited afterwards to record who came): a calendar has nothing to add, a link nothing to answer."""
+    if meeting.end <= utcnow():
+        return 0
+    contacts = contacts_with_email(business_ids)
+    for contact in contacts:
+        cal = ical.calendar([_invitation_event(meeting, contact)], method="REQUEST")
+        rsvp = external_url("attendance.rsvp", token=rsvp_token(contact, meeting=meeting))
+        _send(contact, "invite_meeting", cal, "REQUEST", meeting=meeting, rsvp_url=rsvp)
+    return len(contacts)
+
+
+def send_meeting_cancels(meeting: Meeting, business_ids) -> int:
+    """These businesses' invitations to the meeting ended: METHOD:CANCEL (same UID and SEQUENCE as the
+    invitation, a later DTSTAMP, as RFC 5546 orders them) to each of their contacts; none for a meeting over."""
+    if meeting.end <= utcnow():
+        return 0
+    contacts = contacts_with_email(business_ids)
+    for contact in contacts:
+        _send(contact, "invite_withdrawn", ical.cancel_calendar(_invitation_event(meeting, contact)), "CANCEL",
+              title=meeting.title, unit=meeting.unit, meeting=meeting)
+    return len(contacts)
+
+
+def send_series_cancels(series: Series, business_ids) -> int:
+    """These businesses' invitations to the series ended: METHOD:CANCEL of the whole series (the master
+    VEVENT, no RECURRENCE-ID) to each of their contacts."""
+    contacts = contacts_with_email(business_ids)
+    for contact in contacts:
+        entry = series_entry(series, horizon=None, attendees=[ical.Person(contact.email, contact.name)])
+        master = ical.series_events(entry, stamp=utcnow())[0]
+        _send(contact, "invite_withdrawn", ical.cancel_calendar(master), "CANCEL", title=series.title,
+              unit=series.unit, series=series)
+    return len(contacts)
+
+
 def invite_attendees(meeting: Meeting, reader: User | None) -> list[ical.Person]:
     """Whom invite.ics names as attendees. A business reading it is asked to answer: its contacts with an
     address (itself when it has none), so that the calendar it is opened in offers Accept and Decline. Staff
@@ -468,6 +532,17 @@ def give_new_objects_a_feed(session: Session, flush_context) -> None:
 
 def on_series_invitations_due(series: Series, contacts: list[Contact] | None = None) -> None:
     send_series_invites(series, contacts)
+
+
+def on_businesses_invited(sender: Series | Meeting, business_ids=(), **_) -> None:
+    if isinstance(sender, Series):
+        send_series_invites(sender, contacts_with_email(business_ids))
+    else:
+        send_meeting_invites(sender, business_ids)
+
+
+def on_businesses_uninvited(meeting: Meeting, business_ids=(), **_) -> None:
+    send_meeting_cancels(meeting, business_ids)
 
 
 def on_occurrence_changed(series: Series, occurrence: date) -> None:

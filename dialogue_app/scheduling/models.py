@@ -139,6 +139,8 @@ class Meeting(db.Model):
     start: Mapped[datetime] = mapped_column(index=True)
     end: Mapped[datetime]
     location: Mapped[str] = mapped_column(String(500))
+    # A one-off meeting's agenda; an occurrence's is its series' description.
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -19,7 +19,7 @@ from ..officetime.days import AdjustmentKind, HolidayCalendar
 from ..officetime.models import CalendarAdjustment
 from ..org.models import Business, Unit
 from ..scope import is_business, unit_ids_below, visible
-from ..signals import invitations_ended, meeting_changed, occurrence_changed, series_invitations_due
+from ..signals import businesses_invited, invitations_ended, meeting_changed, occurrence_changed, series_invitations_due
 from .models import Meeting, OccurrenceOverride, PendingAnnouncement, Series
 from .recurrence import (
     FIRST_YEAR,
@@ -222,7 +222,7 @@ def create_series(*, title: str, unit: Unit, location: str, rule: str, first_sta
     db.session.add(series)
     if notify and series.invitees:
         db.session.flush()
-        series_invitations_due.send(series, contacts=None)
+        businesses_invited.send(series, business_ids=[b.id for b in series.invitees])
     return series
 
 
@@ -368,7 +368,7 @@ def meeting_for(series: Series, day: date) -> tuple[Meeting, bool]:
 
 
 def create_meeting(*, title: str, unit: Unit, start: datetime, duration_minutes: int, location: str,
-                   kind: str = "thematic") -> Meeting:
+                   kind: str = "thematic", description: str = "") -> Meeting:
     """A one-off meeting (a thematic session, a visit to a company's premises)."""
     if start.tzinfo is None:
         raise InvalidData.on("start", _l("Give the start with its UTC offset."))
@@ -381,7 +381,8 @@ def create_meeting(*, title: str, unit: Unit, start: datetime, duration_minutes:
     if not location.strip():
         raise InvalidData.on("location", _l("Enter a place."))
     meeting = Meeting(title=title.strip(), unit=unit, start=start, end=start + timedelta(minutes=duration_minutes),
-                      location=location.strip(), kind=kind, status=Status.SCHEDULED.value)
+                      location=location.strip(), kind=kind, status=Status.SCHEDULED.value,
+                      description=(description or "").strip())
     db.session.add(meeting)
     return meeting
 
@@ -430,13 +431,37 @@ def update_series(series: Series, notify: bool = True, **changes) -> Series:
     if ended:
         invitations_ended.send(series, business_ids=ended)
     if notify:
-        if noticeable:
-            series_invitations_due.send(series, contacts=None)
+        added = [b for b in series.invitees if b not in before_invitees]
+        if noticeable:  # the newly invited get their first invitation below, not an update
+            series_invitations_due.send(series, contacts=[c for b in series.invitees if b in before_invitees
+                                                          for c in b.contacts])
             meeting_changed.send(series, occurrence=None, cancelled=False)
-        else:
-            added = [b for b in series.invitees if b not in before_invitees]
-            series_invitations_due.send(series, contacts=[c for b in added for c in b.contacts])
+        if added:
+            businesses_invited.send(series, business_ids=[b.id for b in added])
     return series
+
+
+def invite_to_series(series: Series, business: Business, notify: bool = True) -> bool:
+    """Invite one more business to every meeting of the series; False when it is invited already.
+    With `notify`, its contacts get the invitation (and its users a notification)."""
+    if business in series.invitees:
+        return False
+    series.invitees.append(business)
+    db.session.flush()
+    if notify:
+        businesses_invited.send(series, business_ids=[business.id])
+    return True
+
+
+def uninvite_from_series(series: Series, business: Business) -> bool:
+    """End a business's invitation to the series: its contacts are sent a CANCEL, its key to the series' feed
+    closes. False when it was not invited."""
+    if business not in series.invitees:
+        return False
+    series.invitees.remove(business)
+    db.session.flush()
+    invitations_ended.send(series, business_ids=[business.id])
+    return True
 
 
 def resync_meetings(series: Series) -> None:

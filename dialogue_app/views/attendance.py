@@ -1,3 +1,5 @@
+from datetime import date
+
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -9,6 +11,7 @@ from ..directory import officials as visible_officials
 from ..directory import visible_contact
 from ..exceptions import ServiceError
 from ..extensions import db
+from ..org.models import Business
 from ..pdf import date_words, html_to_pdf
 from ..scheduling.models import Meeting
 from ..scope import get_visible, is_business, requires
@@ -18,6 +21,8 @@ bp = Blueprint("attendance", __name__)
 
 ATTENDANCE_NAMES = {"present": _l("present"), "absent": _l("absent"), "excused": _l("excused")}
 ANSWER_NAMES = {"accepted": _l("will attend"), "declined": _l("will not attend"), "tentative": _l("maybe")}
+CHANNEL_NAMES = {"portal": _l("on the portal"), "link": _l("by the link in the mail"),
+                 "calendar": _l("from their calendar")}
 
 
 def _meeting_or_404(meeting_id: int) -> Meeting:
@@ -41,9 +46,16 @@ def _done(meeting: Meeting, message: str, anchor: str = "", ok: bool = True, **p
 def check_in_page(meeting_id: int):
     """The page used at the door, on a tablet: find an invited person as you type, one tap marks them present."""
     meeting = _meeting_or_404(meeting_id)
+    other = None  # a business not invited whose people came: its contacts can be checked in as themselves
+    if request.args.get("tax_code", "").strip():
+        try:
+            other = services.business_to_invite(current_user, request.args["tax_code"])
+        except ServiceError as error:
+            flash(str(error.message), "error")
     return render_template("attendance/check_in.html", meeting=meeting, expected=services.expected(meeting),
                            attendees=services.attendees_of(meeting), counts=services.counts_by_business(meeting),
-                           officials=visible_officials(current_user), invited=services.invited_businesses(meeting))
+                           officials=visible_officials(current_user), invited=services.invited_businesses(meeting),
+                           other=other)
 
 
 @bp.route("/meetings/<int:meeting_id>/attendance/contacts/<int:contact_id>", methods=["POST"])
@@ -126,6 +138,46 @@ def invite(meeting_id: int):
     return redirect(url_for("scheduling.meeting_page", meeting_id=meeting.id) + "#invitations")
 
 
+@bp.route("/meetings/<int:meeting_id>/invitations/<int:business_id>/delete", methods=["POST"])
+@requires("staff")
+def uninvite(meeting_id: int, business_id: int):
+    """End a business's invitation to this meeting alone: its contacts are sent a CANCEL."""
+    meeting = _meeting_or_404(meeting_id)
+    business = get_visible(current_user, Business, business_id) or abort(404)
+    try:
+        if services.uninvite_from_meeting(meeting, business):
+            db.session.commit()
+            flash(_("The invitation of %(name)s is ended.", name=business.name), "success")
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    return redirect(url_for("scheduling.meeting_page", meeting_id=meeting.id) + "#invitations")
+
+
+@bp.route("/invitations/answer", methods=["POST"])
+@requires("business")
+def portal_answer():
+    """A business user answers an invitation from their portal (home page): for a meeting, or for an occurrence
+    of a series known by its date."""
+    form = request.form
+    try:
+        day = date.fromisoformat(form.get("occurrence", "")) if form.get("series_id") else None
+    except ValueError:
+        day = None
+    try:
+        item = services.answer_invitation(current_user, form.get("answer", ""), form.get("comment", ""),
+                                          meeting_id=form.get("meeting_id", type=int),
+                                          series_id=form.get("series_id", type=int), occurrence=day)
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return redirect(url_for("home.index") + "#invitations")
+    flash(_("Your answer “%(answer)s” to “%(title)s” is recorded. You can change it until the meeting starts.",
+            answer=ANSWER_NAMES[item.answer], title=item.title), "success")
+    return redirect(url_for("home.index") + f"#i-{item.meeting_id}")
+
+
 @bp.route("/meetings/<int:meeting_id>/sign-in-sheet")
 @requires("staff")
 def sign_in_sheet(meeting_id: int):
@@ -153,15 +205,17 @@ def rsvp(token: str):
         target = services.read_rsvp_token(token)
     except services.RsvpRefused as error:
         return render_template("attendance/rsvp.html", refused=str(error.message), target=None), 400
-    answer = None
+    answered = None
     if request.method == "POST":
         try:
-            answer = services.record_rsvp(target, request.form.get("answer", ""), request.form.get("comment", ""))
+            answered = services.record_rsvp(target, request.form.get("answer", ""), request.form.get("comment", ""),
+                                            via="link")
             db.session.commit()
         except ServiceError as error:
             db.session.rollback()
             flash(str(error.message), "error")
-    return render_template("attendance/rsvp.html", target=target, answer=answer, refused=None, token=token)
+    return render_template("attendance/rsvp.html", target=target, answered=answered,
+                           answer=answered or services.answer_of(target), refused=None, token=token)
 
 
 
@@ -173,4 +227,4 @@ def fold_filter(text: str) -> str:
 
 @bp.app_context_processor
 def attendance_names() -> dict:
-    return {"ATTENDANCE_NAMES": ATTENDANCE_NAMES, "ANSWER_NAMES": ANSWER_NAMES}
+    return {"ATTENDANCE_NAMES": ATTENDANCE_NAMES, "ANSWER_NAMES": ANSWER_NAMES, "CHANNEL_NAMES": CHANNEL_NAMES}

@@ -4,10 +4,12 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session
 from flask_login import current_user, login_required
 
+from ..attendance.services import invitations_of
 from ..db import database_answers
 from ..directory import unit_totals
 from ..extensions import db
 from ..issues.services import issue_list
+from ..minutes.services import past_meetings_of
 from ..officetime import office_zone
 from ..scheduling.services import agenda
 from ..scope import is_business
@@ -16,16 +18,21 @@ from ..web import local_target
 bp = Blueprint("home", __name__)
 
 COMING_WEEKS = 6
+# A business's portal: what it is invited to in the coming months, and what it was at in the past year.
+PORTAL_COMING = timedelta(days=120)
+PORTAL_PAST = timedelta(days=366)
 
 
 @bp.route("/")
 @login_required
 def index():
     now = datetime.now(office_zone())
-    coming = agenda(current_user, now - timedelta(hours=2), now + timedelta(weeks=COMING_WEEKS))
     if is_business(current_user):
         issues = issue_list(current_user, limit=10)
-        return render_template("home/business.html", business=current_user.business, coming=coming, issues=issues)
+        return render_template("home/business.html", business=current_user.business, issues=issues,
+                               invitations=invitations_of(current_user, now - timedelta(hours=2), now + PORTAL_COMING),
+                               past=past_meetings_of(current_user, now - PORTAL_PAST, now - timedelta(hours=2)))
+    coming = agenda(current_user, now - timedelta(hours=2), now + timedelta(weeks=COMING_WEEKS))
     return render_template(f"home/{current_user.role}.html", coming=coming, **unit_totals(current_user))
 
 

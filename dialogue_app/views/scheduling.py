@@ -325,7 +325,7 @@ def create_meeting():
                 meeting = services.create_meeting(
                     title=form.title.data, unit=unit, location=form.location.data, kind=form.kind.data,
                     start=datetime.combine(form.date.data, form.time.data).replace(tzinfo=officetime.office_zone()),
-                    duration_minutes=form.duration_minutes.data,
+                    duration_minutes=form.duration_minutes.data, description=form.description.data or "",
                 )
                 db.session.commit()
             except ServiceError as error:
@@ -351,6 +351,7 @@ def meeting_page(meeting_id: int):
     return render_template("scheduling/meeting.html", meeting=meeting, raised=raised, carried_over=carried_over,
                            quick_form=quick_form, staff=staff,
                            invited=attendance.invited_businesses(meeting) if staff else [],
+                           invited_alone=attendance.invited_alone(meeting) if staff else [],
                            expected=attendance.expected(meeting) if staff else [],
                            attendees=attendance.attendees_of(meeting) if staff else [])
 

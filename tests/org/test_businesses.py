@@ -117,15 +117,18 @@ def test_check_in_at_the_door(client, login, registry, invited_series, make_user
     tapped = client.post(f"/meetings/{meeting.id}/attendance/contacts/{contact.id}", data={"attendance": "present"},
                          headers={"Accept": "application/json"})
     assert tapped.status_code == 200 and tapped.json["attendance"] == "present"
+    # A person of a known business that was not invited is checked in as that contact, linked to the business.
     outsider = registry["steel"].contacts[0]
-    refused = client.post(f"/meetings/{meeting.id}/attendance/contacts/{outsider.id}",
-                          data={"attendance": "present"}, headers={"Accept": "application/json"})
-    assert refused.status_code == 422 and refused.json["ok"] is False
+    came = client.post(f"/meetings/{meeting.id}/attendance/contacts/{outsider.id}",
+                       data={"attendance": "present"}, headers={"Accept": "application/json"})
+    assert came.status_code == 200 and came.json["attendance"] == "present"
     client.post(f"/meetings/{meeting.id}/attendance/walk-in", data={"name": "Nhà báo", "organisation": "Báo Hải quan"})
     chair = make_user("manager", units["HCM-A"], name="Chi cục trưởng")
     client.post(f"/meetings/{meeting.id}/attendance/officials", data={"user_id": chair.id, "role": "Chủ trì"})
     attendees = {a.name: a for a in db.session.execute(select(Attendee)).scalars()}
-    assert set(attendees) == {contact.name, "Nhà báo", "Chi cục trưởng"}
+    assert set(attendees) == {contact.name, outsider.name, "Nhà báo", "Chi cục trưởng"}
+    assert (attendees[outsider.name].contact_id, attendees[outsider.name].business_id) == (
+        outsider.id, registry["steel"].id)
     assert attendees["Chi cục trưởng"].role == "Chủ trì"
     page = client.get(f"/meetings/{meeting.id}/attendance").get_data(as_text=True)
     assert "Cà phê Đà Lạt: 1" in page
