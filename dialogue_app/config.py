@@ -58,10 +58,14 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD"),
         "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS")),
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "dialogue@localhost"),
+        # A sender (worker) claims this many outbox messages at a time, and holds each for at most this long
+        # while sending it: what a sender that dies had claimed is taken by another once the lease runs out.
+        "MAIL_CLAIM_BATCH": int(env.get("MAIL_CLAIM_BATCH") or 50),
+        "MAIL_CLAIM_LEASE_SECONDS": float(env.get("MAIL_CLAIM_LEASE_SECONDS") or 120),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "REDIS_URL": redis_url,
         "HUEY_IMMEDIATE": _bool(env.get("HUEY_IMMEDIATE")),
-        # With `flask refresh-reports --loop` running, report pages never recompute what changed: they show
+        # With the worker running (it refreshes them every minute), report pages never recompute what changed: they show
         # the stored figures with the time they were computed. Without it, the first reader after a change
         # recomputes (one at a time; the others read what is stored meanwhile).
         "REPORTS_REFRESHED_IN_BACKGROUND": _bool(env.get("REPORTS_REFRESHED_IN_BACKGROUND")),
