@@ -19,7 +19,7 @@ Any number of workers, on any number of machines, may share one Redis queue: eac
 import logging
 import os
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -88,11 +88,18 @@ def registered(name: str) -> bool:
 
 
 def _start(name: str) -> None:
-    """What the clock runs: queue the task `name`, if a package registered it."""
-    if name in _tasks:
-        _tasks[name]()
-    else:
+    """What the clock runs: queue the task `name`, if a package registered it. Every worker keeps the clock, so
+    each of them starts it: the first to claim the minute in the shared storage queues it, once."""
+    if name not in _tasks:
         logger.warning("Scheduled task %r skipped: no package registers it in this version.", name)
+        return
+    minute, last = f"clock:{name}:{datetime.now(UTC):%Y%m%d%H%M}", f"clock:{name}:last"
+    if huey.storage.put_if_empty(minute, b"1"):
+        previous = huey.storage.peek_data(last)
+        if isinstance(previous, bytes):
+            huey.storage.delete_data(previous.decode())  # the claims do not pile up
+        huey.storage.put_data(last, minute.encode())
+        _tasks[name]()
 
 
 def _at_office(when: Callable, zone: ZoneInfo) -> Callable:
