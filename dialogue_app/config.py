@@ -60,6 +60,8 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "dialogue@localhost"),
         # A sender (worker) claims this many outbox messages at a time, and holds each for at most this long
         # while sending it: what a sender that dies had claimed is taken by another once the lease runs out.
+        # Development only (`make run` sets it): the Maildir its small local mail server writes, shown at /dev/mail.
+        "DEV_MAIL_DIR": env.get("DEV_MAIL_DIR") or None,
         "MAIL_CLAIM_BATCH": int(env.get("MAIL_CLAIM_BATCH") or 50),
         "MAIL_CLAIM_LEASE_SECONDS": float(env.get("MAIL_CLAIM_LEASE_SECONDS") or 120),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",

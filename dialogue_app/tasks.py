@@ -91,7 +91,9 @@ def _start(name: str) -> None:
     """What the clock runs: queue the task `name`, if a package registered it. Every worker keeps the clock, so
     each of them starts it: the first to claim the minute in the shared storage queues it, once."""
     if name not in _tasks:
-        logger.warning("Scheduled task %r skipped: no package registers it in this version.", name)
+        if name not in _skipped:  # said once per process, not every minute
+            _skipped.add(name)
+            logger.warning("Scheduled task %r skipped: no package registers it in this version.", name)
         return
     minute, last = f"clock:{name}:{datetime.now(UTC):%Y%m%d%H%M}", f"clock:{name}:last"
     if huey.storage.put_if_empty(minute, b"1"):
@@ -108,6 +110,7 @@ def _at_office(when: Callable, zone: ZoneInfo) -> Callable:
 
 
 _scheduled: set[str] = set()
+_skipped: set[str] = set()
 
 
 def _schedule(zone: ZoneInfo) -> None:
