@@ -66,6 +66,9 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_CLAIM_LEASE_SECONDS": float(env.get("MAIL_CLAIM_LEASE_SECONDS") or 120),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "REDIS_URL": redis_url,
+        # How many proxies (nginx) stand in front and set X-Forwarded-For/-Proto: without it, every sign-in would
+        # seem to come from the proxy's address, and the per-address limits would count everyone together.
+        "PROXY_COUNT": int(env.get("PROXY_COUNT") or 0),
         "HUEY_IMMEDIATE": _bool(env.get("HUEY_IMMEDIATE")),
         # With the worker running (it refreshes them every minute), report pages never recompute what changed: they show
         # the stored figures with the time they were computed. Without it, the first reader after a change
