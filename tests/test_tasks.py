@@ -51,3 +51,27 @@ def test_mail_leaves_right_after_the_commit_that_queued_it(app, another_app, smt
     assert smtp_server.messages[0]["Subject"] == "Giấy mời"
     with queued.app_context():
         assert db.session.execute(db.select(OutboxMessage.status)).scalar_one() == "sent"
+
+
+def test_a_failing_task_is_tried_again_later_and_later(app, another_app):
+    """Retries with backoff, on a real consumer: the second try waits `backoff`, the third twice as long."""
+    queued = another_app(HUEY_IMMEDIATE=False)
+    tries: list[float] = []
+
+    def flaky(app):
+        tries.append(time.monotonic())
+        if len(tries) < 3:
+            raise RuntimeError("the mail server is away for now")
+
+    tasks.register("test-flaky", flaky, retries=3, backoff=0.5)
+    with queued.app_context():
+        tasks.enqueue("test-flaky")
+    with running_worker():
+        deadline = time.monotonic() + 20
+        while len(tries) < 3:
+            assert time.monotonic() < deadline, f"{len(tries)} tries"
+            time.sleep(0.05)
+        time.sleep(1.5)
+    assert len(tries) == 3  # it worked the third time: no fourth
+    first_wait, second_wait = tries[1] - tries[0], tries[2] - tries[1]
+    assert 0.5 <= first_wait and 1.0 <= second_wait and second_wait > first_wait
