@@ -74,4 +74,4 @@ def test_a_failing_task_is_tried_again_later_and_later(app, another_app):
         time.sleep(1.5)
     assert len(tries) == 3  # it worked the third time: no fourth
     first_wait, second_wait = tries[1] - tries[0], tries[2] - tries[1]
-    assert 0.5 <= first_wait and 1.0 <= second_wait and second_wait > first_wait
+    assert first_wait >= 0.5 and second_wait >= 1.0 and second_wait > first_wait
