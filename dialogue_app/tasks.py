@@ -18,6 +18,7 @@ Any number of workers, on any number of machines, may share one Redis queue: eac
 
 import logging
 import os
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
@@ -27,6 +28,7 @@ from flask import Flask, current_app, has_app_context
 from huey import Huey, crontab
 from huey.api import TaskWrapper
 from huey.storage import RedisStorage, SqliteStorage
+from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
@@ -127,12 +129,16 @@ def enqueue(name: str, *args) -> None:
 
 def nudge(name: str, delay: float | None = None) -> None:
     """Queue the task `name` (without arguments) for the worker, now or in `delay` seconds, when there is a
-    worker: in immediate mode (the tests) nothing runs, and the scheduled round or a command does it."""
+    worker: in immediate mode (the tests) nothing runs, and the scheduled round or a command does it. A nudge
+    follows a commit: the queue being away must not fail what was committed, so it is only logged."""
     if not huey.immediate and name in _tasks:
-        if delay:
-            _tasks[name].schedule(delay=delay)
-        else:
-            _tasks[name]()
+        try:
+            if delay:
+                _tasks[name].schedule(delay=delay)
+            else:
+                _tasks[name]()
+        except (RedisError, sqlite3.Error, OSError) as error:  # the queue away: the clock's round does it later
+            logger.warning("Could not queue %r (%s): the scheduled round will do it.", name, type(error).__name__)
 
 
 def run_worker(workers: int = 2) -> None:

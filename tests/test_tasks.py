@@ -75,3 +75,12 @@ def test_a_failing_task_is_tried_again_later_and_later(app, another_app):
     assert len(tries) == 3  # it worked the third time: no fourth
     first_wait, second_wait = tries[1] - tries[0], tries[2] - tries[1]
     assert first_wait >= 0.5 and second_wait >= 1.0 and second_wait > first_wait
+
+
+def test_a_queue_that_is_away_does_not_fail_the_commit_that_queued_mail(app, another_app):
+    unreachable = another_app(HUEY_IMMEDIATE=False, REDIS_URL="redis://127.0.0.1:1/0")
+    with unreachable.app_context():
+        mail.enqueue(to=["ketoan@caphe.example.vn"], subject="Giấy mời", text="Kính mời Quý doanh nghiệp.")
+        db.session.commit()  # the nudge fails, and is only logged: the mail waits for the minute's round
+        assert db.session.execute(db.select(OutboxMessage.status)).scalar_one() == "pending"
+        db.session.remove()
