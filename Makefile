@@ -2,11 +2,11 @@
 #
 #   make install        virtualenv in .venv with the app and the test tools (cheap to re-run)
 #   make run            create/upgrade the database, add the demo if it is empty, serve on 127.0.0.1:5000
+#                       with the worker and a local mail server beside it (the mail: http://127.0.0.1:5000/dev/mail)
 #   make test           the whole test suite (installs everything first: Debian's chromium, softhsm2, poppler, qpdf,
 #                       dovecot-imapd, libical's GObject bindings, node's ical.js)
 #   make test-postgres  the suite again on PostgreSQL (127.0.0.1:5432), in a throwaway database
 #   make lint           ruff, and import-linter for the layers of the house (setup.cfg)
-#                       with the background worker beside it (flask --app wsgi worker)
 #   make install-check  build the wheel, install it elsewhere, serve it with gunicorn and fetch pages, PDF, feed
 #   make translations   extract, update and compile the message catalogs
 #   make clean-data     remove the SQLite database (the demo is added again by the next 'make run')
@@ -144,12 +144,21 @@ js:
 	  echo "Note: node/npm are missing, so the ical.js checks will be skipped."; \
 	fi
 
-# The worker (background work: imports, and more to come) runs beside the web server and stops with it.
+# The worker (all background work: mail, reports, digests, imports) runs beside the web server and stops with it,
+# and so does a small local mail server (aiosmtpd) that keeps each mail the app sends in instance/mail, shown at
+# /dev/mail: a newcomer reads the demo's mail with no mail server to install. MAIL_SERVER set in the environment
+# (a real one) is used instead.
+DEV_MAIL_PORT ?= 8025
 run: install pdf-deps
 	$(FLASK) init-db
 	$(FLASK) seed-demo$(if $(DEMO_PASSWORD), --password '$(DEMO_PASSWORD)')
+	@if [ -z "$$MAIL_SERVER" ]; then \
+	  export MAIL_SERVER=127.0.0.1 MAIL_PORT=$(DEV_MAIL_PORT) DEV_MAIL_DIR="$(CURDIR)/instance/mail"; \
+	  $(BIN)/python -m aiosmtpd -n -l 127.0.0.1:$(DEV_MAIL_PORT) -c aiosmtpd.handlers.Mailbox "$$DEV_MAIL_DIR" & sink=$$!; \
+	fi; \
 	$(FLASK) worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
+	trap 'kill $$worker $$sink 2>/dev/null; wait $$worker $$sink 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
+	if [ -n "$$sink" ]; then echo "Mail the app sends (no mail server needed): http://127.0.0.1:5000/dev/mail"; fi; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: install pdf-deps signing-deps imap-deps browser js ical-deps

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import (
     audit,
@@ -16,6 +17,7 @@ from . import (
     imports,
     issues,
     logsafe,
+    mail,
     reports,
     scheduling,
     search,
@@ -88,9 +90,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     reports.init_app(app)
     imports.init_app(app)
     search.init_app(app)
+    mail.init_app(app)
 
     views.init_app(app)
     init_api(app)
     app.wsgi_app = FeedFastPath(app.wsgi_app, app)
+    if app.config["PROXY_COUNT"]:  # behind nginx: the client's address and scheme from its X-Forwarded-* headers
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=app.config["PROXY_COUNT"])
     register_commands(app)
     return app

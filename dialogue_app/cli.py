@@ -20,8 +20,9 @@ from .demo import small as small_demo
 from .exceptions import ServiceError
 from .extensions import db
 from .issues.services import queue_digests
+from .mail import SEND_TASK
 from .mail.imap import MailboxUnreachable
-from .mail.services import send_pending
+from .mail.services import send_all
 from .org.models import Unit
 from .org.services import unit_by_code
 from .reports import snapshots
@@ -78,23 +79,29 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("worker")
     @click.option("--workers", default=2, show_default=True, help="Tasks run at the same time (threads).")
     def worker(workers: int) -> None:
-        """Run the background work (imports, and more to come) until stopped: start it beside the web server."""
+        """Run all background work until stopped: mail, reports, digests, imports, and what the clock starts
+        (tasks.SCHEDULE). Start it beside the web server; any number of workers may share one REDIS_URL."""
         if tasks.huey.immediate:
             raise click.ClickException("HUEY_IMMEDIATE is set: tasks run in the web process, there is no queue.")
-        click.echo(f"Worker: {workers} threads on {type(tasks.huey.storage).__name__}")
+        click.echo(f"Worker: {workers} threads on {type(tasks.huey.storage).__name__}; by the clock: "
+                   + ", ".join(name for name in tasks.SCHEDULE if tasks.registered(name)))
         # Day-off changes committed while no task could be queued (the web process stopped in between).
         announced = announce_pending()
         if announced:
             click.echo(f"Announced {announced} changed meeting(s) left waiting.")
+        # Mail queued while no worker ran (by seed-demo, say) leaves now rather than at the next minute.
+        tasks.nudge(SEND_TASK)
         tasks.run_worker(workers)
 
+    # The worker runs these by the clock; as commands they are one round, for operators (--loop is kept for
+    # installations that ran them as services before the worker did).
     @app.cli.command("send-mail")
-    @click.option("--loop", is_flag=True, help="Keep sending until stopped.")
+    @click.option("--loop", is_flag=True, help="Keep sending until stopped (the worker does this already).")
     @click.option("--interval", default=10, show_default=True, help="Seconds between rounds with --loop.")
     def send_mail(loop: bool, interval: int) -> None:
-        """Send what waits in the outbox once (or keep going with --loop)."""
+        """Send what waits in the outbox now, and exit."""
         while True:
-            report = send_pending()
+            report = send_all()
             if report.sent or report.failed or report.dead or not loop:
                 click.echo(f"sent {report.sent}, will retry {report.failed}, given up {report.dead}")
             if not loop:
@@ -124,20 +131,18 @@ def register_commands(app: Flask) -> None:
             time.sleep(interval)
 
     @app.cli.command("refresh-reports")
-    @click.option("--loop", is_flag=True, help="Keep refreshing until stopped.")
+    @click.option("--loop", is_flag=True, help="Keep refreshing until stopped (the worker does this already).")
     @click.option("--interval", default=30, show_default=True, help="Seconds between rounds with --loop.")
     @click.option("--all", "everything", is_flag=True, help="Recompute every period with data, not only changed ones.")
     def refresh_reports(loop: bool, interval: int, everything: bool) -> None:
-        """Bring the reports' snapshots up to date, so that report pages seldom wait for them."""
+        """Bring the reports' snapshots up to date now, so that report pages seldom wait for them."""
         if everything:
             periods = snapshots.all_periods(snapshots.years_with_data())
             snapshots.refresh(periods)
             db.session.commit()
             click.echo(f"{len(periods)} period(s) recomputed.")
         while True:
-            with snapshots.refresh_lock() as mine:
-                count = snapshots.refresh_dirty() if mine else 0
-                db.session.commit()  # also ends the transaction that holds PostgreSQL's lock
+            count = snapshots.refresh_changed()
             if count or not loop:
                 click.echo(f"{count} period(s) refreshed.")
             if not loop:

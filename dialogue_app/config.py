@@ -66,10 +66,19 @@ def from_environment(instance_path: str) -> dict:
         "IMAP_PASSWORD": env.get("IMAP_PASSWORD"),
         "IMAP_USE_SSL": _bool(env.get("IMAP_USE_SSL"), default=True),
         "IMAP_FOLDER": env.get("IMAP_FOLDER") or "INBOX",
+        # A sender (worker) claims this many outbox messages at a time, and holds each for at most this long
+        # while sending it: what a sender that dies had claimed is taken by another once the lease runs out.
+        # Development only (`make run` sets it): the Maildir its small local mail server writes, shown at /dev/mail.
+        "DEV_MAIL_DIR": env.get("DEV_MAIL_DIR") or None,
+        "MAIL_CLAIM_BATCH": int(env.get("MAIL_CLAIM_BATCH") or 50),
+        "MAIL_CLAIM_LEASE_SECONDS": float(env.get("MAIL_CLAIM_LEASE_SECONDS") or 120),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "REDIS_URL": redis_url,
+        # How many proxies (nginx) stand in front and set X-Forwarded-For/-Proto: without it, every sign-in would
+        # seem to come from the proxy's address, and the per-address limits would count everyone together.
+        "PROXY_COUNT": int(env.get("PROXY_COUNT") or 0),
         "HUEY_IMMEDIATE": _bool(env.get("HUEY_IMMEDIATE")),
-        # With `flask refresh-reports --loop` running, report pages never recompute what changed: they show
+        # With the worker running (it refreshes them every minute), report pages never recompute what changed: they show
         # the stored figures with the time they were computed. Without it, the first reader after a change
         # recomputes (one at a time; the others read what is stored meanwhile).
         "REPORTS_REFRESHED_IN_BACKGROUND": _bool(env.get("REPORTS_REFRESHED_IN_BACKGROUND")),

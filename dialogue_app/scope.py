@@ -77,6 +77,7 @@ RIGHTS: dict[str, frozenset[Role]] = {
     "topics": ADMINS,  # the topics issues are filed under, and their times to answer
     "holidays": ADMINS,  # public holidays and make-up working days
     "audit": ADMINS,  # the audit trail
+    "outbox": ADMINS,  # the mail the app sends: to whom, its state, its tries and last error
     "business": BUSINESSES,  # a business's own acts: rating an answer
 }
 

@@ -73,7 +73,7 @@ FAILURES = {
 
 def init_app(app: Flask) -> None:
     """Register the background task that applies a confirmed import (run by `flask --app wsgi worker`)."""
-    tasks.register(APPLY_TASK, _apply_in_background)
+    tasks.register(APPLY_TASK, _apply_in_background, retries=0)  # its failure is shown to the uploader: no retry
 
 
 class Start(StrEnum):

@@ -27,9 +27,11 @@ class OutboxMessage(db.Model):
     calendar_body: Mapped[str | None] = mapped_column(Text)
     calendar_method: Mapped[str | None] = mapped_column(String(16))
     headers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(8), default="pending")  # pending / sent / dead
+    status: Mapped[str] = mapped_column(String(8), default="pending")  # pending / sending / sent / dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When it is due; while a sender holds it ("sending"), when that sender's lease runs out (mail/services.py).
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(32))  # the claim token of the sender holding it
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]

@@ -6,14 +6,21 @@ accepted it ("250"), and commits that right away, one message per transaction. A
 server's acceptance and that commit sends the message again when restarted: at least once, and at most one
 message twice per sender killed (the one in flight), with the same Message-ID, which mail clients use to
 show it once (tests/test_faults.py kills one to check). Recipients the server refuses for now while it
-takes the others get a copy of their own, retried later. Two senders never send the same message at once:
-on PostgreSQL each claims its message with SELECT … FOR UPDATE SKIP LOCKED. SQLite has no row locks: run a
-single sender there.
+takes the others get a copy of their own, retried later.
+
+Any number of senders (worker processes on any machine) share the outbox. A sender claims a batch in one
+statement (status "sending", its claim token, and a lease: `next_attempt_at` moved to the lease's end,
+MAIL_CLAIM_LEASE_SECONDS), commits, then sends. Before each message it renews that message's lease, and only if
+the claim is still its own: a sender that dies (SIGKILL, the machine gone) holds its batch no longer than the
+lease, after which any other sender takes what it had not sent (tests/test_two_of_everything.py kills one). The
+claim is one UPDATE … RETURNING (with FOR UPDATE SKIP LOCKED on PostgreSQL, a single writer on SQLite), so two
+senders never claim the same message, and nothing holds a transaction open while talking to the mail server.
 """
 
 import re
 import smtplib
 import ssl
+import uuid
 from base64 import b64encode
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from ..db import utcnow
 from ..extensions import db
@@ -32,6 +39,7 @@ from .models import OutboxAttachment, OutboxMessage
 
 MAX_ATTEMPTS = 8
 BATCH = 50
+MAIL_QUEUED = "dialogue.mail_queued"  # a session's flag: this transaction wrote to the outbox
 
 
 def backoff(attempts: int) -> timedelta:
@@ -73,6 +81,7 @@ def enqueue(*, to: list[str], subject: str, text: str, html: str | None = None, 
                      for a in attachments],
     )
     db.session.add(message)
+    db.session.info[MAIL_QUEUED] = True
     return message
 
 
@@ -194,12 +203,47 @@ def _connect(config) -> smtplib.SMTP:
     return server
 
 
-def _claim_batch(limit: int) -> list[OutboxMessage]:
-    stmt = (select(OutboxMessage).where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= utcnow())
-            .order_by(OutboxMessage.id).limit(limit))
+def _claim_batch(limit: int, token: str) -> list[OutboxMessage]:
+    """Take up to `limit` due messages (waiting, or claimed by a sender whose lease ran out) for `token`."""
+    now = utcnow()
+    due = (select(OutboxMessage.id)
+           .where(OutboxMessage.status.in_(("pending", "sending")), OutboxMessage.next_attempt_at <= now)
+           .order_by(OutboxMessage.id).limit(limit))
     if db.engine.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    return list(db.session.execute(stmt).scalars())
+        due = due.with_for_update(skip_locked=True)
+    claimed = db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id.in_(due.scalar_subquery()))
+        .values(status="sending", claimed_by=token, next_attempt_at=now + _lease())
+        .returning(OutboxMessage.id)).scalars().all()
+    db.session.commit()
+    if not claimed:
+        return []
+    return list(db.session.execute(select(OutboxMessage).where(OutboxMessage.id.in_(claimed))
+                                   .order_by(OutboxMessage.id)).scalars())
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=current_app.config.get("MAIL_CLAIM_LEASE_SECONDS", 120))
+
+
+def _still_mine(message: OutboxMessage, token: str) -> bool:
+    """Renew the lease on `message` for the time of one sending, if the claim is still `token`'s (a slow sender's
+    lease may have run out and another sender taken it)."""
+    renewed = db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message.id, OutboxMessage.status == "sending",
+                                    OutboxMessage.claimed_by == token)
+        .values(next_attempt_at=utcnow() + _lease()).execution_options(synchronize_session=False))
+    db.session.commit()
+    return renewed.rowcount == 1
+
+
+def _release(token: str) -> None:
+    """Give back what `token` claimed and did not try: due again at once, for whichever sender comes next."""
+    db.session.execute(update(OutboxMessage)
+                       .where(OutboxMessage.claimed_by == token, OutboxMessage.status == "sending")
+                       .values(status="pending", next_attempt_at=utcnow())
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
 
 
 def _keep_refused(message: OutboxMessage, refused: dict) -> None:
@@ -228,17 +272,17 @@ class SendReport:
     dead: int = 0
 
 
-def send_pending(limit: int = BATCH) -> SendReport:
-    """Send what waits in the outbox, one message per transaction; failures are retried with backoff."""
+def send_pending(limit: int | None = None) -> SendReport:
+    """Send one batch of what waits in the outbox (MAIL_CLAIM_BATCH messages unless `limit` says), one message
+    per transaction; failures are retried with backoff."""
     config = current_app.config
     report = SendReport()
+    token = uuid.uuid4().hex
     server = None
     try:
-        for _ in range(limit):
-            batch = _claim_batch(1)
-            if not batch:
-                break
-            message = batch[0]
+        for message in _claim_batch(limit or config.get("MAIL_CLAIM_BATCH", BATCH), token):
+            if not _still_mine(message, token):
+                continue
             try:
                 email = build_email(message, config["MAIL_DEFAULT_SENDER"])
             except (ValueError, TypeError) as error:
@@ -258,7 +302,7 @@ def send_pending(limit: int = BATCH) -> SendReport:
                     message.status = "dead"
                     report.dead += 1
                 else:
-                    message.next_attempt_at = utcnow() + backoff(message.attempts)
+                    message.status, message.next_attempt_at = "pending", utcnow() + backoff(message.attempts)
                     report.failed += 1
                 db.session.commit()
                 if server is not None:
@@ -280,4 +324,23 @@ def send_pending(limit: int = BATCH) -> SendReport:
                 server.quit()
             except (smtplib.SMTPException, OSError):
                 server.close()
+        db.session.rollback()
+        _release(token)
     return report
+
+
+def send_all() -> SendReport:
+    """Send batches until none is left that is due (what the worker's send-mail task does)."""
+    total = SendReport()
+    while True:
+        report = send_pending()
+        total.sent, total.failed, total.dead = (total.sent + report.sent, total.failed + report.failed,
+                                                total.dead + report.dead)
+        if not (report.sent or report.dead) or report.failed:
+            return total
+
+
+def next_due() -> datetime | None:
+    """When the earliest message not yet sent is due (a retry, or a claim whose lease runs out), if any."""
+    return db.session.execute(select(func.min(OutboxMessage.next_attempt_at))
+                              .where(OutboxMessage.status.in_(("pending", "sending")))).scalar_one()

@@ -237,6 +237,15 @@ def refresh_dirty() -> int:
     return len(periods)
 
 
+def refresh_changed() -> int:
+    """Recompute the periods whose months changed, unless another process is doing it now; commit. Returns the
+    number of periods recomputed (0 when another process holds the lock)."""
+    with refresh_lock() as mine:
+        count = refresh_dirty() if mine else 0
+        db.session.commit()  # also ends the transaction that holds PostgreSQL's lock
+    return count
+
+
 def ensure_fresh(periods: list[Period]) -> None:
     """Make the snapshots of `periods` current enough to read: periods never computed are computed now;
     changed months are recomputed here unless a background refresher does it (REPORTS_REFRESHED_IN_BACKGROUND),

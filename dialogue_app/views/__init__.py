@@ -15,6 +15,7 @@ from . import (
     home,
     imports,
     issues,
+    mail,
     minutes,
     org,
     reports,
@@ -24,7 +25,7 @@ from . import (
 )
 
 BLUEPRINTS = (home.bp, auth.bp, org.bp, audit.bp, scheduling.bp, issues.bp, attendance.bp, calendar.bp,
-              imports.bp, minutes.bp, signatures.bp, reports.bp, search.bp)
+              imports.bp, minutes.bp, signatures.bp, reports.bp, search.bp, mail.bp)
 
 
 def rights() -> dict:
@@ -35,4 +36,6 @@ def rights() -> dict:
 def init_app(app: Flask) -> None:
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    if app.config.get("DEV_MAIL_DIR"):  # development only (`make run`): what the local mail server received
+        app.register_blueprint(mail.dev)
     app.context_processor(rights)

@@ -139,3 +139,16 @@ def test_failed_sign_ins_are_counted_in_redis_when_configured(another_app):
         worker.test_client().post("/login", data={"email": email, "password": "wrong"})
     locked = second_worker.test_client().post("/login", data={"email": email, "password": "wrong"})
     assert locked.status_code == 429
+
+
+@pytest.mark.parametrize("app_config", [{"PROXY_COUNT": 1}])
+def test_behind_nginx_the_limit_counts_the_clients_address_not_the_proxys(app, client, make_user, units):
+    """With PROXY_COUNT set (nginx in front), a person at one address typing wrong passwords is held back there,
+    and the same account from another address is not."""
+    user = make_user("organiser", units["HCM-A"])
+    guesser, owner = {"X-Forwarded-For": "203.0.113.7"}, {"X-Forwarded-For": "198.51.100.20"}
+    for _ in range(10):
+        client.post("/login", data={"email": user.email, "password": "wrong password"}, headers=guesser)
+    assert client.post("/login", data={"email": user.email, "password": PASSWORD},
+                       headers=guesser).status_code == 429
+    assert client.post("/login", data={"email": user.email, "password": PASSWORD}, headers=owner).status_code == 302

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from dialogue_app.attendance.services import invite_to_meeting
+from dialogue_app.attendance.services import invite_to_meeting, uninvite_from_meeting
 from dialogue_app.calendar import services as calendar
 from dialogue_app.calendar.models import FEED_KINDS
 from dialogue_app.extensions import db
@@ -30,6 +30,7 @@ from dialogue_app.mail.services import send_pending
 from dialogue_app.officetime.days import AdjustmentKind
 from dialogue_app.org.services import add_contact
 from dialogue_app.scheduling import services as scheduling
+from dialogue_app.scheduling.models import Meeting
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 HERE = Path(__file__).resolve().parent
@@ -204,8 +205,25 @@ def invitation_ended(world: World) -> None:
     scheduling.update_series(world.series, invitees=[world.business])
 
 
+def meeting_invited(world: World) -> None:
+    # A thematic session the second business is invited to alone: its own REQUEST, under the meeting's UID.
+    meeting = scheduling.create_meeting(
+        title="Hội nghị chuyên đề: quy tắc xuất xứ hàng hóa trong các hiệp định thương mại tự do",
+        unit=world.units["HCM-A"], start=datetime(2027, 2, 18, 8, tzinfo=HCM), duration_minutes=150,
+        location="Hội trường Chi cục", description="Giải đáp vướng mắc C/O mẫu EUR.1, CPTPP")
+    db.session.flush()
+    invite_to_meeting(meeting, world.other)
+
+
+def meeting_invitation_ended(world: World) -> None:
+    meeting = db.session.execute(
+        db.select(Meeting).where(Meeting.series_id.is_(None)).order_by(Meeting.id.desc())).scalars().first()
+    uninvite_from_meeting(meeting, world.other)
+
+
 SCENARIO = [series_created, occurrence_moved, occurrence_cancelled, occurrence_restored, series_edited,
-            holiday_policy_changed, day_off_announced, business_added, invitation_ended]
+            holiday_policy_changed, day_off_announced, business_added, invitation_ended, meeting_invited,
+            meeting_invitation_ended]
 
 
 def calendar_parts(messages) -> list[Document]:
