@@ -16,6 +16,7 @@ from . import (
     imports,
     issues,
     logsafe,
+    notifications,
     reports,
     scheduling,
     search,
@@ -88,6 +89,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     reports.init_app(app)
     imports.init_app(app)
     search.init_app(app)
+    notifications.init_app(app)
 
     views.init_app(app)
     init_api(app)

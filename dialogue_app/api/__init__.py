@@ -9,7 +9,20 @@ from flask_smorest import Api
 
 from ..auth.bearer import authenticate_request
 from ..extensions import csrf
-from . import businesses, issues, meetings, minutes, reference, search, series, signatures, tokens, units, users
+from . import (
+    businesses,
+    issues,
+    meetings,
+    minutes,
+    notifications,
+    reference,
+    search,
+    series,
+    signatures,
+    tokens,
+    units,
+    users,
+)
 from .access import refuse_unstorable_text
 from .schemas import ErrorSchema, LocalWallTime
 
@@ -35,7 +48,7 @@ def init_api(app: Flask) -> DialogueApi:
     api.init_app(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     for blp in (tokens.blp, units.blp, users.blp, businesses.blp, series.blp, meetings.blp, issues.blp,
-                minutes.blp, signatures.blp, search.blp):
+                minutes.blp, signatures.blp, search.blp, notifications.blp):
         api.register_blueprint(blp)
         csrf.exempt(blp)
     app.register_blueprint(reference.bp)

@@ -16,6 +16,7 @@ from . import (
     imports,
     issues,
     minutes,
+    notifications,
     org,
     reports,
     scheduling,
@@ -24,7 +25,8 @@ from . import (
 )
 
 BLUEPRINTS = (home.bp, auth.bp, org.bp, audit.bp, scheduling.bp, issues.bp, attendance.bp, calendar.bp,
-              imports.bp, minutes.bp, signatures.bp, reports.bp, search.bp)
+              imports.bp, minutes.bp, signatures.bp, reports.bp, search.bp,
+              notifications.bp)
 
 
 def rights() -> dict:
