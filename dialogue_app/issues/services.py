@@ -186,13 +186,13 @@ def transition(issue: Issue, *, to: str, actor: User, note: str = "", message: s
             raise InvalidData.on("due_date", _l("The due date cannot be in the past."))
         issue.assignee, issue.due_date = assignee, due_date
         details = {"assignee": assignee.email, "due_date": due_date.isoformat()}
-        enqueue_template("issue_assigned", to=[assignee.email], language=assignee.language, issue=issue,
-                         url=external_url("issues.issue_page", issue_id=issue.id))
     elif target is IssueStatus.ANSWERED:
         issue.resolution, issue.legal_basis = resolution.strip(), (legal_basis or "").strip()
         issue.answered_by = actor
         record_answer_time(issue, utcnow())
-        enqueue_template("issue_answered", to=business_recipients(issue), issue=issue, unit=answering_unit(issue),
+        # The business's people without an account are mailed here; its accounts hear of it as notifications,
+        # by mail or not as each chose.
+        enqueue_template("issue_answered", to=business_contacts(issue), issue=issue, unit=answering_unit(issue),
                          url=external_url("issues.issue_page", issue_id=issue.id))
     elif target is IssueStatus.ESCALATED:
         if issue.unit.parent is None:
@@ -286,15 +286,11 @@ def answering_unit(issue: Issue) -> Unit:
     return officer.unit if officer is not None and officer.unit is not None else issue.unit
 
 
-def business_recipients(issue: Issue) -> list[str]:
-    """Who hears about an issue at the business: the person who raised it, else every contact; and its accounts."""
+def business_contacts(issue: Issue) -> list[str]:
+    """Who at the business is mailed about an issue: the person who raised it, else every contact."""
     contact = issue.raised_by_contact
-    people = [contact.email] if contact is not None and contact.email else \
+    return [contact.email] if contact is not None and contact.email else \
         [c.email for c in issue.business.contacts if c.email]
-    accounts = db.session.execute(
-        select(User.email).where(User.business_id == issue.business_id, User.active)
-    ).scalars()
-    return [*people, *accounts]
 
 
 def rate(issue: Issue, *, user: User, score: int, comment: str = "") -> Rating:

@@ -11,7 +11,8 @@ from ..attendance.models import Attendee, Rsvp
 from ..auth.models import Role, User
 from ..extensions import db
 from ..issues.models import Issue
-from ..issues.services import answering_unit, overdue_condition
+from ..issues.services import answering_unit, business_contacts, overdue_condition
+from ..mail.services import enqueue_template
 from ..minutes.models import Minutes
 from ..minutes.services import can_read, unit_managers
 from ..scheduling.models import Meeting, MeetingInvitation, Series
@@ -94,15 +95,25 @@ def on_issue_event(sender: Issue, event: str, actor=None, **_) -> None:
     db.session.flush()  # a new issue needs its id, and scope reads what was just changed
     people: list[User] = []
     params = {"id": issue.id, "title": issue.title}
+    mail = None
     if event == "assigned":
         people = [issue.assignee]
         params["due"] = _when(issue.due_date)
+
+        def mail(user: User, url: str) -> None:
+            enqueue_template("issue_assigned", to=[user.email], language=user.language, issue=issue, url=url)
     elif event == "escalated":
         people = _officers_of(issue.unit_id)
         params["unit"] = issue.unit.name
     elif event == "answered":
         people = _business_users([issue.business_id])
         params["unit"] = answering_unit(issue).name
+        mailed = set(business_contacts(issue))  # an account that is also the contact has the mail already
+
+        def mail(user: User, url: str) -> None:
+            if user.email not in mailed:
+                enqueue_template("issue_answered", to=[user.email], language=user.language, issue=issue,
+                                 unit=answering_unit(issue), url=url)
     elif event == "rated":
         officer = issue.answered_by or issue.assignee
         people = [officer] if officer is not None else _officers_of(issue.unit_id, HEADS)
@@ -112,7 +123,7 @@ def on_issue_event(sender: Issue, event: str, actor=None, **_) -> None:
         params["due"] = _when(issue.due_date)
     notify(_may_open([p for p in people if p is not None], Issue, issue.id), f"issue_{event}", params=params,
            url=path_for("issues.issue_page", issue_id=issue.id), subject="issue", subject_id=issue.id,
-           actor=actor)
+           actor=actor, mail=mail)
 
 
 def on_minutes_sent(sender: Minutes, actor=None, **_) -> None:

@@ -1,7 +1,7 @@
 """Telling people what concerns them: write a notification per person, mail it at once or keep it for the
 daily digest as each person chose, count and list the unread, mark them read. Plain data in, objects out."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -27,8 +27,9 @@ class Kind:
 
 
 # The defaults spare people a second mail where the domain already writes one with the whole content (the
-# calendar invitation and its updates to contacts, the answer to the business, the assignee's mail, the
-# minutes' PDF): the notification is then the trace in the app, and who wants a mail of it too chooses so.
+# calendar invitation and its updates to the contacts, often the same people as the accounts; the minutes' PDF):
+# the notification is then the trace in the app, and who wants a mail of it too chooses so. An assignment and an
+# answer come by mail at once, as they always did (the issue's own mail), unless the person chose otherwise.
 KINDS: dict[str, Kind] = {
     "invited": Kind(_l("Invited to a meeting"), "app",
                     _l("Your business is invited to “%(title)s” (%(when)s).")),
@@ -37,11 +38,11 @@ KINDS: dict[str, Kind] = {
                             _l("“%(title)s” (%(when)s) is cancelled.")),
     "answer_received": Kind(_l("A business answered an invitation"), "digest",
                             _l("%(contact)s (%(business)s) answered “%(answer)s” to “%(title)s” (%(when)s).")),
-    "issue_assigned": Kind(_l("An issue assigned to me"), "app",
+    "issue_assigned": Kind(_l("An issue assigned to me"), "mail",
                            _l("Issue #%(id)d “%(title)s” is assigned to you, due %(due)s.")),
     "issue_escalated": Kind(_l("An issue escalated to my unit"), "mail",
                             _l("Issue #%(id)d “%(title)s” was escalated to %(unit)s.")),
-    "issue_answered": Kind(_l("An answer to my business's issue"), "app",
+    "issue_answered": Kind(_l("An answer to my business's issue"), "mail",
                            _l("%(unit)s answered your issue “%(title)s”.")),
     "issue_rated": Kind(_l("A rating of an answer"), "digest",
                         _l("The business rated the answer to issue #%(id)d “%(title)s”: %(score)d/5.")),
@@ -89,9 +90,10 @@ def deliveries(users: list[User], kind: str) -> dict[int, str]:
 
 
 def notify(users: Iterable[User], kind: str, *, params: dict, url: str, subject: str, subject_id: int,
-           actor: User | None = None) -> list[Notification]:
+           actor: User | None = None, mail: Callable[[User, str], None] | None = None) -> list[Notification]:
     """Tell each of `users` (never `actor`, of their own act; never an inactive account) in the current
-    transaction; mail those who want it at once."""
+    transaction; mail those who want it at once: the sentence and a link, or what `mail(user, address)`
+    writes (a domain's own mail, with the whole content)."""
     people = list({user.id: user for user in users
                    if user is not None and user.active and (actor is None or user.id != actor.id)}.values())
     chosen = deliveries(people, kind)
@@ -101,7 +103,10 @@ def notify(users: Iterable[User], kind: str, *, params: dict, url: str, subject:
         notification = Notification(user_id=user.id, kind=kind, params=params, url=url, subject=subject,
                                     subject_id=subject_id, delivery=delivery, created_at=utcnow())
         db.session.add(notification)
-        if delivery == "mail":
+        if delivery == "mail" and mail is not None:
+            mail(user, absolute(url))
+            notification.mailed_at = utcnow()
+        elif delivery == "mail":
             with force_locale(user.language):
                 text = describe(notification)
             enqueue_template("notification", to=[user.email], language=user.language, text=text,

@@ -82,6 +82,9 @@ def test_an_issue_s_life_reaches_each_person_concerned_and_never_the_actor(world
     [assigned] = mine(officer)
     assert assigned.kind == "issue_assigned" and assigned.url == f"/issues/{issue_id}"
     assert mine(organiser) == []  # the one who assigned is not told of their own act
+    # By default an assignment comes by mail at once: the issue's own mail, once.
+    [assignment_mail] = outbox_to(officer.email)
+    assert f"/issues/{issue_id}" in assignment_mail.text_body and outbox_to(organiser.email) == []
 
     move(api(officer), issue_id, to="escalated", note="Vượt thẩm quyền Chi cục")
     [escalated] = mine(department)
@@ -97,6 +100,10 @@ def test_an_issue_s_life_reaches_each_person_concerned_and_never_the_actor(world
     move(head, issue_id, to="answered", resolution="Áp mã 8419.81.10.", legal_basis="Thông tư 31/2022/TT-BTC")
     [answered] = mine(world["coffee_user"])
     assert answered.kind == "issue_answered"
+    # The contact is mailed the answer as before; the business's account by its own choice (at once by default).
+    assert len(outbox_to("ngoc@caphe.example.vn")) == 1
+    [answer_mail] = outbox_to(world["coffee_user"].email)
+    assert "Áp mã 8419.81.10." in answer_mail.text_body
     assert mine(world["steel_user"]) == []  # another business never hears of it
     assert [n.kind for n in mine(department)] == ["issue_escalated"]  # assigning oneself tells nobody
 
@@ -319,3 +326,15 @@ def test_the_bell_costs_one_query_whatever_the_count(world, client, login, count
     db.session.commit()
     assert bell(client) == "30"
     assert home_queries() == empty
+
+
+def test_an_officer_who_wants_assignments_in_the_app_only_gets_no_mail(world, api, client, login):
+    officer = world["officer"]
+    login(officer)
+    assert client.post("/account/notifications", data={"issue_assigned": "app"}).status_code == 302
+    staff = api(world["organiser"])
+    issue_id = raise_issue(staff, world["coffee"])
+    move(staff, issue_id, to="assigned", assignee=officer.email,
+         due_date=(date.today() + timedelta(days=5)).isoformat())
+    assert [n.kind for n in mine(officer)] == ["issue_assigned"] and outbox_to(officer.email) == []
+    assert bell(client) == "1"
