@@ -15,9 +15,11 @@ from ..issues.services import answering_unit, business_contacts, overdue_conditi
 from ..mail.services import enqueue_template
 from ..minutes.models import Minutes
 from ..minutes.services import can_read, unit_managers
+from ..org.models import Contact
 from ..scheduling.models import Meeting, MeetingInvitation, Series
 from ..scope import HEADS, OFFICERS, get_visible, in_group
-from .services import already_told, notify, path_for
+from .models import Notification
+from .services import absolute, already_told, mail_sentence, notify, path_for
 
 
 def _when(value: datetime | date | None) -> str:
@@ -67,9 +69,19 @@ def _invited_business_ids(sender) -> set[int]:
 
 def on_meeting_changed(sender, occurrence: date | None = None, cancelled: bool = False, actor=None, **_) -> None:
     subject, ident, url, params = _target(sender, occurrence)
-    people = _may_open(_business_users(_invited_business_ids(sender)), type(sender), ident)
+    business_ids = _invited_business_ids(sender)
+    people = _may_open(_business_users(business_ids), type(sender), ident)
+    # The invited contacts get the calendar's update by mail (calendar): an account that is one of them is not
+    # mailed a second time.
+    contacts = {email.lower() for email in db.session.execute(
+        select(Contact.email).where(Contact.business_id.in_(business_ids), Contact.email.is_not(None))).scalars()}
+
+    def mail(user: User, notification: Notification) -> None:
+        if user.email.lower() not in contacts:
+            mail_sentence(user, notification)
+
     notify(people, "meeting_changed", params={**params, "cancelled": bool(cancelled)}, url=url, subject=subject,
-           subject_id=ident, actor=actor)
+           subject_id=ident, actor=actor, mail=mail)
 
 
 def on_answer_recorded(sender: Rsvp, actor=None, **_) -> None:
@@ -100,20 +112,22 @@ def on_issue_event(sender: Issue, event: str, actor=None, **_) -> None:
         people = [issue.assignee]
         params["due"] = _when(issue.due_date)
 
-        def mail(user: User, url: str) -> None:
-            enqueue_template("issue_assigned", to=[user.email], language=user.language, issue=issue, url=url)
+        def mail(user: User, notification: Notification) -> None:
+            enqueue_template("issue_assigned", to=[user.email], language=user.language, issue=issue,
+                             url=absolute(notification.url))
     elif event == "escalated":
         people = _officers_of(issue.unit_id)
         params["unit"] = issue.unit.name
     elif event == "answered":
         people = _business_users([issue.business_id])
         params["unit"] = answering_unit(issue).name
-        mailed = set(business_contacts(issue))  # an account that is also the contact has the mail already
+        # An account that is also the contact mailed has the mail already.
+        mailed = {email.lower() for email in business_contacts(issue)}
 
-        def mail(user: User, url: str) -> None:
-            if user.email not in mailed:
+        def mail(user: User, notification: Notification) -> None:
+            if user.email.lower() not in mailed:
                 enqueue_template("issue_answered", to=[user.email], language=user.language, issue=issue,
-                                 unit=answering_unit(issue), url=url)
+                                 unit=answering_unit(issue), url=absolute(notification.url))
     elif event == "rated":
         officer = issue.answered_by or issue.assignee
         people = [officer] if officer is not None else _officers_of(issue.unit_id, HEADS)

@@ -90,10 +90,11 @@ def deliveries(users: list[User], kind: str) -> dict[int, str]:
 
 
 def notify(users: Iterable[User], kind: str, *, params: dict, url: str, subject: str, subject_id: int,
-           actor: User | None = None, mail: Callable[[User, str], None] | None = None) -> list[Notification]:
+           actor: User | None = None, mail: Callable[[User, Notification], None] | None = None) -> list[Notification]:
     """Tell each of `users` (never `actor`, of their own act; never an inactive account) in the current
-    transaction; mail those who want it at once: the sentence and a link, or what `mail(user, address)`
-    writes (a domain's own mail, with the whole content)."""
+    transaction; mail those who want it at once: the sentence and a link (mail_sentence), or what
+    `mail(user, notification)` writes instead (a domain's own mail with the whole content, or none for someone
+    the domain mails already)."""
     people = list({user.id: user for user in users
                    if user is not None and user.active and (actor is None or user.id != actor.id)}.values())
     chosen = deliveries(people, kind)
@@ -103,17 +104,19 @@ def notify(users: Iterable[User], kind: str, *, params: dict, url: str, subject:
         notification = Notification(user_id=user.id, kind=kind, params=params, url=url, subject=subject,
                                     subject_id=subject_id, delivery=delivery, created_at=utcnow())
         db.session.add(notification)
-        if delivery == "mail" and mail is not None:
-            mail(user, absolute(url))
-            notification.mailed_at = utcnow()
-        elif delivery == "mail":
-            with force_locale(user.language):
-                text = describe(notification)
-            enqueue_template("notification", to=[user.email], language=user.language, text=text,
-                             url=absolute(url))
+        if delivery == "mail":
+            (mail or mail_sentence)(user, notification)
             notification.mailed_at = utcnow()
         notifications.append(notification)
     return notifications
+
+
+def mail_sentence(user: User, notification: Notification) -> None:
+    """The notification's sentence and its link, by mail, in the person's language."""
+    with force_locale(user.language):
+        text = describe(notification)
+    enqueue_template("notification", to=[user.email], language=user.language, text=text,
+                     url=absolute(notification.url))
 
 
 def unread_count(user: User) -> int:

@@ -338,3 +338,13 @@ def test_an_officer_who_wants_assignments_in_the_app_only_gets_no_mail(world, ap
          due_date=(date.today() + timedelta(days=5)).isoformat())
     assert [n.kind for n in mine(officer)] == ["issue_assigned"] and outbox_to(officer.email) == []
     assert bell(client) == "1"
+
+
+def test_an_account_that_is_also_an_invited_contact_is_not_mailed_a_change_twice(world, make_user):
+    # The calendar mails the invited contacts their update; the account with the contact's address hears of the
+    # change in the app, without a second mail. The other account is mailed (its default).
+    same = make_user("business", business=world["coffee"], email="ngoc@caphe.example.vn")
+    signals.meeting_changed.send(world["series"], occurrence=date(2025, 10, 27), cancelled=False)
+    db.session.commit()
+    assert [n.kind for n in mine(same)] == ["meeting_changed"] and outbox_to(same.email) == []
+    assert len(outbox_to(world["coffee_user"].email)) == 1
