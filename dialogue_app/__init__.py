@@ -18,6 +18,7 @@ from . import (
     issues,
     logsafe,
     mail,
+    notifications,
     reports,
     scheduling,
     search,
@@ -91,6 +92,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     imports.init_app(app)
     search.init_app(app)
     mail.init_app(app)
+    notifications.init_app(app)
 
     views.init_app(app)
     init_api(app)

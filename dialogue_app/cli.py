@@ -23,6 +23,8 @@ from .issues.services import queue_digests
 from .mail import SEND_TASK
 from .mail.imap import MailboxUnreachable
 from .mail.services import send_all
+from .notifications import receivers as notification_receivers
+from .notifications import services as notification_services
 from .org.models import Unit
 from .org.services import unit_by_code
 from .reports import snapshots
@@ -152,11 +154,22 @@ def register_commands(app: Flask) -> None:
 
     @app.cli.command("send-digests")
     def send_digests() -> None:
-        """Queue each assignee's and unit head's overdue and due-soon issues (sent by send-mail)."""
+        """Queue the daily mails (sent by send-mail): each assignee's and unit head's overdue and due-soon
+        issues, and each person's notifications they chose to read in a digest."""
         with acting_as("cli:send-digests"):
             count = queue_digests()
+            notices = notification_services.send_digests()
             db.session.commit()
         click.echo(f"{count} digest(s) queued.")
+        click.echo(f"{notices} notification digest(s) queued.")
+
+    @app.cli.command("notify-overdue")
+    def notify_overdue() -> None:
+        """Tell the assignee and unit heads of each issue gone past its due date (once per issue)."""
+        with acting_as("cli:notify-overdue"):
+            count = notification_receivers.notify_overdue()
+            db.session.commit()
+        click.echo(f"{count} overdue issue(s) told of.")
 
     @app.cli.command("backup")
     @click.argument("target", type=click.Path(dir_okay=False), required=False)

@@ -44,9 +44,12 @@ CLASSES = {
     "signatures.signed_copy": FILE,
     "signatures.verify": SIGNED_IN,
     "search.results": SIGNED_IN, "search.suggest": SIGNED_IN, "search.public_answers": PUBLIC,
+    # Each person's own notifications and settings: everyone signed in has them.
+    "notifications.notification_list": SIGNED_IN, "notifications.mark_read": SIGNED_IN,
+    "notifications.mark_all_read": SIGNED_IN, "notifications.preferences": SIGNED_IN,
 }
 API_PREFIXES = ("businesses.", "invitations.", "issues_api.", "meetings.", "minutes_api.", "series.",
-                "signatures_api.", "tokens.", "units.", "users.", "search_api.")
+                "signatures_api.", "tokens.", "units.", "users.", "search_api.", "notifications_api.")
 
 
 def required_right(app, endpoint: str) -> str | None:

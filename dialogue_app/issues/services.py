@@ -28,6 +28,7 @@ from ..scope import (
     unit_scoped,
     visible,
 )
+from ..signals import issue_event
 from ..text import person_label
 from ..web import external_url
 from .labels import STATUS_NAMES, TRANSITION_NAMES
@@ -185,13 +186,13 @@ def transition(issue: Issue, *, to: str, actor: User, note: str = "", message: s
             raise InvalidData.on("due_date", _l("The due date cannot be in the past."))
         issue.assignee, issue.due_date = assignee, due_date
         details = {"assignee": assignee.email, "due_date": due_date.isoformat()}
-        enqueue_template("issue_assigned", to=[assignee.email], language=assignee.language, issue=issue,
-                         url=external_url("issues.issue_page", issue_id=issue.id))
     elif target is IssueStatus.ANSWERED:
         issue.resolution, issue.legal_basis = resolution.strip(), (legal_basis or "").strip()
         issue.answered_by = actor
         record_answer_time(issue, utcnow())
-        enqueue_template("issue_answered", to=business_recipients(issue), issue=issue,
+        # The business's people without an account are mailed here; its accounts hear of it as notifications,
+        # by mail or not as each chose.
+        enqueue_template("issue_answered", to=business_contacts(issue), issue=issue, unit=answering_unit(issue),
                          url=external_url("issues.issue_page", issue_id=issue.id))
     elif target is IssueStatus.ESCALATED:
         if issue.unit.parent is None:
@@ -207,7 +208,13 @@ def transition(issue: Issue, *, to: str, actor: User, note: str = "", message: s
         issue.unit, issue.assignee, issue.due_date = below, None, None
     issue.status = (step.lands_in or target).value
     _event(issue, actor, source, target.value, note, message, **details)
+    if target.value in _ANNOUNCED:
+        issue_event.send(issue, event=target.value, actor=actor)
     return issue
+
+
+# The steps people other than the one who took them must hear of (notifications).
+_ANNOUNCED = ("assigned", "escalated", "answered")
 
 
 def offered_steps(issue: Issue) -> list[str]:
@@ -272,15 +279,18 @@ def what_happened(issue: Issue, steps: list[str], source: str) -> str:
     return message
 
 
-def business_recipients(issue: Issue) -> list[str]:
-    """Who hears about an issue at the business: the person who raised it, else every contact; and its accounts."""
+def answering_unit(issue: Issue) -> Unit:
+    """The unit the business is told answered: that of the officer who answered (a higher unit, when the issue
+    was escalated to it), else the unit holding the issue (an admin belongs to none)."""
+    officer = issue.answered_by
+    return officer.unit if officer is not None and officer.unit is not None else issue.unit
+
+
+def business_contacts(issue: Issue) -> list[str]:
+    """Who at the business is mailed about an issue: the person who raised it, else every contact."""
     contact = issue.raised_by_contact
-    people = [contact.email] if contact is not None and contact.email else \
+    return [contact.email] if contact is not None and contact.email else \
         [c.email for c in issue.business.contacts if c.email]
-    accounts = db.session.execute(
-        select(User.email).where(User.business_id == issue.business_id, User.active)
-    ).scalars()
-    return [*people, *accounts]
 
 
 def rate(issue: Issue, *, user: User, score: int, comment: str = "") -> Rating:
@@ -297,6 +307,7 @@ def rate(issue: Issue, *, user: User, score: int, comment: str = "") -> Rating:
                     officer_id=issue.answered_by_id or issue.assignee_id, unit_id=issue.unit_id)
     db.session.add(rating)
     _event(issue, user, issue.status, issue.status, comment, rating=score)
+    issue_event.send(issue, event="rated", actor=user)
     return rating
 
 

@@ -35,6 +35,7 @@ from ..mail.services import Attachment, enqueue
 from ..org.models import Business, Contact, Unit
 from ..scheduling.models import Meeting
 from ..scope import HEADS, in_group, is_staff, may_change, sees_every_unit, visible
+from ..signals import minutes_sent
 from ..text import person_label
 from ..web import external_url
 from .markup import render_markdown
@@ -671,6 +672,7 @@ def send_minutes(meeting: Meeting, *, actor: User, again: bool = False) -> int:
         addressed += message.recipients if message else []
     minutes.sent_at = utcnow()
     minutes.sent_revision, minutes.sent_to = minutes.revision_count, addressed
+    minutes_sent.send(minutes, actor=actor)
     return sent
 
 

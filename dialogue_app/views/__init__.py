@@ -17,6 +17,7 @@ from . import (
     issues,
     mail,
     minutes,
+    notifications,
     org,
     reports,
     scheduling,
@@ -25,7 +26,7 @@ from . import (
 )
 
 BLUEPRINTS = (home.bp, auth.bp, org.bp, audit.bp, scheduling.bp, issues.bp, attendance.bp, calendar.bp,
-              imports.bp, minutes.bp, signatures.bp, reports.bp, search.bp, mail.bp)
+              imports.bp, minutes.bp, signatures.bp, reports.bp, search.bp, mail.bp, notifications.bp)
 
 
 def rights() -> dict:

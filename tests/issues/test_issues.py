@@ -18,11 +18,13 @@ def world(units, topics, make_user, make_business, api):
     add_contact(business, name="Trần Thị Ngọc", email="ngoc@saoviet.example.vn")
     db.session.commit()
     officer = make_user("organiser", units["HCM-A"], email="officer@haiquan.example.vn", name="Nguyễn Thị Mai")
+    owner = make_user("business", business=business)
     return {
         "business": business, "officer": officer,
         "staff": api(officer),
         "department": api(make_user("manager", units["HCM"])),
-        "owner": api(make_user("business", business=business)),
+        "owner": api(owner),
+        "owner_user": owner,
     }
 
 
@@ -62,10 +64,12 @@ def test_an_issue_from_raised_to_rated(world, smtp_server):
                                                        ("assigned", "in_progress"), ("in_progress", "answered")]
     assert history[-1]["by"].startswith("Nguyễn Thị Mai") and history[-1]["note"] == "Đã trả lời"
 
-    # The assignee and the business were told, through the outbox.
+    # The business (its contact, and its account) was told, through the outbox; the officer who took the issue
+    # is not mailed of their own act.
     recipients = [m.recipients for m in db.session.execute(select(OutboxMessage)).scalars()]
-    assert ["officer@haiquan.example.vn"] in recipients
+    assert ["officer@haiquan.example.vn"] not in recipients
     assert any("ngoc@saoviet.example.vn" in r for r in recipients)
+    assert [world["owner_user"].email] in recipients
 
     assert world["staff"].post(f"/api/v1/issues/{issue['id']}/rating", json={"score": 5}).status_code == 403
     rated = world["owner"].post(f"/api/v1/issues/{issue['id']}/rating", json={"score": 4, "comment": "Rõ ràng"})

@@ -1,0 +1,167 @@
+"""Who hears of what: the receivers of the signals other domains send (connected in init_app), and the
+overdue check. Each receiver picks the people concerned and keeps only those scope lets open the object
+(a person is only told of what they may open), then hands them to services.notify."""
+
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from .. import officetime
+from ..attendance.models import Attendee, Rsvp
+from ..auth.models import Role, User
+from ..extensions import db
+from ..issues.models import Issue
+from ..issues.services import answering_unit, business_contacts, overdue_condition
+from ..mail.services import enqueue_template
+from ..minutes.models import Minutes
+from ..minutes.services import can_read, unit_managers
+from ..org.models import Contact
+from ..scheduling.models import Meeting, MeetingInvitation, Series
+from ..scope import HEADS, OFFICERS, get_visible, in_group
+from .models import Notification
+from .services import absolute, already_told, mail_sentence, notify, path_for
+
+
+def _when(value: datetime | date | None) -> str:
+    """A moment as the office writes it (its zone, day/month/year), fixed when the notification is written."""
+    if isinstance(value, datetime):
+        return officetime.local(value).strftime("%H:%M %d/%m/%Y")
+    return value.strftime("%d/%m/%Y") if value is not None else ""
+
+
+def _may_open(users, model, ident: int) -> list[User]:
+    return [user for user in users if get_visible(user, model, ident) is not None]
+
+
+def _business_users(business_ids) -> list[User]:
+    ids = sorted(set(business_ids))
+    if not ids:
+        return []
+    return list(db.session.execute(
+        select(User).where(User.role == Role.BUSINESS.value, User.active, User.business_id.in_(ids))
+        .order_by(User.id)).scalars())
+
+
+def _target(sender, occurrence: date | None = None) -> tuple[str, int, str, dict]:
+    """(subject, id, url, params) for a series or a meeting."""
+    if isinstance(sender, Meeting):
+        return "meeting", sender.id, path_for("scheduling.meeting_page", meeting_id=sender.id), {
+            "title": sender.title, "when": _when(sender.start)}
+    when = _when(occurrence) if occurrence is not None else _when(sender.first_start)
+    return "series", sender.id, path_for("scheduling.series_page", series_id=sender.id), {
+        "title": sender.title, "when": when}
+
+
+def on_businesses_invited(sender, business_ids=(), actor=None, **_) -> None:
+    subject, ident, url, params = _target(sender)
+    people = _may_open(_business_users(business_ids), type(sender), ident)
+    notify(people, "invited", params=params, url=url, subject=subject, subject_id=ident, actor=actor)
+
+
+def _invited_business_ids(sender) -> set[int]:
+    series = sender if isinstance(sender, Series) else sender.series
+    ids = {business.id for business in series.invitees} if series is not None else set()
+    if isinstance(sender, Meeting):
+        ids |= set(db.session.execute(
+            select(MeetingInvitation.business_id).where(MeetingInvitation.meeting_id == sender.id)).scalars())
+    return ids
+
+
+def on_meeting_changed(sender, occurrence: date | None = None, cancelled: bool = False, actor=None, **_) -> None:
+    subject, ident, url, params = _target(sender, occurrence)
+    business_ids = _invited_business_ids(sender)
+    people = _may_open(_business_users(business_ids), type(sender), ident)
+    # The invited contacts get the calendar's update by mail (calendar): an account that is one of them is not
+    # mailed a second time.
+    contacts = {email.lower() for email in db.session.execute(
+        select(Contact.email).where(Contact.business_id.in_(business_ids), Contact.email.is_not(None))).scalars()}
+
+    def mail(user: User, notification: Notification) -> None:
+        if user.email.lower() not in contacts:
+            mail_sentence(user, notification)
+
+    notify(people, "meeting_changed", params={**params, "cancelled": bool(cancelled)}, url=url, subject=subject,
+           subject_id=ident, actor=actor, mail=mail)
+
+
+def on_answer_recorded(sender: Rsvp, actor=None, **_) -> None:
+    meeting = db.session.get(Meeting, sender.meeting_id)
+    organisers = db.session.execute(
+        select(User).where(User.role == Role.ORGANISER.value, User.active, User.unit_id == meeting.unit_id)
+        .order_by(User.id)).scalars()
+    contact = sender.contact
+    notify(_may_open(organisers, Meeting, meeting.id), "answer_received",
+           params={"contact": contact.name, "business": contact.business.name, "answer": sender.answer,
+                   "title": meeting.title, "when": _when(meeting.start)},
+           url=path_for("scheduling.meeting_page", meeting_id=meeting.id), subject="meeting",
+           subject_id=meeting.id, actor=actor)
+
+
+def _officers_of(unit_id: int, group=OFFICERS) -> list[User]:
+    return list(db.session.execute(
+        select(User).where(in_group(group), User.active, User.unit_id == unit_id).order_by(User.id)).scalars())
+
+
+def on_issue_event(sender: Issue, event: str, actor=None, **_) -> None:
+    issue = sender
+    db.session.flush()  # a new issue needs its id, and scope reads what was just changed
+    people: list[User] = []
+    params = {"id": issue.id, "title": issue.title}
+    mail = None
+    if event == "assigned":
+        people = [issue.assignee]
+        params["due"] = _when(issue.due_date)
+
+        def mail(user: User, notification: Notification) -> None:
+            enqueue_template("issue_assigned", to=[user.email], language=user.language, issue=issue,
+                             url=absolute(notification.url))
+    elif event == "escalated":
+        people = _officers_of(issue.unit_id)
+        params["unit"] = issue.unit.name
+    elif event == "answered":
+        people = _business_users([issue.business_id])
+        params["unit"] = answering_unit(issue).name
+        # An account that is also the contact mailed has the mail already.
+        mailed = {email.lower() for email in business_contacts(issue)}
+
+        def mail(user: User, notification: Notification) -> None:
+            if user.email.lower() not in mailed:
+                enqueue_template("issue_answered", to=[user.email], language=user.language, issue=issue,
+                                 unit=answering_unit(issue), url=absolute(notification.url))
+    elif event == "rated":
+        officer = issue.answered_by or issue.assignee
+        people = [officer] if officer is not None else _officers_of(issue.unit_id, HEADS)
+        params["score"] = issue.rating.score if issue.rating else 0
+    elif event == "overdue":
+        people = [issue.assignee, *_officers_of(issue.unit_id, HEADS)]
+        params["due"] = _when(issue.due_date)
+    notify(_may_open([p for p in people if p is not None], Issue, issue.id), f"issue_{event}", params=params,
+           url=path_for("issues.issue_page", issue_id=issue.id), subject="issue", subject_id=issue.id,
+           actor=actor, mail=mail)
+
+
+def on_minutes_sent(sender: Minutes, actor=None, **_) -> None:
+    meeting = sender.meeting
+    business_ids = db.session.execute(
+        select(Attendee.business_id).where(Attendee.meeting_id == meeting.id, Attendee.attendance == "present",
+                                           Attendee.business_id.is_not(None))).scalars()
+    params = {"title": meeting.title, "when": _when(meeting.start)}
+    readers = [user for user in _may_open(_business_users(business_ids), Meeting, meeting.id)
+               if can_read(user, sender)]
+    notify(readers, "minutes_sent", params=params, url=path_for("minutes.minutes_pdf", meeting_id=meeting.id),
+           subject="minutes", subject_id=sender.id, actor=actor)
+    notify(_may_open(unit_managers(meeting), Meeting, meeting.id), "minutes_sent", params=params,
+           url=path_for("minutes.minutes_page", meeting_id=meeting.id), subject="minutes", subject_id=sender.id,
+           actor=actor)
+
+
+def notify_overdue(today: date | None = None) -> int:
+    """Tell the assignee and the unit's heads of each issue past its due date, once per issue. Returns how many
+    issues were told of."""
+    issues = db.session.execute(select(Issue).where(overdue_condition(today)).order_by(Issue.id)).scalars().all()
+    told = 0
+    for issue in issues:
+        if not already_told("issue", issue.id, "issue_overdue"):
+            on_issue_event(issue, event="overdue", actor=None)
+            told += 1
+    return told
