@@ -409,7 +409,8 @@ def send_series_invites(series: Series, contacts: list[Contact] | None = None) -
 
 
 def send_occurrence_update(series: Series, day: date) -> int:
-    """One occurrence moved or cancelled: REQUEST (RECURRENCE-ID) or CANCEL to every invited contact."""
+    """One occurrence moved or cancelled: REQUEST (RECURRENCE-ID) or CANCEL to every invited contact; the
+    businesses invited to that occurrence's meeting alone hear of it under the meeting's own UID."""
     occurrence = scheduling.occurrence_of(series, day)
     override = next((o for o in series.overrides if o.occurrence == day), None)
     sequence = series.sequence + (override.sequence if override else 0)
@@ -423,14 +424,25 @@ def send_occurrence_update(series: Series, day: date) -> int:
             organizer=_organizer(series.unit), cancelled=occurrence.status == "cancelled",
             recurrence_id=occurrence.rule_start, attendees=(person,),
         )
-        event = ical.meeting_event(entry, scheduling.series_zone(series), stamp=utcnow())
-        if occurrence.status == "cancelled":
-            _send(contact, "invite_cancelled", ical.cancel_calendar(event), "CANCEL", series=series,
-                  occurrence=occurrence)
-        else:
-            _send(contact, "invite_moved", ical.calendar([event], method="REQUEST"), "REQUEST", series=series,
-                  occurrence=occurrence)
-    return len(contacts)
+        _send_occurrence_change(contact, ical.meeting_event(entry, scheduling.series_zone(series), stamp=utcnow()),
+                                series, occurrence)
+    meeting = db.session.execute(
+        select(Meeting).where(Meeting.series_id == series.id, Meeting.occurrence == day)).scalar_one_or_none()
+    alone = contacts_with_email(db.session.execute(
+        select(MeetingInvitation.business_id).where(MeetingInvitation.meeting_id == meeting.id)).scalars().all()
+    ) if meeting is not None else []
+    for contact in alone:
+        _send_occurrence_change(contact, _invitation_event(meeting, contact), series, occurrence)
+    return len(contacts) + len(alone)
+
+
+def _send_occurrence_change(contact: Contact, event, series: Series, occurrence) -> None:
+    if occurrence.status == "cancelled":
+        _send(contact, "invite_cancelled", ical.cancel_calendar(event), "CANCEL", series=series,
+              occurrence=occurrence)
+    else:
+        _send(contact, "invite_moved", ical.calendar([event], method="REQUEST"), "REQUEST", series=series,
+              occurrence=occurrence)
 
 
 def contacts_with_email(business_ids) -> list[Contact]:

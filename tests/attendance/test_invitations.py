@@ -46,11 +46,14 @@ def soon(days: int = 20, hour: int = 8) -> datetime:
 
 
 def delivered(smtp_server):
-    """The mail sent since last asked, as the businesses receive it: (To, METHOD, VEVENT, text)."""
+    """The calendar mail sent since last asked, as the businesses receive it: (To, METHOD, VEVENT, text).
+    (Notifications mailed to the businesses' accounts carry no calendar: not counted here.)"""
     send_pending()
     out = []
     for message in smtp_server.messages:
-        part = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+        part = next((p for p in message.walk() if p.get_content_type() == "text/calendar"), None)
+        if part is None:
+            continue
         cal = icalendar.Calendar.from_ical(part.get_content())
         text = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_content()
         assert part.get_param("method") == str(cal["METHOD"])
@@ -308,3 +311,36 @@ def test_a_business_invited_to_a_meeting_already_held_is_not_mailed(client, logi
     client.post(f"/meetings/{held.id}/invitations", data={"tax_code": world["other"].tax_code})
     assert delivered(smtp_server) == []  # recorded (its people can be checked in), nothing to put in a calendar
     assert world["other"].name in client.get(f"/meetings/{held.id}").get_data(as_text=True)
+
+
+def test_a_business_invited_to_one_occurrence_alone_hears_it_moved_and_cancelled(
+        api, world, make_series, units, smtp_server):
+    """Its calendar holds that meeting under the meeting's own UID (no series to attach it to): the change comes
+    under the same UID, with a higher SEQUENCE, and the series' invitees get theirs under the series' UID."""
+    series = make_series(units["HCM-A"], invitees=[world["other"]], first_start=datetime.now() + timedelta(days=3))
+    day = scheduling.occurrences(series, datetime.now(UTC), datetime.now(UTC) + timedelta(days=60))[0].occurrence
+    meeting, _ = scheduling.meeting_for(series, day)
+    db.session.commit()
+    staff = api(world["officer"])
+    assert staff.post(f"/api/v1/meetings/{meeting.id}/invitations",
+                      json={"business_id": world["steel"].id}).status_code == 201
+    invited = {to: event for to, method, event, _ in delivered(smtp_server)}
+    assert set(invited) == {"hung@thep.example.vn", "mai@thep.example.vn"}
+    uid, first_sequence = str(invited["hung@thep.example.vn"]["UID"]), invited["hung@thep.example.vn"]["SEQUENCE"]
+
+    later = datetime.combine(day, datetime.min.time()).replace(hour=14, tzinfo=scheduling.series_zone(series))
+    scheduling.change_occurrence(series, day, start=later, location="Phòng 301")
+    db.session.commit()
+    moved = {to: (method, event) for to, method, event, _ in delivered(smtp_server)}
+    assert set(moved) == {"hung@thep.example.vn", "mai@thep.example.vn", "lan@go.example.vn"}
+    method, event = moved["hung@thep.example.vn"]
+    assert method == "REQUEST" and str(event["UID"]) == uid and "RECURRENCE-ID" not in event
+    assert event["SEQUENCE"] > first_sequence and event["DTSTART"].dt == later
+    assert str(event["LOCATION"]) == "Phòng 301"
+    assert "RECURRENCE-ID" in moved["lan@go.example.vn"][1]  # the series' invitee: the occurrence of its series
+
+    scheduling.change_occurrence(series, day, status="cancelled")
+    db.session.commit()
+    cancelled = {to: (method, event) for to, method, event, _ in delivered(smtp_server)}
+    assert cancelled["mai@thep.example.vn"][0] == "CANCEL"
+    assert str(cancelled["mai@thep.example.vn"][1]["UID"]) == uid
