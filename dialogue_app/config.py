@@ -60,6 +60,8 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "dialogue@localhost"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "REDIS_URL": redis_url,
+        # How long a server trusts what it remembers of a feed when no change is announced (calendar/changes.py).
+        "FEED_CACHE_SECONDS": float(env.get("FEED_CACHE_SECONDS") or 5),
         "HUEY_IMMEDIATE": _bool(env.get("HUEY_IMMEDIATE")),
         # With `flask refresh-reports --loop` running, report pages never recompute what changed: they show
         # the stored figures with the time they were computed. Without it, the first reader after a change

@@ -27,6 +27,7 @@ from . import ical
 from .models import FEED_KINDS, FeedToken
 
 REFRESH = timedelta(hours=1)
+FEED_TYPE = "text/calendar; charset=utf-8; method=PUBLISH"  # a feed's answer, from Flask or the fast path
 HISTORY = timedelta(days=366)  # how far back a feed goes
 
 

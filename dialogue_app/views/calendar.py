@@ -37,7 +37,7 @@ def feed(token: str):
     if body is None:
         body = services.feed_bytes(row, today)
         services.cache.put(key, body)
-    return Response(body, content_type=CALENDAR_TYPE,
+    return Response(body, content_type=services.FEED_TYPE,
                     headers={**headers, "Content-Disposition": "inline; filename=dialogue.ics"})
 
 
