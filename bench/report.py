@@ -86,6 +86,14 @@ BENCHMARKS = [
               "Department's manager and as a branch officer, through the app, against the very SQL statements each "
               "request ran, replayed bare on the driver in the same run.",
               anchor="the same SQL statements, bare on the driver"),
+    Benchmark("capacity", "Capacity", "issue 19",
+              "The national demo in PostgreSQL served as the README serves it (gunicorn, 4 sync workers, Redis): "
+              "the staff of the load test's mix, signed in beforehand, in steps of 20 s until a step's p95 passes "
+              "300 ms; each main staff page as a branch organiser beside a bare Flask + SQLAlchemy + Jinja page "
+              "rendering 50 rows of one indexed query (same settings, same database, back to back); the feed's "
+              "304 beside a bare Flask app's 304 for the same bytes, its full answer beside Radicale; the cached "
+              "minutes PDF. wrk and locust on the same machine.",
+              anchor="a bare Flask + SQLAlchemy + Jinja page, a bare Flask 304, Radicale"),
 ]
 LOAD = Benchmark("load", "Load test", "issue 9",
                  "A realistic mix against gunicorn (4 workers x 2 threads) and PostgreSQL with the national demo, "
@@ -393,7 +401,7 @@ def main(argv=None) -> int:
         if bench.name in ("reports", "search") and options.reports_database_url:
             env["BENCH_DATABASE_URL"] = options.reports_database_url
             note = f"BENCH_DATABASE_URL={shlex.quote(options.reports_database_url)} "
-        elif os.environ.get("BENCH_DATABASE_URL") and bench.name not in ("recurrence", "feeds", "load"):
+        elif os.environ.get("BENCH_DATABASE_URL") and bench.name not in ("recurrence", "feeds", "load", "capacity"):
             note = f"BENCH_DATABASE_URL={shlex.quote(os.environ['BENCH_DATABASE_URL'])} "
         if bench.name == "load":
             args = shlex.split(options.load_args)

@@ -36,7 +36,7 @@ USER_COLUMNS = ("active", "unit_id")
 FEED_TABLES = frozenset({*(model.__tablename__ for model in FEED_MODELS), series_invitations.name,
                          User.__tablename__})
 CHANGED = "feeds_changed"  # the key in Session.info from the flush to the commit
-RETRY_SECONDS = 1.0
+RETRY_SECONDS, MAX_RETRY_SECONDS = 1.0, 30.0
 
 
 class FeedChanges:
@@ -88,6 +88,7 @@ class FeedChanges:
 
     def _hear(self) -> None:
         client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=2, health_check_interval=30)
+        pause = RETRY_SECONDS
         while True:
             pubsub = client.pubsub()
             try:
@@ -96,15 +97,17 @@ class FeedChanges:
                     if message["type"] == "subscribe":
                         # What was announced while nobody listened is unknown: forget everything once.
                         self.bump()
-                        self.listening = True
+                        self.listening, pause = True, RETRY_SECONDS
                     elif message["type"] == "message":
                         self.bump()
             except redis.RedisError as error:
-                log.warning("feed change listener lost Redis: %s", type(error).__name__)
+                if pause == RETRY_SECONDS:  # said once per outage, not at every retry
+                    log.warning("feed change listener lost Redis: %s", type(error).__name__)
             finally:
                 self.listening = False
                 pubsub.close()
-            time.sleep(RETRY_SECONDS)
+            time.sleep(pause)
+            pause = min(pause * 2, MAX_RETRY_SECONDS)
 
 
 # -- Session events (registered in calendar.init_app) ----------------------------------------------------------

@@ -138,3 +138,14 @@ def test_closing_or_changing_a_feed_is_seen_at_once_by_the_server_that_did_it(ap
     db.session.commit()
     answer = client.get(path, headers={"If-None-Match": etag})
     assert answer.status_code == (200 if change == "days_off" else 404)
+
+
+def test_a_server_that_cannot_hear_redis_trusts_nothing_it_remembers(app, series, another_app):
+    deaf = another_app(REDIS_URL="redis://127.0.0.1:1/0", FEED_CACHE_SECONDS=3600)  # nothing listens there
+    deaf_client = deaf.test_client()
+    path = feed_path(series)
+    etag = deaf_client.get(path).headers["ETag"]
+    assert deaf_client.get(path, headers={"If-None-Match": etag}).status_code == 304
+    scheduling.change_occurrence(series, date(2026, 7, 27), status="cancelled", notify=False)
+    db.session.commit()  # announced to no one
+    assert deaf_client.get(path, headers={"If-None-Match": etag}).status_code == 200
