@@ -191,6 +191,12 @@ def main() -> int:
         # 1. Capacity: steps of staff until p95 passes the limit.
         if "steps" in parts:
             plan["counts"]["staff"] = 0
+            # Users take the accounts in turn: organisers first and managers among them, as in an office,
+            # rather than the General Department's manager and two Departments' first.
+            organisers = [s for s in plan["staff"] if s["role"] == "organiser"]
+            managers = [s for s in plan["staff"] if s["role"] != "organiser"]
+            plan["staff"] = [*organisers[:2], managers[1], *organisers[2:4], managers[0], *organisers[4:],
+                             *managers[2:]]
             (folder / "plan.json").write_text(json.dumps(plan, ensure_ascii=False))
             out = folder / "steps.json"
             settings = {"steps": STEPS, "step_seconds": options.step_seconds, "settle_seconds": 4,
@@ -215,17 +221,22 @@ def main() -> int:
                 print(f"  {step['users']} staff, p95 by page: " + ", ".join(
                     f"{name.removeprefix('staff: ')} {page['p95_ms']} ms ({page['requests']})"
                     for name, page in sorted(step["pages"].items())))
-            if not under:
-                raise RuntimeError("no step stayed under the limit")
-            last = under[-1]
-            print(f"Capacity: {last['rps']:.1f} req/s with {last['users']} staff at p95 {last['p95_ms']} ms" +
-                  (f"; {over['users']} staff: {over['rps']:.1f} req/s at p95 {over['p95_ms']} ms" if over else
-                   "; the last step stayed under the limit"), flush=True)
-            rows.append(row(f"staff mix, last step under p95 {options.limit_ms:.0f} ms", last["rps"], "req/s",
-                            detail=f"{last['users']} staff, p50 {last['p50_ms']} ms, p95 {last['p95_ms']} ms, "
-                                   f"p99 {last['p99_ms']} ms" + (f"; next step {over['users']} staff: "
-                                                                 f"{over['rps']:.1f} req/s, p95 {over['p95_ms']} ms"
-                                                                 if over else "")))
+            if under:
+                last = under[-1]
+                print(f"Capacity: {last['rps']:.1f} req/s with {last['users']} staff at p95 {last['p95_ms']} ms" +
+                      (f"; {over['users']} staff: {over['rps']:.1f} req/s at p95 {over['p95_ms']} ms" if over else
+                       "; the last step stayed under the limit"), flush=True)
+                rows.append(row(f"staff mix, last step under p95 {options.limit_ms:.0f} ms", last["rps"], "req/s",
+                                detail=f"{last['users']} staff, {last['requests']} requests counted, "
+                                       f"p50 {last['p50_ms']} ms, p95 {last['p95_ms']} ms, p99 {last['p99_ms']} ms"
+                                       + (f"; next step {over['users']} staff: {over['rps']:.1f} req/s, p95 "
+                                          f"{over['p95_ms']} ms" if over else "")))
+            elif over:
+                print(f"Capacity: below {over['users']} staff: {over['rps']:.1f} req/s at p95 {over['p95_ms']} ms",
+                      flush=True)
+                rows.append(row(f"staff mix, first step (p95 over {options.limit_ms:.0f} ms)", over["rps"], "req/s",
+                                detail=f"{over['users']} staff, {over['requests']} requests counted, p50 "
+                                       f"{over['p50_ms']} ms, p95 {over['p95_ms']} ms: no step stayed under the limit"))
 
         # 2. Pages beside the bare page.
         status_feed = requests.get(base + plan["feeds"][0], timeout=60)
