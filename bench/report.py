@@ -9,7 +9,8 @@ PDF); how to rerun it; and its whole output.
 
 Run: `make bench` (installs gunicorn, locust and wrk first), or `.venv/bin/python bench/report.py`.
 Options: --only recurrence,feeds (a subset; the others are left out of the report), --load (adds the load test,
-bench/load.py, ten minutes against PostgreSQL's national demo; --load-args "--duration 1m" passes it options),
+bench/load.py, ten minutes against PostgreSQL's national demo, and the capacity benchmark, bench/capacity.py, six
+minutes on the same database; --load-args "--duration 1m" passes the load test options),
 --reports-database-url URL (the database bench/reports.py and bench/search.py read, as their BENCH_DATABASE_URL: one
 that already holds the national demo saves building it in SQLite, several minutes; default BENCH_REPORTS_DATABASE_URL),
 --output PATH (docs/benchmarks.md).
@@ -246,7 +247,8 @@ def cell(text) -> str:
 def value_text(row: dict) -> str:
     value, unit = row["value"], row.get("unit") or ""
     if isinstance(value, float):
-        value = f"{value:,.0f}" if unit == "req/s" else f"{value:.3f}" if abs(value) < 10 else f"{value:,.1f}"
+        value = (f"{value:,.0f}" if abs(value) >= 10 else f"{value:.1f}") if unit == "req/s" else \
+            f"{value:.3f}" if abs(value) < 10 else f"{value:,.1f}"
     elif isinstance(value, int):
         value = f"{value:,}"
     return f"{value} {unit}".strip()
@@ -347,7 +349,7 @@ def markdown(outcomes: list[Outcome], info: dict, began: datetime, ended: dateti
                                f"{cell(row.get('detail') or '')} |")
             extra = {k: v for k, v in o.result.items()
                      if k not in {"benchmark", "met", "target", "rows", "classes", "names", "cpu", "data", "users",
-                                  "gunicorn"}}
+                                  "gunicorn", "steps"}}
             if extra and o.bench.name != "load":
                 out += ["", "Conditions: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in extra.items()) + "."]
         out += ["", f"Rerun: `{rerun_text(o)}`", "", "<details><summary>Output</summary>", "", "```text",
@@ -382,7 +384,8 @@ def main(argv=None) -> int:
     parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
     options = parser.parse_args(argv)
 
-    chosen = [*BENCHMARKS, LOAD] if options.load else list(BENCHMARKS)
+    # The load test and the capacity benchmark need PostgreSQL with the national demo: asked for with --load.
+    chosen = [*BENCHMARKS, LOAD] if options.load else [b for b in BENCHMARKS if b.name != "capacity"]
     if options.only:
         names = {n.strip() for n in options.only.split(",") if n.strip()}
         unknown = names - {b.name for b in [*BENCHMARKS, LOAD]}
