@@ -24,7 +24,7 @@ from ..security import security_headers
 from . import services
 
 PREFIX, SUFFIX = "/feeds/", ".ics"
-REMEMBERED = 50_000  # tokens per process: a business feed each for the national demo's businesses
+REMEMBERED = 20_000  # feeds per process (about 0.7 KB each): the oldest is forgotten first
 
 
 class Known(NamedTuple):
