@@ -24,7 +24,7 @@ from ..security import security_headers
 from . import services
 
 PREFIX, SUFFIX = "/feeds/", ".ics"
-REMEMBERED = 20_000  # feeds per process (about 0.7 KB each): the oldest is forgotten first
+REMEMBERED = 20_000  # feeds per process (about 0.9 KB each): the oldest is forgotten first
 
 
 class Known(NamedTuple):
