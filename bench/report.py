@@ -9,7 +9,8 @@ PDF); how to rerun it; and its whole output.
 
 Run: `make bench` (installs gunicorn, locust and wrk first), or `.venv/bin/python bench/report.py`.
 Options: --only recurrence,feeds (a subset; the others are left out of the report), --load (adds the load test,
-bench/load.py, ten minutes against PostgreSQL's national demo; --load-args "--duration 1m" passes it options),
+bench/load.py, ten minutes against PostgreSQL's national demo, and the capacity benchmark, bench/capacity.py, six
+minutes on the same database; --load-args "--duration 1m" passes the load test options),
 --reports-database-url URL (the database bench/reports.py and bench/search.py read, as their BENCH_DATABASE_URL: one
 that already holds the national demo saves building it in SQLite, several minutes; default BENCH_REPORTS_DATABASE_URL),
 --output PATH (docs/benchmarks.md).
@@ -92,6 +93,14 @@ BENCHMARKS = [
               "receive-mail, which records 900 answers, sets 50 aside and leaves 50 alone; against a bare IMAPClient "
               "session fetching the same 1,000 messages whole (rounds alternate).",
               anchor="a bare IMAPClient fetch of the same 1,000 messages"),
+    Benchmark("capacity", "Capacity", "issue 19",
+              "The national demo in PostgreSQL served as the README serves it (gunicorn, 4 sync workers, Redis): "
+              "the staff of the load test's mix, signed in beforehand, in steps of 20 s until a step's p95 passes "
+              "300 ms; each main staff page as a branch organiser beside a bare Flask + SQLAlchemy + Jinja page "
+              "rendering 50 rows of one indexed query (same settings, same database, back to back); the feed's "
+              "304 beside a bare Flask app's 304 for the same bytes, its full answer beside Radicale; the cached "
+              "minutes PDF. wrk and locust on the same machine.",
+              anchor="a bare Flask + SQLAlchemy + Jinja page, a bare Flask 304, Radicale"),
 ]
 LOAD = Benchmark("load", "Load test", "issue 9",
                  "A realistic mix against gunicorn (4 workers x 2 threads) and PostgreSQL with the national demo, "
@@ -244,7 +253,8 @@ def cell(text) -> str:
 def value_text(row: dict) -> str:
     value, unit = row["value"], row.get("unit") or ""
     if isinstance(value, float):
-        value = f"{value:,.0f}" if unit == "req/s" else f"{value:.3f}" if abs(value) < 10 else f"{value:,.1f}"
+        value = (f"{value:,.0f}" if abs(value) >= 10 else f"{value:.1f}") if unit == "req/s" else \
+            f"{value:.3f}" if abs(value) < 10 else f"{value:,.1f}"
     elif isinstance(value, int):
         value = f"{value:,}"
     return f"{value} {unit}".strip()
@@ -345,7 +355,7 @@ def markdown(outcomes: list[Outcome], info: dict, began: datetime, ended: dateti
                                f"{cell(row.get('detail') or '')} |")
             extra = {k: v for k, v in o.result.items()
                      if k not in {"benchmark", "met", "target", "rows", "classes", "names", "cpu", "data", "users",
-                                  "gunicorn"}}
+                                  "gunicorn", "steps"}}
             if extra and o.bench.name != "load":
                 out += ["", "Conditions: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in extra.items()) + "."]
         out += ["", f"Rerun: `{rerun_text(o)}`", "", "<details><summary>Output</summary>", "", "```text",
@@ -380,7 +390,8 @@ def main(argv=None) -> int:
     parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
     options = parser.parse_args(argv)
 
-    chosen = [*BENCHMARKS, LOAD] if options.load else list(BENCHMARKS)
+    # The load test and the capacity benchmark need PostgreSQL with the national demo: asked for with --load.
+    chosen = [*BENCHMARKS, LOAD] if options.load else [b for b in BENCHMARKS if b.name != "capacity"]
     if options.only:
         names = {n.strip() for n in options.only.split(",") if n.strip()}
         unknown = names - {b.name for b in [*BENCHMARKS, LOAD]}
@@ -399,7 +410,7 @@ def main(argv=None) -> int:
         if bench.name in ("reports", "search") and options.reports_database_url:
             env["BENCH_DATABASE_URL"] = options.reports_database_url
             note = f"BENCH_DATABASE_URL={shlex.quote(options.reports_database_url)} "
-        elif os.environ.get("BENCH_DATABASE_URL") and bench.name not in ("recurrence", "feeds", "load"):
+        elif os.environ.get("BENCH_DATABASE_URL") and bench.name not in ("recurrence", "feeds", "load", "capacity"):
             note = f"BENCH_DATABASE_URL={shlex.quote(os.environ['BENCH_DATABASE_URL'])} "
         if bench.name == "load":
             args = shlex.split(options.load_args)

@@ -77,6 +77,8 @@ def from_environment(instance_path: str) -> dict:
         # How many proxies (nginx) stand in front and set X-Forwarded-For/-Proto: without it, every sign-in would
         # seem to come from the proxy's address, and the per-address limits would count everyone together.
         "PROXY_COUNT": int(env.get("PROXY_COUNT") or 0),
+        # How long a server trusts what it remembers of a feed when no change is announced (calendar/changes.py).
+        "FEED_CACHE_SECONDS": float(env.get("FEED_CACHE_SECONDS") or 5),
         "HUEY_IMMEDIATE": _bool(env.get("HUEY_IMMEDIATE")),
         # With the worker running (it refreshes them every minute), report pages never recompute what changed: they show
         # the stored figures with the time they were computed. Without it, the first reader after a change

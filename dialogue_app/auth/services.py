@@ -182,7 +182,8 @@ def session_user(ident: str, now: datetime | None = None) -> User | None:
         return None
     row = db.session.execute(
         select(UserSession).where(UserSession.key_hash == _hash_token(key), UserSession.ended_at.is_(None))
-        .options(db.joinedload(UserSession.user))
+        # The unit too: nearly every page asks what the user's unit sees (one query fewer per request).
+        .options(db.joinedload(UserSession.user).joinedload(User.unit))
     ).scalar_one_or_none()
     now = now or utcnow()
     if row is None or row.user_id != int(user_id) or not row.user.active or not _alive(row, now):

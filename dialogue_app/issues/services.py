@@ -4,7 +4,7 @@ from datetime import date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from .. import officetime
 from ..auth.models import User
@@ -466,10 +466,13 @@ def issue_query(user: User, *, status: str | None = None, unit: Unit | None = No
     loaded in the same query. `unit` (where the issue is now) and `raised_in` (where it was raised) include
     the units below; `status` may also be a group ("open", "done"); dates are office-local days; `matching`
     a condition on Issue from above (the words typed, as the search index reads them)."""
+    # What a row shows is loaded by queries of their own over the page's rows (only what the session lacks):
+    # joined, PostgreSQL looked it up for every issue in scope before sorting and keeping 50 (200 ms for a
+    # branch of 6,500 issues on the national demo).
     stmt = (select(Issue).where(visible(user, Issue))
             .order_by(Issue.created_at.desc(), Issue.id.desc())
-            .options(joinedload(Issue.topic), joinedload(Issue.unit), joinedload(Issue.origin_unit),
-                     joinedload(Issue.business), joinedload(Issue.assignee), joinedload(Issue.rating)))
+            .options(selectinload(Issue.topic), selectinload(Issue.unit), selectinload(Issue.origin_unit),
+                     selectinload(Issue.business), selectinload(Issue.assignee), selectinload(Issue.rating)))
     if status in STATUS_GROUPS:
         stmt = stmt.where(Issue.status.in_(STATUS_GROUPS[status]))
     elif status:
