@@ -204,10 +204,12 @@ def build_dialogue(tmp: Path, port: int) -> tuple[str, dict]:
                 if index % 2 == 0:
                     moved = (occurrence.start + timedelta(days=1)).replace(hour=14, minute=0)
                     change_occurrence(series, occurrence.occurrence, start=moved,
-                                      location="Phòng họp 3" if index == 2 else None, notify=False)
+                                      location="Phòng họp 3" if index == 2 else None, notify=False,
+                                      past_allowed=True)
                     summary["moved"] += 1
                 else:
-                    change_occurrence(series, occurrence.occurrence, status="cancelled", notify=False)
+                    change_occurrence(series, occurrence.occurrence, status="cancelled", notify=False,
+                                      past_allowed=True)
                     summary["cancelled"] += 1
             summary["series"] += 1
         db.session.commit()

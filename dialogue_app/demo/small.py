@@ -216,12 +216,13 @@ def _seed_meetings(units, businesses) -> None:
     coffee, thursday, _, _ = created
     # Held online during the 2021 lockdown in Ho Chi Minh City, then back in the hall.
     for day in (date(2021, 7, 26), date(2021, 8, 30)):
-        scheduling_services.change_occurrence(coffee, day, status="cancelled", notify=False)
+        scheduling_services.change_occurrence(coffee, day, status="cancelled", notify=False, past_allowed=True)
     scheduling_services.change_occurrence(
         coffee, date(2026, 2, 23), start=datetime(2026, 2, 24, 14, 0, tzinfo=HANOI),
-        location="Phòng họp số 2, Chi cục Hải quan Khu công nghệ cao", notify=False,
+        location="Phòng họp số 2, Chi cục Hải quan Khu công nghệ cao", notify=False, past_allowed=True,
     )
-    scheduling_services.change_occurrence(thursday, date(2025, 12, 25), status="cancelled", notify=False)
+    scheduling_services.change_occurrence(thursday, date(2025, 12, 25), status="cancelled", notify=False,
+                                          past_allowed=True)
 
     # The coffee mornings of the last twelve months became meetings: attendance and minutes hang on them.
     today = datetime.now(HANOI)

@@ -7,6 +7,7 @@ demo's mail at /dev/mail with no mail server to install.
 
 import mailbox
 from dataclasses import dataclass
+from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -48,7 +49,7 @@ class Shown:
     subject: str
     sender: str
     to: str
-    date: str
+    date: datetime | None  # as its Date header says (shown in office time)
     text: str
     parts: list[tuple[str, str, int]]  # (filename or "", content type, bytes)
 
@@ -58,7 +59,7 @@ def shown(message: EmailMessage) -> Shown:
     parts = [(part.get_filename() or "", part.get_content_type(), len(part.get_payload(decode=True) or b""))
              for part in message.walk() if not part.is_multipart() and part is not body]
     return Shown(subject=str(message["Subject"] or ""), sender=str(message["From"] or ""),
-                 to=str(message["To"] or ""), date=str(message["Date"] or ""),
+                 to=str(message["To"] or ""), date=_date(message),
                  text=body.get_content() if body is not None else "", parts=parts)
 
 
@@ -67,7 +68,11 @@ class Received:
     key: str
     subject: str
     to: str
-    date: str
+    date: datetime | None
+
+
+def _date(message) -> datetime | None:
+    return getattr(message["Date"], "datetime", None)
 
 
 def _folder() -> mailbox.Maildir | None:
@@ -89,10 +94,9 @@ def received(limit: int = 200) -> list[Received]:
             headers = BytesParser(policy=policy.default).parsebytes(folder.get_bytes(key), headersonly=True)
         except (KeyError, OSError):  # taken away meanwhile
             continue
-        date = getattr(headers["Date"], "datetime", None)
+        date = _date(headers)
         found.append((date.timestamp() if date else 0, Received(
-            key=key, subject=str(headers["Subject"] or ""), to=str(headers["To"] or ""),
-            date=str(headers["Date"] or ""))))
+            key=key, subject=str(headers["Subject"] or ""), to=str(headers["To"] or ""), date=date)))
     found.sort(key=lambda pair: pair[0], reverse=True)
     return [item for _, item in found[:limit]]
 

@@ -38,6 +38,8 @@ def unread_notifications() -> int:
 
 def init_app(app: Flask) -> None:
     signals.businesses_invited.connect(receivers.on_businesses_invited)
+    signals.businesses_uninvited.connect(receivers.on_invitations_withdrawn)
+    signals.invitations_ended.connect(receivers.on_invitations_withdrawn)
     signals.meeting_changed.connect(receivers.on_meeting_changed)
     signals.answer_recorded.connect(receivers.on_answer_recorded)
     signals.issue_event.connect(receivers.on_issue_event)

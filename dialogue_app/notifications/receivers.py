@@ -19,7 +19,7 @@ from ..org.models import Contact
 from ..scheduling.models import Meeting, MeetingInvitation, Series
 from ..scope import HEADS, OFFICERS, get_visible, in_group
 from .models import Notification
-from .services import absolute, already_told, mail_sentence, notify, path_for
+from .services import absolute, already_told, mail_sentence, notify, path_for, refresh_unread, withdraw
 
 
 def _when(value: datetime | date | None) -> str:
@@ -86,15 +86,29 @@ def on_meeting_changed(sender, occurrence: date | None = None, cancelled: bool =
 
 def on_answer_recorded(sender: Rsvp, actor=None, **_) -> None:
     meeting = db.session.get(Meeting, sender.meeting_id)
-    organisers = db.session.execute(
+    organisers = _may_open(db.session.execute(
         select(User).where(User.role == Role.ORGANISER.value, User.active, User.unit_id == meeting.unit_id)
-        .order_by(User.id)).scalars()
+        .order_by(User.id)).scalars(), Meeting, meeting.id)
     contact = sender.contact
-    notify(_may_open(organisers, Meeting, meeting.id), "answer_received",
-           params={"contact": contact.name, "business": contact.business.name, "answer": sender.answer,
-                   "title": meeting.title, "when": _when(meeting.start)},
+    params = {"contact": contact.name, "business": contact.business.name, "answer": sender.answer,
+              "title": meeting.title, "when": _when(meeting.start)}
+    # A business's answers to one meeting not yet read are one line, kept current (its portal answers for
+    # each of its contacts at once; it may change its mind).
+    served = refresh_unread(organisers, "answer_received", "meeting", meeting.id,
+                            lambda old: old.get("business") == params["business"], params)
+    notify([user for user in organisers if user.id not in served], "answer_received", params=params,
            url=path_for("scheduling.meeting_page", meeting_id=meeting.id), subject="meeting",
            subject_id=meeting.id, actor=actor)
+
+
+def on_invitations_withdrawn(sender, business_ids=(), actor=None, **_) -> None:
+    """Businesses' invitations to a series or a meeting ended: their accounts lose what led to it, and are
+    told (leading to their portal, since the meeting is no longer theirs to open)."""
+    subject, ident, _url, params = _target(sender)
+    people = _business_users(business_ids)
+    withdraw(people, subject, ident, ("invited", "meeting_changed"))
+    notify(people, "uninvited", params=params, url=path_for("home.index"), subject=subject, subject_id=ident,
+           actor=actor)
 
 
 def _officers_of(unit_id: int, group=OFFICERS) -> list[User]:

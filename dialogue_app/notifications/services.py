@@ -8,13 +8,14 @@ from urllib.parse import urlsplit
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from ..auth.models import User
 from ..db import utcnow
 from ..exceptions import InvalidData
 from ..extensions import db
 from ..mail.services import enqueue_template
+from ..scope import is_business
 from .models import DELIVERIES, Notification, NotificationPreference
 
 
@@ -24,6 +25,7 @@ class Kind:
     default: str  # one of DELIVERIES
     text: object  # the sentence, with the notification's params
     cancelled_text: object | None = None  # the sentence when params["cancelled"]
+    business: bool = False  # told to business accounts (else to staff only)
 
 
 # The defaults spare people a second mail where the domain already writes one with the whole content (the
@@ -32,10 +34,12 @@ class Kind:
 # answer come by mail at once, as they always did (the issue's own mail), unless the person chose otherwise.
 KINDS: dict[str, Kind] = {
     "invited": Kind(_l("Invited to a meeting"), "app",
-                    _l("Your business is invited to “%(title)s” (%(when)s).")),
+                    _l("Your business is invited to “%(title)s” (%(when)s)."), business=True),
     "meeting_changed": Kind(_l("A meeting changed or was cancelled"), "mail",
                             _l("“%(title)s” (%(when)s) has changed."),
-                            _l("“%(title)s” (%(when)s) is cancelled.")),
+                            _l("“%(title)s” (%(when)s) is cancelled."), business=True),
+    "uninvited": Kind(_l("An invitation withdrawn"), "app",
+                      _l("The invitation to “%(title)s” (%(when)s) was withdrawn."), business=True),
     "answer_received": Kind(_l("A business answered an invitation"), "digest",
                             _l("%(contact)s (%(business)s) answered “%(answer)s” to “%(title)s” (%(when)s).")),
     "issue_assigned": Kind(_l("An issue assigned to me"), "mail",
@@ -43,13 +47,13 @@ KINDS: dict[str, Kind] = {
     "issue_escalated": Kind(_l("An issue escalated to my unit"), "mail",
                             _l("Issue #%(id)d “%(title)s” was escalated to %(unit)s.")),
     "issue_answered": Kind(_l("An answer to my business's issue"), "mail",
-                           _l("%(unit)s answered your issue “%(title)s”.")),
+                           _l("%(unit)s answered your issue “%(title)s”."), business=True),
     "issue_rated": Kind(_l("A rating of an answer"), "digest",
                         _l("The business rated the answer to issue #%(id)d “%(title)s”: %(score)d/5.")),
     "issue_overdue": Kind(_l("An issue past its due date"), "digest",
                           _l("Issue #%(id)d “%(title)s” is past its due date (%(due)s).")),
     "minutes_sent": Kind(_l("Minutes sent"), "app",
-                         _l("The minutes of “%(title)s” (%(when)s) were sent.")),
+                         _l("The minutes of “%(title)s” (%(when)s) were sent."), business=True),
 }
 DELIVERY_NAMES = {"app": _l("In the app only"), "mail": _l("A mail at once"), "digest": _l("In the daily digest")}
 ANSWER_NAMES = {"accepted": _l("will attend"), "declined": _l("will not attend"), "tentative": _l("maybe")}
@@ -156,11 +160,37 @@ def mark_all_read(user: User) -> int:
 
 
 def preferences(user: User) -> dict[str, str]:
-    """Every kind with how the person hears of it (their choice, else the default), in KINDS' order."""
+    """Every kind the person can be told of (a business account: what concerns a business) with how they hear
+    of it (their choice, else the default), in KINDS' order."""
     chosen = dict(db.session.execute(
         select(NotificationPreference.kind, NotificationPreference.delivery)
         .where(NotificationPreference.user_id == user.id)).all())
-    return {kind: chosen.get(kind, spec.default) for kind, spec in KINDS.items()}
+    business = is_business(user)
+    return {kind: chosen.get(kind, spec.default) for kind, spec in KINDS.items() if spec.business or not business}
+
+
+def refresh_unread(users: list[User], kind: str, subject: str, subject_id: int, same, params: dict) -> set[int]:
+    """Where one of `users` still has an unread notification of `kind` about this subject for which
+    `same(old_params)` holds, bring it up to date (new params, on top of the list) instead of adding another:
+    one business changing its answer three times, or answering for its three contacts at once, is one line to
+    read. The ids of the people so served."""
+    served = set()
+    for notification in db.session.execute(select(Notification).where(
+            Notification.user_id.in_([u.id for u in users]), Notification.kind == kind,
+            Notification.subject == subject, Notification.subject_id == subject_id,
+            Notification.read_at.is_(None))).scalars():
+        if notification.user_id not in served and same(notification.params or {}):
+            notification.params, notification.created_at = dict(params), utcnow()
+            served.add(notification.user_id)
+    return served
+
+
+def withdraw(users: list[User], subject: str, subject_id: int, kinds: tuple[str, ...]) -> None:
+    """The people no longer reach this subject: what pointed them at it goes (it would lead to "not found")."""
+    if users:
+        db.session.execute(delete(Notification).where(
+            Notification.user_id.in_([u.id for u in users]), Notification.subject == subject,
+            Notification.subject_id == subject_id, Notification.kind.in_(kinds)))
 
 
 def set_preferences(user: User, choices: dict[str, str]) -> None:

@@ -87,7 +87,7 @@ class MeetingForm(FlaskForm):
         validators=[InputRequired(_l("Enter the duration.")),
                     NumberRange(5, 720, _l("A meeting lasts from 5 minutes to 12 hours."))],
     )
-    description = TextAreaField(_l("Agenda"), validators=[Optional(), Length(max=10_000)])
+    description = TextAreaField(_l("Meeting agenda"), validators=[Optional(), Length(max=10_000)])
 
 
 class AdjustmentForm(FlaskForm):

@@ -283,11 +283,19 @@ def occurrence_of(series: Series, day: date) -> Occurrence:
 
 
 def change_occurrence(series: Series, day: date, *, start: datetime | None = None, location: str | None = None,
-                      status: str | None = None, notify: bool = True) -> Occurrence:
-    """Move, relocate, cancel or restore one occurrence without touching the others."""
+                      status: str | None = None, notify: bool = True, past_allowed: bool = False) -> Occurrence:
+    """Move, relocate, cancel or restore one occurrence without touching the others. A meeting that has begun
+    is history (its attendance, minutes and issues hang on it), and nothing moves into the past: both refused
+    unless `past_allowed` (the demo writing a past year)."""
     current = occurrence_of(series, day)  # NotFound for a date the rule never produced
     if start is None and location is None and status is None:
         return current
+    if not past_allowed:
+        now = utcnow()
+        if current.start <= now:
+            raise InvalidData(_l("This meeting has already taken place: it can no longer be moved or cancelled."))
+        if start is not None and start.tzinfo is not None and start <= now:
+            raise InvalidData.on("start", _l("A meeting cannot be moved into the past: choose a later time."))
     override = next((o for o in series.overrides if o.occurrence == day), None)
     if override is None:
         override = OccurrenceOverride(series=series, occurrence=day)

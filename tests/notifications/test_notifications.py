@@ -2,7 +2,7 @@
 and each person's choice per kind (in the app only, a mail at once, the daily digest)."""
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -159,8 +159,7 @@ def test_invitations_and_changes_reach_the_invited_business_s_users_only(world, 
     assert invited.kind == "invited" and invited.url == f"/meetings/{meeting.id}"
     assert mine(steel_user) == [] and mine(world["organiser"]) == []
 
-    invite_to_meeting(meeting, world["steel"])
-    signals.businesses_invited.send(meeting, business_ids=[world["steel"].id])
+    invite_to_meeting(meeting, world["steel"])  # which announces it (businesses_invited)
     db.session.commit()
     assert [n.kind for n in mine(steel_user)] == ["invited"]
 
@@ -348,3 +347,41 @@ def test_an_account_that_is_also_an_invited_contact_is_not_mailed_a_change_twice
     db.session.commit()
     assert [n.kind for n in mine(same)] == ["meeting_changed"] and outbox_to(same.email) == []
     assert len(outbox_to(world["coffee_user"].email)) == 1
+
+
+def test_one_business_answering_is_one_line_kept_current_and_an_ended_invitation_leaves_no_dead_link(
+        world, api, client, login, make_meeting, units):
+    coffee, coffee_user, organiser = world["coffee"], world["coffee_user"], world["organiser"]
+    add_contact(coffee, name="Lê Minh Tuấn", email="tuan@caphe.example.vn")
+    add_contact(coffee, name="Đỗ Thu Hà", email="ha@caphe.example.vn")
+    db.session.commit()
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=9)
+    meeting = make_meeting(unit=units["HCM-A"], start=start, title="Hội nghị chuyên đề C/O")
+    assert api(organiser).post(f"/api/v1/meetings/{meeting.id}/invitations",
+                               json={"business_id": coffee.id}).status_code == 201
+    [item] = api(coffee_user).get("/api/v1/invitations").json["items"]
+    # The account matches no contact: its answer is its three contacts' answer. The organisers read one line,
+    # which follows the business's change of mind.
+    for answer in ("accepted", "tentative"):
+        assert api(coffee_user).put(item["answer_url"], json={"answer": answer}).status_code == 200
+    for person in (organiser, world["officer"]):
+        answers = [n for n in mine(person) if n.kind == "answer_received"]
+        assert len(answers) == 1 and answers[0].params["answer"] == "tentative"
+
+    assert [n.kind for n in mine(coffee_user) if n.subject == "meeting"] == ["invited"]
+    assert api(organiser).delete(f"/api/v1/meetings/{meeting.id}/invitations/{coffee.id}").status_code == 204
+    [withdrawn] = [n for n in mine(coffee_user) if n.subject == "meeting"]
+    assert withdrawn.kind == "uninvited" and withdrawn.url == "/"
+    login(coffee_user)
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "Lời mời dự “Hội nghị chuyên đề C/O”" in page and "đã được thu hồi" in page
+
+
+def test_a_business_chooses_only_among_what_concerns_a_business(world, client, login):
+    login(world["coffee_user"])
+    page = client.get("/account/notifications").get_data(as_text=True)
+    assert 'name="invited"' in page and 'name="uninvited"' in page
+    for staff_only in ("issue_assigned", "issue_escalated", "issue_rated", "issue_overdue", "answer_received"):
+        assert staff_only not in page
+    login(world["organiser"])
+    assert "issue_assigned" in client.get("/account/notifications").get_data(as_text=True)
