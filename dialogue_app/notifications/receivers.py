@@ -48,14 +48,18 @@ def _target(sender, occurrence: date | None = None) -> tuple[str, int, str, dict
         return "meeting", sender.id, path_for("scheduling.meeting_page", meeting_id=sender.id), {
             "title": sender.title, "when": _when(sender.start)}
     when = _when(occurrence) if occurrence is not None else _when(sender.first_start)
-    return "series", sender.id, path_for("scheduling.series_page", series_id=sender.id), {
-        "title": sender.title, "when": when}
+    # One occurrence: the series page at its year, on its line (the page shows one year).
+    url = (path_for("scheduling.series_page", series_id=sender.id, year=occurrence.year) + f"#o-{occurrence}"
+           if occurrence is not None else path_for("scheduling.series_page", series_id=sender.id))
+    return "series", sender.id, url, {"title": sender.title, "when": when}
 
 
 def on_businesses_invited(sender, business_ids=(), actor=None, **_) -> None:
-    subject, ident, url, params = _target(sender)
+    subject, ident, _url, params = _target(sender)
     people = _may_open(_business_users(business_ids), type(sender), ident)
-    notify(people, "invited", params=params, url=url, subject=subject, subject_id=ident, actor=actor)
+    # To the portal, where the invitation is answered (the meeting's own page only shows it).
+    notify(people, "invited", params=params, url=path_for("home.index"), subject=subject, subject_id=ident,
+           actor=actor)
 
 
 def _invited_business_ids(sender) -> set[int]:
