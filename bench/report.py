@@ -101,6 +101,14 @@ BENCHMARKS = [
               "304 beside a bare Flask app's 304 for the same bytes, its full answer beside Radicale; the cached "
               "minutes PDF. wrk and locust on the same machine.",
               anchor="a bare Flask + SQLAlchemy + Jinja page, a bare Flask 304, Radicale"),
+    Benchmark("invitation_mail", "Invitation to mail", "issue 14",
+              "An organiser invites a business with three contacts through the API (one meeting, then a series), "
+              "20 times each, with a real worker process (`flask --app wsgi worker`, Huey on SQLite in the instance "
+              "folder, then on Redis when it answers) and a real SMTP server (aiosmtpd): the time from the POST's "
+              "answer until the SMTP server holds each contact's iMIP REQUEST; against the outbox's sender called "
+              "directly (send_pending) and a bare smtplib session sending the same three messages, after each "
+              "invitation.",
+              anchor="send_pending called directly, and bare smtplib, on the same messages"),
 ]
 LOAD = Benchmark("load", "Load test", "issue 9",
                  "A realistic mix against gunicorn (4 workers x 2 threads) and PostgreSQL with the national demo, "
