@@ -144,4 +144,6 @@ def nudge(name: str, delay: float | None = None) -> None:
 def run_worker(workers: int = 2) -> None:
     """Run the consumer, with the clock (SCHEDULE), until it is stopped (SIGINT or SIGTERM finish the tasks in
     hand first)."""
-    huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()
+    # An idle consumer looks at the queue less and less often, by default up to every 10 s: an invitation made
+    # after a quiet spell would wait that long for its mail. Once a second at most costs one cheap read.
+    huey.create_consumer(workers=workers, worker_type="thread", periodic=True, max_delay=1.0).run()
