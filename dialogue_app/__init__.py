@@ -18,6 +18,7 @@ from . import (
     issues,
     logsafe,
     mail,
+    minutes,
     notifications,
     reports,
     scheduling,
@@ -87,6 +88,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     scheduling.init_app(app)
     issues.init_app(app)
     calendar.init_app(app)
+    minutes.init_app(app)
     audit.init_app(app)
     reports.init_app(app)
     imports.init_app(app)
