@@ -33,6 +33,7 @@ from .calendar.fastpath import FeedFastPath
 from .cli import register_commands
 from .db import render_migration_item
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .minutes.served import PdfFastPath
 from .search.models import include_in_autogenerate
 from .web import IdConverter
 
@@ -99,6 +100,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     views.init_app(app)
     init_api(app)
     app.wsgi_app = FeedFastPath(app.wsgi_app, app)
+    app.wsgi_app = PdfFastPath(app.wsgi_app, app)
     if app.config["PROXY_COUNT"]:  # behind nginx: the client's address and scheme from its X-Forwarded-* headers
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=app.config["PROXY_COUNT"])
     register_commands(app)
