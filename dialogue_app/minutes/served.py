@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app
 from itsdangerous import BadSignature
+from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.http import parse_cookie, parse_etags
 
@@ -169,6 +170,8 @@ class PdfFastPath:
                 engine = db.engine
             connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             self.local.connection = connection
+            # Closed with the engine's pool (the tests dispose theirs), not left to the garbage collector.
+            event.listen(engine, "engine_disposed", lambda _engine: self._forget_connection())
         return connection
 
     def _forget_connection(self) -> None:
@@ -176,3 +179,4 @@ class PdfFastPath:
         if connection is not None:
             with suppress(SQLAlchemyError):  # already gone
                 connection.invalidate()
+                connection.close()
