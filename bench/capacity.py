@@ -319,13 +319,20 @@ def main() -> int:
             organiser_cookie = cookies[organiser["email"]]
             requests.get(base + pdf_path, headers={"Cookie": organiser_cookie}, timeout=120)  # renders and stores it
             timings = sequential(base, pdf_path, organiser_cookie, 300)
+            # The same server's cheapest answer (no database, no template), measured right after: what the
+            # machine's load adds to any request at this moment.
+            constant = sequential(base, "/healthz", organiser_cookie, 300)
             p95 = timings[int(len(timings) * 0.95) - 1]
+            constant_p95 = constant[int(len(constant) * 0.95) - 1]
             ok = p95 < PDF_P95_MS
             met &= ok
             print(f"  minutes PDF from the cache (one client, 300 GETs): p50 {statistics.median(timings):.2f} ms, "
-                  f"p95 {p95:.2f} ms {'met' if ok else 'MISSED'}")
-            rows.append(row("minutes PDF from the cache, p95", p95, "ms", f"< {PDF_P95_MS:g} ms", met=ok,
-                            detail=f"median {statistics.median(timings):.2f} ms, one client, 300 GETs in a row"))
+                  f"p95 {p95:.2f} ms {'met' if ok else 'MISSED'} | /healthz, same server: p50 "
+                  f"{statistics.median(constant):.2f} ms, p95 {constant_p95:.2f} ms")
+            rows.append(row("minutes PDF from the cache, p95", p95, "ms", f"< {PDF_P95_MS:g} ms",
+                            anchor=f"/healthz, same server, right after: p95 {constant_p95:.2f} ms", met=ok,
+                            detail=f"median {statistics.median(timings):.2f} ms (/healthz "
+                                   f"{statistics.median(constant):.2f} ms), one client, 300 GETs in a row"))
         shares = ", ".join(f"{k} {v:.0%}" for k, v in busy.items())
         print(f"Other processes took of the machine: {shares}")
         steps = locals().get("steps", [])

@@ -18,6 +18,7 @@ from . import (
     issues,
     logsafe,
     mail,
+    minutes,
     notifications,
     reports,
     scheduling,
@@ -32,6 +33,7 @@ from .calendar.fastpath import FeedFastPath
 from .cli import register_commands
 from .db import render_migration_item
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .minutes.served import PdfFastPath
 from .search.models import include_in_autogenerate
 from .web import IdConverter
 
@@ -87,6 +89,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     scheduling.init_app(app)
     issues.init_app(app)
     calendar.init_app(app)
+    minutes.init_app(app)
     audit.init_app(app)
     reports.init_app(app)
     imports.init_app(app)
@@ -97,6 +100,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     views.init_app(app)
     init_api(app)
     app.wsgi_app = FeedFastPath(app.wsgi_app, app)
+    app.wsgi_app = PdfFastPath(app.wsgi_app, app)
     if app.config["PROXY_COUNT"]:  # behind nginx: the client's address and scheme from its X-Forwarded-* headers
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=app.config["PROXY_COUNT"])
     register_commands(app)

@@ -79,6 +79,8 @@ def from_environment(instance_path: str) -> dict:
         "PROXY_COUNT": int(env.get("PROXY_COUNT") or 0),
         # How long a server trusts what it remembers of a feed when no change is announced (calendar/changes.py).
         "FEED_CACHE_SECONDS": float(env.get("FEED_CACHE_SECONDS") or 5),
+        # The same for the minutes PDF's answers (minutes/served.py), when no change is announced.
+        "MINUTES_PDF_CACHE_SECONDS": float(env.get("MINUTES_PDF_CACHE_SECONDS") or 5),
         "HUEY_IMMEDIATE": _bool(env.get("HUEY_IMMEDIATE")),
         # With the worker running (it refreshes them every minute), report pages never recompute what changed: they show
         # the stored figures with the time they were computed. Without it, the first reader after a change

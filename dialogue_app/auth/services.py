@@ -7,7 +7,7 @@ from functools import cache
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..db import utcnow
@@ -193,6 +193,29 @@ def session_user(ident: str, now: datetime | None = None) -> User | None:
         db.session.commit()
     row.user.session_key = key
     return row.user
+
+
+SESSION_STATE = (
+    select(UserSession.user_id, UserSession.created_at, UserSession.last_seen_at, UserSession.remember,
+           UserSession.ended_at)
+    .join(User, User.id == UserSession.user_id)
+    .where(UserSession.key_hash == bindparam("key_hash"), UserSession.ended_at.is_(None), User.active)
+)
+
+
+def live_session_user_id(connection, ident: str, now: datetime | None = None) -> int | None:
+    """The id of the active user whose live session `ident` names, by one statement on a plain `connection`,
+    as `session_user` decides it; None as well when the session's last use is due to be written (the caller
+    then goes the usual way, which writes it)."""
+    user_id, _, key = (ident or "").partition(":")
+    if not user_id.isdigit() or not key or len(key) > 100:
+        return None
+    row = connection.execute(SESSION_STATE, {"key_hash": _hash_token(key)}).one_or_none()
+    now = now or utcnow()
+    if row is None or row.user_id != int(user_id) or not _alive(row, now) \
+            or now - row.last_seen_at > LAST_SEEN_RESOLUTION:
+        return None
+    return row.user_id
 
 
 def current_session_row(user: User) -> UserSession | None:

@@ -18,7 +18,7 @@ from ..auth.bearer import file_reader
 from ..exceptions import ServiceError
 from ..extensions import db
 from ..issues import services as issue_services
-from ..minutes import services, signed
+from ..minutes import served, services, signed
 from ..minutes.forms import FinaliseForm, MinutesForm, SendForm, SignedUploadForm, SignForm
 from ..minutes.markup import render_markdown
 from ..scheduling.models import Meeting
@@ -179,16 +179,12 @@ def minutes_pdf(meeting_id: int):
     reader = file_reader()
     if reader is None:
         return current_app.login_manager.unauthorized()  # the usual redirect to the sign-in page
-    meeting = visible_meeting(meeting_id, reader)
-    minutes = services.get_minutes(meeting)
-    if not services.can_read(reader, minutes):
-        abort(404)
-    cached = signed.pdf_for(meeting, reader, minutes)
-    headers = {"ETag": f'"{cached.etag}"', "Cache-Control": "private, no-cache",
-               "Content-Disposition": f'inline; filename="{services.pdf_filename(meeting)}"'}
-    if request.if_none_match.contains_weak(cached.etag):
+    answer = served.served_pdf(reader, meeting_id) or abort(404)
+    headers = {"ETag": f'"{answer.etag}"', "Cache-Control": "private, no-cache",
+               "Content-Disposition": f'inline; filename="{answer.filename}"'}
+    if request.if_none_match.contains_weak(answer.etag):
         db.session.commit()
         return Response(status=304, headers=headers)
-    data = cached.data()
+    data = answer.data()
     db.session.commit()
     return Response(data, mimetype="application/pdf", headers=headers)

@@ -3,17 +3,21 @@ safe rendering, the cache, sending, the API."""
 
 import http.server
 import io
+import os
 import re
 import threading
 from datetime import date, datetime, time
+from time import monotonic, sleep
 
 import pytest
+import redis
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
 import dialogue_app.minutes.models  # noqa: F401  (the schema is made from the models imported)
 from dialogue_app import pdf as minutes_pdf
 from dialogue_app.attendance import services as attendance
+from dialogue_app.auth import services as auth_services
 from dialogue_app.extensions import db
 from dialogue_app.issues import services as issue_services
 from dialogue_app.mail.models import OutboxMessage
@@ -493,3 +497,114 @@ def test_the_meeting_page_section_and_who_may_open_the_page(app, client, login, 
     login(world["coffee_user"])
     assert client.get(f"/meetings/{meeting.id}/minutes").status_code == 404
     assert client.get(f"/meetings/{meeting.id}/minutes.pdf").status_code == 404
+
+
+# -- The cached PDF remembered by each server (issue 19: a cache hit under 5 ms at p95) ----------------------------
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def remember_for_an_hour(app):
+    """Only a committed change, never the clock, can make the server ask the database again."""
+    app.extensions["minutes_pdfs"].changes.max_age = 3600
+
+
+def final_minutes(api, world, body="Nội dung đã chốt"):
+    staff = api(world["organiser"])
+    meeting = world["october"]
+    staff.put(f"/api/v1/meetings/{meeting.id}/minutes", json={"body": body, "chair": "Ông Hùng",
+                                                              "secretary": "Bà Trang"})
+    assert staff.post(f"/api/v1/meetings/{meeting.id}/minutes/finalise", json={}).status_code == 200
+    return f"/meetings/{meeting.id}/minutes.pdf"
+
+
+def test_a_remembered_pdf_asks_the_database_only_whether_the_person_is_still_signed_in(app, client, login, world,
+                                                                                        count_queries):
+    remember_for_an_hour(app)
+    entered_flask = []
+    app.before_request(lambda: entered_flask.append(1))
+    login(world["organiser"])
+    path = f"/meetings/{world['october'].id}/minutes.pdf"
+    first = client.get(path)
+    assert first.status_code == 200 and first.content_type == "application/pdf"
+    entered_flask.clear()
+    with count_queries() as counted:
+        again = client.get(path)
+        browser_again = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
+    assert again.headers["Content-Disposition"] == first.headers["Content-Disposition"]
+    assert browser_again.status_code == 304 and browser_again.headers["ETag"] == first.headers["ETag"]
+    assert counted.n == 2 and entered_flask == []  # the server-side session, once per request, ahead of Flask
+    for name, value in first.headers.items():
+        if name != "Set-Cookie":
+            assert again.headers[name] == value, name
+
+
+def test_an_ended_session_is_refused_at_once_though_the_pdf_is_remembered(app, client, login, world):
+    remember_for_an_hour(app)
+    login(world["organiser"])
+    path = f"/meetings/{world['october'].id}/minutes.pdf"
+    assert client.get(path).status_code == 200
+    auth_services.end_sessions(world["organiser"])
+    db.session.commit()
+    refused = client.get(path)
+    assert refused.status_code == 302 and "/login" in refused.headers["Location"]
+
+
+def test_a_business_not_invited_is_refused_though_an_invited_ones_pdf_is_remembered(app, api, world, units,
+                                                                                     make_business, make_user):
+    remember_for_an_hour(app)
+    stranger = make_user("business", business=make_business(units["HCM-A"], name="Công ty TNHH Gỗ Bình Dương"))
+    path = final_minutes(api, world)
+    owner = api(world["coffee_user"])
+    assert owner.get(path).status_code == 200 and owner.get(path).status_code == 200
+    assert api(stranger).get(path).status_code == 404
+    # Uninvited: refused at once, though its last answer was remembered.
+    scheduling.uninvite_from_series(world["series"], world["coffee"])
+    db.session.commit()
+    assert owner.get(path).status_code == 404
+
+
+def test_a_change_to_the_minutes_is_served_at_once(app, api, world):
+    remember_for_an_hour(app)
+    staff = api(world["organiser"])
+    meeting = world["october"]
+    path = f"/meetings/{meeting.id}/minutes.pdf"
+    staff.put(f"/api/v1/meetings/{meeting.id}/minutes", json={"body": "Bản đầu tiên"})
+    first = staff.get(path)
+    assert "Bản đầu tiên" in read_pdf(first.data)[1]
+    staff.put(f"/api/v1/meetings/{meeting.id}/minutes", json={"body": "Bản sửa lại", "base_revision": 1})
+    changed = staff.get(path, headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200 and changed.headers["ETag"] != first.headers["ETag"]
+    assert "Bản sửa lại" in read_pdf(changed.data)[1]
+
+
+def test_a_change_through_one_server_is_served_at_once_by_the_other(app, api, world, another_app):
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis is not answering at {REDIS_URL}")
+        pytest.skip(f"Redis is not answering at {REDIS_URL}")
+    app.config.update(REDIS_URL=REDIS_URL)
+    app.extensions["minutes_pdfs"].changes.redis_url = REDIS_URL
+    other = another_app(REDIS_URL=REDIS_URL, MINUTES_PDF_CACHE_SECONDS=3600)
+    staff = api(world["organiser"])
+    meeting = world["october"]
+    path = f"/meetings/{meeting.id}/minutes.pdf"
+    staff.put(f"/api/v1/meetings/{meeting.id}/minutes", json={"body": "Bản đầu tiên"})
+    there = other.test_client()
+    headers = {"Authorization": f"Bearer {staff.token}"}
+    etag = there.get(path, headers=headers).headers["ETag"]
+    began = monotonic()
+    while not other.extensions["minutes_pdfs"].changes.listening and monotonic() - began < 5:
+        sleep(0.01)
+    assert other.extensions["minutes_pdfs"].changes.listening, "the other server never subscribed"
+    assert there.get(path, headers={**headers, "If-None-Match": etag}).status_code == 304
+
+    staff.put(f"/api/v1/meetings/{meeting.id}/minutes", json={"body": "Bản sửa lại", "base_revision": 1})
+    began = monotonic()
+    while there.get(path, headers={**headers, "If-None-Match": etag}).status_code == 304:
+        assert monotonic() - began < 1, "the other server still answers 304 for the old minutes"
+        sleep(0.01)
+    assert "Bản sửa lại" in read_pdf(there.get(path, headers=headers).data)[1]
