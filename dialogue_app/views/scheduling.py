@@ -348,11 +348,11 @@ def meeting_page(meeting_id: int):
         invitees = meeting.series.invitees if meeting.series else []
         quick_form.business.choices = select_choices([("", "—")] + [(b.tax_code, b.name) for b in invitees])
     staff = is_staff(current_user)
-    invited = attendance.invited_businesses(meeting) if staff else []
+    invited, invited_alone = attendance.invitations(meeting) if staff else ([], [])
     attendees = attendance.attendees_of(meeting) if staff else []
     return render_template("scheduling/meeting.html", meeting=meeting, raised=raised, carried_over=carried_over,
                            quick_form=quick_form, staff=staff, invited=invited, attendees=attendees,
-                           invited_alone=attendance.invited_alone(meeting) if staff else [],
+                           invited_alone=invited_alone,
                            expected=attendance.expected(meeting, invited, attendees) if staff else [])
 
 
