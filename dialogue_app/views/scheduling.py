@@ -370,11 +370,11 @@ def month():
     weeks = month_calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
     window_start = datetime.combine(weeks[0][0], time.min, tzinfo=zone)
     window_end = datetime.combine(weeks[-1][-1] + timedelta(days=1), time.min, tzinfo=zone)
-    entries = services.agenda(current_user, window_start, window_end)
+    holidays = services.agenda_holidays(window_start, window_end)
+    entries = services.agenda(current_user, window_start, window_end, holidays)
     by_day: dict[date, list] = {}
     for entry in entries:
         by_day.setdefault(entry.start.astimezone(zone).date(), []).append(entry)
-    holidays = officetime.holiday_calendar(range(weeks[0][0].year, weeks[-1][-1].year + 1))
     previous = (first - timedelta(days=1)).replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
     return render_template("scheduling/calendar.html", weeks=weeks, first=first, by_day=by_day, today=today,
