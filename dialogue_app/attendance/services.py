@@ -36,6 +36,18 @@ def invited_businesses(meeting: Meeting) -> list[Business]:
     return sorted(businesses.values(), key=lambda b: b.name)
 
 
+def invitations(meeting: Meeting) -> tuple[list[Business], list[Business]]:
+    """What the meeting page shows in one query: every business invited (as invited_businesses) and those
+    invited to this meeting alone (as invited_alone), each by name."""
+    alone = list(db.session.execute(
+        select(Business).join(MeetingInvitation, MeetingInvitation.business_id == Business.id)
+        .where(MeetingInvitation.meeting_id == meeting.id).order_by(Business.name)
+    ).scalars())
+    businesses = {b.id: b for b in (meeting.series.invitees if meeting.series else [])}
+    businesses.update({b.id: b for b in alone})
+    return sorted(businesses.values(), key=lambda b: b.name), alone
+
+
 def invited_alone(meeting: Meeting) -> list[Business]:
     """The businesses invited to this meeting alone (not through its series), by name."""
     return list(db.session.execute(

@@ -47,6 +47,8 @@ class User(UserMixin, db.Model):
     # keeps get_id() in the session and in the remember cookie, so both name one UserSession, which the server
     # can end. A cookie copied before the end, or a remember cookie alone, then opens nothing.
     session_key = None
+    # What the session lookup read beside the user (auth.services.read_with_session), by name; None otherwise.
+    session_figures = None
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

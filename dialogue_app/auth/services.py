@@ -2,12 +2,13 @@
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cache
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, bindparam, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..db import utcnow
@@ -175,19 +176,32 @@ def start_session(user: User, *, user_agent: str = "", address: str = "", rememb
     return key
 
 
+# Figures every page shows of the signed-in person, read in the session lookup's own statement (one round trip
+# fewer per page): name -> a scalar subquery on the user's id. Registered by the packages above that own them
+# (notifications: the bell's unread count); the user carries the values read as `session_figures`.
+_SESSION_FIGURES: dict[str, Callable[[ColumnElement[int]], ColumnElement]] = {}
+
+
+def read_with_session(name: str, figure: Callable[[ColumnElement[int]], ColumnElement]) -> None:
+    _SESSION_FIGURES[name] = figure
+
+
 def session_user(ident: str, now: datetime | None = None) -> User | None:
     """The active user whose live session `ident` (what get_id() gave, "<user id>:<key>") names, else None."""
     user_id, _, key = (ident or "").partition(":")
     if not user_id.isdigit() or not key or len(key) > 100:
         return None
-    row = db.session.execute(
-        select(UserSession).where(UserSession.key_hash == _hash_token(key), UserSession.ended_at.is_(None))
+    found = db.session.execute(
+        select(UserSession, *(figure(UserSession.user_id).label(name) for name, figure in _SESSION_FIGURES.items()))
+        .where(UserSession.key_hash == _hash_token(key), UserSession.ended_at.is_(None))
         # The unit too: nearly every page asks what the user's unit sees (one query fewer per request).
         .options(db.joinedload(UserSession.user).joinedload(User.unit))
-    ).scalar_one_or_none()
+    ).one_or_none()
+    row = found[0] if found is not None else None
     now = now or utcnow()
     if row is None or row.user_id != int(user_id) or not row.user.active or not _alive(row, now):
         return None
+    row.user.session_figures = dict(zip(_SESSION_FIGURES, found[1:], strict=True))
     if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
         row.last_seen_at = now
         db.session.commit()

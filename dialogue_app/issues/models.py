@@ -61,6 +61,9 @@ class Issue(db.Model):
         Index("ix_issues_status_due", "status", "due_date", "origin_unit_id", "topic_id", "channel", "created_at"),
         # Who sees an issue is decided by where it was raised; a unit's list is newest first.
         Index("ix_issues_origin_created", "origin_unit_id", "created_at"),
+        # The list filtered by status (its usual "open" group) within the units one sees: the few open issues of
+        # a branch without walking its closed ones (the status-first index above skipped through every due date).
+        Index("ix_issues_origin_status_created", "origin_unit_id", "status", "created_at"),
         # The reports read a period's issues from this index alone, without visiting the table.
         Index("ix_issues_report", "created_at", "origin_unit_id", "topic_id", "channel", "status", "due_date",
               "answer_workdays", "answered_on_time"),

@@ -399,11 +399,19 @@ def issues_raised_at(user: User, meeting: Meeting) -> list[Issue]:
 
 
 def meeting_issues(user: User, meeting: Meeting) -> tuple[list[Issue], list[Issue]]:
-    """What a meeting's page lists: the issues raised at it, and those still open from earlier meetings of its
-    series (two queries; none for the second on a one-off meeting)."""
-    raised = issues_raised_at(user, meeting)
-    carried = list(db.session.execute(carried_over_query(user, meeting)).unique().scalars()) \
-        if meeting.series_id else []
+    """What a meeting's page lists: the issues raised at it (newest first), and those still open from earlier
+    meetings of its series (oldest first). One query for both, so that what their rows show is loaded once."""
+    if not meeting.series_id:
+        return issues_raised_at(user, meeting), []
+    # The series' meetings up to this one first, so that PostgreSQL reads issues by meeting (an OR of the two
+    # lists' conditions scanned every issue in scope).
+    so_far = select(Meeting.id).where(Meeting.series_id == meeting.series_id,
+                                      or_(Meeting.id == meeting.id, Meeting.start < meeting.start))
+    both = list(db.session.execute(issue_query(user).where(
+        Issue.meeting_id.in_(so_far),
+        or_(Issue.meeting_id == meeting.id, Issue.status.in_([s.value for s in OPEN_STATUSES])))).unique().scalars())
+    raised = [i for i in both if i.meeting_id == meeting.id]
+    carried = sorted((i for i in both if i.meeting_id != meeting.id), key=lambda i: (i.created_at, i.id))
     return raised, carried
 
 

@@ -5,11 +5,12 @@ The domains below announce through dialogue_app.signals; the receivers here, con
 who is told (receivers.py), through scope.
 """
 
-from flask import Flask
+from flask import Flask, request
 from flask_login import current_user
 
 from .. import signals, tasks
 from ..audit.services import acting_as
+from ..auth import services as auth_services
 from ..extensions import db
 from ..issues.services import queue_digests
 from . import receivers, services
@@ -32,8 +33,14 @@ def digests_task(app: Flask) -> tuple[int, int]:
 
 
 def unread_notifications() -> int:
-    """For the bell in the top bar: the signed-in person's unread count (one COUNT query), else 0."""
-    return services.unread_count(current_user) if current_user.is_authenticated else 0
+    """For the bell in the top bar: the signed-in person's unread count, else 0. A GET changes no notification,
+    so it shows the count read with the session (no query of its own); after a POST, counted again."""
+    if not current_user.is_authenticated:
+        return 0
+    figures = current_user.session_figures or {}
+    if request.method in ("GET", "HEAD") and "unread_notifications" in figures:
+        return figures["unread_notifications"]
+    return services.unread_count(current_user)
 
 
 def init_app(app: Flask) -> None:
@@ -47,4 +54,5 @@ def init_app(app: Flask) -> None:
     tasks.register("notify-overdue", overdue_task)
     tasks.register("send-digests", digests_task)
     app.add_template_global(unread_notifications)
+    auth_services.read_with_session("unread_notifications", services.unread_count_of)
     app.add_template_global(services.describe, "describe_notification")

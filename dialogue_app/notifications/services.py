@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 
 from ..auth.models import User
 from ..db import utcnow
@@ -123,12 +123,14 @@ def mail_sentence(user: User, notification: Notification) -> None:
                      url=absolute(notification.url))
 
 
+def unread_count_of(user_id: ColumnElement[int] | int) -> ColumnElement[int]:
+    """The bell's figure as a subquery: a COUNT on the index of a person's unread notifications."""
+    return (select(func.count()).select_from(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None)).scalar_subquery())
+
+
 def unread_count(user: User) -> int:
-    """The bell's figure: one COUNT on the index of a person's unread notifications."""
-    return db.session.execute(
-        select(func.count()).select_from(Notification)
-        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
-    ).scalar_one()
+    return db.session.execute(select(unread_count_of(user.id))).scalar_one()
 
 
 def notifications_of(user: User, *, unread_only: bool = False, limit: int = 200) -> list[Notification]:

@@ -586,13 +586,20 @@ class AgendaEntry:
     meeting: Meeting | None
 
 
-def agenda(user, window_start: datetime, window_end: datetime) -> list[AgendaEntry]:
+def agenda_holidays(window_start: datetime, window_end: datetime) -> HolidayCalendar:
+    """The holiday calendar an agenda of the window reads (a page showing the window's days off too passes it
+    to agenda rather than reading the adjustments twice)."""
+    return holiday_calendar(range(window_start.year - 1, window_end.year + 2))
+
+
+def agenda(user, window_start: datetime, window_end: datetime,
+           holidays: HolidayCalendar | None = None) -> list[AgendaEntry]:
     """Every meeting `user` may see starting in the window, series occurrences and one-offs, by start.
 
     A fixed number of queries whatever the number of series: series with their overrides, the holiday
-    adjustments, and the meetings.
+    adjustments (none when `holidays`, from agenda_holidays, is given), and the meetings.
     """
-    return _agenda(visible(user, Series), visible(user, Meeting), window_start, window_end)
+    return _agenda(visible(user, Series), visible(user, Meeting), window_start, window_end, holidays)
 
 
 def unit_agenda(unit: Unit, window_start: datetime, window_end: datetime) -> list[AgendaEntry]:
@@ -601,12 +608,13 @@ def unit_agenda(unit: Unit, window_start: datetime, window_end: datetime) -> lis
     return _agenda(Series.unit_id.in_(below), Meeting.unit_id.in_(below), window_start, window_end)
 
 
-def _agenda(series_where, meetings_where, window_start: datetime, window_end: datetime) -> list[AgendaEntry]:
+def _agenda(series_where, meetings_where, window_start: datetime, window_end: datetime,
+            holidays: HolidayCalendar | None = None) -> list[AgendaEntry]:
     series_list = db.session.execute(
         select(Series).where(series_where)
         .options(joinedload(Series.unit), selectinload(Series.overrides))
     ).scalars().all()
-    calendar = holiday_calendar(range(window_start.year - 1, window_end.year + 2))
+    calendar = holidays or agenda_holidays(window_start, window_end)
     meetings = db.session.execute(
         select(Meeting).where(meetings_where, Meeting.start >= window_start - timedelta(days=40),
                               Meeting.start < window_end + timedelta(days=40))

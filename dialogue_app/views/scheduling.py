@@ -348,11 +348,11 @@ def meeting_page(meeting_id: int):
         invitees = meeting.series.invitees if meeting.series else []
         quick_form.business.choices = select_choices([("", "—")] + [(b.tax_code, b.name) for b in invitees])
     staff = is_staff(current_user)
-    invited = attendance.invited_businesses(meeting) if staff else []
+    invited, invited_alone = attendance.invitations(meeting) if staff else ([], [])
     attendees = attendance.attendees_of(meeting) if staff else []
     return render_template("scheduling/meeting.html", meeting=meeting, raised=raised, carried_over=carried_over,
                            quick_form=quick_form, staff=staff, invited=invited, attendees=attendees,
-                           invited_alone=attendance.invited_alone(meeting) if staff else [],
+                           invited_alone=invited_alone,
                            expected=attendance.expected(meeting, invited, attendees) if staff else [])
 
 
@@ -370,11 +370,11 @@ def month():
     weeks = month_calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
     window_start = datetime.combine(weeks[0][0], time.min, tzinfo=zone)
     window_end = datetime.combine(weeks[-1][-1] + timedelta(days=1), time.min, tzinfo=zone)
-    entries = services.agenda(current_user, window_start, window_end)
+    holidays = services.agenda_holidays(window_start, window_end)
+    entries = services.agenda(current_user, window_start, window_end, holidays)
     by_day: dict[date, list] = {}
     for entry in entries:
         by_day.setdefault(entry.start.astimezone(zone).date(), []).append(entry)
-    holidays = officetime.holiday_calendar(range(weeks[0][0].year, weeks[-1][-1].year + 1))
     previous = (first - timedelta(days=1)).replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
     return render_template("scheduling/calendar.html", weeks=weeks, first=first, by_day=by_day, today=today,
