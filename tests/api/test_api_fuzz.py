@@ -85,6 +85,8 @@ def world(request, app, units, topics, make_user, make_business, make_series, ma
         "code": list(units), "user_id": [user.id for user in (*users.values(), manager)],
         "business_id": [coffee.id, coal.id], "series_id": [series.id], "meeting_id": [draft.id, final.id],
         "issue_id": [new.id, answered.id], "occurrence": ["2026-01-26", "2026-02-23", "2026-03-30"],
+        # The caller's own notifications and someone else's (the first ids the fixtures wrote, if any).
+        "notification_id": [1, 2],
     }
     values = {
         "unit": list(units), "parent": list(units), "business_id": ids["business_id"],
