@@ -10,13 +10,16 @@ of thousands for common words on the national demo). Ranking, the same on both d
 title holds every word, then the newest.
 """
 
+import hashlib
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from threading import Lock
 
 from flask import url_for
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import (
@@ -132,11 +135,35 @@ class Results:
         return not self.message
 
 
-def unit_options(user: User) -> list[tuple[str, str]]:
-    """(code, name) of the units `user` may filter by, in hierarchy order: plain rows, not objects (the General
-    Department's staff have 236 to choose from on every results page)."""
+def unit_options(user: User, chosen: str | None = None, *, every: bool = True) -> list[tuple[str, str]]:
+    """(code, name) of the units `user` may filter by, in hierarchy order, as plain rows. Not `every`: only the
+    top two levels of what they see (their unit and the units right below it) and the `chosen` one: what the
+    page of results renders, the rest being loaded by its script (the General Department's staff have 236
+    units to choose from, which would otherwise be read and rendered on every page of results)."""
+    condition = visible_units_condition(user)
+    if not every:
+        top = user.unit_id
+        near = or_(Unit.id == top, Unit.parent_id == top) if top is not None else or_(
+            Unit.parent_id.is_(None), Unit.parent_id.in_(select(Unit.id).where(Unit.parent_id.is_(None))))
+        condition = and_(condition, or_(near, Unit.code == chosen) if chosen else near)
     return [tuple(row) for row in db.session.execute(
-        select(Unit.code, Unit.name).where(visible_units_condition(user)).order_by(Unit.path))]
+        select(Unit.code, Unit.name).where(condition).order_by(Unit.path))]
+
+
+def units_version(user: User) -> str:
+    """A short name for the list of units `user` may filter by: the same for everyone who sees the same units,
+    so that browsers may keep the list (/search/units?v=…) without ever giving one person another's."""
+    return hashlib.sha256(repr(scope_key(user)).encode()).hexdigest()[:16]
+
+
+@lru_cache(maxsize=8)
+def names_in(locale: str) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The kinds' names (plural, singular) and the statuses' names in `locale`, translated once: a page of
+    results shows each of them several times."""
+    with force_locale(locale):
+        return ({code: str(name) for code, name in KIND_NAMES.items()},
+                {code: str(name) for code, name in KIND_NAME.items()},
+                {code: str(name) for code, name in STATUS_FILTERS.items()})
 
 
 def check_query(query: Query) -> str:

@@ -449,3 +449,22 @@ def test_the_national_demo_is_searchable_once_built(app, runner, monkeypatch, cl
     answer = client.get("/api/v1/search", query_string={"q": "chi cuc", "type": "series"},
                         headers={"Authorization": f"Bearer {token}"}).json
     assert answer["total"] == 3  # every branch's "Cà phê sáng" is held at its Chi cục's hall
+
+
+def test_the_unit_filter_renders_the_top_levels_and_its_script_brings_every_unit(world, client, login):
+    """The results page renders the top two levels of what the person sees and the unit chosen; the rest comes
+    from /search/units (search.js), a list the browser may keep under a name that changes with what one sees."""
+    login(world["people"]["admin"])
+    html = client.get("/search", query_string={"q": "hoan thue", "unit": "QN-A"}).get_data(as_text=True)
+    options = re.findall(r'<option value="([^"]*)"\s*(selected)?', html.split('name="unit"')[1].split("</select>")[0])
+    assert options == [("", ""), ("TCHQ", ""), ("HCM", ""), ("QN", ""), ("QN-A", "selected")]
+    url = re.search(r'data-units-url="([^"]+)"', html).group(1).replace("&amp;", "&")
+    response = client.get(url)
+    assert [unit["code"] for unit in response.json["items"]] == ["TCHQ", "HCM", "HCM-A", "HCM-B", "QN", "QN-A",
+                                                                 "QN-B"]
+    assert response.cache_control.private and response.cache_control.max_age > 0
+    client.post("/logout")
+    login(world["people"]["organiser"])
+    html = client.get("/search", query_string={"q": "hoan thue"}).get_data(as_text=True)
+    assert re.search(r'data-units-url="([^"]+)"', html).group(1) != url  # another scope, another list
+    assert [unit["code"] for unit in client.get("/search/units").json["items"]] == ["HCM-A"]
