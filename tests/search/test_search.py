@@ -10,10 +10,12 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
+from markupsafe import Markup
 from sqlalchemy import func, select
 
 from dialogue_app.demo import national as demo_national
 from dialogue_app.extensions import db
+from dialogue_app.i18n import local_date
 from dialogue_app.imports import services as import_services
 from dialogue_app.issues import services as issue_services
 from dialogue_app.issues.models import Issue
@@ -468,3 +470,13 @@ def test_the_unit_filter_renders_the_top_levels_and_its_script_brings_every_unit
     html = client.get("/search", query_string={"q": "hoan thue"}).get_data(as_text=True)
     assert re.search(r'data-units-url="([^"]+)"', html).group(1) != url  # another scope, another list
     assert [unit["code"] for unit in client.get("/search/units").json["items"]] == ["HCM-A"]
+
+
+def test_a_hits_day_is_written_as_every_page_writes_dates(app):
+    """Around midnight in Hà Nội: the office's day, stored times without a zone read as UTC."""
+    with app.test_request_context():
+        for at in (datetime(2026, 1, 25, 17, 30), datetime(2026, 1, 25, 17, 30, tzinfo=UTC),
+                   datetime(2026, 1, 25, 16, 59, tzinfo=UTC)):
+            hit = search_services.Hit(kind="issue", id=1, url="", title="", snippet="", title_html=Markup(),
+                                      snippet_html=Markup(), at=at, status="")
+            assert hit.day == local_date(at)
