@@ -43,7 +43,8 @@ CLASSES = {
     "calendar.meeting_invite": FILE, "minutes.minutes_pdf": FILE,
     "signatures.signed_copy": FILE,
     "signatures.verify": SIGNED_IN,
-    "search.results": SIGNED_IN, "search.suggest": SIGNED_IN, "search.public_answers": PUBLIC,
+    "search.results": SIGNED_IN, "search.suggest": SIGNED_IN, "search.units": SIGNED_IN,
+    "search.public_answers": PUBLIC,
     # Each person's own notifications and settings: everyone signed in has them.
     "notifications.notification_list": SIGNED_IN, "notifications.mark_read": SIGNED_IN,
     "notifications.mark_all_read": SIGNED_IN, "notifications.preferences": SIGNED_IN,

@@ -10,13 +10,16 @@ of thousands for common words on the national demo). Ranking, the same on both d
 title holds every word, then the newest.
 """
 
+import hashlib
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from threading import Lock
 
 from flask import url_for
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import (
@@ -105,6 +108,15 @@ class Hit:
     at: datetime | None
     status: str
 
+    @property
+    def day(self) -> str:
+        """The office-local day of `at`, day/month/year as the i18n's local_date writes it (a stored time without
+        a zone is UTC), without a pass through Babel for each of up to thirty hits."""
+        if self.at is None:
+            return ""
+        instant = self.at if self.at.tzinfo is not None else self.at.replace(tzinfo=UTC)
+        return instant.astimezone(office_zone()).strftime("%d/%m/%Y")
+
 
 @dataclass
 class Group:
@@ -132,11 +144,35 @@ class Results:
         return not self.message
 
 
-def unit_options(user: User) -> list[tuple[str, str]]:
-    """(code, name) of the units `user` may filter by, in hierarchy order: plain rows, not objects (the General
-    Department's staff have 236 to choose from on every results page)."""
+def unit_options(user: User, chosen: str | None = None, *, every: bool = True) -> list[tuple[str, str]]:
+    """(code, name) of the units `user` may filter by, in hierarchy order, as plain rows. Not `every`: only the
+    top two levels of what they see (their unit and the units right below it) and the `chosen` one: what the
+    page of results renders, the rest being loaded by its script (the General Department's staff have 236
+    units to choose from, which would otherwise be read and rendered on every page of results)."""
+    condition = visible_units_condition(user)
+    if not every:
+        top = user.unit_id
+        near = or_(Unit.id == top, Unit.parent_id == top) if top is not None else or_(
+            Unit.parent_id.is_(None), Unit.parent_id.in_(select(Unit.id).where(Unit.parent_id.is_(None))))
+        condition = and_(condition, or_(near, Unit.code == chosen) if chosen else near)
     return [tuple(row) for row in db.session.execute(
-        select(Unit.code, Unit.name).where(visible_units_condition(user)).order_by(Unit.path))]
+        select(Unit.code, Unit.name).where(condition).order_by(Unit.path))]
+
+
+def units_version(user: User) -> str:
+    """A short name for the list of units `user` may filter by: the same for everyone who sees the same units,
+    so that browsers may keep the list (/search/units?v=…) without ever giving one person another's."""
+    return hashlib.sha256(repr(scope_key(user)).encode()).hexdigest()[:16]
+
+
+@lru_cache(maxsize=8)
+def names_in(locale: str) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The kinds' names (plural, singular) and the statuses' names in `locale`, translated once: a page of
+    results shows each of them several times."""
+    with force_locale(locale):
+        return ({code: str(name) for code, name in KIND_NAMES.items()},
+                {code: str(name) for code, name in KIND_NAME.items()},
+                {code: str(name) for code, name in STATUS_FILTERS.items()})
 
 
 def check_query(query: Query) -> str:
@@ -441,14 +477,16 @@ def search(user: User, text_typed: str | None, filters: Filters = Filters(), *, 
 
 
 def _hits(user: User, query: Query, rows) -> list[Hit]:
-    """The rows found, as hits in the same order: each kind's things loaded in one statement."""
+    """The rows found, as hits in the same order: each kind's things read in one statement, as plain rows of
+    the columns shown where the kind says which (no objects built, tracked, then thrown away)."""
     wanted: dict[str, list[int]] = {}
     for row in rows:
         wanted.setdefault(row.kind, []).append(row.object_id)
     loaded = {}
     for kind, ids in wanted.items():
         source = SOURCES[kind]
-        for obj in db.session.execute(source.statement().where(source.key.in_(ids))).unique().scalars():
+        result = db.session.execute(source.shown_statement().where(source.key.in_(ids)))
+        for obj in (result if source.shown is not None else result.unique().scalars()):
             loaded[(kind, _key(source, obj))] = obj
     hits = []
     for row in rows:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import Bundle, joinedload, selectinload
 
 from ..issues.models import Issue
 from ..minutes.models import Minutes
@@ -46,9 +46,21 @@ class Source:
     endpoint: str  # the page of the thing
     url_values: Callable[[object], dict]
     anchor: str = ""
+    # The page of results: only the columns `entry` and `url_values` read, as plain rows named as the model's
+    # attributes (a Bundle for a related thing's), so that the same `entry` reads them. None: the things whole.
+    shown: Callable[[], Select] | None = None
 
     def statement(self) -> Select:
         return self.load()
+
+    def shown_statement(self) -> Select:
+        return self.shown() if self.shown is not None else self.load()
+
+
+def _issue_shown() -> Select:
+    return select(Issue.id, Issue.title, Issue.description, Issue.resolution, Issue.legal_basis,
+                  Issue.raised_by_name, Issue.origin_unit_id, Issue.business_id, Issue.topic_id, Issue.status,
+                  Issue.created_at, Bundle("business", Business.name, Business.tax_code)).join(Issue.business)
 
 
 def _issue(issue: Issue) -> Entry:
@@ -73,6 +85,12 @@ def _answer(issue: Issue) -> Entry | None:
 def _business(business: Business) -> Entry:
     return Entry(title=business.name, body=[business.tax_code, business.address or ""], unit_id=business.unit_id,
                  business_id=business.id, at=business.created_at)
+
+
+def _contact_shown() -> Select:
+    return select(Contact.id, Contact.name, Contact.email, Contact.phone, Contact.position, Contact.business_id,
+                  Contact.created_at, Bundle("business", Business.name, Business.tax_code, Business.unit_id,
+                                             Business.id)).join(Contact.business)
 
 
 def _contact(contact: Contact) -> Entry:
@@ -104,16 +122,22 @@ def _minutes(minutes: Minutes) -> Entry:
 SOURCES: dict[str, Source] = {
     source.kind: source for source in (
         Source("issue", Issue, Issue.id, lambda: select(Issue).options(joinedload(Issue.business)), _issue,
-               "issues.issue_page", lambda issue: {"issue_id": issue.id}),
+               "issues.issue_page", lambda issue: {"issue_id": issue.id}, shown=_issue_shown),
         Source("business", Business, Business.id, lambda: select(Business), _business,
-               "org.business_page", lambda business: {"business_id": business.id}),
+               "org.business_page", lambda business: {"business_id": business.id},
+               shown=lambda: select(Business.id, Business.name, Business.tax_code, Business.address,
+                                    Business.unit_id, Business.created_at)),
         Source("contact", Contact, Contact.id, lambda: select(Contact).options(joinedload(Contact.business)),
                _contact, "org.business_page", lambda contact: {"business_id": contact.business_id},
-               anchor="#contacts"),
+               anchor="#contacts", shown=_contact_shown),
         Source("series", Series, Series.id, lambda: select(Series), _series,
-               "scheduling.series_page", lambda series: {"series_id": series.id}),
+               "scheduling.series_page", lambda series: {"series_id": series.id},
+               shown=lambda: select(Series.id, Series.title, Series.location, Series.description, Series.unit_id,
+                                    Series.created_at)),
         Source("meeting", Meeting, Meeting.id, lambda: select(Meeting), _meeting,
-               "scheduling.meeting_page", lambda meeting: {"meeting_id": meeting.id}),
+               "scheduling.meeting_page", lambda meeting: {"meeting_id": meeting.id},
+               shown=lambda: select(Meeting.id, Meeting.title, Meeting.location, Meeting.unit_id, Meeting.status,
+                                    Meeting.start)),
         Source("minutes", Minutes, Minutes.meeting_id,
                lambda: select(Minutes).options(joinedload(Minutes.meeting), selectinload(Minutes.revisions)),
                _minutes, "minutes.minutes_page", lambda minutes: {"meeting_id": minutes.meeting_id}),

@@ -4,6 +4,7 @@ public questions and answers searched by anyone."""
 from datetime import date
 
 from flask import Blueprint, jsonify, redirect, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -15,6 +16,7 @@ bp = Blueprint("search", __name__)
 
 PER_PAGE = 20
 MAX_PAGE = 500
+UNITS_KEPT = 300  # seconds a browser keeps the list of units: a unit added or renamed shows within five minutes
 
 
 def _date(name: str, problems: list[str]) -> date | None:
@@ -52,10 +54,23 @@ def results():
         problems += [str(m) for messages in error.fields.values() for m in messages] or [str(error.message)]
         found = services.search(current_user, typed, Filters(), page=_page_number(), per_page=PER_PAGE)
     current = {name: request.args.get(name, "") for name in ("q", "type", "unit", "from", "to", "status")}
+    kind_names, kind_name, status_names = services.names_in(str(get_locale()))
     return render_template("search/results.html", found=found, problems=problems, current=current,
-                           kind_names=services.KIND_NAMES, kind_name=services.KIND_NAME,
-                           status_names=services.STATUS_FILTERS, units=services.unit_options(current_user),
-                           page=_page_number(), per_page=PER_PAGE)
+                           kind_names=kind_names, kind_name=kind_name, status_names=status_names,
+                           units=services.unit_options(current_user, filters.unit, every=False),
+                           units_version=services.units_version(current_user), page=_page_number(),
+                           per_page=PER_PAGE)
+
+
+@bp.route("/search/units")
+@login_required
+def units():
+    """Every unit the person may filter by, for the results page's script to fill the unit filter: the page
+    itself renders only the top levels. Kept by the browser, under a name that changes with what they see."""
+    response = jsonify(items=[{"code": code, "name": name} for code, name in services.unit_options(current_user)])
+    response.cache_control.private = True
+    response.cache_control.max_age = UNITS_KEPT
+    return response
 
 
 @bp.route("/search/suggest")

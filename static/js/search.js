@@ -69,6 +69,23 @@ function setUpSearchBox(form) {
   input.addEventListener("blur", () => setTimeout(close, 100));
 }
 
+// The results page's unit filter comes with the top levels only: every unit the person may choose is brought
+// here, from a list the browser keeps. Without this file (or when the list cannot be had) the top levels stay.
+function fillUnits(select) {
+  fetch(select.dataset.unitsUrl, { headers: { Accept: "application/json" } })
+    .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
+    .then((data) => {
+      const chosen = select.value;
+      if (chosen && !data.items.some((unit) => unit.code === chosen)) return;
+      const all = select.options[0];
+      const options = data.items.map((unit) => new Option(unit.name, unit.code, false, unit.code === chosen));
+      select.replaceChildren(all, ...options);
+      select.value = chosen;
+    })
+    .catch(() => {});
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("form[data-suggest-url]").forEach(setUpSearchBox);
+  document.querySelectorAll("select[data-units-url]").forEach(fillUnits);
 });

@@ -10,10 +10,12 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
+from markupsafe import Markup
 from sqlalchemy import func, select
 
 from dialogue_app.demo import national as demo_national
 from dialogue_app.extensions import db
+from dialogue_app.i18n import local_date
 from dialogue_app.imports import services as import_services
 from dialogue_app.issues import services as issue_services
 from dialogue_app.issues.models import Issue
@@ -449,3 +451,32 @@ def test_the_national_demo_is_searchable_once_built(app, runner, monkeypatch, cl
     answer = client.get("/api/v1/search", query_string={"q": "chi cuc", "type": "series"},
                         headers={"Authorization": f"Bearer {token}"}).json
     assert answer["total"] == 3  # every branch's "Cà phê sáng" is held at its Chi cục's hall
+
+
+def test_the_unit_filter_renders_the_top_levels_and_its_script_brings_every_unit(world, client, login):
+    """The results page renders the top two levels of what the person sees and the unit chosen; the rest comes
+    from /search/units (search.js), a list the browser may keep under a name that changes with what one sees."""
+    login(world["people"]["admin"])
+    html = client.get("/search", query_string={"q": "hoan thue", "unit": "QN-A"}).get_data(as_text=True)
+    options = re.findall(r'<option value="([^"]*)"\s*(selected)?', html.split('name="unit"')[1].split("</select>")[0])
+    assert options == [("", ""), ("TCHQ", ""), ("HCM", ""), ("QN", ""), ("QN-A", "selected")]
+    url = re.search(r'data-units-url="([^"]+)"', html).group(1).replace("&amp;", "&")
+    response = client.get(url)
+    assert [unit["code"] for unit in response.json["items"]] == ["TCHQ", "HCM", "HCM-A", "HCM-B", "QN", "QN-A",
+                                                                 "QN-B"]
+    assert response.cache_control.private and response.cache_control.max_age > 0
+    client.post("/logout")
+    login(world["people"]["organiser"])
+    html = client.get("/search", query_string={"q": "hoan thue"}).get_data(as_text=True)
+    assert re.search(r'data-units-url="([^"]+)"', html).group(1) != url  # another scope, another list
+    assert [unit["code"] for unit in client.get("/search/units").json["items"]] == ["HCM-A"]
+
+
+def test_a_hits_day_is_written_as_every_page_writes_dates(app):
+    """Around midnight in Hà Nội: the office's day, stored times without a zone read as UTC."""
+    with app.test_request_context():
+        for at in (datetime(2026, 1, 25, 17, 30), datetime(2026, 1, 25, 17, 30, tzinfo=UTC),
+                   datetime(2026, 1, 25, 16, 59, tzinfo=UTC)):
+            hit = search_services.Hit(kind="issue", id=1, url="", title="", snippet="", title_html=Markup(),
+                                      snippet_html=Markup(), at=at, status="")
+            assert hit.day == local_date(at)
