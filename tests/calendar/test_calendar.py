@@ -33,9 +33,10 @@ def coffee(units, make_business, make_user):
         location="Hội trường; tầng 2, Lô I-3", rule="FREQ=MONTHLY;BYDAY=-1MO", first_start=datetime(2026, 1, 26, 8),
         duration_minutes=120, holiday_policy="next_workday", invitees=[business], notify=False)
     db.session.flush()
-    scheduling.change_occurrence(series, date(2026, 5, 25), start=datetime(2026, 5, 26, 14, tzinfo=HCM),
+    # Changes are made to meetings still to come (2027): one that has begun is history.
+    scheduling.change_occurrence(series, date(2027, 5, 31), start=datetime(2027, 6, 1, 14, tzinfo=HCM),
                                  location="Phòng 301", notify=False)
-    scheduling.change_occurrence(series, date(2026, 6, 29), status="cancelled", notify=False)
+    scheduling.change_occurrence(series, date(2027, 6, 28), status="cancelled", notify=False)
     db.session.commit()
     return series
 
@@ -62,14 +63,14 @@ def test_the_feed_expands_to_exactly_our_occurrences(client, coffee):
     events = cal.walk("VEVENT")
     master = next(e for e in events if "RRULE" in e)
     moved = [e for e in events if "RECURRENCE-ID" in e]
-    # The holiday shift (27/04 -> 28/04) and the move (25/05 -> 26/05 14:00) are overrides keyed by the
+    # The holiday shift (27/04/2026 -> 28/04) and the move (31/05/2027 -> 01/06 14:00) are overrides keyed by the
     # original start, written like DTSTART; the cancellation is an EXDATE in the same form.
     assert {e["RECURRENCE-ID"].dt for e in moved} >= {datetime(2026, 4, 27, 8, tzinfo=HCM),
-                                                      datetime(2026, 5, 25, 8, tzinfo=HCM)}
+                                                      datetime(2027, 5, 31, 8, tzinfo=HCM)}
     assert all(e["RECURRENCE-ID"].params["TZID"] == "Asia/Ho_Chi_Minh" for e in moved)
     exdates = [d.dt for exdate in [master["EXDATE"]] for d in exdate.dts]
-    assert datetime(2026, 6, 29, 8, tzinfo=HCM) in exdates
-    assert b"EXDATE;TZID=Asia/Ho_Chi_Minh:20260629T080000" in response.data
+    assert datetime(2027, 6, 28, 8, tzinfo=HCM) in exdates
+    assert b"EXDATE;TZID=Asia/Ho_Chi_Minh:20270628T080000" in response.data
     assert master["SUMMARY"] == "Cà phê sáng, cùng doanh nghiệp; tháng\nmới"
     unfolded = response.data.replace(b"\r\n ", b"").decode()
     assert "SUMMARY:Cà phê sáng\\, cùng doanh nghiệp\\; tháng\\nmới" in unfolded
@@ -84,7 +85,7 @@ def test_the_feed_is_cached_versioned_and_answers_304(client, coffee):
     assert first.headers["Last-Modified"]
     again = feed_of(client, "series", coffee.id, **{"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304 and again.data == b""
-    scheduling.change_occurrence(coffee, date(2026, 7, 27), location="Phòng 202", notify=False)
+    scheduling.change_occurrence(coffee, date(2027, 7, 26), location="Phòng 202", notify=False)
     db.session.commit()
     changed = feed_of(client, "series", coffee.id, **{"If-None-Match": first.headers["ETag"]})
     assert changed.status_code == 200 and changed.headers["ETag"] != first.headers["ETag"]

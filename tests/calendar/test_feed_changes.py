@@ -98,7 +98,7 @@ def test_a_change_through_one_server_is_seen_at_once_through_the_other(app, clie
     assert other_client.get(path, headers={"If-None-Match": etag}).status_code == 304
     assert statements == []  # remembered: no round trip
 
-    scheduling.change_occurrence(series, date(2026, 7, 27), location="Phòng 202", notify=False)
+    scheduling.change_occurrence(series, date(2027, 7, 26), location="Phòng 202", notify=False)
     db.session.commit()  # through the first server
     changed, waited = until(lambda: other_client.get(path, headers={"If-None-Match": etag}).status_code == 200, 2)
     assert changed, "the other server still answers 304 for the old version"
@@ -113,7 +113,7 @@ def test_without_redis_another_server_trusts_what_it_remembers_only_briefly(app,
     other_client = other.test_client()
     path = feed_path(series)
     etag = other_client.get(path).headers["ETag"]
-    scheduling.change_occurrence(series, date(2026, 7, 27), status="cancelled", notify=False)
+    scheduling.change_occurrence(series, date(2027, 7, 26), status="cancelled", notify=False)
     db.session.commit()  # nothing tells the other server
     changed, waited = until(lambda: other_client.get(path, headers={"If-None-Match": etag}).status_code == 200, 3)
     assert changed and waited < 1
@@ -146,6 +146,6 @@ def test_a_server_that_cannot_hear_redis_trusts_nothing_it_remembers(app, series
     path = feed_path(series)
     etag = deaf_client.get(path).headers["ETag"]
     assert deaf_client.get(path, headers={"If-None-Match": etag}).status_code == 304
-    scheduling.change_occurrence(series, date(2026, 7, 27), status="cancelled", notify=False)
+    scheduling.change_occurrence(series, date(2027, 7, 26), status="cancelled", notify=False)
     db.session.commit()  # announced to no one
     assert deaf_client.get(path, headers={"If-None-Match": etag}).status_code == 200

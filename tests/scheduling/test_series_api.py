@@ -1,8 +1,12 @@
+from datetime import UTC, date, datetime, timedelta
+
 import pytest
 from sqlalchemy import func, select
 
 from dialogue_app.extensions import db
-from dialogue_app.scheduling.models import Meeting, Series
+from dialogue_app.mail.models import OutboxMessage
+from dialogue_app.org.services import add_contact
+from dialogue_app.scheduling.models import Meeting, OccurrenceOverride, Series
 
 COFFEE = {
     "title": "Cà phê sáng cùng doanh nghiệp", "unit": "HCM-A", "location": "Hội trường Chi cục, tầng 2",
@@ -62,42 +66,124 @@ def test_one_occurrence_moved_cancelled_restored(api, make_user, units):
     organiser = api(make_user("organiser", units["HCM-A"]))
     series = create(organiser)
     base = f"/api/v1/series/{series['id']}/occurrences"
-    moved = organiser.patch(f"{base}/2026-05-25", json={"start": "2026-05-26T14:00:00+07:00",
+    moved = organiser.patch(f"{base}/2027-05-31", json={"start": "2027-06-01T14:00:00+07:00",
                                                         "location": "Phòng 301"})
     assert moved.status_code == 200
-    assert moved.json["status"] == "moved" and moved.json["start"] == "2026-05-26T14:00:00+07:00"
+    assert moved.json["status"] == "moved" and moved.json["start"] == "2027-06-01T14:00:00+07:00"
     assert moved.json["location"] == "Phòng 301"
-    cancelled = organiser.patch(f"{base}/2026-06-29", json={"status": "cancelled"}).json
+    cancelled = organiser.patch(f"{base}/2027-06-28", json={"status": "cancelled"}).json
     assert cancelled["status"] == "cancelled"
-    items = {i["occurrence"]: i for i in organiser.get(f"{base}?from=2026-05-01&to=2026-07-31").json["items"]}
-    assert items["2026-05-25"]["status"] == "moved" and items["2026-06-29"]["status"] == "cancelled"
-    assert items["2026-07-27"]["status"] == "scheduled"
-    restored = organiser.patch(f"{base}/2026-06-29", json={"status": "scheduled"}).json
+    items = {i["occurrence"]: i for i in organiser.get(f"{base}?from=2027-05-01&to=2027-07-31").json["items"]}
+    assert items["2027-05-31"]["status"] == "moved" and items["2027-06-28"]["status"] == "cancelled"
+    assert items["2027-07-26"]["status"] == "scheduled"
+    restored = organiser.patch(f"{base}/2027-06-28", json={"status": "scheduled"}).json
     assert restored["status"] == "scheduled"
 
-    assert organiser.patch(f"{base}/2026-05-26", json={"status": "cancelled"}).status_code == 404
+    assert organiser.patch(f"{base}/2027-06-01", json={"status": "cancelled"}).status_code == 404
     assert organiser.patch(f"{base}/not-a-date", json={"status": "cancelled"}).status_code == 404
-    assert organiser.patch(f"{base}/2026-07-27", json={"status": "postponed"}).status_code == 422
+    assert organiser.patch(f"{base}/2027-07-26", json={"status": "postponed"}).status_code == 422
 
 
 def test_an_occurrence_becomes_a_meeting_exactly_once(api, make_user, units):
     organiser = api(make_user("organiser", units["HCM-A"]))
     series = create(organiser)
-    path = f"/api/v1/series/{series['id']}/occurrences/2026-03-30/meeting"
+    path = f"/api/v1/series/{series['id']}/occurrences/2027-03-29/meeting"
     first = organiser.post(path)
     assert first.status_code == 201
-    assert first.json["series_id"] == series["id"] and first.json["occurrence"] == "2026-03-30"
-    assert first.json["start"] == "2026-03-30T08:00:00+07:00" and first.json["unit"] == "HCM-A"
+    assert first.json["series_id"] == series["id"] and first.json["occurrence"] == "2027-03-29"
+    assert first.json["start"] == "2027-03-29T08:00:00+07:00" and first.json["unit"] == "HCM-A"
     again = organiser.post(path)
     assert again.status_code == 200 and again.json["id"] == first.json["id"]
     assert db.session.execute(select(func.count()).select_from(Meeting)).scalar_one() == 1
     # The meeting follows a later move of its occurrence.
-    organiser.patch(f"/api/v1/series/{series['id']}/occurrences/2026-03-30",
-                    json={"start": "2026-03-31T09:00:00+07:00"})
+    organiser.patch(f"/api/v1/series/{series['id']}/occurrences/2027-03-29",
+                    json={"start": "2027-03-30T09:00:00+07:00"})
     meeting = organiser.get(f"/api/v1/meetings/{first.json['id']}").json
-    assert meeting["start"] == "2026-03-31T09:00:00+07:00" and meeting["status"] == "moved"
-    listed = organiser.get(f"/api/v1/series/{series['id']}/occurrences?from=2026-03-01&to=2026-03-31").json
+    assert meeting["start"] == "2027-03-30T09:00:00+07:00" and meeting["status"] == "moved"
+    listed = organiser.get(f"/api/v1/series/{series['id']}/occurrences?from=2027-03-01&to=2027-03-31").json
     assert listed["items"][0]["meeting_id"] == first.json["id"]
+
+
+TAKEN_PLACE = "Cuộc họp này đã diễn ra: không thể dời hoặc huỷ nữa."
+NOT_INTO_THE_PAST = "Không thể dời cuộc họp về quá khứ: hãy chọn thời điểm muộn hơn."
+
+
+def around_today(caller, series_id):
+    """The series' occurrences of the ten weeks either side of today: (the last one begun, the next one not
+    beginning within a day), as the API lists them."""
+    today = date.today()
+    window = f"from={today - timedelta(days=70)}&to={today + timedelta(days=70)}"
+    items = caller.get(f"/api/v1/series/{series_id}/occurrences?{window}").json["items"]
+    now = datetime.now(UTC)
+    begun = [i for i in items if datetime.fromisoformat(i["start"]) <= now]
+    coming = [i for i in items if datetime.fromisoformat(i["start"]) > now + timedelta(days=1)]
+    return begun[-1], coming[0], window
+
+
+@pytest.fixture
+def invited_series(api, make_user, make_business, units):
+    """(organiser's API caller, a monthly series begun in January 2026 whose invited business has a mailed
+    contact)."""
+    business = make_business(units["HCM-A"])
+    add_contact(business, name="Trần Thị Ngọc", email="ngoc@saoviet.example.vn")
+    db.session.commit()
+    organiser = api(make_user("organiser", units["HCM-A"]))
+    return organiser, create(organiser, invitees=[business.id])
+
+
+def mails() -> int:
+    return db.session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one()
+
+
+def test_a_meeting_that_has_begun_is_neither_moved_nor_cancelled(invited_series):
+    organiser, series = invited_series
+    begun, coming, window = around_today(organiser, series["id"])
+    base = f"/api/v1/series/{series['id']}/occurrences"
+    sent = mails()
+    later = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0).isoformat()
+    for change in ({"status": "cancelled"}, {"start": later}, {"location": "Phòng 301"}, {"status": "scheduled"}):
+        refused = organiser.patch(f"{base}/{begun['occurrence']}", json=change)
+        assert refused.status_code == 422, (change, refused.json)
+        assert refused.json["error"]["message"] == TAKEN_PLACE, change
+    listed = {i["occurrence"]: i for i in organiser.get(f"{base}?{window}").json["items"]}
+    assert listed[begun["occurrence"]] == begun
+    assert db.session.execute(select(func.count()).select_from(OccurrenceOverride)).scalar_one() == 0
+    assert mails() == sent
+    # A meeting still to come is cancelled, and the contact told: the refusals above were the rule, not a mute.
+    assert organiser.patch(f"{base}/{coming['occurrence']}", json={"status": "cancelled"}).status_code == 200
+    assert mails() > sent
+
+
+def test_no_meeting_is_moved_into_the_past(invited_series):
+    organiser, series = invited_series
+    _begun, coming, window = around_today(organiser, series["id"])
+    base = f"/api/v1/series/{series['id']}/occurrences"
+    sent = mails()
+    for moment in (datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC) - timedelta(days=40)):
+        refused = organiser.patch(f"{base}/{coming['occurrence']}",
+                                  json={"start": moment.replace(microsecond=0).isoformat()})
+        assert refused.status_code == 422, refused.json
+        assert refused.json["error"]["fields"]["start"] == [NOT_INTO_THE_PAST]
+    listed = {i["occurrence"]: i for i in organiser.get(f"{base}?{window}").json["items"]}
+    assert listed[coming["occurrence"]] == coming
+    assert db.session.execute(select(func.count()).select_from(OccurrenceOverride)).scalar_one() == 0
+    assert mails() == sent
+
+
+def test_the_series_page_says_a_meeting_that_has_begun_stays_as_it_was(client, login, make_user, units, api):
+    organiser = make_user("organiser", units["HCM-A"])
+    series = create(api(organiser))
+    begun, _coming, _window = around_today(api(organiser), series["id"])
+    login(organiser)
+    for action in ("cancel", "restore"):
+        page = client.post(f"/series/{series['id']}/occurrences/{begun['occurrence']}/{action}",
+                           follow_redirects=True)
+        assert page.status_code == 200 and TAKEN_PLACE in page.get_data(as_text=True), action
+    moved = client.post(f"/series/{series['id']}/occurrences/{begun['occurrence']}/move", follow_redirects=True,
+                        data={"new_date": str(date.today() + timedelta(days=7)), "new_time": "14:00",
+                              "location": "Phòng 301"})
+    assert TAKEN_PLACE in moved.get_data(as_text=True)
+    assert db.session.execute(select(func.count()).select_from(OccurrenceOverride)).scalar_one() == 0
 
 
 def test_one_off_meetings(api, make_user, units):
@@ -122,7 +208,7 @@ def test_windows_are_bounded_and_scope_applies(api, make_user, make_business, un
     assert too_long.status_code == 422
     other_branch = api(make_user("organiser", units["HCM-B"]))
     assert other_branch.get(f"/api/v1/series/{series['id']}").status_code == 404
-    assert other_branch.patch(f"/api/v1/series/{series['id']}/occurrences/2026-03-30",
+    assert other_branch.patch(f"/api/v1/series/{series['id']}/occurrences/2027-03-29",
                               json={"status": "cancelled"}).status_code == 404
     department = api(make_user("manager", units["HCM"]))
     assert department.get(f"/api/v1/series/{series['id']}").status_code == 200
@@ -135,27 +221,29 @@ def test_windows_are_bounded_and_scope_applies(api, make_user, make_business, un
     assert guest.get(f"/api/v1/series/{invited_series['id']}").status_code == 200
     assert guest.get(f"/api/v1/series/{series['id']}").status_code == 404
     assert outsider.get(f"/api/v1/series/{invited_series['id']}").status_code == 404
-    assert guest.patch(f"/api/v1/series/{invited_series['id']}/occurrences/2026-03-30",
+    assert guest.patch(f"/api/v1/series/{invited_series['id']}/occurrences/2027-03-29",
                        json={"status": "cancelled"}).status_code == 403
 
 
 def test_restoring_gives_the_meeting_back_to_its_rule_and_holiday_policy(api, make_user, units):
     organiser = api(make_user("organiser", units["HCM-A"]))
-    shifting = create(organiser, holiday_policy="next_workday")
-    base = f"/api/v1/series/{shifting['id']}/occurrences/2026-04-27"
+    # First Mondays: 03/05/2027 is the day off given back for Labour Day.
+    first_mondays = {"rrule": "FREQ=MONTHLY;BYDAY=1MO", "dtstart": "2027-01-04T08:00"}
+    shifting = create(organiser, holiday_policy="next_workday", **first_mondays)
+    base = f"/api/v1/series/{shifting['id']}/occurrences/2027-05-03"
     organiser.patch(base, json={"status": "cancelled"})
     restored = organiser.patch(base, json={"status": "scheduled"}).json
     # Back where the policy puts it (off the holiday), not on the day off.
-    assert restored["start"] == "2026-04-28T08:00:00+07:00" and restored["status"] == "moved"
+    assert restored["start"] == "2027-05-04T08:00:00+07:00" and restored["status"] == "moved"
 
-    skipping = create(organiser, title="Bỏ qua ngày lễ", holiday_policy="skip")
-    base = f"/api/v1/series/{skipping['id']}/occurrences/2026-04-27"
-    assert organiser.get(f"/api/v1/series/{skipping['id']}/occurrences?from=2026-04-27&to=2026-04-27").json[
+    skipping = create(organiser, title="Bỏ qua ngày lễ", holiday_policy="skip", **first_mondays)
+    base = f"/api/v1/series/{skipping['id']}/occurrences/2027-05-03"
+    assert organiser.get(f"/api/v1/series/{skipping['id']}/occurrences?from=2027-05-03&to=2027-05-03").json[
         "items"][0]["status"] == "cancelled"
     held = organiser.patch(base, json={"status": "scheduled"}).json
     # The policy skipped it; restoring holds it on its date, holiday or not, as the organiser chose.
-    assert held["status"] == "scheduled" and held["start"] == "2026-04-27T08:00:00+07:00"
-    assert held["holiday"] == "Ngày Giỗ Tổ Hùng Vương (nghỉ bù)"
+    assert held["status"] == "scheduled" and held["start"] == "2027-05-03T08:00:00+07:00"
+    assert held["holiday"] == "Ngày Quốc tế Lao động (nghỉ bù)"
 
 
 def test_out_of_range_input_is_refused_not_crashed(api, make_user, units):
@@ -173,10 +261,10 @@ def test_out_of_range_input_is_refused_not_crashed(api, make_user, units):
                  f"/api/v1/series/{series['id']}/occurrences?from=0001-01-01&to=0001-02-01",
                  f"/api/v1/series/{series['id']}/occurrences?from=2027-01-01&to=2032-01-04"):
         assert organiser.get(path).status_code in (404, 422), path
-    far = organiser.patch(f"/api/v1/series/{series['id']}/occurrences/2027-01-25",
+    far = organiser.patch(f"/api/v1/series/{series['id']}/occurrences/2027-11-29",
                           json={"start": "9999-12-31T08:00:00+07:00"})
     assert far.status_code == 422
-    moved_far = organiser.patch(f"/api/v1/series/{series['id']}/occurrences/2027-01-25",
+    moved_far = organiser.patch(f"/api/v1/series/{series['id']}/occurrences/2027-11-29",
                                 json={"start": "2033-01-25T08:00:00+07:00"})
     assert moved_far.status_code == 200 and moved_far.json["start"] == "2033-01-25T08:00:00+07:00"
 
