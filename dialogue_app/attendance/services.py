@@ -173,10 +173,12 @@ def read_rsvp_token(token: str) -> RsvpTarget:
     return target
 
 
-def record_rsvp(target: RsvpTarget, answer: str, comment: str = "", *, via: str = "link") -> Rsvp:
+def record_rsvp(target: RsvpTarget, answer: str, comment: str = "", *, via: str = "link",
+                announce: bool = True) -> Rsvp:
     """Keep the contact's answer (the last one counts, whatever its channel); the meeting is made if it did not
     exist yet. `via`: portal, link or calendar (CHANNELS). Every channel comes through here, so answer_recorded
-    is sent here, once per answer kept."""
+    is sent here, once per answer kept; `announce=False` for all but one of many answers given at once (a
+    calendar accepting a whole series)."""
     if via not in CHANNELS:
         raise ValueError(f"unknown channel {via!r}")
     if answer not in ANSWERS:
@@ -189,7 +191,8 @@ def record_rsvp(target: RsvpTarget, answer: str, comment: str = "", *, via: str 
     rsvp.answer, rsvp.comment, rsvp.via = answer, (comment or "").strip()[:2000], via
     db.session.add(rsvp)
     db.session.flush()  # the receivers get an Rsvp with its id
-    answer_recorded.send(rsvp)
+    if announce:
+        answer_recorded.send(rsvp)
     return rsvp
 
 

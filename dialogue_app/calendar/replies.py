@@ -34,7 +34,7 @@ from ..mail.imap import Incoming, Mailbox, MailboxUnreachable
 from ..org.models import Contact
 from ..scheduling import services as scheduling
 from ..scheduling.models import Meeting, Series
-from ..scheduling.recurrence import Occurrence
+from ..scheduling.recurrence import FIRST_YEAR, LAST_YEAR, Occurrence
 from . import ical
 from .services import uid_domain
 
@@ -61,10 +61,13 @@ class ReceiveReport:
                 f"{self.counts[IGNORED]} without an answer to record, {self.counts[RETRY]} left for the next run")
 
 
-def _target_day(series: Series, moment) -> date:
-    """The occurrence a RECURRENCE-ID names: its date in the series' zone (clients may write it in UTC)."""
+def _target_day(series: Series, moment) -> date | None:
+    """The occurrence a RECURRENCE-ID names: its date in the series' zone (clients may write it in UTC); None
+    for anything else a sender may write there (a duration, a period, a year no series reaches)."""
     if isinstance(moment, datetime):
-        return moment.astimezone(scheduling.series_zone(series)).date() if moment.tzinfo else moment.date()
+        moment = moment.astimezone(scheduling.series_zone(series)).date() if moment.tzinfo else moment.date()
+    if not isinstance(moment, date) or not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        return None
     return moment
 
 
@@ -137,7 +140,8 @@ def _record_for_series(series: Series, reply: ical.Reply, incoming: Incoming, an
     businesses = known.invited(series)
     now = utcnow()
     if reply.recurrence_id is not None:
-        occurrence = known.occurrence(series, _target_day(series, reply.recurrence_id))
+        day = _target_day(series, reply.recurrence_id)
+        occurrence = known.occurrence(series, day) if day is not None else None
         if occurrence is None:
             return Outcome(SET_ASIDE, f"series {series.id} has no occurrence at {reply.recurrence_id}")
         occurrences = [occurrence]
@@ -162,8 +166,9 @@ def _record_for_series(series: Series, reply: ical.Reply, incoming: Incoming, an
     for occurrence in occurrences:
         if _answered_after(_existing_meeting_id(series, occurrence.occurrence), contact, incoming.arrived):
             continue
+        # A whole series accepted is one answer for the organisers to read, not one per occurrence.
         rsvp = record_rsvp(RsvpTarget(contact, series, occurrence.occurrence, None, series.title), answer,
-                           reply.comment, via="calendar")
+                           reply.comment, via="calendar", announce=not recorded)
         rsvp.answered_at = incoming.arrived
         recorded += 1
     if not recorded:
@@ -236,7 +241,7 @@ def _judge_batch(batch: list[Incoming], known: Known) -> list[tuple[Incoming, Ou
     fails, the batch is taken again one message per transaction, so that one bad message holds back only
     itself."""
     try:
-        outcomes = [(incoming, judge(incoming, known)) for incoming in batch]
+        outcomes = [(incoming, _judged(incoming, known)) for incoming in batch]
         db.session.commit()
         return outcomes
     except SQLAlchemyError:
@@ -244,13 +249,25 @@ def _judge_batch(batch: list[Incoming], known: Known) -> list[tuple[Incoming, Ou
     outcomes = []
     for incoming in batch:
         try:
-            outcome = judge(incoming, known)
+            outcome = _judged(incoming, known)
             db.session.commit()
         except SQLAlchemyError as error:
             db.session.rollback()
             outcome = Outcome(RETRY, f"the database failed ({type(error).__name__})")
         outcomes.append((incoming, outcome))
     return outcomes
+
+
+def _judged(incoming: Incoming, known: Known) -> Outcome:
+    """judge(), with whatever a hostile message makes it trip on turned into setting that message aside: one
+    message must never stop the mailbox from being read (the database's own failures go up, to be retried)."""
+    try:
+        with db.session.begin_nested():
+            return judge(incoming, known)
+    except SQLAlchemyError:
+        raise
+    except Exception as error:  # noqa: BLE001 (any fault of one message's content)
+        return Outcome(SET_ASIDE, f"the message could not be read as an answer ({type(error).__name__})")
 
 
 def receive_mail(config) -> ReceiveReport:

@@ -138,7 +138,8 @@ class PdfFastPath:
         return [data]
 
     def _remembered(self, environ, meeting_id: str) -> tuple[Known, bytes] | None:
-        if not meeting_id.isdigit() or self.serializer is None:
+        # ASCII digits only: PATH_INFO is latin-1, and "²" passes isdigit() but not int() (a 500 outside Flask).
+        if not (meeting_id.isascii() and meeting_id.isdigit()) or len(meeting_id) > 18 or self.serializer is None:
             return None
         cookie = parse_cookie(environ).get(self.cookie)
         if not cookie:
@@ -148,7 +149,7 @@ class PdfFastPath:
         except (BadSignature, AttributeError):
             return None
         user_id = str(ident or "").partition(":")[0]
-        if not user_id.isdigit():
+        if not (user_id.isascii() and user_id.isdigit()):
             return None
         self.memory.changes.listen()
         known = self.memory.answers.get((int(meeting_id), int(user_id)))

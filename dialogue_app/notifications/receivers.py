@@ -62,19 +62,27 @@ def on_businesses_invited(sender, business_ids=(), actor=None, **_) -> None:
            actor=actor)
 
 
-def _invited_business_ids(sender) -> set[int]:
+def _invited_business_ids(sender, occurrence: date | None = None) -> set[int]:
+    """The series' or meeting's invited businesses; for one occurrence of a series, also those invited to its
+    meeting alone."""
     series = sender if isinstance(sender, Series) else sender.series
     ids = {business.id for business in series.invitees} if series is not None else set()
-    if isinstance(sender, Meeting):
-        ids |= set(db.session.execute(
-            select(MeetingInvitation.business_id).where(MeetingInvitation.meeting_id == sender.id)).scalars())
+    alone = MeetingInvitation.meeting_id == sender.id if isinstance(sender, Meeting) else None
+    if isinstance(sender, Series) and occurrence is not None:
+        alone = MeetingInvitation.meeting_id.in_(
+            select(Meeting.id).where(Meeting.series_id == sender.id, Meeting.occurrence == occurrence))
+    if alone is not None:
+        ids |= set(db.session.execute(select(MeetingInvitation.business_id).where(alone)).scalars())
     return ids
 
 
 def on_meeting_changed(sender, occurrence: date | None = None, cancelled: bool = False, actor=None, **_) -> None:
     subject, ident, url, params = _target(sender, occurrence)
-    business_ids = _invited_business_ids(sender)
-    people = _may_open(_business_users(business_ids), type(sender), ident)
+    business_ids = _invited_business_ids(sender, occurrence)
+    series_ids = _invited_business_ids(sender)
+    people = _may_open(_business_users(series_ids), type(sender), ident)
+    # Those invited to that occurrence's meeting alone cannot open the series: they are led to their portal.
+    alone = [user for user in _business_users(business_ids - series_ids) if user not in people]
     # The invited contacts get the calendar's update by mail (calendar): an account that is one of them is not
     # mailed a second time.
     contacts = {email.lower() for email in db.session.execute(
@@ -86,6 +94,8 @@ def on_meeting_changed(sender, occurrence: date | None = None, cancelled: bool =
 
     notify(people, "meeting_changed", params={**params, "cancelled": bool(cancelled)}, url=url, subject=subject,
            subject_id=ident, actor=actor, mail=mail)
+    notify(alone, "meeting_changed", params={**params, "cancelled": bool(cancelled)}, url=path_for("home.index"),
+           subject=subject, subject_id=ident, actor=actor, mail=mail)
 
 
 def on_answer_recorded(sender: Rsvp, actor=None, **_) -> None:

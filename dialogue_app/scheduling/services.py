@@ -14,7 +14,7 @@ from .. import tasks
 from ..db import utcnow
 from ..exceptions import InvalidData, NotFound
 from ..extensions import db, has_rows
-from ..officetime import holiday_calendar, zone_named
+from ..officetime import holiday_calendar, today_in, zone_named
 from ..officetime.days import AdjustmentKind, HolidayCalendar
 from ..officetime.models import CalendarAdjustment
 from ..org.models import Business, Unit
@@ -133,8 +133,10 @@ def holidays_changed(day: date, before: Schedule, notify: bool = True) -> int:
         was, is_now = old.get((series_id, day_of_rule)), new.get((series_id, day_of_rule))
         if _as_announced(was) == _as_announced(is_now):
             continue
-        if max(o.start for o in (was, is_now) if o is not None) < now:
-            continue  # the past is not rewritten in anyone's calendar
+        if min(o.start for o in (was, is_now) if o is not None) <= now:
+            # The past is not rewritten, in anyone's calendar nor in the meetings: neither a meeting held (or
+            # begun) moved by a day off declared after it, nor one moved back into hours already gone.
+            continue
         changed.setdefault(series_id, []).append(day_of_rule)
     by_id = {series.id: series for series in series_list}
     found = [(by_id[series_id], new.get((series_id, day_of_rule)) or occurrence_of(by_id[series_id], day_of_rule))
@@ -266,6 +268,8 @@ def expand_series(series: Series, window_start: datetime, window_end: datetime,
 
 def occurrence_of(series: Series, day: date) -> Occurrence:
     """The occurrence the rule produced on `day`, wherever it is now; NotFound if the rule has none then."""
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:  # no series reaches it; walking the rule there takes seconds
+        raise NotFound(_l("This series has no occurrence on that date."))
     zone = series_zone(series)
     rule = rule_for(series.rule, series.first_start, zone.key)
     found = rule.between(datetime.combine(day, time.min), datetime.combine(day, time.max), inc=True)
@@ -339,12 +343,14 @@ def _sync_meeting(series: Series, occurrence: Occurrence) -> None:
 
 
 def _sync_meetings(found: list[tuple[Series, Occurrence]]) -> None:
-    """The meetings these occurrences have become take their new time, place and status (one query)."""
+    """The meetings these occurrences have become take their new time, place and status (one query). A
+    meeting that has begun is history and keeps what it was (its attendance, minutes and issues hang on it),
+    whatever a series edit or a day off later says of its date."""
     if not found:
         return
     wanted = {(series.id, occurrence.occurrence): (series, occurrence) for series, occurrence in found}
     for meeting in db.session.execute(select(Meeting).where(
-            tuple_(Meeting.series_id, Meeting.occurrence).in_(list(wanted)))).scalars():
+            tuple_(Meeting.series_id, Meeting.occurrence).in_(list(wanted)), Meeting.start > utcnow())).scalars():
         series, occurrence = wanted[(meeting.series_id, meeting.occurrence)]
         meeting.start, meeting.end = occurrence.start, occurrence.end
         meeting.location = occurrence.location or series.location
@@ -480,8 +486,9 @@ def resync_meetings(series: Series) -> None:
     """
     db.session.flush()
     db.session.expire(series, ["overrides"])
-    meetings = db.session.execute(select(Meeting).where(Meeting.series_id == series.id)).scalars().all()
-    for meeting in meetings:
+    meetings = db.session.execute(select(Meeting).where(Meeting.series_id == series.id,
+                                                        Meeting.start > utcnow())).scalars().all()
+    for meeting in meetings:  # a meeting that has begun keeps what it was: history
         meeting.title, meeting.kind = series.title, series.kind
         try:
             _sync_meeting(series, occurrence_of(series, meeting.occurrence))
@@ -502,6 +509,9 @@ def split_series(series: Series, day: date, notify: bool = True, **changes) -> S
     held_before = len(rule.between(series.first_start, split_at, inc=True))
     if split_at <= series.first_start or held_before == 0:
         raise InvalidData.on("from_date", _l("Choose a date after the first meeting of the series."))
+    if day < today_in(series_zone(series)):
+        # What was held stays with the series it was held in.
+        raise InvalidData.on("from_date", _l("Changes apply from today on: choose today or a later date."))
     following = rule.after(split_at, inc=True)
     if following is None:
         raise InvalidData.on("from_date", _l("The series has no meeting on or after this date."))

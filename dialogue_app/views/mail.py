@@ -2,6 +2,7 @@
 DEV_MAIL_DIR is set, as `make run` sets it)."""
 
 from flask import Blueprint, Response, abort, render_template, request
+from flask_login import login_required
 
 from ..extensions import paginate
 from ..mail import reading
@@ -36,11 +37,13 @@ def outbox_eml(message_id: int):
 
 
 @dev.route("/dev/mail")
+@login_required  # the mail holds answer links and sign-in links: not for whoever reaches the port
 def received():
     return render_template("outbox/received.html", messages=reading.received())
 
 
 @dev.route("/dev/mail/<key>")
+@login_required  # the mail holds answer links and sign-in links: not for whoever reaches the port
 def received_message(key: str):
     raw = reading.received_bytes(key) or abort(404)
     return render_template("outbox/message.html", message=None, shown=reading.shown(reading.parse(raw)),
@@ -48,6 +51,7 @@ def received_message(key: str):
 
 
 @dev.route("/dev/mail/<key>.eml")
+@login_required  # the mail holds answer links and sign-in links: not for whoever reaches the port
 def received_eml(key: str):
     return _eml(reading.received_bytes(key) or abort(404), f"{key}.eml")
 

@@ -13,6 +13,7 @@ from dialogue_app.attendance.models import Attendee, Rsvp
 from dialogue_app.calendar import services as calendar
 from dialogue_app.extensions import db
 from dialogue_app.mail.services import send_pending
+from dialogue_app.notifications.models import Notification
 from dialogue_app.org.services import add_contact
 from dialogue_app.scheduling import services as scheduling
 
@@ -338,6 +339,10 @@ def test_a_business_invited_to_one_occurrence_alone_hears_it_moved_and_cancelled
     assert event["SEQUENCE"] > first_sequence and event["DTSTART"].dt == later
     assert str(event["LOCATION"]) == "Phòng 301"
     assert "RECURRENCE-ID" in moved["lan@go.example.vn"][1]  # the series' invitee: the occurrence of its series
+    # Its account hears of it in the app too, led to its portal (it cannot open the series).
+    [told] = [n for n in db.session.execute(select(Notification).where(
+        Notification.user_id == world["steel_user"].id, Notification.kind == "meeting_changed")).scalars()]
+    assert told.url == "/"
 
     scheduling.change_occurrence(series, day, status="cancelled")
     db.session.commit()

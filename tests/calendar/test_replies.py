@@ -384,3 +384,40 @@ def test_gmail_answers_one_occurrence_named_in_utc(app, world, imap_server, runn
     assert receive(runner).exit_code == 0
     [answer] = rsvps()
     assert answer.meeting_id == occurrence_meeting(world, occurrence).id and answer.answer == "accepted"
+
+
+def raw_reply(sender: str, uid: str, recurrence_line: str) -> bytes:
+    """A REPLY as a hostile sender may write it: the RECURRENCE-ID line as given."""
+    ics = "\r\n".join(["BEGIN:VCALENDAR", "METHOD:REPLY", "PRODID:-//x//x//EN", "VERSION:2.0", "BEGIN:VEVENT",
+                       f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{sender}", "DTSTAMP:20260101T010000Z", f"UID:{uid}",
+                       recurrence_line, "END:VEVENT", "END:VCALENDAR", ""])
+    return (f"From: {sender}\r\nTo: chicuc@haiquan.example.vn\r\nSubject: x\r\n"
+            "Content-Type: text/calendar; method=REPLY; charset=utf-8\r\n\r\n" + ics).encode()
+
+
+def test_a_reply_naming_no_date_we_could_hold_is_set_aside_and_the_mailbox_still_read(
+        app, world, imap_server, runner):
+    """A duration, a period or the year 9999 where a date belongs: each used to stop every later run of the
+    mailbox (an error before the message was marked); now each is set aside and the next answer recorded."""
+    uid = series_uid(world["series"])
+    put(imap_server,
+        raw_reply("an@caphe.example.vn", uid, "RECURRENCE-ID:P1D"),
+        raw_reply("an@caphe.example.vn", uid, "RECURRENCE-ID;VALUE=PERIOD:20270101T000000Z/PT1H"),
+        raw_reply("an@caphe.example.vn", uid, "RECURRENCE-ID;VALUE=DATE:99991231"),
+        gmail_reply("an@caphe.example.vn", meeting_uid(world["visit"]), "ACCEPTED", world["visit"].start))
+
+    result = receive(runner)
+
+    assert result.exit_code == 0, result.output
+    [answer] = rsvps()
+    assert answer.meeting_id == world["visit"].id
+    assert len(set_aside(imap_server)) == 3
+    assert receive(runner).exit_code == 0 and len(rsvps()) == 1  # and nothing left to trip on
+
+
+def test_a_whole_series_accepted_is_one_answer_for_the_organisers(app, world, imap_server, runner):
+    heard = []
+    put(imap_server, apple_reply("an@caphe.example.vn", series_uid(world["series"]), "ACCEPTED"))
+    with answer_recorded.connected_to(lambda rsvp: heard.append(rsvp.id)):
+        assert receive(runner).exit_code == 0
+    assert len(rsvps()) >= 12 and len(heard) == 1

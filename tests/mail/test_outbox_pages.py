@@ -15,7 +15,7 @@ from dialogue_app.extensions import db
 from dialogue_app.mail import services
 from dialogue_app.mail.models import OutboxMessage
 
-from ..conftest import free_port
+from ..conftest import PASSWORD, free_port
 
 
 def queue(n: int, start: int = 0) -> None:
@@ -76,10 +76,14 @@ def dev_mail(tmp_path):
     controller.stop()
 
 
-def test_make_runs_mail_is_read_at_dev_mail(app, another_app, dev_mail):
+def test_make_runs_mail_is_read_at_dev_mail(app, another_app, dev_mail, make_user, units):
     folder, port = dev_mail
     local = another_app(DEV_MAIL_DIR=str(folder), MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
     web = local.test_client()
+    # The mail holds answer and sign-in links: whoever reaches the port must sign in first.
+    assert web.get("/dev/mail").status_code == 302
+    organiser = make_user("organiser", units["HCM-A"])
+    assert web.post("/login", data={"email": organiser.email, "password": PASSWORD}).status_code == 302
     assert "Chưa có thư" in web.get("/dev/mail").get_data(as_text=True)
     with local.app_context():
         services.enqueue(to=["doanhnghiep@dialogue-demo.vn"], subject="Giấy mời: Cà phê doanh nhân tháng 12",

@@ -13,6 +13,7 @@ import pytest
 import redis
 from pypdf import PdfReader
 from sqlalchemy import func, select
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 import dialogue_app.minutes.models  # noqa: F401  (the schema is made from the models imported)
 from dialogue_app import pdf as minutes_pdf
@@ -549,6 +550,21 @@ def test_an_ended_session_is_refused_at_once_though_the_pdf_is_remembered(app, c
     db.session.commit()
     refused = client.get(path)
     assert refused.status_code == 302 and "/login" in refused.headers["Location"]
+
+
+def test_a_meeting_number_in_other_digits_is_not_found_not_an_error(app, client, login, world):
+    """A WSGI server hands PATH_INFO over as latin-1: "%B2" arrives as "²", which isdigit() takes for a digit
+    and int() refuses. The fast path runs before Flask, where no error page would catch it."""
+    remember_for_an_hour(app)
+    login(world["organiser"])
+    assert client.get(f"/meetings/{world['october'].id}/minutes.pdf").status_code == 200  # the fast path armed
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    for odd in ("\xb2", "\xb9", "1\xb3", "9" * 30):  # "²", "¹", "1³", and a number no meeting has
+        environ = EnvironBuilder(path="/meetings/1/minutes.pdf",
+                                 headers={"Cookie": f"{app.config['SESSION_COOKIE_NAME']}={cookie}"}).get_environ()
+        environ["PATH_INFO"] = f"/meetings/{odd}/minutes.pdf"
+        _, status, _ = run_wsgi_app(app.wsgi_app, environ, buffered=True)
+        assert status.startswith("404"), (odd, status)
 
 
 def test_a_business_not_invited_is_refused_though_an_invited_ones_pdf_is_remembered(app, api, world, units,

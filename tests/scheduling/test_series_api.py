@@ -3,9 +3,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from dialogue_app.exceptions import InvalidData
 from dialogue_app.extensions import db
 from dialogue_app.mail.models import OutboxMessage
 from dialogue_app.org.services import add_contact
+from dialogue_app.scheduling import services as scheduling
 from dialogue_app.scheduling.models import Meeting, OccurrenceOverride, Series
 
 COFFEE = {
@@ -301,3 +303,34 @@ def test_a_unit_holding_meetings_cannot_be_deleted(api, make_user, units):
     create(api(make_user("organiser", units["HCM-B"])), unit="HCM-B")
     with pytest.raises(Conflict):
         delete_unit(units["HCM-B"])
+
+
+def test_a_series_edit_or_a_split_leaves_the_meetings_held_as_they_were(make_series, units):
+    """Attendance, minutes and issues hang on a meeting held: a later edit of the series (place, time, rule)
+    or a day off does not rewrite it, and 'this and all following' cannot start in the past."""
+    series = make_series(units["HCM-A"], rule="FREQ=WEEKLY;BYDAY=MO", location="Hội trường cũ",
+                         first_start=datetime.now().replace(hour=8, minute=0, second=0, microsecond=0)
+                         - timedelta(days=70))
+    now = datetime.now(UTC)
+    found = scheduling.occurrences(series, now - timedelta(days=40), now + timedelta(days=40))
+    held = next(o for o in found if o.end < now)
+    coming = next(o for o in found if o.start > now + timedelta(days=1))
+    held_meeting, _ = scheduling.meeting_for(series, held.occurrence)
+    coming_meeting, _ = scheduling.meeting_for(series, coming.occurrence)
+    db.session.commit()
+    held_start = held_meeting.start
+
+    scheduling.update_series(series, location="Phòng họp mới", notify=False)
+    db.session.commit()
+    db.session.refresh(held_meeting), db.session.refresh(coming_meeting)
+    assert (held_meeting.location, coming_meeting.location) == ("Hội trường cũ", "Phòng họp mới")
+    scheduling.update_series(series, rule="FREQ=WEEKLY;BYDAY=TU", notify=False)
+    db.session.commit()
+    db.session.refresh(held_meeting), db.session.refresh(coming_meeting)
+    assert (held_meeting.start, held_meeting.status) == (held_start, "scheduled")
+    assert coming_meeting.status == "cancelled"  # no Monday any more
+
+    with pytest.raises(InvalidData) as refused:
+        scheduling.split_series(series, held.occurrence + timedelta(days=1), location="Nơi khác")
+    assert refused.value.fields == {"from_date": ["Thay đổi chỉ áp dụng từ hôm nay: hãy chọn hôm nay hoặc một "
+                                                  "ngày sau."]}
