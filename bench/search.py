@@ -4,7 +4,7 @@ the app's time beside the bare SQL it runs, in the same run: at most 1.5 times).
 Uses the database in BENCH_DATABASE_URL when it already holds the national demo (for instance one built with
 `flask --app wsgi seed-demo --scale national`, which ends by building the search index), else builds the national
 demo and its index into a throw-away SQLite database (a few minutes). Then, as the General Department's manager
-(who sees the whole country) and as a branch's officer, it opens the results page (/search?q=…, what the box in
+(who sees the whole country), as a Department's manager and as a branch's officer, it opens the results page (/search?q=…, what the box in
 the top bar opens: each kind's first five and its count) for two-word queries people type, with and without
 accents, and reports per query the p50/p95 through the app (the test client: routing, session, the search, the
 template), the p95 of the very SQL statements that request ran, replayed bare on the driver in the same run, and
@@ -58,8 +58,10 @@ def prepare(app) -> dict[str, str]:
             print(f"search index built in {time.perf_counter() - started:.0f} s: {count:,} documents")
         root = db.session.execute(select(Unit).where(Unit.parent_id.is_(None))).scalar_one()
         branch = db.session.execute(select(Unit).where(Unit.level == "branch").order_by(Unit.code)).scalars().first()
+        department = db.session.get(Unit, branch.parent_id)
         accounts = {}
-        for label, unit, role in (("general", root, "manager"), ("branch", branch, "organiser")):
+        for label, unit, role in (("general", root, "manager"), ("department", department, "manager"),
+                                  ("branch", branch, "organiser")):
             email = f"bench.search.{label}@dialogue-demo.vn"
             user = db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
             if user is None:
@@ -149,7 +151,7 @@ def main() -> int:
         database = app.config["SQLALCHEMY_DATABASE_URI"].split("://")[0]
         print(f"database: {database}")
         worst, worst_ratio, rows = 0.0, 0.0, []
-        for who in ("general", "branch"):
+        for who in ("general", "department", "branch"):
             for typed in QUERIES:
                 path = f"/search?q={quote(typed)}"
                 median, p95, queries = measure_page(app, accounts[who], PASSWORD, path, RUNS)

@@ -18,13 +18,14 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import timedelta
 from email import policy
 from pathlib import Path
 
 import pytest
 from sqlalchemy import event, func, select
 
+from dialogue_app import officetime
 from dialogue_app.audit.models import AuditEntry
 from dialogue_app.calendar import services as calendar_services
 from dialogue_app.db import utcnow
@@ -341,7 +342,7 @@ def test_two_officers_moving_one_issue_at_once_one_wins_the_other_is_told(app, c
         return real(*args, **kwargs)
 
     monkeypatch.setattr(issue_services, "transition", transition)
-    due = (date.today() + timedelta(days=5)).isoformat()
+    due = (officetime.today() + timedelta(days=5)).isoformat()
     assign = {"target": "assigned", "assigned-to": "assigned", "assigned-version": str(version),
               "assigned-assignee": str(colleague.id), "assigned-due_date": due}
     escalate = {"target": "escalated", "escalated-to": "escalated", "escalated-version": str(version),

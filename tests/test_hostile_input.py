@@ -27,6 +27,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import func, select, text
 
+from dialogue_app import officetime
 from dialogue_app.auth.models import User
 from dialogue_app.calendar import services as calendar_services
 from dialogue_app.extensions import db
@@ -174,7 +175,7 @@ def build_world(client, key: str, index: int, assignee: int) -> dict:
          {"name": typed(key, "contact"), "email": f"lienhe{index}@doanhnghiep.example.vn"})
     contact = db.session.execute(select(Contact).where(Contact.business_id == business.id)).scalar_one()
 
-    first = next_monday(date.today() + timedelta(days=14))
+    first = next_monday(officetime.today() + timedelta(days=14))
     post(client, "/series/new", {
         "title": typed(key, "series_title"), "kind": "dialogue", "unit": "HCM-A",
         "location": typed(key, "series_location"), "description": typed(key, "series_description"),
@@ -183,7 +184,7 @@ def build_world(client, key: str, index: int, assignee: int) -> dict:
         "invitees": str(business.id)})
     series = db.session.execute(select(Series).order_by(Series.id.desc())).scalars().first()
 
-    day = date.today() - timedelta(days=3)  # held already: its minutes can be finalised
+    day = officetime.today() - timedelta(days=3)  # held already: its minutes can be finalised
     post(client, "/meetings/new", {
         "title": typed(key, "meeting_title"), "kind": "thematic", "unit": "HCM-A",
         "location": typed(key, "meeting_location"), "date": day.isoformat(), "time": "14:00",
@@ -197,7 +198,7 @@ def build_world(client, key: str, index: int, assignee: int) -> dict:
         "topic": "origin", "channel": "meeting", "unit": "HCM-A", "raised_by": typed(key, "raised_by"),
         "meeting_id": str(meeting.id)})
     issue = db.session.execute(select(Issue).order_by(Issue.id.desc())).scalars().first()
-    due = (date.today() + timedelta(days=7)).isoformat()
+    due = (officetime.today() + timedelta(days=7)).isoformat()
     for target, extra in (("assigned", {"assignee": str(assignee), "due_date": due}), ("in_progress", {}),
                           ("answered", {"resolution": typed(key, "resolution"), "legal_basis": "Thông tư 33"})):
         version = db.session.get(Issue, issue.id).version
@@ -382,7 +383,7 @@ def test_calendars_carry_the_payloads_as_property_values(client, worlds):
             world = meetings_by_title.pop(str(event["SUMMARY"]))
             assert str(event["LOCATION"]) == as_ical_text(stored(world["key"], "meeting_location"))
     assert meetings_by_title == {}
-    today = datetime.combine(date.today(), datetime.min.time())
+    today = datetime.combine(officetime.today(), datetime.min.time())
     expanded = recurring_ical_events.of(cal).between(today - timedelta(days=30), today + timedelta(days=120))
     assert len(expanded) == 3 * len(worlds) + len(worlds)  # three meetings in each series, and the one-offs
 

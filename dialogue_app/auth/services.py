@@ -184,6 +184,18 @@ _SESSION_FIGURES: dict[str, Callable[[ColumnElement[int]], ColumnElement]] = {}
 
 def read_with_session(name: str, figure: Callable[[ColumnElement[int]], ColumnElement]) -> None:
     _SESSION_FIGURES[name] = figure
+    _session_statement.cache_clear()
+
+
+@cache
+def _session_statement():
+    """Built once: making the statement costs more than SQLite takes to run it, on every page."""
+    return (
+        select(UserSession, *(figure(UserSession.user_id).label(name) for name, figure in _SESSION_FIGURES.items()))
+        .where(UserSession.key_hash == bindparam("key_hash"), UserSession.ended_at.is_(None))
+        # The unit too: nearly every page asks what the user's unit sees (one query fewer per request).
+        .options(db.joinedload(UserSession.user).joinedload(User.unit))
+    )
 
 
 def session_user(ident: str, now: datetime | None = None) -> User | None:
@@ -191,12 +203,7 @@ def session_user(ident: str, now: datetime | None = None) -> User | None:
     user_id, _, key = (ident or "").partition(":")
     if not user_id.isdigit() or not key or len(key) > 100:
         return None
-    found = db.session.execute(
-        select(UserSession, *(figure(UserSession.user_id).label(name) for name, figure in _SESSION_FIGURES.items()))
-        .where(UserSession.key_hash == _hash_token(key), UserSession.ended_at.is_(None))
-        # The unit too: nearly every page asks what the user's unit sees (one query fewer per request).
-        .options(db.joinedload(UserSession.user).joinedload(User.unit))
-    ).one_or_none()
+    found = db.session.execute(_session_statement(), {"key_hash": _hash_token(key)}).one_or_none()
     row = found[0] if found is not None else None
     now = now or utcnow()
     if row is None or row.user_id != int(user_id) or not row.user.active or not _alive(row, now):

@@ -18,7 +18,7 @@ schemathesis's case strategies, with a subtest per operation so that one failure
 
 import json
 import re
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import schemathesis
@@ -32,6 +32,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from dialogue_app import officetime
 from dialogue_app.auth import services as auth_services
 from dialogue_app.extensions import db
 from dialogue_app.issues import services as issue_services
@@ -73,7 +74,7 @@ def world(request, app, units, topics, make_user, make_business, make_series, ma
                      meeting=draft)
     answered = make_issue(branch, coffee, organiser, "Mã HS của hạt cà phê", channel="web")
     issue_services.transition(answered, to="assigned", actor=organiser, assignee=organiser,
-                              due_date=date.today() + timedelta(days=30))
+                              due_date=officetime.today() + timedelta(days=30))
     issue_services.transition(answered, to="in_progress", actor=organiser)
     issue_services.transition(answered, to="answered", actor=organiser, resolution="Mã 0901.")
     db.session.commit()

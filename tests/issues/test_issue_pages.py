@@ -5,6 +5,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from dialogue_app import officetime
 from dialogue_app.extensions import db
 from dialogue_app.issues.models import Attachment, Issue
 from dialogue_app.scheduling import services as scheduling
@@ -38,7 +39,7 @@ def test_officer_records_an_issue_with_an_attachment_and_follows_it(client, sett
         assert download.data == PNG and download.headers["Content-Type"] == "image/png"
         assert "attachment" in download.headers["Content-Disposition"]
 
-    due = (date.today() + timedelta(days=7)).isoformat()
+    due = (officetime.today() + timedelta(days=7)).isoformat()
     client.post(f"/issues/{issue.id}/transition", data={
         "target": "assigned", "assigned-to": "assigned", "assigned-version": issue.version,
         "assigned-assignee": str(setting["officer"].id), "assigned-due_date": due})
@@ -57,7 +58,7 @@ def test_a_disguised_file_is_refused(client, setting):
 def test_saving_on_top_of_a_newer_version_is_refused(client, setting):
     issue = record(client, setting["business"])
     stale_version = issue.version
-    due = (date.today() + timedelta(days=7)).isoformat()
+    due = (officetime.today() + timedelta(days=7)).isoformat()
     client.post(f"/issues/{issue.id}/transition", data={
         "target": "assigned", "assigned-to": "assigned", "assigned-version": stale_version,
         "assigned-assignee": str(setting["officer"].id), "assigned-due_date": due})

@@ -3,6 +3,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from dialogue_app import officetime
 from dialogue_app.extensions import db
 from dialogue_app.issues import services
 from dialogue_app.issues.models import Issue, IssueEvent
@@ -52,7 +53,7 @@ def test_the_workflow_table_is_the_contract():
 def test_an_issue_from_raised_to_rated(world, smtp_server):
     issue = raise_issue(world["staff"], world["business"])
     assert issue["status"] == "new" and issue["unit"] == "HCM-A" and issue["history"][0]["to"] == "new"
-    due = (date.today() + timedelta(days=14)).isoformat()
+    due = (officetime.today() + timedelta(days=14)).isoformat()
     assigned = move(world["staff"], issue["id"], to="assigned", assignee="OFFICER@haiquan.example.vn", due_date=due)
     assert assigned.status_code == 200 and assigned.json["assignee"] == "officer@haiquan.example.vn"
     assert move(world["staff"], issue["id"], to="in_progress").json["status"] == "in_progress"
@@ -93,7 +94,7 @@ def test_forbidden_moves_answer_409_naming_the_allowed_ones(world):
 
 def test_a_stale_version_changes_nothing(world):
     issue = raise_issue(world["staff"], world["business"])
-    due = (date.today() + timedelta(days=5)).isoformat()
+    due = (officetime.today() + timedelta(days=5)).isoformat()
     first = move(world["staff"], issue["id"], to="assigned", assignee="officer@haiquan.example.vn", due_date=due,
                  version=issue["version"])
     assert first.status_code == 200
@@ -126,7 +127,7 @@ def test_overdue_is_computed_and_filterable(world, units):
     late = raise_issue(world["staff"], world["business"], title="Quá hạn")
     raise_issue(world["staff"], world["business"], title="Đúng hạn")
     row = db.session.get(Issue, late["id"])
-    row.status, row.due_date = "assigned", date.today() - timedelta(days=1)
+    row.status, row.due_date = "assigned", officetime.today() - timedelta(days=1)
     db.session.commit()
     listed = world["staff"].get("/api/v1/issues?overdue=true").json
     assert [i["title"] for i in listed["items"]] == ["Quá hạn"] and listed["items"][0]["overdue"] is True
@@ -163,7 +164,7 @@ def test_digests_reach_assignees_and_unit_heads(world, make_user, units):
     head = make_user("manager", units["HCM-A"], email="truong@haiquan.example.vn")
     late = raise_issue(world["staff"], world["business"])
     row = db.session.get(Issue, late["id"])
-    row.status, row.assignee, row.due_date = "assigned", world["officer"], date.today() - timedelta(days=2)
+    row.status, row.assignee, row.due_date = "assigned", world["officer"], officetime.today() - timedelta(days=2)
     db.session.commit()
     db.session.execute(OutboxMessage.__table__.delete())
     assert services.queue_digests() == 2
@@ -182,7 +183,7 @@ def test_history_is_append_only_and_kept_with_every_move(world):
 def test_ratings_roll_up_per_unit_and_officer(world, client, login):
     for score in (5, 3):
         issue = raise_issue(world["staff"], world["business"])
-        due = (date.today() + timedelta(days=3)).isoformat()
+        due = (officetime.today() + timedelta(days=3)).isoformat()
         move(world["staff"], issue["id"], to="assigned", assignee="officer@haiquan.example.vn", due_date=due)
         move(world["staff"], issue["id"], to="in_progress")
         move(world["staff"], issue["id"], to="answered", resolution="Trả lời")

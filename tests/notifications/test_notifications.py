@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from dialogue_app import signals, tasks
+from dialogue_app import officetime, signals, tasks
 from dialogue_app.attendance.models import Rsvp
 from dialogue_app.attendance.services import check_in, invite_to_meeting
 from dialogue_app.extensions import db
@@ -78,7 +78,7 @@ def test_an_issue_s_life_reaches_each_person_concerned_and_never_the_actor(world
     organiser, officer, department = world["organiser"], world["officer"], world["department"]
     staff = api(organiser)
     issue_id = raise_issue(staff, world["coffee"])
-    due = (date.today() + timedelta(days=10)).isoformat()
+    due = (officetime.today() + timedelta(days=10)).isoformat()
 
     move(staff, issue_id, to="assigned", assignee=officer.email, due_date=due)
     [assigned] = mine(officer)
@@ -136,7 +136,7 @@ def test_the_answer_mail_to_the_business_is_all_vietnamese_and_names_the_unit_th
     move(staff, issue_id, to="escalated", note="Vượt thẩm quyền")
     head = api(department)
     move(head, issue_id, to="assigned", assignee=department.email,
-         due_date=(date.today() + timedelta(days=5)).isoformat())
+         due_date=(officetime.today() + timedelta(days=5)).isoformat())
     move(head, issue_id, to="in_progress")
     move(head, issue_id, to="answered", resolution="Áp mã 8419.81.10.")
     [mail] = outbox_to("ngoc@caphe.example.vn")
@@ -221,7 +221,7 @@ def test_overdue_issues_are_told_once(world, make_issue, units, make_user):
     head = make_user("manager", units["HCM-A"], email="truong@haiquan.example.vn")
     issue = make_issue(units["HCM-A"], world["coffee"], world["organiser"])
     row = db.session.get(Issue, issue.id)
-    row.status, row.assignee, row.due_date = "assigned", world["officer"], date.today() - timedelta(days=1)
+    row.status, row.assignee, row.due_date = "assigned", world["officer"], officetime.today() - timedelta(days=1)
     db.session.commit()
     tasks.enqueue("notify-overdue")
     assert [n.kind for n in mine(world["officer"])] == ["issue_overdue"]
@@ -339,7 +339,7 @@ def test_an_officer_who_wants_assignments_in_the_app_only_gets_no_mail(world, ap
     staff = api(world["organiser"])
     issue_id = raise_issue(staff, world["coffee"])
     move(staff, issue_id, to="assigned", assignee=officer.email,
-         due_date=(date.today() + timedelta(days=5)).isoformat())
+         due_date=(officetime.today() + timedelta(days=5)).isoformat())
     assert [n.kind for n in mine(officer)] == ["issue_assigned"] and outbox_to(officer.email) == []
     assert bell(client) == "1"
 

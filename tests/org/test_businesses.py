@@ -3,6 +3,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from dialogue_app import officetime
 from dialogue_app.attendance import services as attendance
 from dialogue_app.attendance.models import Attendee, Rsvp
 from dialogue_app.extensions import db
@@ -83,7 +84,7 @@ def invited_series(registry, units):
 
 
 def future_monday() -> date:
-    day = date.today() + timedelta(days=40)
+    day = officetime.today() + timedelta(days=40)
     return next(d for d in (day + timedelta(days=i) for i in range(60))
                 if d.weekday() == 0 and (d + timedelta(days=7)).month != d.month)
 

@@ -2,6 +2,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from dialogue_app import officetime
 from dialogue_app.extensions import db
 from dialogue_app.officetime.models import CalendarAdjustment
 from dialogue_app.scheduling.models import Meeting, OccurrenceOverride, Series
@@ -35,7 +36,7 @@ def test_preview_shows_twelve_meetings_and_explains_a_bad_rule(client, login, ma
     assert "02/05/2029" in good["items"][3]["label"]
     # A series that started in the past previews its next meetings, not its first ones.
     ongoing = client.get("/series/preview", query_string={**FORM, "start_date": "2019-09-30"}).json
-    assert date.fromisoformat(ongoing["items"][0]["occurrence"]) >= date.today()
+    assert date.fromisoformat(ongoing["items"][0]["occurrence"]) >= officetime.today()
     bad = client.get("/series/preview", query_string={**FORM, "preset": "custom", "rule": "FREQ=HOURLY"}).json
     assert bad["items"] == [] and bad["problem"] == "Cuộc họp chỉ được lặp lại tối đa một lần mỗi ngày."
     # The same preview without JavaScript: the form's own button, which saves nothing.

@@ -1,8 +1,9 @@
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from dialogue_app import officetime
 from dialogue_app.exceptions import InvalidData
 from dialogue_app.extensions import db
 from dialogue_app.mail.models import OutboxMessage
@@ -113,7 +114,7 @@ NOT_INTO_THE_PAST = "Không thể dời cuộc họp về quá khứ: hãy chọ
 def around_today(caller, series_id):
     """The series' occurrences of the ten weeks either side of today: (the last one begun, the next one not
     beginning within a day), as the API lists them."""
-    today = date.today()
+    today = officetime.today()
     window = f"from={today - timedelta(days=70)}&to={today + timedelta(days=70)}"
     items = caller.get(f"/api/v1/series/{series_id}/occurrences?{window}").json["items"]
     now = datetime.now(UTC)
@@ -182,7 +183,7 @@ def test_the_series_page_says_a_meeting_that_has_begun_stays_as_it_was(client, l
                            follow_redirects=True)
         assert page.status_code == 200 and TAKEN_PLACE in page.get_data(as_text=True), action
     moved = client.post(f"/series/{series['id']}/occurrences/{begun['occurrence']}/move", follow_redirects=True,
-                        data={"new_date": str(date.today() + timedelta(days=7)), "new_time": "14:00",
+                        data={"new_date": str(officetime.today() + timedelta(days=7)), "new_time": "14:00",
                               "location": "Phòng 301"})
     assert TAKEN_PLACE in moved.get_data(as_text=True)
     assert db.session.execute(select(func.count()).select_from(OccurrenceOverride)).scalar_one() == 0

@@ -6,13 +6,14 @@ import csv
 import functools
 import io
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
 from markupsafe import Markup
 from sqlalchemy import func, select
 
+from dialogue_app import officetime
 from dialogue_app.demo import national as demo_national
 from dialogue_app.extensions import db
 from dialogue_app.i18n import local_date
@@ -175,7 +176,7 @@ def test_changes_are_found_at_once_and_old_words_no_longer(world, api):
     caller = api(world["people"]["organiser"])
     issue = world["refund"]
     issue_services.transition(issue, to="assigned", actor=world["people"]["organiser"],
-                              assignee=world["people"]["organiser"], due_date=date.today() + timedelta(days=9))
+                              assignee=world["people"]["organiser"], due_date=officetime.today() + timedelta(days=9))
     issue_services.transition(issue, to="in_progress", actor=world["people"]["organiser"])
     issue_services.transition(issue, to="answered", actor=world["people"]["organiser"],
                               resolution="Đã có quyết định hoàn thuế số 123/QĐ-HQ.", legal_basis="Nghị định 134/2016")
@@ -356,7 +357,7 @@ def test_matched_words_are_highlighted_and_everything_else_escaped(world, client
 def test_the_public_answers_are_searched_in_their_published_words_only(world, client, topics):
     issue = world["refund"]
     actor = world["people"]["organiser"]
-    issue_services.transition(issue, to="assigned", actor=actor, assignee=actor, due_date=date.today())
+    issue_services.transition(issue, to="assigned", actor=actor, assignee=actor, due_date=officetime.today())
     issue_services.transition(issue, to="in_progress", actor=actor)
     issue_services.transition(issue, to="answered", actor=actor, resolution="Đã hoàn thuế.")
     issue_services.publish(issue, actor=actor, question="Hồ sơ hoàn thuế nguyên liệu nộp lâu chưa có kết quả?",
