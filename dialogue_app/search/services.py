@@ -440,11 +440,12 @@ def _candidates_statement(user: User | None, word_count: int, kinds, conditions,
     return select(ranked).where(or_(wanted, ranked.c.place == 1)).order_by(ranked.c.overall)
 
 
-def issues_matching(text_typed: str | None) -> ColumnElement[bool] | None:
+def issues_matching(text_typed: str | None, *, few: bool = False) -> ColumnElement[bool] | None:
     """Condition on Issue, for the issue list's own filter: the issues whose indexed words (title, description,
     answer, legal basis, the business's name and tax code) hold every word typed, read as the search reads them
     (accents and case aside, đ as d, prefixes); None when nothing is typed, and no issue when nothing
-    searchable is. Who sees which issue stays the list's to say."""
+    searchable is. Who sees which issue stays the list's to say; `few` tells that the list is of a part of the
+    country (a branch, a Department), whose issues are better each looked up in the index than the other way."""
     if not (text_typed or "").strip():
         return None
     query = parse(text_typed)
@@ -454,8 +455,12 @@ def issues_matching(text_typed: str | None) -> ColumnElement[bool] | None:
     if _postgres():
         document = SearchDocument
         words = cast(bindparam("issue_words", query.tsquery(), type_=String), TSQUERY)
-        found = select(document.object_id).where(document.vector.bool_op("@@")(words), document.id >= low,
-                                                 document.id < low + ID_SHIFT)
+        in_kind = (document.vector.bool_op("@@")(words), document.id >= low, document.id < low + ID_SHIFT)
+        if few:
+            # By the document's key: each of the list's issues looked up by primary key, rather than every
+            # match in the country (hundreds of thousands for a common word) gathered first.
+            return document_id_of("issue", Issue.id).in_(select(document.id).where(*in_kind))
+        found = select(document.object_id).where(*in_kind)
     else:
         rowid = column("rowid")
         found = select(rowid - low).select_from(table(FTS_TABLE)).where(

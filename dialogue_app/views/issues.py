@@ -34,7 +34,16 @@ from ..issues.models import Issue, Topic
 from ..org.models import Business, Unit
 from ..org.services import business_by_tax_code, normalize_tax_code
 from ..scheduling.models import Meeting
-from ..scope import get_unit_by_code, get_visible, is_business, is_staff, may_change, requires, visible_units
+from ..scope import (
+    get_unit_by_code,
+    get_visible,
+    is_business,
+    is_staff,
+    may_change,
+    requires,
+    sees_every_unit,
+    visible_units,
+)
 from ..search.services import issues_matching
 from ..spreadsheets import to_csv, to_xlsx
 from ..web import select_choices, show_service_error
@@ -72,17 +81,20 @@ def _filters() -> dict:
         return get_unit_by_code(current_user, code)
 
     assignee = args.get("assignee", type=int)
+    unit, raised_in = visible_unit(args.get("unit")), visible_unit(args.get("raised_in"))
+    # A part of the country (the person's, or a unit chosen): its issues are each looked up among the words.
+    few = not sees_every_unit(current_user) or unit is not None or raised_in is not None
     return {
         "status": args.get("status") if args.get("status") in {**STATUS_NAMES, **STATUS_GROUP_NAMES} else None,
-        "raised_in": visible_unit(args.get("raised_in")),
+        "raised_in": raised_in,
         "topic": args.get("topic") or None,
         "channel": args.get("channel") if args.get("channel") in CHANNEL_NAMES else None,
-        "unit": visible_unit(args.get("unit")),
+        "unit": unit,
         "assignee_id": assignee,
         "overdue": True if args.get("overdue") in ("1", "true") else None,
         "created_from": _date_arg("from"),
         "created_to": _date_arg("to"),
-        "matching": issues_matching(args.get("q")),
+        "matching": issues_matching(args.get("q"), few=few),
     }
 
 

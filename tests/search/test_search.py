@@ -314,6 +314,14 @@ def test_the_issue_lists_own_filter_reads_the_words_as_the_search_does(world, cl
     assert listed("") == {"refund", "origin", "elsewhere"}
     exported = client.get("/issues.csv", query_string={"q": "hoan thue ca phe"}).get_data(as_text=True)
     assert titles["refund"] in exported and titles["elsewhere"] not in exported
+    # Someone who sees the whole country is answered from the index's matches (not each issue looked up):
+    # the same words find the same issues, and a unit chosen narrows them.
+    client.post("/logout")
+    login(world["people"]["admin"])
+    assert listed("hoan thue") == {"refund", "origin", "elsewhere", "conduct"}  # the sensitive one too
+    assert listed("xyzzy") == set()
+    in_branch = client.get("/issues", query_string={"q": "hoan thue", "unit": "HCM-A"}).get_data(as_text=True)
+    assert {key for key, title in titles.items() if title in in_branch} == {"refund", "origin", "conduct"}
 
 
 def test_a_tax_code_or_an_issue_number_opens_its_page(world, client, login):
