@@ -1,11 +1,11 @@
 """Languages, time zone and the way dates are written: Vietnamese first, English second."""
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 
 from babel import Locale
 from flask import Flask, current_app, g, has_request_context, session
-from flask_babel import format_date, format_datetime, get_locale, get_translations, lazy_ngettext
+from flask_babel import Domain, format_date, format_datetime, get_locale, get_timezone, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -41,21 +41,25 @@ def select_locale() -> str:
 
 
 # Vietnamese write day/month/year and 24-hour time whatever the interface language: the office's
-# documents and the people reading them expect it, so English keeps the same order.
+# documents and the people reading them expect it, so English keeps the same order. Digits only: written
+# straight (Babel parses its pattern at every call, which a list of fifty rows of dates feels).
+def _shown(value: datetime) -> datetime:
+    """`value` in the zone times are shown in (Flask-Babel's, the office's); stored times are UTC."""
+    return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).astimezone(get_timezone())
+
+
 def local_date(value: date | datetime | None) -> str:
     if value is None:
         return ""
-    return format_date(value, "dd/MM/yyyy") if not isinstance(value, datetime) else format_datetime(
-        value, "dd/MM/yyyy"
-    )
+    return f"{_shown(value) if isinstance(value, datetime) else value:%d/%m/%Y}"
 
 
 def local_datetime(value: datetime | None) -> str:
-    return "" if value is None else format_datetime(value, "HH:mm dd/MM/yyyy")
+    return "" if value is None else f"{_shown(value):%H:%M %d/%m/%Y}"
 
 
 def local_time(value: datetime | None) -> str:
-    return "" if value is None else format_datetime(value, "HH:mm")
+    return "" if value is None else f"{_shown(value):%H:%M}"
 
 
 def local_weekday_datetime(value: datetime | None) -> str:
@@ -88,19 +92,31 @@ def _separators(locale: str) -> dict[int, str]:
 
 
 def catalog():
-    """The catalog of the locale in force, as Flask-Babel's get_translations() finds it, but found once per
-    request and locale: Flask-Babel looks the request's state up three times and rebuilds the locale's name at
-    every string (about 15 µs; the top bar alone has thirty strings). Kept beside Flask-Babel's own state, with
-    the locale it was found for, so that force_locale (a mail in its reader's language) gets its own."""
-    state = g.get("_flask_babel")
+    """The catalog of the locale in force, as Flask-Babel finds it, but found once per request and locale:
+    Flask-Babel looks the request's state up three times and rebuilds the locale's name at every string
+    (about 15 µs; the top bar alone has thirty, a list of fifty issues hundreds). Kept beside Flask-Babel's own
+    state, with the locale it was found for, so that force_locale (a mail in its reader's language) gets its
+    own."""
+    state = g.get("_flask_babel") if g else None
     kept = getattr(state, "dialogue_catalog", None)
     if kept is not None and kept[0] is getattr(state, "babel_locale", None):
         return kept[1]
-    translations = get_translations()
-    state = g.get("_flask_babel")
+    translations = Domain.get_translations(_DOMAIN)
+    state = g.get("_flask_babel") if g else None
     if state is not None:
         state.dialogue_catalog = (getattr(state, "babel_locale", None), translations)
     return translations
+
+
+class _KeptCatalogDomain(Domain):
+    """Flask-Babel's default domain, its catalog found by `catalog`: gettext in the code, the lazy strings
+    (names of statuses, channels...) and the templates all go through it."""
+
+    def get_translations(self):
+        return catalog()
+
+
+_DOMAIN = _KeptCatalogDomain()
 
 
 @pass_eval_context
@@ -152,11 +168,11 @@ class FormMessages:
         self.fallback = wtforms_translations
 
     def gettext(self, string: str) -> str:
-        translated = get_translations().ugettext(string)
+        translated = catalog().ugettext(string)
         return translated if translated != string else self.fallback.gettext(string)
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
-        translated = get_translations().ungettext(singular, plural, n)
+        translated = catalog().ungettext(singular, plural, n)
         return translated if translated not in (singular, plural) else self.fallback.ngettext(singular, plural, n)
 
 
@@ -168,6 +184,8 @@ FORM_MESSAGES = FormMessages()
 
 
 def init_app(app: Flask) -> None:
+    # Flask-Babel's domain is a cached property of the (shared) Babel object: set once, for every app.
+    app.extensions["babel"].instance.__dict__["domain_instance"] = _DOMAIN
     # Templates' _(), gettext() and ngettext() (and {% trans %}) straight to the kept catalog, with what
     # Jinja's new-style gettext does (autoescaping, % formatting), without its two layers of wrappers.
     app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext, ngettext=template_ngettext)
