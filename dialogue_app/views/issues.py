@@ -101,7 +101,8 @@ def _filters() -> dict:
 @bp.route("/issues")
 @login_required
 def issue_list():
-    page = paginate(services.issue_query(current_user, **_filters()), per_page=PER_PAGE)
+    page = paginate(services.issue_query(current_user, ids_only=True, **_filters()), per_page=PER_PAGE)
+    page.items = services.issues_in_order(page.items)
     current = {name: request.args.get(name, "") for name in FILTERS}
     return render_template("issues/list.html", page=page, topics=services.active_topics(),
                            units=visible_units(current_user),
