@@ -13,7 +13,7 @@ from ..signals import (
     series_invitations_due,
     unit_deleted,
 )
-from .changes import FeedChanges, announce_commit, note_flush, note_statement
+from .changes import feed_changes
 from .replies import receive_mail_task
 from .services import (
     give_new_objects_a_feed,
@@ -30,10 +30,7 @@ def init_app(app: Flask) -> None:
     # Every new series, business, unit and staff account gets its feed key in the same transaction.
     listen(Session, "after_flush", give_new_objects_a_feed)
     # What servers remember of feeds holds until a change to what feeds show is committed, here or elsewhere.
-    app.extensions["feed_changes"] = FeedChanges(app)
-    listen(Session, "after_flush", note_flush)
-    listen(Session, "do_orm_execute", note_statement)
-    listen(Session, "after_commit", announce_commit)
+    app.extensions["feed_changes"] = feed_changes(app)
     series_invitations_due.connect(on_series_invitations_due)
     occurrence_changed.connect(on_occurrence_changed)
     unit_deleted.connect(on_unit_deleted)

@@ -28,7 +28,7 @@ from werkzeug.http import parse_cookie, parse_etags
 
 from ..auth.models import User
 from ..auth.services import live_session_user_id
-from ..changes import Changes
+from ..changes import Changes, anything_but
 from ..extensions import db
 from ..security import security_headers
 from . import services, signed
@@ -50,7 +50,7 @@ class Known:
 class PdfMemory:
     def __init__(self, app: Flask):
         self.changes = Changes(app, "minutes-pdf", max_age=app.config["MINUTES_PDF_CACHE_SECONDS"],
-                               ignored=IGNORED_TABLES)
+                               watched=anything_but(IGNORED_TABLES))
         self.answers: OrderedDict[tuple, Known] = OrderedDict()
         self.pdfs: OrderedDict[str, bytes] = OrderedDict()
 
