@@ -64,6 +64,7 @@ class Sink:
 
     def __init__(self):
         self.received: list[str] = []
+        self.senders: dict[str, list] = {}  # Message-ID → the peer (worker's address) of each copy, in order
         self.arrived: dict[str, float] = {}  # Message-ID → when it was taken (the last copy, were there two)
         self.rcpts = 0
         self.stall_at: int | None = None
@@ -84,6 +85,7 @@ class Sink:
         message_id = email.message_from_bytes(envelope.content, policy=policy.default)["Message-ID"]
         self.received.append(message_id)
         self.arrived[message_id] = time.monotonic()
+        self.senders.setdefault(message_id, []).append((session.peer, time.monotonic()))
         return "250 OK"
 
 
@@ -339,7 +341,11 @@ def test_a_thousand_mails_two_workers_one_killed_mid_batch_each_mail_once(cluste
         finished = time.monotonic()
         time.sleep(LEASE + 1)  # nothing more comes: no second copy of anything
         copies = Counter(sink.received)
-        assert set(copies) == set(everything) and set(copies.values()) == {1}
+        twice = {mid: sink.senders[mid] for mid, n in copies.items() if n > 1}
+        assert set(copies) == set(everything) and not twice, (
+            f"sent twice (peer, seconds after the kill): "
+            f"{ {mid: [(peer, round(at - killed_at, 2)) for peer, at in copies_] for mid, copies_ in twice.items()} }; "
+            f"in hand at the kill: {sorted(in_hand & set(twice))}; the victim's address: {peer}")
         assert in_hand <= set(sink.received[received_before:])  # sent after the kill: by the survivor
         with cluster.engine.connect() as connection:
             statuses = Counter(connection.execute(select(OutboxMessage.__table__.c.status)).scalars())
