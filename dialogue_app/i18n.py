@@ -120,7 +120,7 @@ _DOMAIN = _KeptCatalogDomain()
 
 
 @pass_eval_context
-def template_gettext(eval_context, string: str, **variables) -> str:
+def template_gettext(eval_context, string: str, /, **variables) -> str:
     translated = catalog().ugettext(string)
     if eval_context.autoescape:  # the catalog's own text, trusted as Jinja trusts it; the variables are escaped
         translated = Markup(translated)  # noqa: S704
@@ -128,7 +128,7 @@ def template_gettext(eval_context, string: str, **variables) -> str:
 
 
 @pass_eval_context
-def template_ngettext(eval_context, singular: str, plural: str, n: int, **variables) -> str:
+def template_ngettext(eval_context, singular: str, plural: str, n: int, /, **variables) -> str:
     variables.setdefault("num", n)
     translated = catalog().ungettext(singular, plural, n)
     if eval_context.autoescape:
@@ -187,7 +187,8 @@ def init_app(app: Flask) -> None:
     # Flask-Babel's domain is a cached property of the (shared) Babel object: set once, for every app.
     app.extensions["babel"].instance.__dict__["domain_instance"] = _DOMAIN
     # Templates' _(), gettext() and ngettext() (and {% trans %}) straight to the kept catalog, with what
-    # Jinja's new-style gettext does (autoescaping, % formatting), without its two layers of wrappers.
+    # Jinja's new-style gettext does (autoescaping, % formatting), without its two layers of wrappers; the
+    # parameters are positional-only, so that a template's variable may be called `n` or `string`.
     app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext, ngettext=template_ngettext)
     # Meta.get_translations is WTForms' hook for a form's messages; every form of the app derives from FlaskForm.
     FlaskForm.Meta.get_translations = _form_messages

@@ -82,8 +82,10 @@ def _filters() -> dict:
 
     assignee = args.get("assignee", type=int)
     unit, raised_in = visible_unit(args.get("unit")), visible_unit(args.get("raised_in"))
-    # A part of the country (the person's, or a unit chosen): its issues are each looked up among the words.
-    few = not sees_every_unit(current_user) or unit is not None or raised_in is not None
+    # A part of the country (the person's, or a unit below the top chosen): its issues are each looked up among
+    # the words, rather than the whole country's matches gathered first.
+    few = not sees_every_unit(current_user) or any(u is not None and u.parent_id is not None
+                                                   for u in (unit, raised_in))
     return {
         "status": args.get("status") if args.get("status") in {**STATUS_NAMES, **STATUS_GROUP_NAMES} else None,
         "raised_in": raised_in,
