@@ -42,7 +42,7 @@ QUERIES = ["hoàn thuế", "kiem hoa", "hạt điều", "Sao Việt", "ma HS", "
 
 
 def prepare(app) -> dict[str, str]:
-    """The national demo and its index (built if missing), and the two accounts with the bench password."""
+    """The national demo and its index (built if missing), and the three accounts (the whole country, a Department, a branch) with the bench password."""
     with app.app_context():
         if db.session.execute(select(func.count()).select_from(Unit)).scalar_one() < 200:
             started = time.perf_counter()
