@@ -4,9 +4,9 @@ the app's time beside the bare SQL it runs, in the same run: at most 1.5 times).
 Uses the database in BENCH_DATABASE_URL when it already holds the national demo (for instance one built with
 `flask --app wsgi seed-demo --scale national`, which ends by building the search index), else builds the national
 demo and its index into a throw-away SQLite database (a few minutes). Then, as the General Department's manager
-(who sees the whole country), as a Department's manager and as a branch's officer, it opens the results page (/search?q=…, what the box in
-the top bar opens: each kind's first five and its count) for two-word queries people type, with and without
-accents, and reports per query the p50/p95 through the app (the test client: routing, session, the search, the
+(who sees the whole country), as a Department's manager and as a branch's officer, it opens the results page
+(/search?q=…, what the box in the top bar opens: each kind's first five and its count) for two-word queries people
+type, with and without accents, and reports per query the p50/p95 through the app (the test client: routing, session, the search, the
 template), the p95 of the very SQL statements that request ran, replayed bare on the driver in the same run, and
 the ratio of the two.
 
@@ -42,7 +42,8 @@ QUERIES = ["hoàn thuế", "kiem hoa", "hạt điều", "Sao Việt", "ma HS", "
 
 
 def prepare(app) -> dict[str, str]:
-    """The national demo and its index (built if missing), and the three accounts (the whole country, a Department, a branch) with the bench password."""
+    """The national demo and its index (built if missing), and the three accounts (the whole country, a Department,
+    a branch) with the bench password."""
     with app.app_context():
         if db.session.execute(select(func.count()).select_from(Unit)).scalar_one() < 200:
             started = time.perf_counter()
