@@ -6,9 +6,9 @@ Uses the database in BENCH_DATABASE_URL when it already holds the national demo 
 demo and its index into a throw-away SQLite database (a few minutes). Then, as the General Department's manager
 (who sees the whole country), as a Department's manager and as a branch's officer, it opens the results page
 (/search?q=…, what the box in the top bar opens: each kind's first five and its count) for two-word queries people
-type, with and without accents, and reports per query the p50/p95 through the app (the test client: routing, session, the search, the
-template), the p95 of the very SQL statements that request ran, replayed bare on the driver in the same run, and
-the ratio of the two.
+type, with and without accents, and reports per query the p50/p95 through the app (the test client: routing,
+session, the search, the template), the p95 of the very SQL statements that request ran, replayed bare on the
+driver in the same run, and the ratio of the two.
 
 Run: `.venv/bin/python bench/search.py` (SQLite), or
      `BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/national_demo .venv/bin/python bench/search.py`.
