@@ -21,6 +21,7 @@ from openpyxl import Workbook
 from result import emit
 from result import row as result_row
 from sqlalchemy import delete, func, select
+from taxcodes import tax_codes
 
 from dialogue_app import create_app
 from dialogue_app.audit.models import AuditEntry
@@ -29,24 +30,12 @@ from dialogue_app.extensions import db
 from dialogue_app.imports import services
 from dialogue_app.org import services as org_services
 from dialogue_app.org.models import Business, Contact
-from dialogue_app.org.taxcode import check_digit
 
 BUSINESSES, TARGET_SECONDS = 10_000, 30.0
 HEADER = ["Mã số thuế", "Tên doanh nghiệp", "Địa chỉ", "Đơn vị", "Người liên hệ", "Email", "Điện thoại", "Chức vụ"]
 STREETS = ["Nguyễn Huệ", "Lê Lợi", "Trần Hưng Đạo", "Hai Bà Trưng", "Điện Biên Phủ", "Võ Văn Kiệt"]
 KINDS = ["Công ty TNHH", "Công ty Cổ phần", "Doanh nghiệp tư nhân"]
 TRADES = ["Thương mại Dịch vụ", "Xuất nhập khẩu", "Điện tử", "Cà phê", "Dệt may", "Logistics", "Thủy sản"]
-
-
-def tax_codes(n: int) -> list[str]:
-    codes, serial = [], 0
-    while len(codes) < n:
-        serial += 1
-        head = f"03{serial:07d}"
-        digit = check_digit(head)
-        if digit is not None:
-            codes.append(f"{head}{digit}")
-    return codes
 
 
 def rows(n: int, suffix: str = "") -> list[list[str]]:

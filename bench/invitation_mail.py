@@ -40,6 +40,7 @@ from aiosmtpd.controller import Controller
 from result import emit
 from result import row as result_row
 from sqlalchemy import func, select, update
+from taxcodes import tax_codes
 
 from dialogue_app import create_app
 from dialogue_app.auth import services as auth_services
@@ -48,7 +49,6 @@ from dialogue_app.extensions import db
 from dialogue_app.mail.models import OutboxMessage
 from dialogue_app.mail.services import send_pending
 from dialogue_app.org import services as org_services
-from dialogue_app.org.taxcode import check_digit
 from dialogue_app.scheduling import services as scheduling
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,16 +100,6 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def tax_codes(n: int) -> list[str]:
-    codes, serial = [], 0
-    while len(codes) < n:
-        serial += 1
-        head = f"04{serial:07d}"
-        if check_digit(head) is not None:
-            codes.append(f"{head}{check_digit(head)}")
-    return codes
-
-
 def build(businesses: int) -> dict:
     db.drop_all()
     db.create_all()
@@ -120,7 +110,7 @@ def build(businesses: int) -> dict:
     organiser = auth_services.create_user(email="canbo@haiquan.example.vn", name="Trần Văn Bình",
                                           password=PASSWORD, role="organiser", unit=branch)
     invitees = []
-    for i, code in enumerate(tax_codes(businesses)):
+    for i, code in enumerate(tax_codes(businesses, prefix="04")):
         business = org_services.create_business(tax_code=code, name=f"Công ty TNHH Thương mại Số {i}", unit=branch)
         addresses = {org_services.add_contact(business, name=f"Người liên hệ {i}-{j}",
                                               email=f"lienhe{j}@dn{i}.example.vn").email for j in range(CONTACTS)}

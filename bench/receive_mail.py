@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/dovecot
 from result import emit  # noqa: E402
 from result import row as result_row  # noqa: E402
 from sqlalchemy import delete  # noqa: E402
+from taxcodes import tax_codes
 
 from dialogue_app import create_app  # noqa: E402
 from dialogue_app.attendance.models import Rsvp  # noqa: E402
@@ -40,7 +41,6 @@ from dialogue_app.calendar.services import meeting_uid, series_uid  # noqa: E402
 from dialogue_app.extensions import db  # noqa: E402
 from dialogue_app.mail.imap import HANDLED  # noqa: E402
 from dialogue_app.org import services as org_services  # noqa: E402
-from dialogue_app.org.taxcode import check_digit  # noqa: E402
 from dialogue_app.scheduling import services as scheduling  # noqa: E402
 from tests import dovecot  # noqa: E402
 from tests.itip_replies import apple_reply, gmail_reply, outlook_reply, plain_mail  # noqa: E402
@@ -48,16 +48,6 @@ from tests.itip_replies import apple_reply, gmail_reply, outlook_reply, plain_ma
 MESSAGES, REPLIES, PLAIN, STRANGERS = 1000, 900, 50, 50
 BUSINESSES, MEETINGS = 100, 5
 PARTSTATS = ("ACCEPTED", "DECLINED", "TENTATIVE")
-
-
-def tax_codes(n: int) -> list[str]:
-    codes, serial = [], 0
-    while len(codes) < n:
-        serial += 1
-        head = f"03{serial:07d}"
-        if check_digit(head) is not None:
-            codes.append(f"{head}{check_digit(head)}")
-    return codes
 
 
 def build():

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from itertools import count
 
 import pytest
+import redis
 from flask import g
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -103,6 +104,19 @@ def app(tmp_path, postgres_schema, app_config, monkeypatch):
             with db.engine.begin() as connection:
                 connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         db.engine.dispose()
+
+
+@pytest.fixture
+def redis_url():
+    """The Redis a test of servers hearing each other's changes uses; its absence skips the test, except in CI."""
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis is not answering at {url}")
+        pytest.skip(f"Redis is not answering at {url}")
+    return url
 
 
 @pytest.fixture

@@ -1,20 +1,16 @@
 """Feeds remembered by each server until a change on any server (issue 19): no database round trip while
 nothing changed, a change seen at once through another server, never a stale answer for long without Redis."""
 
-import os
 import time
 from datetime import date, datetime
 
 import pytest
-import redis
 from sqlalchemy import event
 
 from dialogue_app.calendar import services as calendar
 from dialogue_app.extensions import db
 from dialogue_app.officetime.days import AdjustmentKind
 from dialogue_app.scheduling import services as scheduling
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture
@@ -26,17 +22,6 @@ def series(units, make_business):
         invitees=[business], notify=False)
     db.session.commit()
     return made
-
-
-@pytest.fixture
-def redis_url():
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis is not answering at {REDIS_URL}")
-        pytest.skip(f"Redis is not answering at {REDIS_URL}")
-    return REDIS_URL
 
 
 def feed_path(series) -> str:
