@@ -13,7 +13,7 @@ from .auth.models import User
 from .extensions import db
 from .org.models import Business, Contact, Unit
 from .org.services import search_condition
-from .scope import OFFICERS, STAFF, in_group, is_below, unit_scoped, visible, visible_units_condition
+from .scope import OFFICERS, STAFF, in_group, unit_scoped, visible, visible_units_condition
 
 # --- Units -------------------------------------------------------------------------------------------------
 
@@ -21,6 +21,13 @@ from .scope import OFFICERS, STAFF, in_group, is_below, unit_scoped, visible, vi
 def units_statement(user: User):
     """The units `user` may see, in hierarchy order, each with its parent loaded (the API's list)."""
     return select(Unit).where(visible_units_condition(user)).order_by(Unit.path).options(joinedload(Unit.parent))
+
+
+def unit_options(user: User) -> list:
+    """The units `user` may see, in hierarchy order, as plain rows of id, code and name (pickers and filters,
+    drawn on many pages: up to 236 units, not built as objects only to write two of their fields)."""
+    return db.session.execute(
+        select(Unit.id, Unit.code, Unit.name).where(visible_units_condition(user)).order_by(Unit.path)).all()
 
 
 def parent_units(user: User) -> list[Unit]:
@@ -56,8 +63,17 @@ def unit_totals(user: User) -> dict:
 
 
 def subtree_totals(units, per_unit: dict[int, int]) -> dict[int, int]:
-    """Each unit's own count plus its descendants'."""
-    return {unit.id: sum(per_unit.get(other.id, 0) for other in units if is_below(other, unit)) for unit in units}
+    """Each unit's own count plus its descendants'. Each count is added to the unit's ancestors, read off its
+    path ("/1/4/9/"): a pass over the units rather than every pair of them (the General Department's 236 units
+    made 55,000 comparisons, 20 ms, twice on its managers' home page)."""
+    totals = {unit.id: 0 for unit in units}
+    for unit in units:
+        count = per_unit.get(unit.id, 0)
+        if count:
+            for ancestor in filter(None, unit.path.split("/")):
+                if int(ancestor) in totals:
+                    totals[int(ancestor)] += count
+    return totals
 
 
 # --- Accounts ----------------------------------------------------------------------------------------------
@@ -77,10 +93,12 @@ def officials(user: User) -> list[User]:
         select(User).where(visible(user, User), User.active, in_group(STAFF)).order_by(User.name)).scalars())
 
 
-def officers(user: User) -> list[User]:
-    """Organisers and managers `user` may see, by name (an issue list's assignee filter)."""
-    return list(db.session.execute(
-        select(User).where(visible(user, User), in_group(OFFICERS)).order_by(User.name)).scalars())
+def officers(user: User) -> list:
+    """Organisers and managers `user` may see, by name, as plain rows of id and name (an issue list's assignee
+    filter, on every view of the list: the General Department's hundreds of officers are not built as
+    accounts only to write two of their fields)."""
+    return db.session.execute(
+        select(User.id, User.name).where(visible(user, User), in_group(OFFICERS)).order_by(User.name)).all()
 
 
 # --- Businesses --------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import officetime
-from ..directory import officers
+from ..directory import officers, unit_options
 from ..exceptions import Conflict, ServiceError
 from ..extensions import db, paginate
 from ..issues import attachments, services
@@ -42,7 +42,6 @@ from ..scope import (
     may_change,
     requires,
     sees_every_unit,
-    visible_units,
 )
 from ..search.services import issues_matching
 from ..spreadsheets import to_csv, to_xlsx
@@ -107,7 +106,7 @@ def issue_list():
     page.items = services.issues_in_order(page.items)
     current = {name: request.args.get(name, "") for name in FILTERS}
     return render_template("issues/list.html", page=page, topics=services.active_topics(),
-                           units=visible_units(current_user),
+                           units=unit_options(current_user),
                            officers=officers(current_user) if is_staff(current_user) else [], current=current,
                            filter_args={k: v for k, v in current.items() if v})
 

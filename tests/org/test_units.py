@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -62,3 +64,25 @@ def test_deleting_a_unit_in_use_from_the_page_says_why(client, login, make_user,
     response = client.post(f"/admin/units/{units['QN'].id}/delete", follow_redirects=True)
     assert "vẫn còn" in response.get_data(as_text=True)
     assert db.session.get(Unit, units["QN"].id) is not None
+
+
+def test_a_managers_home_counts_each_unit_with_the_units_below_it(client, login, make_user, make_business, units):
+    for code, businesses in (("HCM-A", 2), ("HCM-B", 1), ("QN-A", 3), ("HCM", 1)):
+        for n in range(businesses):
+            make_business(units[code], name=f"Công ty {code} {n}")
+    make_user("organiser", units["QN-B"])
+    login(make_user("manager", units["TCHQ"]))
+    html = client.get("/").get_data(as_text=True)
+
+    def counts(code: str) -> list[str]:
+        row = re.search(r'<tr class="level-\w+">\s*<td class="unit-name">[^<]*<span class="muted">\(' + re.escape(code)
+                        + r'\)</span></td>(.*?)</tr>', html, re.S)
+        assert row, code
+        return re.findall(r'<td class="num">(\d+)</td>', row.group(1))
+
+    # Businesses served, then active accounts, each with every unit below: a Department answers for its branches.
+    assert counts("TCHQ") == ["7", "2"]
+    assert counts("HCM") == ["4", "0"]
+    assert counts("HCM-A") == ["2", "0"]
+    assert counts("QN") == ["3", "1"]
+    assert counts("QN-B") == ["0", "1"]
