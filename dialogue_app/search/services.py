@@ -15,7 +15,7 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from threading import Lock
 
 from flask import url_for
@@ -504,7 +504,7 @@ def _hits(user: User, query: Query, rows) -> list[Hit]:
     loaded = {}
     for kind, ids in wanted.items():
         source = SOURCES[kind]
-        result = db.session.execute(source.shown_statement().where(source.key.in_(ids)))
+        result = db.session.execute(_shown_by_key(kind), {"keys": ids})
         for obj in (result if source.shown is not None else result.unique().scalars()):
             loaded[(kind, _key(source, obj))] = obj
     hits = []
@@ -513,6 +513,14 @@ def _hits(user: User, query: Query, rows) -> list[Hit]:
         if obj is not None:  # gone since it was indexed, in the same instant: left out
             hits.append(make_hit(user, row.kind, obj, query))
     return hits
+
+
+@cache
+def _shown_by_key(kind: str):
+    """What the page shows of the things of `kind` whose keys are given: built once, as it is the same statement
+    on every page of results."""
+    source = SOURCES[kind]
+    return source.shown_statement().where(source.key.in_(bindparam("keys", expanding=True)))
 
 
 def _key(source, obj) -> int:
