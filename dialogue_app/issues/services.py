@@ -193,7 +193,7 @@ def transition(issue: Issue, *, to: str, actor: User, note: str = "", message: s
         # The business's people without an account are mailed here; its accounts hear of it as notifications,
         # by mail or not as each chose.
         enqueue_template("issue_answered", to=business_contacts(issue), issue=issue, unit=answering_unit(issue),
-                         url=external_url("issues.issue_page", issue_id=issue.id))
+                         message=(message or "").strip(), url=external_url("issues.issue_page", issue_id=issue.id))
     elif target is IssueStatus.ESCALATED:
         if issue.unit.parent is None:
             raise InvalidData.on("to", _l("The General Department has no unit above it."))
@@ -228,7 +228,7 @@ def offered_steps(issue: Issue) -> list[str]:
 
 
 def answer(issue: Issue, *, actor: User, resolution: str, legal_basis: str | None = None, note: str = "",
-           expected_version: int | None = None) -> list[str]:
+           message: str = "", expected_version: int | None = None) -> list[str]:
     """Answer an open issue in one action, taking the workflow's steps one by one, each recorded as its own
     event: a new issue is first assigned to `actor` (due on its due date, else the topic's), an assigned one
     started, then answered. Returns the steps taken, in order (e.g. ["assigned", "in_progress", "answered"]).
@@ -249,7 +249,8 @@ def answer(issue: Issue, *, actor: User, resolution: str, legal_basis: str | Non
     if issue.status == IssueStatus.ASSIGNED:
         transition(issue, to="in_progress", actor=actor)
         taken.append("in_progress")
-    transition(issue, to="answered", actor=actor, note=note, resolution=resolution, legal_basis=legal_basis)
+    transition(issue, to="answered", actor=actor, note=note, message=message, resolution=resolution,
+               legal_basis=legal_basis)
     return [*taken, "answered"]
 
 

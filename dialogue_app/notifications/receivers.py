@@ -155,7 +155,8 @@ def on_issue_event(sender: Issue, event: str, actor=None, **_) -> None:
         def mail(user: User, notification: Notification) -> None:
             if user.email.lower() not in mailed:
                 enqueue_template("issue_answered", to=[user.email], language=user.language, issue=issue,
-                                 unit=answering_unit(issue), url=absolute(notification.url))
+                                 unit=answering_unit(issue), message=issue.events[-1].message,
+                                 url=absolute(notification.url))
     elif event == "rated":
         officer = issue.answered_by or issue.assignee
         people = [officer] if officer is not None else _officers_of(issue.unit_id, HEADS)

@@ -21,8 +21,8 @@ bp = Blueprint("attendance", __name__)
 
 ATTENDANCE_NAMES = {"present": _l("present"), "absent": _l("absent"), "excused": _l("excused")}
 ANSWER_NAMES = {"accepted": _l("will attend"), "declined": _l("will not attend"), "tentative": _l("maybe")}
-CHANNEL_NAMES = {"portal": _l("on the portal"), "link": _l("by the link in the mail"),
-                 "calendar": _l("from their calendar")}
+ANSWERED_VIA_NAMES = {"portal": _l("on the portal"), "link": _l("by the link in the mail"),
+                      "calendar": _l("from their calendar")}
 
 
 def _meeting_or_404(meeting_id: int) -> Meeting:
@@ -227,4 +227,6 @@ def fold_filter(text: str) -> str:
 
 @bp.app_context_processor
 def attendance_names() -> dict:
-    return {"ATTENDANCE_NAMES": ATTENDANCE_NAMES, "ANSWER_NAMES": ANSWER_NAMES, "CHANNEL_NAMES": CHANNEL_NAMES}
+    # Names every template reads: each distinct from the issues' (CHANNEL_NAMES is how an issue came in).
+    return {"ATTENDANCE_NAMES": ATTENDANCE_NAMES, "ANSWER_NAMES": ANSWER_NAMES,
+            "ANSWERED_VIA_NAMES": ANSWERED_VIA_NAMES}

@@ -304,7 +304,7 @@ def transition(issue_id: int):
         if target == "answered":  # one action: taken and started first where the workflow needs it
             steps = services.answer(issue, actor=current_user, resolution=form.resolution.data or "",
                                     legal_basis=form.legal_basis.data, note=form.note.data or "",
-                                    expected_version=form.version.data)
+                                    message=form.message.data or "", expected_version=form.version.data)
         else:
             services.transition(
                 issue, to=target, actor=current_user, note=form.note.data or "", message=form.message.data or "",

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from dialogue_app import officetime
 from dialogue_app.extensions import db
 from dialogue_app.issues.models import Attachment, Issue
+from dialogue_app.mail.models import OutboxMessage
 from dialogue_app.scheduling import services as scheduling
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -201,3 +202,28 @@ def test_escalating_says_where_the_issue_went(client, setting):
     text = escalated.get_data(as_text=True)
     assert "Mới tiếp nhận" not in text.split('class="flashes"')[1].split("</div>")[0]
     assert f"Vướng mắc #{issue.id} đã được chuyển lên {db.session.get(Issue, issue.id).unit.name}" in text
+
+
+def test_the_channel_is_named_and_the_message_of_an_answer_reaches_the_business(client, setting, make_user, login):
+    account = make_user("business", business=setting["business"])  # told of the answer by mail, as it chose
+    issue = record(client, setting["business"], channel="phone")
+    page = client.get(f"/issues/{issue.id}").get_data(as_text=True)
+    assert "Qua điện thoại," in page  # how the issue came in, on its page
+    listing = client.get("/issues").get_data(as_text=True)
+    assert "Qua điện thoại ·" in listing
+    # The list's channel filter offers the ways an issue comes in (not the ways an invitation is answered).
+    assert '<option value="zalo"' in listing and '<option value="portal"' not in listing
+
+    client.post(f"/issues/{issue.id}/transition", data={
+        "target": "answered", "answered-to": "answered", "answered-version": issue.version,
+        "answered-resolution": "Được chấp nhận.", "answered-message": "Kính gửi Quý doanh nghiệp, xin trả lời như sau.",
+        "answered-note": "Đã hỏi ý kiến Cục"})
+    assert db.session.get(Issue, issue.id).status == "answered"
+    [mail] = [m for m in db.session.execute(select(OutboxMessage)).scalars() if m.recipients == [account.email]]
+    assert "Kính gửi Quý doanh nghiệp, xin trả lời như sau." in mail.text_body
+    assert "Đã hỏi ý kiến Cục" not in mail.text_body
+
+    client.post("/logout")
+    login(account)
+    seen = client.get(f"/issues/{issue.id}").get_data(as_text=True)
+    assert "Kính gửi Quý doanh nghiệp, xin trả lời như sau." in seen and "Đã hỏi ý kiến Cục" not in seen
