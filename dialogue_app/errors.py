@@ -24,7 +24,7 @@ API_CODES = {
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
-    405: "bad_request",
+    405: "method_not_allowed",  # not in API.md's list, which the project may add to: bad_request is a 400's
     409: "conflict",
     413: "bad_request",
     415: "bad_request",
@@ -87,6 +87,8 @@ def api_error(status: int, message: str, fields: dict | None = None, headers: di
                       "message": message, "fields": fields or {}}}
     response = jsonify(body)
     response.status_code = status
+    if status == 401:  # RFC 6750: a 401 names the scheme it asks for
+        response.headers["WWW-Authenticate"] = 'Bearer realm="Dialogue API"'
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response

@@ -21,6 +21,7 @@ from . import (
     series,
     signatures,
     tokens,
+    topics,
     units,
     users,
 )
@@ -49,7 +50,7 @@ def init_api(app: Flask) -> DialogueApi:
     api.init_app(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     for blp in (tokens.blp, units.blp, users.blp, businesses.blp, series.blp, meetings.blp, invitations.blp,
-                issues.blp, minutes.blp, signatures.blp, search.blp, notifications.blp):
+                issues.blp, topics.blp, minutes.blp, signatures.blp, search.blp, notifications.blp):
         api.register_blueprint(blp)
         csrf.exempt(blp)
     app.register_blueprint(reference.bp)

@@ -164,6 +164,15 @@ class UnitSchema(Schema):
         return feed_url_of("unit", unit.id)
 
 
+class TopicSchema(Schema):
+    code = fields.String(dump_only=True)
+    name = fields.String(dump_only=True)
+    answer_days = fields.Integer(dump_only=True, metadata={"description": "Working days allowed to answer."})
+    sensitive = fields.Boolean(dump_only=True, metadata={
+        "description": "Issues on it are read only by managers of the unit handling them and above."})
+    active = fields.Boolean(dump_only=True)
+
+
 class UserCreateSchema(Schema):
     email = fields.String(required=True, validate=length(min=3, max=254))
     name = fields.String(required=True, validate=length(min=1, max=255))

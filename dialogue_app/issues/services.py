@@ -336,6 +336,13 @@ def active_topics() -> list[Topic]:
     return list(db.session.execute(select(Topic).where(Topic.active).order_by(Topic.position, Topic.name)).scalars())
 
 
+def topics_statement(user: User):
+    """The topics `user` may choose from or read, in the order of the lists: staff see every topic, in use or
+    not; a business the ones it may raise an issue under (in use, not sensitive)."""
+    stmt = select(Topic).order_by(Topic.position, Topic.name)
+    return stmt.where(Topic.active, Topic.sensitive.is_(False)) if is_business(user) else stmt
+
+
 def all_topics() -> list[Topic]:
     return list(db.session.execute(select(Topic).order_by(Topic.position, Topic.name)).scalars())
 

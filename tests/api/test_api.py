@@ -28,7 +28,8 @@ def test_bad_credentials_and_no_token(client, make_user, units):
     wrong = client.post("/api/v1/tokens", json={"email": user.email, "password": "wrong"})
     assert wrong.status_code == 401 and wrong.json["error"]["message"] == "Email hoặc mật khẩu không đúng."
     assert client.get("/api/v1/units").status_code == 401
-    assert client.get("/api/v1/units", headers={"Authorization": "Bearer nonsense"}).status_code == 401
+    refused = client.get("/api/v1/units", headers={"Authorization": "Bearer nonsense"})
+    assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith("Bearer")
 
 
 def test_a_browser_session_does_not_open_the_api(client, login, make_user, units):
@@ -41,7 +42,7 @@ def test_errors_have_one_shape(api, make_user, units):
     admin = api(make_user("admin"))
     for response, status, code in [
         (admin.get("/api/v1/nowhere"), 404, "not_found"),
-        (admin.put("/api/v1/units"), 405, "bad_request"),
+        (admin.put("/api/v1/units"), 405, "method_not_allowed"),
         (admin.post("/api/v1/units", json={"code": "X"}), 422, "validation_error"),
         (admin.post("/api/v1/units", data="{not json", content_type="application/json"), 400, "bad_request"),
         (admin.post("/api/v1/units", json=["a", "list"]), 422, "validation_error"),
@@ -120,3 +121,17 @@ def test_openapi_document_describes_the_api(client):
     assert spec["paths"]["/api/v1/tokens"]["post"]["security"] == []
     page = client.get("/help/api")
     assert page.status_code == 200 and "/api/v1/units" in page.get_data(as_text=True)
+
+
+def test_topics_are_listed_and_a_business_reads_only_those_it_may_raise_under(api, make_user, make_business, units,
+                                                                             topics):
+    topics["origin"].active = False
+    db.session.commit()
+    staff = api(make_user("organiser", units["HCM-A"])).get("/api/v1/topics?per_page=200").json
+    codes = [t["code"] for t in staff["items"]]
+    assert staff["total"] == len(topics) and "origin" in codes and "conduct" in codes
+    conduct = next(t for t in staff["items"] if t["code"] == "conduct")
+    assert conduct["sensitive"] is True and conduct["active"] is True and conduct["answer_days"] > 0
+    assert set(conduct) == {"code", "name", "answer_days", "sensitive", "active"}
+    business = api(make_user("business", business=make_business(units["HCM-A"]))).get("/api/v1/topics").json
+    assert {t["code"] for t in business["items"]} == set(codes) - {"origin", "conduct"}
