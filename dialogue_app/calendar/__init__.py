@@ -17,6 +17,7 @@ from .changes import feed_changes
 from .replies import receive_mail_task
 from .services import (
     give_new_objects_a_feed,
+    keep_feed_keys,
     on_businesses_invited,
     on_businesses_uninvited,
     on_invitations_ended,
@@ -31,6 +32,7 @@ def init_app(app: Flask) -> None:
     listen(Session, "after_flush", give_new_objects_a_feed)
     # What servers remember of feeds holds until a change to what feeds show is committed, here or elsewhere.
     app.extensions["feed_changes"] = feed_changes(app)
+    app.after_request(keep_feed_keys)
     series_invitations_due.connect(on_series_invitations_due)
     occurrence_changed.connect(on_occurrence_changed)
     unit_deleted.connect(on_unit_deleted)

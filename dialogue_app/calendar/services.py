@@ -65,6 +65,7 @@ def feed_token(kind: str, target_id: int) -> str | None:
         row = FeedToken(kind=kind, target_id=target_id, generation=1, token_hash=_hash(token))
         db.session.add(row)
         db.session.flush()
+        _keys_handed_out()
         return token
     return None if row.revoked else _derive(kind, target_id, row.generation)
 
@@ -115,9 +116,26 @@ def invitation_feed_url(series_id: int, business_id: int) -> str | None:
         row.generation += 1
         row.revoked, row.rotated_at = False, utcnow()
     token = _derive("invitation", series_id, row.generation, business_id)
-    row.token_hash = _hash(token)
-    db.session.flush()
+    if row.token_hash != _hash(token):
+        row.token_hash = _hash(token)
+        db.session.flush()
+        _keys_handed_out()
     return external_url("calendar.feed", token=token)
+
+
+def _keys_handed_out() -> None:
+    """A key was made while answering a request (a page or an API payload showing a feed's address): it must be
+    kept even where the request changes nothing else and commits nothing (keep_feed_keys)."""
+    if has_app_context():
+        g.feed_keys_made = True
+
+
+def keep_feed_keys(response):
+    """After a request that handed out a feed key it made: commit it, or the address given answers 404 (an
+    API client reading GET /api/v1/series/{id} subscribes at once). Not after a refusal (rolled back)."""
+    if g.pop("feed_keys_made", False) and response.status_code < 400:
+        db.session.commit()
+    return response
 
 
 def end_invitation_feeds(series_id: int, business_ids) -> None:

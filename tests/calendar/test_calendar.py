@@ -218,3 +218,13 @@ def test_feeds_follow_announced_days_off_and_close_with_their_unit(client, coffe
     db.session.commit()
     assert client.get(url).status_code == 404
     assert make_unit("HCM-Y", "branch", units["HCM"]) is not None  # the freed id takes a feed of its own
+
+
+def test_a_business_reading_a_series_through_the_api_is_given_a_feed_that_works(client, api, make_user, coffee):
+    business = coffee.invitees[0]
+    caller = api(make_user("business", business=business))
+    feed_url = caller.get(f"/api/v1/series/{coffee.id}").json["feed_url"]
+    assert feed_url == caller.get(f"/api/v1/series/{coffee.id}").json["feed_url"]  # the same key, asked twice
+    db.session.rollback()  # nothing of the request's own transaction: only what it committed
+    feed = client.get(feed_url.removeprefix("http://localhost"))
+    assert feed.status_code == 200 and b"BEGIN:VCALENDAR" in feed.data
