@@ -405,16 +405,10 @@ def _send(contact: Contact, subject_template: str, cal, method: str, **context) 
             html=html, calendar=cal.to_ical().decode(), calendar_method=method)
 
 
-def _next_occurrence(series: Series):
-    now = utcnow()
-    coming = [o for o in scheduling.expand_series(series, now, now + timedelta(days=400)) if o.status != "cancelled"]
-    return coming[0] if coming else None
-
-
 def send_series_invites(series: Series, contacts: list[Contact] | None = None) -> int:
     """METHOD:REQUEST for the whole series to each invited contact (each sees only themself as attendee)."""
     contacts = invitees_with_email(series) if contacts is None else [c for c in contacts if c.email]
-    following = _next_occurrence(series)
+    following = scheduling.next_occurrence(series)
     for contact in contacts:
         person = ical.Person(contact.email, contact.name)
         entry = series_entry(series, horizon=None, attendees=[person])

@@ -16,6 +16,7 @@ from ..mail.services import enqueue_template
 from ..minutes.models import Minutes
 from ..minutes.services import can_read, unit_managers
 from ..org.models import Contact
+from ..scheduling import services as scheduling
 from ..scheduling.models import Meeting, MeetingInvitation, Series
 from ..scope import HEADS, OFFICERS, get_visible, in_group
 from .models import Notification
@@ -47,11 +48,26 @@ def _target(sender, occurrence: date | None = None) -> tuple[str, int, str, dict
     if isinstance(sender, Meeting):
         return "meeting", sender.id, path_for("scheduling.meeting_page", meeting_id=sender.id), {
             "title": sender.title, "when": _when(sender.start)}
-    when = _when(occurrence) if occurrence is not None else _when(sender.first_start)
+    if occurrence is not None:
+        when = _when(occurrence)
+    else:  # the series as a whole: its next meeting (first_start is a wall time of the series' zone, not UTC)
+        following = scheduling.next_occurrence(sender)
+        when = _when(following.start) if following is not None else sender.first_start.strftime("%H:%M %d/%m/%Y")
     # One occurrence: the series page at its year, on its line (the page shows one year).
     url = (path_for("scheduling.series_page", series_id=sender.id, year=occurrence.year) + f"#o-{occurrence}"
            if occurrence is not None else path_for("scheduling.series_page", series_id=sender.id))
     return "series", sender.id, url, {"title": sender.title, "when": when}
+
+
+def _now_at(sender, occurrence: date | None) -> dict:
+    """When and where a changed meeting or occurrence now is, for the sentence that tells of the change."""
+    if isinstance(sender, Meeting):
+        return {"now": _when(sender.start), "place": sender.location}
+    found = scheduling.occurrence_of(sender, occurrence) if occurrence is not None \
+        else scheduling.next_occurrence(sender)
+    if found is None:
+        return {}
+    return {"now": _when(found.start), "place": found.location or sender.location}
 
 
 def on_businesses_invited(sender, business_ids=(), actor=None, **_) -> None:
@@ -92,10 +108,11 @@ def on_meeting_changed(sender, occurrence: date | None = None, cancelled: bool =
         if user.email.lower() not in contacts:
             mail_sentence(user, notification)
 
-    notify(people, "meeting_changed", params={**params, "cancelled": bool(cancelled)}, url=url, subject=subject,
-           subject_id=ident, actor=actor, mail=mail)
-    notify(alone, "meeting_changed", params={**params, "cancelled": bool(cancelled)}, url=path_for("home.index"),
-           subject=subject, subject_id=ident, actor=actor, mail=mail)
+    params = {**params, "cancelled": bool(cancelled), **({} if cancelled else _now_at(sender, occurrence))}
+    notify(people, "meeting_changed", params=params, url=url, subject=subject, subject_id=ident, actor=actor,
+           mail=mail)
+    notify(alone, "meeting_changed", params=params, url=path_for("home.index"), subject=subject, subject_id=ident,
+           actor=actor, mail=mail)
 
 
 def on_answer_recorded(sender: Rsvp, actor=None, **_) -> None:

@@ -25,6 +25,7 @@ class Kind:
     default: str  # one of DELIVERIES
     text: object  # the sentence, with the notification's params
     cancelled_text: object | None = None  # the sentence when params["cancelled"]
+    changed_text: object | None = None  # the sentence when params say where and when it now is ("now", "place")
     business: bool = False  # told to business accounts (else to staff only)
 
 
@@ -37,7 +38,8 @@ KINDS: dict[str, Kind] = {
                     _l("Your business is invited to “%(title)s” (%(when)s)."), business=True),
     "meeting_changed": Kind(_l("A meeting changed or was cancelled"), "mail",
                             _l("“%(title)s” (%(when)s) has changed."),
-                            _l("“%(title)s” (%(when)s) is cancelled."), business=True),
+                            _l("“%(title)s” (%(when)s) is cancelled."), business=True,
+                            changed_text=_l("“%(title)s” (%(when)s) has changed: it is now at %(now)s, %(place)s.")),
     "uninvited": Kind(_l("An invitation withdrawn"), "app",
                       _l("The invitation to “%(title)s” (%(when)s) was withdrawn."), business=True),
     "answer_received": Kind(_l("A business answered an invitation"), "digest",
@@ -65,7 +67,12 @@ def describe(notification: Notification) -> str:
     params = dict(notification.params or {})
     if "answer" in params:
         params["answer"] = str(ANSWER_NAMES.get(params["answer"], params["answer"]))
-    text = kind.cancelled_text if params.get("cancelled") and kind.cancelled_text else kind.text
+    if params.get("cancelled") and kind.cancelled_text:
+        text = kind.cancelled_text
+    elif "now" in params and kind.changed_text:
+        text = kind.changed_text
+    else:
+        text = kind.text
     try:
         return str(text) % params
     except (KeyError, TypeError, ValueError):  # params written by an older version of the sentence

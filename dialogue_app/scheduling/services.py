@@ -266,6 +266,13 @@ def expand_series(series: Series, window_start: datetime, window_end: datetime,
                   HolidayPolicy(series.holiday_policy), series_overrides(series), window_start, window_end)
 
 
+def next_occurrence(series: Series) -> Occurrence | None:
+    """The series' next occurrence still to be held (within 400 days), or None."""
+    now = utcnow()
+    return next((o for o in expand_series(series, now, now + timedelta(days=400)) if o.status != Status.CANCELLED),
+                None)
+
+
 def occurrence_of(series: Series, day: date) -> Occurrence:
     """The occurrence the rule produced on `day`, wherever it is now; NotFound if the rule has none then."""
     if not FIRST_YEAR <= day.year <= LAST_YEAR:  # no series reaches it; walking the rule there takes seconds

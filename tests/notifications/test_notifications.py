@@ -15,8 +15,9 @@ from dialogue_app.issues.models import Issue
 from dialogue_app.issues.services import create_issue, topic_by_code
 from dialogue_app.mail.models import OutboxMessage
 from dialogue_app.notifications.models import Notification
-from dialogue_app.notifications.services import send_digests
+from dialogue_app.notifications.services import describe, send_digests
 from dialogue_app.org.services import add_contact
+from dialogue_app.scheduling import services as scheduling
 
 from ..conftest import PASSWORD
 
@@ -391,3 +392,23 @@ def test_a_business_chooses_only_among_what_concerns_a_business(world, client, l
     staff = client.application.test_client()
     assert staff.post("/login", data={"email": world["organiser"].email, "password": PASSWORD}).status_code == 302
     assert 'name="issue_assigned"' in staff.get("/account/notifications").get_data(as_text=True)
+
+
+def test_the_sentences_say_when_in_office_time_and_where_a_moved_meeting_now_is(world):
+    series, coffee_user = world["series"], world["coffee_user"]  # the last Monday of each month, 08:00 in Hanoi
+    signals.businesses_invited.send(series, business_ids=[world["coffee"].id])
+    db.session.commit()
+    following = scheduling.next_occurrence(series)
+    assert following.start > datetime.now(UTC)
+    # The series' next meeting, at the hour the office set (its first start is a wall time, not UTC).
+    invited = describe(mine(coffee_user)[-1])
+    assert f"(08:00 {following.start:%d/%m/%Y})" in invited
+
+    moved_to = datetime.combine(following.occurrence + timedelta(days=1), datetime.min.time().replace(hour=14),
+                                tzinfo=officetime.office_zone())
+    scheduling.change_occurrence(series, following.occurrence, start=moved_to, location="Phòng 301")
+    db.session.commit()
+    changed = mine(coffee_user)[-1]
+    assert changed.kind == "meeting_changed"
+    assert describe(changed).endswith(f"nay họp lúc 14:00 {moved_to:%d/%m/%Y}, tại Phòng 301.")
+    assert f"nay họp lúc 14:00 {moved_to:%d/%m/%Y}, tại Phòng 301." in outbox_to(coffee_user.email)[-1].text_body
