@@ -60,6 +60,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     os.makedirs(app.instance_path, exist_ok=True)
     app.json.sort_keys = False  # answers keep the field order of their schema
+    app.json.ensure_ascii = False  # Vietnamese as it is written (API.md), not as \u escapes
     app.url_map.converters["int"] = IdConverter
     app.config.update(config.DEFAULTS)
     app.config.update(config.from_environment(app.instance_path))

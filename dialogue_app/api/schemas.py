@@ -202,7 +202,7 @@ class UserPatchSchema(Schema):
     name = fields.String(validate=length(min=1, max=255))
     role = fields.String(validate=one_of(role.value for role in Role))
     unit = fields.String(allow_none=True, validate=length(max=32))
-    active = fields.Boolean()
+    active = fields.Boolean(truthy={True}, falsy={False})  # JSON true or false, not "yes" or 1
     password = fields.String(load_only=True, validate=length(min=1, max=1024))
     language = fields.String(validate=one_of(("vi", "en")))
 
@@ -499,7 +499,7 @@ class AttendeeCreateSchema(Schema):
     business_id = fields.Integer(strict=True, allow_none=True, validate=number_range(1, MAX_ID))
     organisation = fields.String(validate=length(max=255))
     role = fields.String(load_default="", validate=length(max=255))
-    present = fields.Boolean(load_default=True)
+    present = fields.Boolean(load_default=True, truthy={True}, falsy={False})
 
 
 class AttendeeSchema(Schema):

@@ -51,10 +51,17 @@ def _check_placement(role: Role, unit: Unit | None, business: Business | None) -
         raise InvalidData.on("business_id", _l("Only business accounts are linked to a business."))
 
 
-def check_password_strength(password: str) -> None:
+def _unit_of(role: Role, unit: Unit | None, business: Business | None) -> Unit | None:
+    """A business's account belongs to the unit that serves its business, whatever unit was named (another
+    would show it that unit's lists); staff belong to the unit named."""
+    return business.unit if role == Role.BUSINESS and business is not None else unit
+
+
+def check_password_strength(password: str, field: str = "password") -> None:
+    """Raises InvalidData on `field` (the name the caller's form or payload gives the password)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidData.on(
-            "password", _l("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+            field, _l("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
         )
 
 
@@ -63,8 +70,7 @@ def create_user(*, email: str, name: str, password: str, role: str, unit: Unit |
     """Create an account; raises InvalidData (bad field) or Conflict (email taken)."""
     email = normalize_email(email)
     role = Role(role)
-    if business is not None and unit is None:
-        unit = business.unit
+    unit = _unit_of(role, unit, business)
     _check_placement(role, unit, business)
     check_password_strength(password)
     if user_by_email(email) is not None:
@@ -81,6 +87,7 @@ def update_user(user: User, *, name: str, role: str, unit: Unit | None, business
     """Change an account. A new password, role or unit, or deactivation, ends every session, remember cookie and
     API token of the person: what they were let in for has changed, and a stolen cookie must not outlive it."""
     role = Role(role)
+    unit = _unit_of(role, unit, business)
     _check_placement(role, unit, business)
     if password:
         check_password_strength(password)
@@ -100,7 +107,7 @@ def change_own_password(user: User, *, current_password: str, new_password: str,
     """The person sets a new password; every other session and token of theirs ends (the one in use stays)."""
     if not user.check_password(current_password):
         raise InvalidData.on("current_password", _l("This is not your current password."))
-    check_password_strength(new_password)
+    check_password_strength(new_password, "new_password")
     user.set_password(new_password)
     end_sessions(user, keep_session=keep_session, keep_token=keep_token)
 

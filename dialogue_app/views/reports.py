@@ -166,7 +166,7 @@ def export(table: str, fmt: str):
     header, rows = export_table(table)
     filename = f"bao-cao-{table}-{scope.unit.code}-{period.slug}.{fmt}"
     if fmt == "csv":
-        return Response(to_csv(header, rows), mimetype="text/csv; charset=utf-8",
+        return Response(to_csv(header, rows), mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
     return Response(to_xlsx(header, rows, title=table),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

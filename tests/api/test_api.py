@@ -108,6 +108,14 @@ def test_admin_creates_users_and_duplicates_are_refused(api, make_user, make_bus
     assert business_user.status_code == 201 and business_user.json["unit"] == "QN-A"
     assert db.session.execute(select(User).where(User.email == "dn@example.vn")).scalar_one().business_id == \
         business.id
+    # Another unit named: the account still belongs to the unit serving its business (it would see that unit's).
+    elsewhere = admin.post("/api/v1/users", json={**body, "email": "dn2@example.vn", "role": "business",
+                                                  "unit": "QN", "business_id": business.id})
+    assert elsewhere.status_code == 201 and elsewhere.json["unit"] == "QN-A"
+    weak = api(make_user("organiser", units["QN-A"])).put("/api/v1/users/me/password", json={
+        "current_password": PASSWORD, "new_password": "short"})
+    assert weak.status_code == 422 and list(weak.json["error"]["fields"]) == ["new_password"]
+    assert "Đỗ Thị Lan" in created.get_data(as_text=True)  # Vietnamese as written, not \u escapes
 
 
 def test_openapi_document_describes_the_api(client):
@@ -135,3 +143,11 @@ def test_topics_are_listed_and_a_business_reads_only_those_it_may_raise_under(ap
     assert set(conduct) == {"code", "name", "answer_days", "sensitive", "active"}
     business = api(make_user("business", business=make_business(units["HCM-A"]))).get("/api/v1/topics").json
     assert {t["code"] for t in business["items"]} == set(codes) - {"origin", "conduct"}
+
+
+def test_a_boolean_is_json_true_or_false(api, make_user, units):
+    target = make_user("organiser", units["HCM-A"])
+    refused = api(make_user("admin")).patch(f"/api/v1/users/{target.id}", json={"active": "yes"})
+    assert refused.status_code == 422 and list(refused.json["error"]["fields"]) == ["active"]
+    db.session.expire_all()
+    assert db.session.get(User, target.id).active is True
