@@ -60,7 +60,12 @@ class Figures:
     months: dict[str, list[int]] = field(default_factory=dict)
 
     @classmethod
-    def from_snapshot(cls, data: dict) -> "Figures":
+    def from_snapshot(cls, data: dict, without_sensitive: bool = False) -> "Figures":
+        """The figures stored; `without_sensitive`: those of the issues on sensitive topics taken out (an
+        organiser's report counts only what they may open)."""
+        if without_sensitive:
+            data = _without(data, data.get("sensitive", {}))
+
         def triples(table: dict) -> dict[str, list[int]]:
             return {key: [raised, answered, 0] for key, (raised, answered) in table.items()}
 
@@ -94,6 +99,20 @@ class Figures:
             engaged=self.engaged, engaged_target=self.engaged_target or 0)
 
 
+def _without(data: dict, part: dict) -> dict:
+    """A snapshot's figures less `part` of them (counts, maps of counts, maps of pairs); a breakdown's entry
+    left with nothing goes."""
+    def less(mine, theirs):
+        if isinstance(mine, dict):
+            kept = {key: less(value, theirs.get(key)) if key in theirs else value for key, value in mine.items()}
+            return {key: value for key, value in kept.items() if value and value != [0, 0]}
+        if isinstance(mine, list):
+            return [a - b for a, b in zip(mine, theirs, strict=True)]
+        return mine - (theirs or 0)
+
+    return {key: less(value, part[key]) if key in part else value for key, value in data.items()}
+
+
 def median_of_counts(counts: dict[int, int]) -> float | None:
     """The median of values given as value -> how many times."""
     total = sum(counts.values())
@@ -116,6 +135,8 @@ class ReportScope:
     unit: Unit
     units: list[Unit]
     whole_country: bool
+    # Issues on sensitive topics (an officer's conduct) are counted only for those who may open them (managers).
+    without_sensitive: bool = False
 
     def __post_init__(self):
         # Read each unit's columns once: report pages walk the tree for every row they show.
@@ -151,7 +172,7 @@ def report_scope(user: User, unit_code: str | None) -> ReportScope:
     units = list(db.session.execute(
         select(Unit).where(Unit.id.in_(units_below(unit))).order_by(Unit.path)).scalars())
     whole_country = unit.parent_id is None and sees_every_unit(user)
-    return ReportScope(unit, units, whole_country)
+    return ReportScope(unit, units, whole_country, without_sensitive=not is_manager(user))
 
 
 def unit_figures(scope: ReportScope, periods: list[Period], units: list[Unit], breakdowns: bool = False
@@ -173,8 +194,8 @@ def unit_figures(scope: ReportScope, periods: list[Period], units: list[Unit], b
                ReportSnapshot.unit_id.in_([u.id for u in units]))
     ):
         key = (index_of[(kind, year, number)], unit_id)
-        figures[key] = Figures.from_snapshot({**data, **(more[0] if more else {})})
-        own[key] = Figures.from_snapshot(data.get("own", data))
+        figures[key] = Figures.from_snapshot({**data, **(more[0] if more else {})}, scope.without_sensitive)
+        own[key] = Figures.from_snapshot(data.get("own", data), scope.without_sensitive)
         as_of = computed_at if as_of is None else min(as_of, computed_at)
     _add_overdue(scope, periods, units, figures, own)
     _apply_plans(scope, periods, figures, own)
@@ -196,7 +217,8 @@ def _add_overdue(scope: ReportScope, periods: list[Period], units: list[Unit],
     for unit_id, topic_id, channel, month_name, count in db.session.execute(
         select(Issue.origin_unit_id, Issue.topic_id, Issue.channel, month, func.count())
         .where(Issue.status.in_(OPEN), Issue.due_date < officetime.today(),
-               scope.column_condition(Issue.origin_unit_id))
+               scope.column_condition(Issue.origin_unit_id),
+               *([Issue.topic_id.not_in(select(Topic.id).where(Topic.sensitive))] if scope.without_sensitive else []))
         .group_by(Issue.origin_unit_id, Issue.topic_id, Issue.channel, month)
     ):
         bucket = bucket_of_month.get(month_name)
@@ -268,7 +290,8 @@ def dashboard(scope: ReportScope, period: Period, channel_names: dict) -> Dashbo
     mine = own.get((0, scope.unit.id))
     if rows and mine is not None and (mine.raised or mine.held or mine.engaged):
         rows.insert(0, (scope.unit, mine))  # what the unit did itself, beside what the units below did
-    topics = db.session.execute(select(Topic).order_by(Topic.position, Topic.name)).scalars().all()
+    topics = db.session.execute(select(Topic).order_by(Topic.position, Topic.name).where(
+        *([Topic.sensitive.is_(False)] if scope.without_sensitive else []))).scalars().all()
 
     def breakdown(table: dict, entries: list[tuple[str, str]]) -> list[Breakdown]:
         return [Breakdown(key, label, *table.get(key, [0, 0, 0])) for key, label in entries]

@@ -27,7 +27,7 @@ from .. import officetime
 from ..attendance.models import Attendee
 from ..db import utcnow
 from ..extensions import db
-from ..issues.models import Issue, Rating
+from ..issues.models import Issue, Rating, Topic
 from ..issues.workflow import DONE_STATUSES
 from ..officetime import office_zone
 from ..org.models import Interaction, Unit
@@ -80,16 +80,22 @@ def compute(period: Period, now: datetime | None = None) -> dict[int, dict]:
         members = [own[u] for u, p, _ in units if p.startswith(path) and u in own]
         if not members:
             continue
-        total = {name: sum(m[name] for m in members) for name in SUMMED}
-        total["workdays"] = _summed_maps([m["workdays"] for m in members])
-        for table in BREAKDOWNS:
-            total[table] = _summed_pairs([m[table] for m in members])
+        total = _summed(members)
+        total["sensitive"] = _summed([m["sensitive"] for m in members])
         total["engaged"] = own.get(unit_id, {}).get("engaged_below", 0)
         if unit_id in parents and unit_id in own:
             mine = own[unit_id]
-            total["own"] = {name: mine[name] for name in (*SUMMED, "workdays", "engaged")}
+            total["own"] = {name: mine[name] for name in (*SUMMED, "workdays", "engaged", "sensitive")}
         stored[unit_id] = total
     return stored
+
+
+def _summed(figures: list[dict]) -> dict:
+    total = {name: sum(f.get(name, 0) for f in figures) for name in SUMMED}
+    total["workdays"] = _summed_maps([f.get("workdays", {}) for f in figures])
+    for table in BREAKDOWNS:
+        total[table] = _summed_pairs([f.get(table, {}) for f in figures])
+    return total
 
 
 def _summed_maps(maps: list[dict]) -> dict:
@@ -116,7 +122,12 @@ def own_figures(period: Period, now: datetime | None = None) -> dict[int, dict]:
     start, end = instant(period.start), instant(period.end)
     figures: dict[int, dict] = defaultdict(lambda: {
         "raised": 0, "answered": 0, "on_time": 0, "workdays": {}, "rated": 0, "rating_total": 0, "held": 0,
-        "engaged": 0, "engaged_below": 0, "topics": {}, "channels": {}, "months": {}})
+        "engaged": 0, "engaged_below": 0, "topics": {}, "channels": {}, "months": {},
+        # The part of the issue figures that is about sensitive topics, which organisers may not read: their
+        # reports leave it out (services.Figures.from_snapshot).
+        "sensitive": {"raised": 0, "answered": 0, "on_time": 0, "workdays": {}, "rated": 0, "rating_total": 0,
+                      "topics": {}, "channels": {}, "months": {}}})
+    sensitive = set(db.session.execute(select(Topic.id).where(Topic.sensitive)).scalars())
     in_period = and_(Issue.created_at >= start, Issue.created_at < end)
     done = Issue.status.in_(DONE)
     month = _local_month_sql(Issue.created_at).label("month")
@@ -125,22 +136,24 @@ def own_figures(period: Period, now: datetime | None = None) -> dict[int, dict]:
                func.sum(case((done, 1), else_=0)), func.sum(case((and_(done, Issue.answered_on_time), 1), else_=0)))
         .where(in_period).group_by(Issue.origin_unit_id, Issue.topic_id, Issue.channel, month, Issue.answer_workdays)
     ):
-        f = figures[unit_id]
         answered, on_time = answered or 0, on_time or 0
-        f["raised"] += raised
-        f["answered"] += answered
-        f["on_time"] += on_time
-        if workdays is not None and answered:
-            f["workdays"][str(workdays)] = f["workdays"].get(str(workdays), 0) + answered
-        for table, key in (("topics", str(topic_id)), ("channels", channel), ("months", month_name)):
-            pair = f[table].setdefault(key, [0, 0])
-            pair[0] += raised
-            pair[1] += answered
-    for unit_id, rated, total in db.session.execute(
-        select(Issue.origin_unit_id, func.count(), func.sum(Rating.score)).join(Rating, Rating.issue_id == Issue.id)
-        .where(in_period).group_by(Issue.origin_unit_id)
+        for f in (figures[unit_id], figures[unit_id]["sensitive"]) if topic_id in sensitive else (figures[unit_id],):
+            f["raised"] += raised
+            f["answered"] += answered
+            f["on_time"] += on_time
+            if workdays is not None and answered:
+                f["workdays"][str(workdays)] = f["workdays"].get(str(workdays), 0) + answered
+            for table, key in (("topics", str(topic_id)), ("channels", channel), ("months", month_name)):
+                pair = f[table].setdefault(key, [0, 0])
+                pair[0] += raised
+                pair[1] += answered
+    for unit_id, topic_id, rated, total in db.session.execute(
+        select(Issue.origin_unit_id, Issue.topic_id, func.count(), func.sum(Rating.score))
+        .join(Rating, Rating.issue_id == Issue.id).where(in_period).group_by(Issue.origin_unit_id, Issue.topic_id)
     ):
-        figures[unit_id]["rated"], figures[unit_id]["rating_total"] = rated, total or 0
+        for f in (figures[unit_id], figures[unit_id]["sensitive"]) if topic_id in sensitive else (figures[unit_id],):
+            f["rated"] += rated
+            f["rating_total"] += total or 0
     for unit_id, held in db.session.execute(
         select(Meeting.unit_id, func.count()).where(*held_conditions(start, end, now)).group_by(Meeting.unit_id)
     ):

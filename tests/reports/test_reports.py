@@ -294,3 +294,34 @@ def test_bar_labels_are_whole_words_and_tell_the_bars_apart():
     for label in shown:
         assert all(word.rstrip("…") in words | {"Cảng", "Quốc"} for word in label.split()), label  # no word cut in two
     assert all(f"<title>{label}:" in svg for label, _ in rows)  # the whole name on each bar
+
+
+def test_an_organisers_report_counts_only_the_issues_they_may_open(client, login, make_user, make_issue, world):
+    # Two complaints about an officer's conduct at HCM-A (a sensitive topic: managers only), one answered, one
+    # overdue: its manager counts them, its organiser (who cannot open them) does not learn of them from a report.
+    conduct = db.session.execute(db.select(Topic).where(Topic.sensitive)).scalars().first()
+    business = db.session.execute(db.select(Issue)).scalars().first().business
+    officer = make_user("organiser", world["A"])
+    for answered in (True, False):
+        item = make_issue(world["A"], business, officer, "Thái độ công chức", channel="phone", topic=conduct)
+        item.created_at, item.due_date, item.status = at(date(2026, 7, 8)), date(2026, 7, 20), "in_progress"
+        db.session.flush()
+        if answered:
+            item.status = "answered"
+            issue_services.record_answer_time(item, at(date(2026, 7, 10)))
+    db.session.commit()
+
+    def rows(table: str) -> dict[str, list[str]]:
+        data = client.get(f"/reports/{table}.csv?unit=HCM-A&{Q3}").data.decode("utf-8-sig")
+        return {row[0]: row[1:] for row in list(csv.reader(io.StringIO(data)))[1:]}  # under the header
+
+    login(make_user("manager", world["A"]))
+    assert rows("units")["HCM-A"][1:4] == ["5", "3", "1"]  # received, answered, overdue
+    assert rows("topics")[conduct.name][:3] == ["2", "1", "1"]
+    client.post("/logout")
+    login(officer)
+    assert rows("units")["HCM-A"][1:4] == ["3", "2", "0"]  # what the organiser's issue list shows them
+    assert conduct.name not in rows("topics")
+    assert sum(int(row[0]) for row in rows("channels").values()) == 3
+    page = client.get(f"/reports?unit=HCM-A&{Q3}").get_data(as_text=True)
+    assert conduct.name not in page
