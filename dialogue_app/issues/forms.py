@@ -15,7 +15,8 @@ class IssueForm(FlaskForm):
     raised_by = StringField(_l("Raised by"), validators=[Optional(), Length(max=255)],
                             description=_l("The person at the business who raised it."))
     channel = SelectField(_l("Received"), choices=select_choices(CHANNEL_NAMES.items()), default="meeting")
-    topic = SelectField(_l("Topic"), choices=[], validate_choice=False)
+    topic = SelectField(_l("Topic"), choices=[], validate_choice=False,
+                        validators=[DataRequired(_l("Choose a topic from the list."))])
     unit = SelectField(_l("Unit handling it"), choices=[], validate_choice=False)
     meeting_id = HiddenField()
     interaction_id = HiddenField()
@@ -28,7 +29,8 @@ class BusinessIssueForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(_l("Enter a title.")), Length(max=500)])
     description = TextAreaField(_l("Description"), validators=[DataRequired(_l("Describe the difficulty.")),
                                                                 Length(max=100_000)])
-    topic = SelectField(_l("Topic"), choices=[], validate_choice=False)
+    topic = SelectField(_l("Topic"), choices=[], validate_choice=False,
+                        validators=[DataRequired(_l("Choose a topic from the list."))])
     file = FileField(_l("Attachment"), description=_l("PDF, image, Word or Excel; at most 10 MB."))
 
 
@@ -84,4 +86,5 @@ class QuickIssueForm(FlaskForm):
     raised_by = StringField(_l("Raised by"), validators=[Optional(), Length(max=255)])
     title = StringField(_l("Issue"), validators=[DataRequired(_l("Enter a title.")), Length(max=500)])
     description = TextAreaField(_l("Details"), validators=[Optional(), Length(max=100_000)])
-    topic = SelectField(_l("Topic"), choices=[], validate_choice=False)
+    topic = SelectField(_l("Topic"), choices=[], validate_choice=False,
+                        validators=[DataRequired(_l("Choose a topic from the list."))])

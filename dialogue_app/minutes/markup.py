@@ -33,3 +33,9 @@ def render_markdown(text: str | None) -> Markup:
     clean = nh3.clean(_parser().render(text), tags=set(ALLOWED_TAGS), attributes=ALLOWED_ATTRIBUTES,
                       url_schemes=set(URL_SCHEMES), link_rel="noopener noreferrer nofollow", strip_comments=True)
     return Markup(clean)  # noqa: S704  (sanitised just above: this is the one place user HTML is trusted)
+
+
+def plain_text(text: str | None) -> str:
+    """What Markdown `text` says, without its marks (a table's cells, a list's items, the words in bold), on one
+    line: for a snippet of search results, which would otherwise show "**" and "|---|"."""
+    return " ".join(render_markdown(text).striptags().split())

@@ -13,6 +13,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Bundle, joinedload, selectinload
 
 from ..issues.models import Issue
+from ..minutes.markup import plain_text
 from ..minutes.models import Minutes
 from ..org.models import Business, Contact
 from ..scheduling.models import Meeting, Series
@@ -113,7 +114,8 @@ def _meeting(meeting: Meeting) -> Entry:
 
 def _minutes(minutes: Minutes) -> Entry:
     latest = minutes.revisions[-1] if minutes.revisions else None
-    texts = [latest.agenda, latest.body, latest.conclusions, latest.chair, latest.secretary] if latest else []
+    texts = [plain_text(latest.agenda), plain_text(latest.body), plain_text(latest.conclusions), latest.chair,
+             latest.secretary] if latest else []
     meeting = minutes.meeting
     return Entry(title=meeting.title, body=[*texts, meeting.location], unit_id=meeting.unit_id,
                  status=minutes.status, at=meeting.start)

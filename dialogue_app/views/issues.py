@@ -147,7 +147,8 @@ def export_xlsx():
 
 
 def _topic_choices():
-    return select_choices((t.code, t.name) for t in services.active_topics())
+    # Nothing chosen at first: a preselected first topic was kept by whoever did not look, and skewed the reports.
+    return select_choices([("", _("— Choose a topic —")), *((t.code, t.name) for t in services.active_topics())])
 
 
 def _topic(code: str) -> Topic | None:

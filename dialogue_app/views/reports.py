@@ -12,6 +12,7 @@ from .. import officetime
 from ..exceptions import NotFound, ServiceError
 from ..extensions import db, paginate
 from ..issues.labels import CHANNEL_NAMES
+from ..minutes.services import suggested_place_name
 from ..officetime import office_zone
 from ..pdf import date_words, html_to_pdf
 from ..reports import charts, index, services
@@ -115,7 +116,7 @@ def report_pdf():
         rows = services.ranking(scope, period)[0] if scope.unit.level != "branch" else []
         html = render_template("pdf/report.html", board=board, scope=scope, period=period, rows=rows,
                                charts=dashboard_charts(board), date_words=date_words, today=officetime.today(),
-                               author=current_user.name)
+                               place=suggested_place_name(scope.unit), author=current_user.name)
     body = html_to_pdf(html, static_folder=current_app.static_folder,
                        identifier=f"report-{scope.unit.code}-{period.slug}")
     return Response(body, mimetype="application/pdf", headers={

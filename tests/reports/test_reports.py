@@ -160,6 +160,7 @@ def test_report_pdf_carries_the_figures_and_charts(client, login, make_user, wor
     assert "07/2026" in text  # the month chart's and table's labels
     assert "XẾP HẠNG CÁC CHI CỤC" in text
     assert "Đơn vị HCM-A" in text
+    assert "TP. Hồ Chí Minh, ngày" in text  # the place before the date, as Nghị định 30/2020 writes it
 
 
 def test_exports_match_the_page(client, login, make_user, world):

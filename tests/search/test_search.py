@@ -489,3 +489,15 @@ def test_a_hits_day_is_written_as_every_page_writes_dates(app):
             hit = search_services.Hit(kind="issue", id=1, url="", title="", snippet="", title_html=Markup(),
                                       snippet_html=Markup(), at=at, status="")
             assert hit.day == local_date(at)
+
+
+def test_minutes_are_found_and_shown_by_their_words_not_their_markdown(world, api):
+    minutes_services.save_minutes(
+        world["meeting"], actor=world["people"]["organiser"],
+        body="Chi cục phổ biến **Thông tư 33/2023/TT-BTC**.\n\n| Nội dung | Trả lời |\n|---|---|\n| C/O mẫu D | Được |",
+        conclusions="", chair="Trần Văn Bình", secretary="Lê Thị Cúc")
+    db.session.commit()
+    response = api(world["people"]["organiser"]).get("/api/v1/search", query_string={"q": "thong tu 33"})
+    [hit] = [item for item in response.json["items"] if item["type"] == "minutes"]
+    assert "Thông tư 33/2023/TT-BTC" in hit["snippet"] and "C/O mẫu D" in hit["snippet"]
+    assert "**" not in hit["snippet"] and "|" not in hit["snippet"] and "---" not in hit["snippet"]
