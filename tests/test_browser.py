@@ -355,3 +355,26 @@ def test_the_search_box_suggests_as_one_types_and_opens_a_result(demo_site, open
     page.wait_for_load_state()
     assert page.url.endswith(target)
     watched.assert_clean()
+
+
+def test_on_a_phone_a_refused_invitation_is_said_beside_its_box_with_what_was_typed(demo_site, open_page):
+    from dialogue_app.auth.models import User
+    from dialogue_app.scheduling.models import Meeting
+
+    with demo_site.app.app_context():
+        unit_id = db.session.execute(db.select(User.unit_id).where(User.email == ORGANISER)).scalar_one()
+        meeting_id = db.session.execute(db.select(Meeting.id).where(Meeting.unit_id == unit_id)
+                                        .order_by(Meeting.start.desc())).scalars().first()
+    watched = open_page()
+    page = watched.page
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(demo_site, watched, ORGANISER)
+    page.goto(demo_site.url(f"/meetings/{meeting_id}"))
+    page.locator("#invite-tax").fill("0312345999")  # its check digit is wrong
+    page.locator("#invite-tax").press("Enter")
+    page.wait_for_load_state()
+    message = page.locator("#invitations .flash-error")
+    expect(message).to_contain_text("Mã số thuế không hợp lệ")
+    expect(message).to_be_in_viewport()
+    expect(page.locator("#invite-tax")).to_have_value("0312345999")
+    watched.assert_clean()

@@ -129,7 +129,9 @@ def invite(meeting_id: int):
         business = services.business_to_invite(current_user, request.form.get("tax_code", ""))
     except ServiceError as error:
         flash(str(error.message), "error")
-        return redirect(url_for("scheduling.meeting_page", meeting_id=meeting.id) + "#invitations")
+        # What was typed comes back in the box, to be corrected rather than typed again.
+        return redirect(url_for("scheduling.meeting_page", meeting_id=meeting.id,
+                                tax_code=request.form.get("tax_code", "")[:30]) + "#invitations")
     if services.invite_to_meeting(meeting, business) is None:
         flash(_("%(name)s is invited already.", name=business.name), "info")
     else:

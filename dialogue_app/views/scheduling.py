@@ -342,14 +342,17 @@ def meeting_page(meeting_id: int):
     meeting = get_visible(current_user, Meeting, meeting_id) or abort(404)
     raised, carried_over = issue_services.meeting_issues(current_user, meeting)
     quick_form = None
-    if is_staff(current_user):
-        quick_form = QuickIssueForm(formdata=None)
-        quick_form.topic.choices = select_choices((t.code, t.name) for t in issue_services.active_topics())
-        invitees = meeting.series.invitees if meeting.series else []
-        quick_form.business.choices = select_choices([("", "—")] + [(b.tax_code, b.name) for b in invitees])
     staff = is_staff(current_user)
     invited, invited_alone = attendance.invitations(meeting) if staff else ([], [])
     attendees = attendance.attendees_of(meeting) if staff else []
+    if staff:
+        quick_form = QuickIssueForm(formdata=None)
+        quick_form.topic.choices = select_choices((t.code, t.name) for t in issue_services.active_topics())
+        # Whoever may have raised it: every business invited (through the series or to this meeting alone)
+        # and every business present, walk-ins' included.
+        present = {b.id: b for b in [*invited, *(a.business for a in attendees if a.business is not None)]}
+        quick_form.business.choices = select_choices(
+            [("", "—")] + [(b.tax_code, b.name) for b in sorted(present.values(), key=lambda b: b.name)])
     return render_template("scheduling/meeting.html", meeting=meeting, raised=raised, carried_over=carried_over,
                            quick_form=quick_form, staff=staff, invited=invited, attendees=attendees,
                            invited_alone=invited_alone,

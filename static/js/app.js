@@ -90,8 +90,21 @@ function markScrollingTables() {
   });
 }
 
+// A form that sends the person back to its own part of the page (/meetings/7#invitations) has its message
+// said there, beside the form, rather than at the top of the page, off screen on a phone.
+function showMessagesWhereTheFormIs() {
+  const flashes = document.querySelector(".flashes");
+  const id = decodeURIComponent(window.location.hash.slice(1));
+  const part = id ? document.getElementById(id) : null;
+  if (flashes && part && !part.contains(flashes)) {
+    const heading = part.querySelector("h2, h3");
+    if (heading) heading.after(flashes); else part.prepend(flashes);
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   setUpMenu();
+  showMessagesWhereTheFormIs();
   markScrollingTables();
   window.addEventListener("resize", markScrollingTables);  // a handful of boxes: cheap enough to run each time
   document.querySelectorAll("form.series-form").forEach(setUpSeriesForm);

@@ -227,3 +227,17 @@ def test_the_channel_is_named_and_the_message_of_an_answer_reaches_the_business(
     login(account)
     seen = client.get(f"/issues/{issue.id}").get_data(as_text=True)
     assert "Kính gửi Quý doanh nghiệp, xin trả lời như sau." in seen and "Đã hỏi ý kiến Cục" not in seen
+
+
+def test_the_quick_entry_offers_the_businesses_invited_to_a_one_off_meeting(client, setting, units, make_meeting,
+                                                                           make_business):
+    from dialogue_app.attendance.services import invite_to_meeting
+
+    meeting = make_meeting(unit=units["HCM-A"], start=datetime(2027, 3, 2, 1, 0, tzinfo=officetime.office_zone()))
+    invite_to_meeting(meeting, setting["business"])
+    make_business(units["HCM-A"], name="Công ty không được mời")
+    db.session.commit()
+    page = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    entry = page[page.index('id="quick-entry"'):]
+    assert f'<option value="{setting["business"].tax_code}">Công ty TNHH Điện tử Sao Việt</option>' in entry
+    assert "Công ty không được mời" not in entry
