@@ -266,6 +266,14 @@ def expand_series(series: Series, window_start: datetime, window_end: datetime,
                   HolidayPolicy(series.holiday_policy), series_overrides(series), window_start, window_end)
 
 
+def has_occurrences_from(series: Series, year: int) -> bool:
+    """Whether the rule still makes meetings in `year` or later (a series with a COUNT or an UNTIL ends)."""
+    if year > LAST_YEAR:
+        return False
+    rule = rule_for(series.rule, series.first_start, series_zone(series).key)
+    return rule.after(datetime(year, 1, 1), inc=True) is not None
+
+
 def next_occurrence(series: Series) -> Occurrence | None:
     """The series' next occurrence still to be held (within 400 days), or None."""
     now = utcnow()

@@ -181,7 +181,17 @@ def create_issue():
         if issue is not None:
             flash(_("Issue #%(id)d recorded.", id=issue.id), "success")
             return redirect(url_for("issues.issue_page", issue_id=issue.id))
+    _ask_for_the_file_again(form)
     return render_template("issues/new.html", form=form)
+
+
+def _ask_for_the_file_again(form) -> None:
+    """A form sent back with errors cannot hold the file chosen (no browser refills a file field): said on the
+    field, so that the issue is not saved without it by someone who did not notice."""
+    upload = request.files.get(form.file.name)
+    if request.method == "POST" and upload is not None and upload.filename and not form.file.errors:
+        form.file.errors = [*form.file.errors, _("The file “%(name)s” was not kept: choose it again before "
+                                                  "sending.", name=upload.filename[:100])]
 
 
 def _create_from_form(form: IssueForm) -> Issue | None:
@@ -242,6 +252,7 @@ def _create_business_issue():
                 flash(_("Your issue has been sent to %(unit)s. You will be told when it is answered.",
                         unit=business.unit.name), "success")
                 return redirect(url_for("issues.issue_page", issue_id=issue.id))
+    _ask_for_the_file_again(form)
     return render_template("issues/new_business.html", form=form)
 
 

@@ -190,7 +190,7 @@ def series_page(series_id: int):
     return render_template("scheduling/series.html", series=series, occurrences=occurrences, meetings=meetings,
                            invitees=services.invitees_for(current_user, series),
                            year=year, move_form=OccurrenceForm(), can_edit=is_staff(current_user),
-                           now=datetime.now(zone))
+                           later=services.has_occurrences_from(series, year + 1), now=datetime.now(zone))
 
 
 @bp.route("/series/<int:series_id>/edit", methods=["GET", "POST"])

@@ -241,3 +241,12 @@ def test_the_quick_entry_offers_the_businesses_invited_to_a_one_off_meeting(clie
     entry = page[page.index('id="quick-entry"'):]
     assert f'<option value="{setting["business"].tax_code}">Công ty TNHH Điện tử Sao Việt</option>' in entry
     assert "Công ty không được mời" not in entry
+
+
+def test_a_form_sent_back_with_errors_says_the_file_must_be_chosen_again(client, setting):
+    refused = client.post("/issues/new", data={
+        "tax_code": "0312345999", "title": "Vướng mắc C/O", "topic": "origin", "channel": "phone", "unit": "HCM-A",
+        "file": (io.BytesIO(PNG), "ảnh chụp.png")})
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 200 and "ảnh chụp.png" in text and "chọn lại" in text
+    assert db.session.execute(select(Issue)).first() is None

@@ -174,3 +174,12 @@ def test_pages_run_a_fixed_number_of_queries(client, login, make_user, make_busi
         add_series(2, f"Thêm {index}")
     after = {path: queries(path) for path in before}
     assert before == after
+
+
+def test_the_series_page_leads_to_the_next_year_only_while_the_series_goes_on(client, login, make_user, units):
+    series = make_series(client, login, make_user, units)
+    assert "2028 →" in client.get(f"/series/{series.id}?year=2027").get_data(as_text=True)
+    series.rule += ";COUNT=6"  # January to June 2026
+    db.session.commit()
+    page = client.get(f"/series/{series.id}?year=2026").get_data(as_text=True)
+    assert "Thứ Hai, 08:00 29/06/2026" in page and "2027 →" not in page
