@@ -378,3 +378,31 @@ def test_on_a_phone_a_refused_invitation_is_said_beside_its_box_with_what_was_ty
     expect(message).to_be_in_viewport()
     expect(page.locator("#invite-tax")).to_have_value("0312345999")
     watched.assert_clean()
+
+
+def test_at_the_door_a_walk_in_joins_the_list_and_another_business_s_people_are_looked_up(demo_site, open_page):
+    from dialogue_app.auth.models import User
+    from dialogue_app.org.models import Business
+    from dialogue_app.scheduling.models import Meeting
+
+    with demo_site.app.app_context():
+        unit_id = db.session.execute(db.select(User.unit_id).where(User.email == ORGANISER)).scalar_one()
+        meeting_id = db.session.execute(db.select(Meeting.id).where(Meeting.unit_id == unit_id)
+                                        .order_by(Meeting.start.desc())).scalars().first()
+        tax_code = db.session.execute(db.select(Business.tax_code).where(Business.unit_id == unit_id)
+                                      .order_by(Business.id)).scalars().first()
+    watched = open_page()
+    page = watched.page
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(demo_site, watched, ORGANISER)
+    page.goto(demo_site.url(f"/meetings/{meeting_id}/attendance"))
+    page.locator("#other-tax").fill(tax_code)
+    page.get_by_role("button", name="Xem người liên hệ").click()  # a plain lookup: the page of that business
+    page.wait_for_load_state()
+    expect(page.locator("#other-tax")).to_have_value(tax_code)
+
+    page.locator("#w-name").fill("Phạm Văn Khách")
+    page.locator("#walk-in button[type=submit]").click()
+    page.wait_for_load_state()
+    expect(page.locator("#attendees")).to_contain_text("Phạm Văn Khách")
+    watched.assert_clean()  # no request refused on the way (the lookup used to be posted: 405)

@@ -285,6 +285,15 @@ def add_walk_in(meeting: Meeting, *, name: str, organisation: str = "", phone: s
     known = [c for c in (business.contacts if business else []) if _same_name(c.name, name)]
     if len(known) == 1:  # a known person of a known business: recorded as that contact, not as a stranger
         return check_in(meeting, known[0])
+    # The same walk-in recorded twice (a second tap, a colleague at the other door) stays one line of the minutes.
+    already = next((a for a in db.session.execute(select(Attendee).where(
+        Attendee.meeting_id == meeting.id, Attendee.contact_id.is_(None), Attendee.user_id.is_(None),
+        Attendee.business_id == business.id if business else Attendee.business_id.is_(None))).scalars()
+        if _same_name(a.name, name)), None)
+    if already is not None:
+        already.attendance = "present"
+        already.checked_in_at = already.checked_in_at or utcnow()
+        return already
     attendee = Attendee(meeting_id=meeting.id, business=business, name=name.strip()[:255],
                         organisation=(organisation or (business.name if business else "")).strip()[:255],
                         phone=(phone or "").strip()[:32], role=(role or "").strip()[:255], attendance="present",

@@ -50,23 +50,21 @@
   root.addEventListener("submit", (event) => {
     const form = event.target;
     const button = event.submitter;
+    // Only the one-tap records: looking up another business's people (a GET) opens its page as usual, and a
+    // walk-in is sent as a plain form, whose answer is the page with the new person in its list.
+    if (form.method.toLowerCase() !== "post" || form === walkIn) return;
     event.preventDefault();
     record(form, button)
       .then((data) => {
         say(data.message, data.ok);
         if (!data.ok) return;
-        if (form === walkIn) {
-          form.reset();
-          carried = "";
-        } else {
-          const li = form.closest("li");
-          li.className = li.className.replace(/state-\S+/, "state-" + data.attendance);
-          form.querySelectorAll("button[name=attendance]").forEach((other) => {
-            const pressed = other.value === data.attendance;
-            other.setAttribute("aria-pressed", pressed ? "true" : "false");
-            if (pressed) li.querySelector("[data-state]").textContent = "✓ " + other.textContent;
-          });
-        }
+        const li = form.closest("li");
+        li.className = li.className.replace(/state-\S+/, "state-" + data.attendance);
+        form.querySelectorAll("button[name=attendance]").forEach((other) => {
+          const pressed = other.value === data.attendance;
+          other.setAttribute("aria-pressed", pressed ? "true" : "false");
+          if (pressed) li.querySelector("[data-state]").textContent = "✓ " + other.textContent;
+        });
         startAgain();
       })
       .catch(() => form.submit());

@@ -287,6 +287,11 @@ def test_a_known_business_not_invited_is_checked_in_as_its_contact(client, login
     attendees = db.session.execute(select(Attendee).order_by(Attendee.id)).scalars().all()
     assert [(a.contact_id, a.business_id) for a in attendees] == [(lan.id, world["other"].id),
                                                                    (hung.id, world["steel"].id)]
+    # A walk-in recorded twice (a second tap, the other door) is one person in the minutes.
+    for typed in ("Phạm Văn Khách", "phạm văn  khách"):
+        client.post(f"/meetings/{meeting.id}/attendance/walk-in", data={"name": typed, "organisation": "Tự do"})
+    walk_ins = db.session.execute(select(Attendee.name).where(Attendee.contact_id.is_(None))).scalars().all()
+    assert walk_ins == ["Phạm Văn Khách"]
 
 
 def test_a_series_made_with_invitees_and_one_added_on_its_page_reach_their_contacts(
