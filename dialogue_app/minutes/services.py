@@ -369,6 +369,8 @@ class MinutesDocument:
     carried_over: list[IssueLine]
     has_series: bool
     amendments: list[MinutesRevision] = field(default_factory=list)
+    # A business's copy: the name of the business it is printed for, whose issues alone it lists ("" for staff).
+    extract_for: str = ""
     finalised_at: datetime | None = None
     created: datetime | None = None
     modified: datetime | None = None
@@ -535,6 +537,7 @@ def build_document(meeting: Meeting, reader: User, minutes: Minutes | None = Non
                       for n, issue in enumerate(carried_issues, 1)],
         has_series=meeting.series_id is not None,
         amendments=amendments(minutes),
+        extract_for="" if is_staff(reader) or reader.business is None else reader.business.name,
         finalised_at=in_office_zone(minutes.finalised_at) if minutes and minutes.finalised_at else None,
         created=(minutes.finalised_at or minutes.created_at) if minutes else None,
         modified=revision.created_at if revision else None,

@@ -613,3 +613,21 @@ def test_a_change_through_one_server_is_served_at_once_by_the_other(app, api, wo
         assert monotonic() - began < 1, "the other server still answers 304 for the old minutes"
         sleep(0.01)
     assert "Bản sửa lại" in read_pdf(there.get(path, headers=headers).data)[1]
+
+
+def test_a_business_s_copy_does_not_say_that_no_issue_was_raised_when_others_raised_some(api, world):
+    meeting = world["october"]  # Công ty Cà phê raised an issue there; Thép Phương Nam raised none
+    staff = api(world["organiser"])
+    staff.put(f"/api/v1/meetings/{meeting.id}/minutes", json={"body": "Nội dung", "chair": "Ông Hùng",
+                                                              "secretary": "Bà Trang"})
+    staff.post(f"/api/v1/meetings/{meeting.id}/minutes/finalise", json={})
+    path = f"/meetings/{meeting.id}/minutes.pdf"
+    answer = api(world["steel_user"]).get(path)
+    assert answer.status_code == 200
+    _, steel_text = read_pdf(answer.data)
+    assert "Công ty Cổ phần Thép Phương Nam không nêu vướng mắc, kiến nghị nào tại cuộc họp" in steel_text
+    assert "Không có vướng mắc, kiến nghị nào được ghi nhận" not in steel_text
+    _, coffee_text = read_pdf(api(world["coffee_user"]).get(path).data)
+    assert "Áp mã HS cho máy rang cà phê" in coffee_text and "Bản trích gửi" in coffee_text
+    _, staff_text = read_pdf(staff.get(path).data)
+    assert "Bản trích" not in staff_text
