@@ -9,6 +9,7 @@ from sqlalchemy import select
 from .. import officetime
 from ..attendance.models import Attendee, Rsvp
 from ..auth.models import Role, User
+from ..exceptions import NotFound
 from ..extensions import db
 from ..issues.models import Issue
 from ..issues.services import answering_unit, business_contacts, overdue_condition
@@ -63,8 +64,11 @@ def _now_at(sender, occurrence: date | None) -> dict:
     """When and where a changed meeting or occurrence now is, for the sentence that tells of the change."""
     if isinstance(sender, Meeting):
         return {"now": _when(sender.start), "place": sender.location}
-    found = scheduling.occurrence_of(sender, occurrence) if occurrence is not None \
-        else scheduling.next_occurrence(sender)
+    try:
+        found = scheduling.occurrence_of(sender, occurrence) if occurrence is not None \
+            else scheduling.next_occurrence(sender)
+    except NotFound:  # the rule no longer makes it (the series was edited since): the plain sentence then
+        found = None
     if found is None:
         return {}
     return {"now": _when(found.start), "place": found.location or sender.location}

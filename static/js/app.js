@@ -76,7 +76,7 @@ function setUpSeriesForm(form) {
 // A table wider than the screen scrolls in its box: the box then takes the keyboard's focus (arrows scroll
 // it) and is named after the table's heading for screen readers.
 function markScrollingTables() {
-  document.querySelectorAll(".table-wrap").forEach((box) => {
+  document.querySelectorAll(".table-wrap, .chart-wrap").forEach((box) => {
     if (box.scrollWidth > box.clientWidth + 1) {
       const heading = box.closest("section, .card, main").querySelector("h2, h3, h1");
       box.setAttribute("tabindex", "0");
