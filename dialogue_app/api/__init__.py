@@ -37,6 +37,13 @@ class DialogueApi(Api):
         pass
 
 
+def _no_content_no_type(response):
+    """A 204 carries no body, so no Content-Type either (flask-smorest labels it JSON)."""
+    if response.status_code == 204:
+        response.headers.pop("Content-Type", None)
+    return response
+
+
 def init_api(app: Flask) -> DialogueApi:
     api = DialogueApi(
         spec_kwargs={
@@ -56,5 +63,6 @@ def init_api(app: Flask) -> DialogueApi:
     app.register_blueprint(reference.bp)
     app.before_request(authenticate_request)
     app.before_request(refuse_unstorable_text)
+    app.after_request(_no_content_no_type)
     app.extensions["dialogue-api"] = api
     return api
