@@ -19,7 +19,7 @@ from ..scheduling.models import Meeting
 from ..scope import get_visible
 from ..web import external_url
 from .access import staff_only
-from .schemas import MAX_ID, Instant, Schema, length, number_range
+from .schemas import MAX_ID, Instant, Schema, StrictBoolean, length, number_range
 
 blp = Blueprint("minutes_api", __name__, url_prefix="/api/v1/meetings",
                 description="Minutes of meetings: append-only revisions, finalised and amended")
@@ -73,7 +73,7 @@ class FinaliseSchema(Schema):
 
 
 class SendSchema(Schema):
-    again = fields.Boolean(load_default=False, metadata={
+    again = StrictBoolean(load_default=False, metadata={
         "description": "Send this revision again although it was sent already (otherwise 409 names who has it)."})
 
 

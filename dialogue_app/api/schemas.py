@@ -91,13 +91,23 @@ class PlannedDate(fields.Date):
         return parsed
 
 
+class StrictBoolean(fields.Boolean):
+    """JSON true or false, nothing else: marshmallow's Boolean takes "yes", 1 and 1.0 as true."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if type(value) is not bool:
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class ErrorBodySchema(Schema):
     code = fields.String(
         required=True,
-        # API.md's codes, and the two the server answers on its own failures in the same shape: a 500 that
-        # should never happen, and 503 while the database does not answer.
+        # API.md's codes; a 405's own (method_not_allowed: bad_request is a 400's); and the two the server
+        # answers on its own failures in the same shape: a 500 that should never happen, and 503 while the
+        # database does not answer.
         metadata={"enum": ["validation_error", "bad_request", "unauthorized", "forbidden", "not_found",
-                           "conflict", "rate_limited", "server_error", "unavailable"]},
+                           "method_not_allowed", "conflict", "rate_limited", "server_error", "unavailable"]},
     )
     message = fields.String(required=True)
     fields = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True)
@@ -202,7 +212,7 @@ class UserPatchSchema(Schema):
     name = fields.String(validate=length(min=1, max=255))
     role = fields.String(validate=one_of(role.value for role in Role))
     unit = fields.String(allow_none=True, validate=length(max=32))
-    active = fields.Boolean(truthy={True}, falsy={False})  # JSON true or false, not "yes" or 1
+    active = StrictBoolean()
     password = fields.String(load_only=True, validate=length(min=1, max=1024))
     language = fields.String(validate=one_of(("vi", "en")))
 
@@ -499,7 +509,7 @@ class AttendeeCreateSchema(Schema):
     business_id = fields.Integer(strict=True, allow_none=True, validate=number_range(1, MAX_ID))
     organisation = fields.String(validate=length(max=255))
     role = fields.String(load_default="", validate=length(max=255))
-    present = fields.Boolean(load_default=True, truthy={True}, falsy={False})
+    present = StrictBoolean(load_default=True)
 
 
 class AttendeeSchema(Schema):

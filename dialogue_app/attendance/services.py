@@ -48,14 +48,6 @@ def invitations(meeting: Meeting) -> tuple[list[Business], list[Business]]:
     return sorted(businesses.values(), key=lambda b: b.name), alone
 
 
-def invited_alone(meeting: Meeting) -> list[Business]:
-    """The businesses invited to this meeting alone (not through its series), by name."""
-    return list(db.session.execute(
-        select(Business).join(MeetingInvitation, MeetingInvitation.business_id == Business.id)
-        .where(MeetingInvitation.meeting_id == meeting.id).order_by(Business.name)
-    ).scalars())
-
-
 def business_to_invite(user: User, tax_code: str) -> Business:
     """The business with this tax code among those `user` sees; InvalidData saying whether the code was left
     empty, is not a tax code, or belongs to no business of theirs."""
@@ -285,11 +277,16 @@ def add_walk_in(meeting: Meeting, *, name: str, organisation: str = "", phone: s
     known = [c for c in (business.contacts if business else []) if _same_name(c.name, name)]
     if len(known) == 1:  # a known person of a known business: recorded as that contact, not as a stranger
         return check_in(meeting, known[0])
-    # The same walk-in recorded twice (a second tap, a colleague at the other door) stays one line of the minutes.
+    # The same walk-in recorded twice (a second tap, a colleague at the other door) stays one line of the minutes:
+    # the same name of the same business, or of the same organisation with no other phone (two people may share
+    # a name).
+    organisation = (organisation or (business.name if business else "")).strip()
+    phone = (phone or "").strip()
     already = next((a for a in db.session.execute(select(Attendee).where(
         Attendee.meeting_id == meeting.id, Attendee.contact_id.is_(None), Attendee.user_id.is_(None),
         Attendee.business_id == business.id if business else Attendee.business_id.is_(None))).scalars()
-        if _same_name(a.name, name)), None)
+        if _same_name(a.name, name) and (business is not None or _same_name(a.organisation, organisation))
+        and not (phone and a.phone and phone != a.phone)), None)
     if already is not None:
         already.attendance = "present"
         already.checked_in_at = already.checked_in_at or utcnow()

@@ -11,6 +11,7 @@ from threading import Lock
 from flask import current_app, g, has_app_context, render_template
 from flask_babel import force_locale
 from sqlalchemy import and_, bindparam, delete, exists, insert, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from .. import officetime
@@ -134,7 +135,10 @@ def keep_feed_keys(response):
     """After a request that handed out a feed key it made: commit it, or the address given answers 404 (an
     API client reading GET /api/v1/series/{id} subscribes at once). Not after a refusal (rolled back)."""
     if g.pop("feed_keys_made", False) and response.status_code < 400:
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:  # another request made the same key at the same instant: theirs is the one kept
+            db.session.rollback()
     return response
 
 

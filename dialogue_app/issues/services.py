@@ -24,6 +24,7 @@ from ..scope import (
     is_business,
     is_staff,
     may_change,
+    reads_restricted_records,
     unit_ids_below,
     unit_scoped,
     visible,
@@ -544,6 +545,9 @@ def carried_over_query(user: User, meeting: Meeting):
 def rating_rollup(user: User) -> dict[str, list]:
     """Satisfaction per unit and per officer over the ratings the user may see: (name, count, average)."""
     scoped = unit_scoped(user, Rating.unit_id)
+    if not reads_restricted_records(user):  # a rating tells of its issue: those on sensitive topics are managers'
+        scoped = and_(scoped, Rating.issue_id.not_in(
+            select(Issue.id).where(Issue.topic_id.in_(select(Topic.id).where(Topic.sensitive)))))
     per_unit = db.session.execute(
         select(Unit.name, func.count(Rating.id), func.avg(Rating.score)).join(Unit, Unit.id == Rating.unit_id)
         .where(scoped).group_by(Unit.id, Unit.name).order_by(func.avg(Rating.score).desc(), Unit.name)

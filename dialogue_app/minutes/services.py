@@ -489,7 +489,7 @@ def fingerprint(meeting: Meeting, reader: User, minutes: Minutes | None) -> str:
     issues = db.session.execute(statement, {"meeting_id": meeting.id, "series_id": meeting.series_id,
                                             "start": meeting.start}).all()
     parts = [
-        layout_version(), _audience(reader),
+        layout_version(), _audience(reader), reader.business.name if reader.business is not None else "",
         [meeting.id, meeting.title, meeting.kind, meeting.start, meeting.end, meeting.location, meeting.status,
          meeting.series_id],
         [unit.code, unit.name, unit.level, parent.name if parent else None, parent.level if parent else None],

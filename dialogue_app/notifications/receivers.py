@@ -61,15 +61,13 @@ def _target(sender, occurrence: date | None = None) -> tuple[str, int, str, dict
 
 
 def _now_at(sender, occurrence: date | None) -> dict:
-    """When and where a changed meeting or occurrence now is, for the sentence that tells of the change."""
-    if isinstance(sender, Meeting):
-        return {"now": _when(sender.start), "place": sender.location}
+    """When and where one changed occurrence now is, for the sentence that tells of the change beside the day
+    it was planned on. A meeting's or a whole series' former time is not known here: the plain sentence."""
+    if not isinstance(sender, Series) or occurrence is None:
+        return {}
     try:
-        found = scheduling.occurrence_of(sender, occurrence) if occurrence is not None \
-            else scheduling.next_occurrence(sender)
-    except NotFound:  # the rule no longer makes it (the series was edited since): the plain sentence then
-        found = None
-    if found is None:
+        found = scheduling.occurrence_of(sender, occurrence)
+    except NotFound:  # the rule no longer makes it (the series was edited since)
         return {}
     return {"now": _when(found.start), "place": found.location or sender.location}
 

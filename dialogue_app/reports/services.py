@@ -26,6 +26,7 @@ from ..org.models import Business, Unit, UnitLevel
 from ..scheduling.models import Meeting
 from ..scope import (
     is_manager,
+    reads_restricted_records,
     report_units_condition,
     sees_every_unit,
     unit_ids_below,
@@ -172,10 +173,11 @@ def report_scope(user: User, unit_code: str | None) -> ReportScope:
     units = list(db.session.execute(
         select(Unit).where(Unit.id.in_(units_below(unit))).order_by(Unit.path)).scalars())
     whole_country = unit.parent_id is None and sees_every_unit(user)
-    return ReportScope(unit, units, whole_country, without_sensitive=not is_manager(user))
+    return ReportScope(unit, units, whole_country, without_sensitive=not reads_restricted_records(user))
 
 
-def unit_figures(scope: ReportScope, periods: list[Period], units: list[Unit], breakdowns: bool = False
+def unit_figures(scope: ReportScope, periods: list[Period], units: list[Unit], breakdowns: bool = False,
+                 _again: bool = True
                  ) -> tuple[dict[tuple[int, int], Figures], dict[tuple[int, int], Figures], datetime | None]:
     """The figures of each of `units` with the units below it, per (period index, unit id), each one's own
     figures, and when the oldest of them was computed: the stored snapshots, the overdue issues and the plans,
@@ -186,7 +188,7 @@ def unit_figures(scope: ReportScope, periods: list[Period], units: list[Unit], b
     own: dict[tuple[int, int], Figures] = {}
     columns = [ReportSnapshot.kind, ReportSnapshot.year, ReportSnapshot.number, ReportSnapshot.unit_id,
                ReportSnapshot.computed_at, ReportSnapshot.figures]
-    as_of = None
+    as_of, stale = None, set()
     for kind, year, number, unit_id, computed_at, data, *more in db.session.execute(
         select(*columns, *([ReportSnapshot.breakdowns] if breakdowns else []))
         .where(or_(*(and_(ReportSnapshot.kind == p.kind.value, ReportSnapshot.year == p.year,
@@ -194,9 +196,15 @@ def unit_figures(scope: ReportScope, periods: list[Period], units: list[Unit], b
                ReportSnapshot.unit_id.in_([u.id for u in units]))
     ):
         key = (index_of[(kind, year, number)], unit_id)
+        if scope.without_sensitive and "sensitive" not in data:  # written before it was kept apart
+            stale.add(key[0])
         figures[key] = Figures.from_snapshot({**data, **(more[0] if more else {})}, scope.without_sensitive)
         own[key] = Figures.from_snapshot(data.get("own", data), scope.without_sensitive)
         as_of = computed_at if as_of is None else min(as_of, computed_at)
+    if stale and _again:  # fail closed: what an organiser may not read is never shown for want of its part
+        snapshots.refresh([periods[i] for i in sorted(stale)])
+        db.session.commit()
+        return unit_figures(scope, periods, units, breakdowns, _again=False)
     _add_overdue(scope, periods, units, figures, own)
     _apply_plans(scope, periods, figures, own)
     return figures, own, as_of

@@ -193,7 +193,11 @@ def engagements(period: Period):
                   Meeting.status != "cancelled", Meeting.start >= start, Meeting.start < end))
     contacted = select(Interaction.unit_id, Interaction.business_id).where(
         Interaction.happened_on >= period.start, Interaction.happened_on < period.end)
-    raised = select(Issue.origin_unit_id, Issue.business_id).where(Issue.created_at >= start, Issue.created_at < end)
+    # A complaint about an officer (a sensitive topic) is not a dialogue, and a list of the businesses engaged,
+    # which organisers read, must not name one whose only contact it was.
+    raised = select(Issue.origin_unit_id, Issue.business_id).where(
+        Issue.created_at >= start, Issue.created_at < end,
+        Issue.topic_id.not_in(select(Topic.id).where(Topic.sensitive)))
     return union(met, contacted, raised)
 
 
@@ -334,14 +338,25 @@ def months_touched(session: Session) -> set[int]:
     return months
 
 
+def sensitivity_changed(session: Session) -> bool:
+    """Whether a pending change makes a topic sensitive or no longer so: every snapshot keeps that topic's
+    issues apart (organisers' reports leave them out) or not, so none still holds."""
+    return any(isinstance(obj, Topic) and inspect(obj).attrs.sensitive.history.has_changes()
+               for obj in (*session.new, *session.dirty))
+
+
 def mark_dirty_months(session: Session, flush_context, instances) -> None:
     with session.no_autoflush:
         months = months_touched(session)
+        if sensitivity_changed(session):
+            session.info["report_snapshots_stale"] = True
     if months:
         session.info.setdefault("report_months", set()).update(months)
 
 
 def write_dirty_months(session: Session, flush_context) -> None:
+    if session.info.pop("report_snapshots_stale", False):  # computed again, period by period, when read
+        session.connection().execute(ReportSnapshot.__table__.delete())
     months = session.info.pop("report_months", None)
     if not months:
         return

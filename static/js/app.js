@@ -94,11 +94,21 @@ function markScrollingTables() {
 // said there, beside the form, rather than at the top of the page, off screen on a phone.
 function showMessagesWhereTheFormIs() {
   const flashes = document.querySelector(".flashes");
-  const id = decodeURIComponent(window.location.hash.slice(1));
+  let id = "";
+  try {
+    id = decodeURIComponent(window.location.hash.slice(1));
+  } catch (error) {  // a fragment that is not valid percent-encoding names nothing
+    return;
+  }
   const part = id ? document.getElementById(id) : null;
-  if (flashes && part && !part.contains(flashes)) {
+  if (!flashes || !part || part.contains(flashes)) return;
+  // Inside a part of the page that holds blocks (a section, a form, a card); before anything else (a table
+  // row, a list item), where a block would break its layout.
+  if (part.matches("section, form, article, details, .card")) {
     const heading = part.querySelector("h2, h3");
     if (heading) heading.after(flashes); else part.prepend(flashes);
+  } else {
+    (part.closest("table, ul, ol") || part).before(flashes);
   }
 }
 

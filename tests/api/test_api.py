@@ -148,7 +148,8 @@ def test_topics_are_listed_and_a_business_reads_only_those_it_may_raise_under(ap
 
 def test_a_boolean_is_json_true_or_false(api, make_user, units):
     target = make_user("organiser", units["HCM-A"])
-    refused = api(make_user("admin")).patch(f"/api/v1/users/{target.id}", json={"active": "yes"})
-    assert refused.status_code == 422 and list(refused.json["error"]["fields"]) == ["active"]
+    for value in ("yes", 1, 0.0):
+        refused = api(make_user("admin")).patch(f"/api/v1/users/{target.id}", json={"active": value})
+        assert refused.status_code == 422 and list(refused.json["error"]["fields"]) == ["active"], value
     db.session.expire_all()
     assert db.session.get(User, target.id).active is True

@@ -292,6 +292,9 @@ def test_a_known_business_not_invited_is_checked_in_as_its_contact(client, login
         client.post(f"/meetings/{meeting.id}/attendance/walk-in", data={"name": typed, "organisation": "Tự do"})
     walk_ins = db.session.execute(select(Attendee.name).where(Attendee.contact_id.is_(None))).scalars().all()
     assert walk_ins == ["Phạm Văn Khách"]
+    # Another person of the same name, from elsewhere, is another person.
+    client.post(f"/meetings/{meeting.id}/attendance/walk-in", data={"name": "Phạm Văn Khách", "organisation": "Báo"})
+    assert len(db.session.execute(select(Attendee.id).where(Attendee.contact_id.is_(None))).all()) == 2
 
 
 def test_a_series_made_with_invitees_and_one_added_on_its_page_reach_their_contacts(

@@ -310,6 +310,7 @@ def test_an_organisers_report_counts_only_the_issues_they_may_open(client, login
         if answered:
             item.status = "answered"
             issue_services.record_answer_time(item, at(date(2026, 7, 10)))
+            db.session.add(Rating(issue_id=item.id, score=1, unit_id=world["A"].id, by_id=officer.id))
     db.session.commit()
 
     def rows(table: str) -> dict[str, list[str]]:
@@ -326,3 +327,11 @@ def test_an_organisers_report_counts_only_the_issues_they_may_open(client, login
     assert sum(int(row[0]) for row in rows("channels").values()) == 3
     page = client.get(f"/reports?unit=HCM-A&{Q3}").get_data(as_text=True)
     assert conduct.name not in page
+    # Nor do the ratings page, or the businesses engaged, tell of a conduct complaint.
+    ratings = client.get("/issues/ratings").get_data(as_text=True)
+    assert re.search(r"Đơn vị HCM-A</td><td class=\"num\">2</td>", ratings)  # the two rated, not the third
+
+    # A topic made sensitive later: the snapshots are computed again, the organiser's counts follow.
+    world["topic"].sensitive = True
+    db.session.commit()
+    assert rows("units")["HCM-A"][1:4] == ["0", "0", "0"]
