@@ -220,7 +220,9 @@ def store(period: Period, figures: dict[int, dict]) -> None:
         *(getattr(ReportSnapshot, name) == value for name, value in key.items()),
         ReportSnapshot.unit_id.not_in(list(figures) or [0])))
     if not figures and (root := _root_id()) is not None:
-        figures = {root: {}}  # an empty period is remembered too, so that it is not computed at every read
+        # An empty period is remembered too, so that it is not computed at every read (with its sensitive part,
+        # empty, or an organiser's read would take it for one written before that part was kept).
+        figures = {root: {"sensitive": {}}}
     if figures:
         _upsert([{**key, "unit_id": unit_id, "computed_at": now,
                   "figures": {k: v for k, v in data.items() if k not in BREAKDOWNS},
@@ -340,9 +342,9 @@ def months_touched(session: Session) -> set[int]:
 
 def sensitivity_changed(session: Session) -> bool:
     """Whether a pending change makes a topic sensitive or no longer so: every snapshot keeps that topic's
-    issues apart (organisers' reports leave them out) or not, so none still holds."""
+    issues apart (organisers' reports leave them out) or not, so none still holds. (A new topic has no issues.)"""
     return any(isinstance(obj, Topic) and inspect(obj).attrs.sensitive.history.has_changes()
-               for obj in (*session.new, *session.dirty))
+               for obj in session.dirty)
 
 
 def mark_dirty_months(session: Session, flush_context, instances) -> None:
