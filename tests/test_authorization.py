@@ -50,7 +50,7 @@ CLASSES = {
     "notifications.mark_all_read": SIGNED_IN, "notifications.preferences": SIGNED_IN,
 }
 API_PREFIXES = ("businesses.", "invitations.", "issues_api.", "meetings.", "minutes_api.", "series.",
-                "signatures_api.", "tokens.", "units.", "users.", "search_api.", "notifications_api.")
+                "signatures_api.", "tokens.", "topics_api.", "units.", "users.", "search_api.", "notifications_api.")
 
 
 def required_right(app, endpoint: str) -> str | None:

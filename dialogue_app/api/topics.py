@@ -6,7 +6,7 @@ from ..issues.services import topics_statement
 from .pagination import page_payload
 from .schemas import PageArgsSchema, TopicSchema, page_of
 
-blp = Blueprint("topics", __name__, url_prefix="/api/v1/topics", description="What issues are about")
+blp = Blueprint("topics_api", __name__, url_prefix="/api/v1/topics", description="What issues are about")
 
 
 @blp.route("")
