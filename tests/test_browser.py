@@ -357,7 +357,8 @@ def test_the_search_box_suggests_as_one_types_and_opens_a_result(demo_site, open
     watched.assert_clean()
 
 
-def test_on_a_phone_a_refused_invitation_is_said_beside_its_box_with_what_was_typed(demo_site, open_page):
+def organiser_on_a_phone(demo_site, open_page) -> tuple[Watched, int, int]:
+    """(the page, signed in as the organiser at a phone's width, their unit's id, its latest meeting's id)."""
     from dialogue_app.auth.models import User
     from dialogue_app.scheduling.models import Meeting
 
@@ -366,9 +367,14 @@ def test_on_a_phone_a_refused_invitation_is_said_beside_its_box_with_what_was_ty
         meeting_id = db.session.execute(db.select(Meeting.id).where(Meeting.unit_id == unit_id)
                                         .order_by(Meeting.start.desc())).scalars().first()
     watched = open_page()
-    page = watched.page
-    page.set_viewport_size({"width": 390, "height": 844})
+    watched.page.set_viewport_size({"width": 390, "height": 844})
     sign_in(demo_site, watched, ORGANISER)
+    return watched, unit_id, meeting_id
+
+
+def test_on_a_phone_a_refused_invitation_is_said_beside_its_box_with_what_was_typed(demo_site, open_page):
+    watched, _unit_id, meeting_id = organiser_on_a_phone(demo_site, open_page)
+    page = watched.page
     page.goto(demo_site.url(f"/meetings/{meeting_id}"))
     page.locator("#invite-tax").fill("0312345999")  # its check digit is wrong
     page.locator("#invite-tax").press("Enter")
@@ -381,20 +387,13 @@ def test_on_a_phone_a_refused_invitation_is_said_beside_its_box_with_what_was_ty
 
 
 def test_at_the_door_a_walk_in_joins_the_list_and_another_business_s_people_are_looked_up(demo_site, open_page):
-    from dialogue_app.auth.models import User
     from dialogue_app.org.models import Business
-    from dialogue_app.scheduling.models import Meeting
 
+    watched, unit_id, meeting_id = organiser_on_a_phone(demo_site, open_page)
     with demo_site.app.app_context():
-        unit_id = db.session.execute(db.select(User.unit_id).where(User.email == ORGANISER)).scalar_one()
-        meeting_id = db.session.execute(db.select(Meeting.id).where(Meeting.unit_id == unit_id)
-                                        .order_by(Meeting.start.desc())).scalars().first()
         tax_code = db.session.execute(db.select(Business.tax_code).where(Business.unit_id == unit_id)
                                       .order_by(Business.id)).scalars().first()
-    watched = open_page()
     page = watched.page
-    page.set_viewport_size({"width": 390, "height": 844})
-    sign_in(demo_site, watched, ORGANISER)
     page.goto(demo_site.url(f"/meetings/{meeting_id}/attendance"))
     page.locator("#other-tax").fill(tax_code)
     page.get_by_role("button", name="Xem người liên hệ").click()  # a plain lookup: the page of that business
