@@ -54,3 +54,11 @@ assigned, escalated, answered, rated, overdue; `actor`: the user who did it, or 
 
 minutes_sent = _signals.signal("minutes-sent", doc="""
 Sent by minutes when final minutes are sent to the invited businesses. Sender: the minutes.""")
+
+rights_changed = _signals.signal("rights-changed", doc="""
+Sent by auth when an account's role, unit or company changed (in the same transaction). Sender: the user.
+notifications takes away what it had told them of and they may no longer open.""")
+
+topic_restricted = _signals.signal("topic-restricted", doc="""
+Sent by issues when a topic becomes sensitive (its issues now only managers open). Sender: the topic.
+notifications takes away what it had told others of those issues.""")

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, bindparam, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .. import signals
 from ..db import utcnow
 from ..exceptions import Conflict, InvalidData
 from ..extensions import db, has_rows
@@ -91,14 +92,17 @@ def update_user(user: User, *, name: str, role: str, unit: Unit | None, business
     _check_placement(role, unit, business)
     if password:
         check_password_strength(password)
-    changed_rights = role.value != user.role or unit != user.unit or business != user.business \
-        or (user.active and not active) or bool(password)
+    moved = role.value != user.role or unit != user.unit or business != user.business
+    changed_rights = moved or (user.active and not active) or bool(password)
     user.name, user.role, user.unit, user.business = name.strip(), role.value, unit, business
     user.active, user.language = active, language
     if password:
         user.set_password(password)
     if changed_rights:
         end_sessions(user)
+    if moved:
+        db.session.flush()
+        signals.rights_changed.send(user)
     return user
 
 

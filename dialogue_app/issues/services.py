@@ -29,7 +29,7 @@ from ..scope import (
     unit_scoped,
     visible,
 )
-from ..signals import issue_event
+from ..signals import issue_event, topic_restricted
 from ..text import person_label
 from ..web import external_url
 from .labels import STATUS_NAMES, TRANSITION_NAMES
@@ -360,8 +360,12 @@ def save_topic(*, code: str, name: str, answer_days: int, sensitive: bool, activ
     """Create the topic with this code, or change the one there is."""
     code = code.strip().lower()
     topic = topic_by_code(code, active=False) or Topic(code=code)
+    restricted = sensitive and topic.id is not None and not topic.sensitive
     topic.name, topic.answer_days, topic.sensitive, topic.active = name.strip(), answer_days, sensitive, active
     db.session.add(topic)
+    if restricted:
+        db.session.flush()
+        topic_restricted.send(topic)
     return topic
 
 

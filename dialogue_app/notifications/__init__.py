@@ -51,6 +51,8 @@ def init_app(app: Flask) -> None:
     signals.answer_recorded.connect(receivers.on_answer_recorded)
     signals.issue_event.connect(receivers.on_issue_event)
     signals.minutes_sent.connect(receivers.on_minutes_sent)
+    signals.rights_changed.connect(receivers.on_rights_changed)
+    signals.topic_restricted.connect(receivers.on_topic_restricted)
     tasks.register("notify-overdue", overdue_task)
     tasks.register("send-digests", digests_task)
     app.add_template_global(unread_notifications)

@@ -4,14 +4,14 @@ overdue check. Each receiver picks the people concerned and keeps only those sco
 
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, exists, select
 
 from .. import officetime
 from ..attendance.models import Attendee, Rsvp
 from ..auth.models import Role, User
 from ..exceptions import NotFound
 from ..extensions import db
-from ..issues.models import Issue
+from ..issues.models import Issue, Topic
 from ..issues.services import answering_unit, business_contacts, overdue_condition
 from ..mail.services import enqueue_template
 from ..minutes.models import Minutes
@@ -19,7 +19,7 @@ from ..minutes.services import can_read, unit_managers
 from ..org.models import Contact
 from ..scheduling import services as scheduling
 from ..scheduling.models import Meeting, MeetingInvitation, Series
-from ..scope import HEADS, OFFICERS, get_visible, in_group
+from ..scope import HEADS, MANAGERS, OFFICERS, get_visible, in_group, is_staff, visible
 from .models import Notification
 from .services import absolute, already_told, mail_sentence, notify, path_for, refresh_unread, withdraw
 
@@ -213,3 +213,29 @@ def notify_overdue(today: date | None = None) -> int:
             on_issue_event(issue, event="overdue", actor=None)
             told += 1
     return told
+
+
+def on_rights_changed(sender: User, **extra) -> None:
+    """An account's role, unit or company changed: what it was told of and may no longer open goes. Its title
+    would still show in the list, telling of another unit's (or a sensitive topic's) business, and lead to "not
+    found"."""
+    final_only = () if is_staff(sender) else (Minutes.status == "final",)
+    reachable = {
+        "issue": select(Issue.id).where(Issue.id == Notification.subject_id, visible(sender, Issue)),
+        "meeting": select(Meeting.id).where(Meeting.id == Notification.subject_id, visible(sender, Meeting)),
+        "series": select(Series.id).where(Series.id == Notification.subject_id, visible(sender, Series)),
+        "minutes": select(Minutes.id).join(Meeting, Meeting.id == Minutes.meeting_id)
+        .where(Minutes.id == Notification.subject_id, visible(sender, Meeting), *final_only),
+    }
+    for subject, statement in reachable.items():
+        db.session.execute(delete(Notification).where(
+            Notification.user_id == sender.id, Notification.subject == subject, ~exists(statement)))
+
+
+def on_topic_restricted(sender: Topic, **extra) -> None:
+    """A topic became sensitive: staff who are not managers no longer open its issues, nor keep what told of
+    them (the titles of complaints about an officer)."""
+    db.session.execute(delete(Notification).where(
+        Notification.subject == "issue",
+        Notification.subject_id.in_(select(Issue.id).where(Issue.topic_id == sender.id)),
+        Notification.user_id.in_(select(User.id).where(~in_group(MANAGERS), User.role != Role.BUSINESS.value))))

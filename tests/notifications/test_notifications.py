@@ -412,3 +412,46 @@ def test_the_sentences_say_when_in_office_time_and_where_a_moved_meeting_now_is(
     assert changed.kind == "meeting_changed"
     assert describe(changed).endswith(f"nay họp lúc 14:00 {moved_to:%d/%m/%Y}, tại Phòng 301.")
     assert f"nay họp lúc 14:00 {moved_to:%d/%m/%Y}, tại Phòng 301." in outbox_to(coffee_user.email)[-1].text_body
+
+
+def test_moved_to_another_branch_a_person_keeps_nothing_told_of_the_old_one(world, api, make_user, units, client,
+                                                                               login):
+    organiser, officer = world["organiser"], world["officer"]
+    issue_id = raise_issue(api(organiser), world["coffee"])
+    move(api(organiser), issue_id, to="assigned", assignee=officer.email,
+         due_date=(officetime.today() + timedelta(days=10)).isoformat())
+    signals.businesses_invited.send(world["october"], business_ids=[world["coffee"].id])
+    db.session.commit()
+    assert [n.kind for n in mine(officer)] == ["issue_assigned"]
+    assert [n.kind for n in mine(world["coffee_user"])] == ["invited"]
+
+    admin = api(make_user("admin", units["TCHQ"], email="admin@haiquan.example.vn"))
+    assert admin.patch(f"/api/v1/users/{officer.id}", json={"unit": "QN-A"}).status_code == 200
+    # A new name changes nothing of what one may open, nor of what one was told.
+    assert admin.patch(f"/api/v1/users/{world['coffee_user'].id}", json={"name": "Kế toán"}).status_code == 200
+    assert [n.kind for n in mine(world["coffee_user"])] == ["invited"]
+
+    # The HCM-A issue's title no longer shows in the list of someone who may not open it.
+    assert mine(officer) == []
+    login(officer)
+    assert bell(client) == "0"
+    assert "Vướng mắc áp mã HS" not in client.get("/notifications").get_data(as_text=True)
+
+
+def test_a_topic_made_sensitive_takes_its_issues_out_of_an_organiser_s_notifications(world, api, make_user, units,
+                                                                                      client, login, topics):
+    organiser, officer, department = world["organiser"], world["officer"], world["department"]
+    issue_id = raise_issue(api(organiser), world["coffee"])
+    due = (officetime.today() + timedelta(days=10)).isoformat()
+    move(api(organiser), issue_id, to="assigned", assignee=officer.email, due_date=due)
+    move(api(officer), issue_id, to="escalated", note="Vượt thẩm quyền")
+    assert [n.kind for n in mine(officer)] == ["issue_assigned"]
+    assert [n.kind for n in mine(department)] == ["issue_escalated"]
+
+    login(make_user("admin", units["TCHQ"], email="admin@haiquan.example.vn"))
+    tariff = topics["tariff"]
+    saved = client.post("/admin/topics", data={"code": "tariff", "name": tariff.name, "answer_days": "10",
+                                               "sensitive": "1", "active": "1"})
+    assert saved.status_code == 302
+    assert mine(officer) == []  # an organiser no longer opens the issue, nor reads its title in the list
+    assert [n.kind for n in mine(department)] == ["issue_escalated"]  # a manager still does
