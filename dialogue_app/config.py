@@ -66,6 +66,7 @@ def from_environment(instance_path: str) -> dict:
         "IMAP_PASSWORD": env.get("IMAP_PASSWORD"),
         "IMAP_USE_SSL": _bool(env.get("IMAP_USE_SSL"), default=True),
         "IMAP_FOLDER": env.get("IMAP_FOLDER") or "INBOX",
+        "IMAP_TRUSTED_AUTHSERV_ID": env.get("IMAP_TRUSTED_AUTHSERV_ID") or None,
         # A sender (worker) claims this many outbox messages at a time, and holds each for at most this long
         # while sending it: what a sender that dies had claimed is taken by another once the lease runs out.
         # Development only (`make run` sets it): the Maildir its small local mail server writes, shown at /dev/mail.

@@ -204,6 +204,9 @@ def apply_reply(reply: ical.Reply, incoming: Incoming, known: Known) -> Outcome:
     target = db.session.get(Series if kind == "series" else Meeting, number)
     if target is None:
         return Outcome(SET_ASIDE, f"UID {reply.uid[:120]!r} names no meeting of ours")
+    if incoming.authenticated is False:
+        return Outcome(SET_ASIDE, f"the mail server did not vouch for the sender {incoming.sender or '(none)'} "
+                                  "(no DMARC, DKIM or SPF pass for its domain)")
     attendee = next((a for a in reply.attendees if incoming.sender and incoming.sender in a.addresses), None)
     if attendee is None:
         return Outcome(SET_ASIDE, f"the sender {incoming.sender or '(none)'} is not the ATTENDEE who answers")

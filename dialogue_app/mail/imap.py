@@ -8,7 +8,10 @@ Nothing here knows what a calendar answer means (calendar/replies.py does). What
 - a message handled is marked with the keyword HANDLED (and \\Seen when it was an answer recorded, or moved to
   the "Dialogue/Set aside" folder for a person), so the next run does not see it again;
 - a mailbox that cannot be reached, or refuses the password, raises MailboxUnreachable with one line that says
-  which, without the password.
+  which, without the password;
+- with IMAP_TRUSTED_AUTHSERV_ID set (the name the organisation's own mail server writes in the
+  Authentication-Results headers it adds, RFC 8601), a message's sender counts as authenticated only when that
+  server found DMARC, or DKIM or SPF for the From address's domain, to pass: the From header alone can be forged.
 """
 
 import base64
@@ -20,7 +23,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.parser import BytesHeaderParser
 
+import authres
+import authres.dmarc
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
@@ -30,6 +36,8 @@ SET_ASIDE = ("Dialogue", "Set aside")
 CALENDAR_PART_LIMIT = 512 * 1024
 BATCH = 200  # messages per FETCH
 TIMEOUT = 30  # seconds for connecting and for each command
+AUTHENTICATION_RESULTS = "BODY.PEEK[HEADER.FIELDS (AUTHENTICATION-RESULTS)]"
+_RESULTS = authres.FeatureContext(authres.dmarc)
 
 
 class MailboxUnreachable(Exception):
@@ -51,6 +59,8 @@ class Incoming:
     arrived: datetime  # INTERNALDATE, in UTC
     size: int
     parts: list[CalendarPart] = field(default_factory=list)
+    # Whether the organisation's mail server vouched for the sender's address; None when it is not asked.
+    authenticated: bool | None = None
 
 
 def _text(value) -> str:
@@ -84,6 +94,40 @@ def _calendar_parts(structure, number: str = "") -> Iterator[tuple[str, str, dic
         yield number or "1", kind, params, _text(structure[5]).lower(), size
 
 
+def _aligned(domain: str, sender_domain: str) -> bool:
+    """DMARC's relaxed alignment: the authenticated domain is the sender's or one above it."""
+    domain = domain.lower().rstrip(".")
+    return bool(domain) and (sender_domain == domain or sender_domain.endswith("." + domain))
+
+
+def sender_authenticated(headers: bytes, authserv_id: str, sender: str) -> bool:
+    """Whether the Authentication-Results that the server named `authserv_id` added to a message (its header
+    lines in `headers`) vouch for the From address `sender`: DMARC passed for its domain, or DKIM (a signature of
+    its domain) or SPF (its envelope sender's domain) passed, aligned with it. Other servers' results, which the
+    sender could have written, count for nothing."""
+    sender_domain = sender.rpartition("@")[2].lower()
+    if not sender_domain:
+        return False
+    for value in BytesHeaderParser().parsebytes(headers).get_all("Authentication-Results") or ():
+        try:
+            found = _RESULTS.parse("Authentication-Results: " + " ".join(str(value).split()))
+        except (authres.SyntaxError, ValueError, IndexError):
+            continue
+        if (found.authserv_id or "").lower() != authserv_id.lower():
+            continue
+        for result in found.results:
+            if str(result.result).lower() != "pass":
+                continue
+            properties = {(p.type, p.name): str(p.value or "") for p in result.properties}
+            method = str(result.method).lower()
+            if method == "dmarc" and _aligned(properties.get(("header", "from"), ""), sender_domain) or \
+                    method == "dkim" and _aligned(properties.get(("header", "d"), ""), sender_domain) or \
+                    method == "spf" and _aligned(properties.get(("smtp", "mailfrom"), "").rpartition("@")[2],
+                                                 sender_domain):
+                return True
+    return False
+
+
 def _decode(raw: bytes, encoding: str, charset: str) -> str:
     if encoding == "base64":
         data = base64.b64decode(raw, validate=False)
@@ -100,8 +144,8 @@ def _decode(raw: bytes, encoding: str, charset: str) -> str:
 class Mailbox:
     """One connection to the mailbox's folder. Use as a context manager: `with Mailbox.open(config) as box:`."""
 
-    def __init__(self, client: IMAPClient, folder: str):
-        self.client, self.folder = client, folder
+    def __init__(self, client: IMAPClient, folder: str, authserv_id: str | None = None):
+        self.client, self.folder, self.authserv_id = client, folder, authserv_id
         self._aside: str | None = None
 
     @classmethod
@@ -128,7 +172,7 @@ class Mailbox:
         except (OSError, IMAPClientError) as error:
             _close(client)
             raise MailboxUnreachable(f"cannot open the folder {folder!r} at {where}: {_reason(error)}") from None
-        return cls(client, folder)
+        return cls(client, folder, config.get("IMAP_TRUSTED_AUTHSERV_ID") or None)
 
     def __enter__(self) -> "Mailbox":
         return self
@@ -155,7 +199,8 @@ class Mailbox:
             yield batch
 
     def _fetch(self, uids: list[int]) -> Iterator[Incoming]:
-        heads = self.client.fetch(uids, ["RFC822.SIZE", "INTERNALDATE", "ENVELOPE", "BODYSTRUCTURE"])
+        heads = self.client.fetch(uids, ["RFC822.SIZE", "INTERNALDATE", "ENVELOPE", "BODYSTRUCTURE",
+                                         *([AUTHENTICATION_RESULTS] if self.authserv_id else [])])
         messages: dict[int, Incoming] = {}
         wanted: dict[int, list[tuple[str, str, dict, str, int]]] = {}
         for uid in uids:
@@ -170,6 +215,10 @@ class Mailbox:
             arrived = data.get(b"INTERNALDATE") or datetime.now(UTC)
             arrived = arrived.astimezone(UTC) if arrived.tzinfo else arrived.replace(tzinfo=UTC)
             messages[uid] = Incoming(uid, sender, arrived, data.get(b"RFC822.SIZE") or 0)
+            if self.authserv_id:
+                # The server names the item it answers with as it likes (quoted field names or not).
+                headers = next((v for k, v in data.items() if k.startswith(b"BODY[HEADER.FIELDS")), b"") or b""
+                messages[uid].authenticated = sender_authenticated(headers, self.authserv_id, sender)
             try:
                 wanted[uid] = list(_calendar_parts(data[b"BODYSTRUCTURE"]))
             except (IndexError, KeyError, TypeError, AttributeError):

@@ -421,3 +421,39 @@ def test_a_whole_series_accepted_is_one_answer_for_the_organisers(app, world, im
     with answer_recorded.connected_to(lambda rsvp: heard.append(rsvp.id)):
         assert receive(runner).exit_code == 0
     assert len(rsvps()) >= 12 and len(heard) == 1
+
+
+def test_with_the_mail_server_named_a_reply_counts_only_when_it_vouched_for_the_sender(app, world, imap_server,
+                                                                                      runner, caplog):
+    """The From header can be written by anyone: the organisation's mail server says (Authentication-Results)
+    whether the sender's domain proved it sent the message."""
+    app.config.update(IMAP_TRUSTED_AUTHSERV_ID="mx.haiquan.example.vn")
+    uid, start = meeting_uid(world["visit"]), world["visit"].start
+
+    def vouched(line: str, sender: str, answer: str) -> bytes:
+        return f"Authentication-Results: {line}\r\n".encode() + gmail_reply(sender, uid, answer, start)
+
+    put(imap_server,
+        # No word from our server at all; then a forger's own header naming another server; then our server
+        # saying DKIM failed and SPF passed for another domain: none is recorded, each is set aside.
+        gmail_reply("an@caphe.example.vn", uid, "DECLINED", start),
+        vouched("mx.forger.example; dkim=pass header.d=caphe.example.vn", "an@caphe.example.vn", "DECLINED"),
+        vouched("mx.haiquan.example.vn; dkim=fail header.d=caphe.example.vn; spf=pass smtp.mailfrom=x@evil.example",
+                "an@caphe.example.vn", "DECLINED"))
+    result = receive(runner)
+    assert result.exit_code == 0, result.output
+    assert rsvps() == [] and len(set_aside(imap_server)) == 3
+    assert "did not vouch for the sender an@caphe.example.vn" in caplog.text
+
+    # DKIM passed for the contact's domain (folded over two lines, as servers write it): recorded.
+    put(imap_server, vouched("mx.haiquan.example.vn;\r\n\tdkim=pass header.d=caphe.example.vn header.s=google",
+                             "binh@caphe.example.vn", "TENTATIVE"))
+    assert "1 answer(s) recorded" in receive(runner).output
+    [answer] = rsvps()
+    assert (answer.contact_id, answer.answer) == (world["binh"].id, "tentative")
+    # DMARC passed: recorded too.
+    put(imap_server, vouched("mx.haiquan.example.vn; dmarc=pass header.from=caphe.example.vn",
+                             "an@caphe.example.vn", "ACCEPTED"))
+    assert "1 answer(s) recorded" in receive(runner).output
+    assert {(a.contact_id, a.answer) for a in rsvps()} == {(world["binh"].id, "tentative"),
+                                                           (world["an"].id, "accepted")}
