@@ -63,8 +63,20 @@ def local_time(value: datetime | None) -> str:
 
 
 def local_weekday_datetime(value: datetime | None) -> str:
-    """"Thứ Hai, 08:00 26/01/2026": the way a meeting's time is written on an invitation."""
-    return "" if value is None else format_datetime(value, "EEEE, HH:mm dd/MM/yyyy")
+    """"08:00, Thứ Hai, 26/01/2026": the way a meeting's time is written on an invitation (the hour, then the
+    day, as in "08 giờ 00, Thứ Hai, ngày 26/01/2026")."""
+    return "" if value is None else format_datetime(value, "HH:mm, EEEE, dd/MM/yyyy")
+
+
+def local_meeting_time(start: datetime | None, end: datetime | None) -> str:
+    """"08:00–10:00, Thứ Hai, 28/12/2026"; both ends in full when the meeting runs into another day."""
+    if start is None:
+        return ""
+    if end is None:
+        return local_weekday_datetime(start)
+    if _shown(start).date() != _shown(end).date():
+        return f"{local_weekday_datetime(start)} – {local_weekday_datetime(end)}"
+    return f"{local_time(start)}–{local_time(end)}, {format_datetime(start, 'EEEE, dd/MM/yyyy')}"
 
 
 def local_weekday_date(value: date | None) -> str:
@@ -197,6 +209,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["local_weekday_datetime"] = local_weekday_datetime
+    app.jinja_env.filters["local_meeting_time"] = local_meeting_time
     app.jinja_env.filters["local_weekday_date"] = local_weekday_date
     app.jinja_env.globals.update(
         LANGUAGE_NAMES=LANGUAGE_NAMES, ROLE_NAMES=ROLE_NAMES, LEVEL_NAMES=LEVEL_NAMES, WEEKDAY_SHORT=WEEKDAY_SHORT,

@@ -279,10 +279,10 @@ def test_the_rule_builder_previews_the_meetings_as_the_organiser_types(demo_site
 
     preview = page.locator(".preview-list li")
     expect(preview).to_have_count(12)
-    expect(preview.first).to_contain_text("Thứ Năm, 09:00 07/01/2027")
+    expect(preview.first).to_contain_text("09:00, Thứ Năm, 07/01/2027")
     # Tết 2027: Thursday 04/02 is a day off; with "next working day" it moves past the whole holiday.
     page.get_by_label("Khi cuộc họp trùng ngày nghỉ lễ").select_option("next_workday")
-    expect(preview.nth(4)).to_contain_text("Thứ Năm, 09:00 11/02/2027")
+    expect(preview.nth(4)).to_contain_text("09:00, Thứ Năm, 11/02/2027")
     expect(preview.nth(4)).to_contain_text("29 Tết")
 
     page.get_by_label("Lặp lại").select_option("custom")

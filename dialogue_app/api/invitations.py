@@ -46,7 +46,8 @@ def item_payload(item: services.Invitation) -> dict:
     return {"meeting_id": item.meeting_id, "series_id": item.series_id, "occurrence": item.occurrence,
             "title": item.title, "start": item.start, "end": item.end, "location": item.location,
             "description": item.description,
-            "status": item.status, "answer": item.answer, "comment": item.comment, "answer_url": answer_url}
+            "status": item.status, "answer": item.answer, "comment": item.comment,
+            "attendees": list(item.attending), "answer_url": answer_url}
 
 
 @blp.route("")
@@ -73,7 +74,8 @@ class MeetingAnswer(MethodView):
         """Answer for a meeting (one-off, or an occurrence made a meeting): accepted, declined or tentative,
         until it starts."""
         business_only()
-        item = services.answer_invitation(current_user, data["answer"], data["comment"], meeting_id=meeting_id)
+        item = services.answer_invitation(current_user, data["answer"], data["comment"], meeting_id=meeting_id,
+                                          attendees=data["attendees"])
         db.session.commit()
         return item_payload(item)
 
@@ -86,6 +88,6 @@ class OccurrenceAnswer(MethodView):
         """Answer for an occurrence of a series, known by the date its rule gave it."""
         business_only()
         item = services.answer_invitation(current_user, data["answer"], data["comment"], series_id=series_id,
-                                          occurrence=occurrence_date(occurrence))
+                                          occurrence=occurrence_date(occurrence), attendees=data["attendees"])
         db.session.commit()
         return item_payload(item)

@@ -547,7 +547,10 @@ class InvitationItemSchema(Schema):
     status = fields.String(required=True, metadata={"enum": ["scheduled", "moved", "cancelled"]})
     answer = fields.String(allow_none=True, required=True, metadata={"enum": list(ANSWERS)})
     comment = fields.String(required=True)
-    answer_url = fields.String(required=True, metadata={"description": "PUT {answer, comment?} here to answer."})
+    attendees = fields.List(fields.Integer(), required=True, metadata={
+        "description": "The ids of the business's contacts whose latest answer is accepted or tentative."})
+    answer_url = fields.String(required=True, metadata={
+        "description": "PUT {answer, comment?, attendees?} here to answer."})
 
 
 class InvitationListSchema(Schema):
@@ -557,3 +560,6 @@ class InvitationListSchema(Schema):
 class AnswerSchema(Schema):
     answer = fields.String(required=True, validate=one_of(ANSWERS))
     comment = fields.String(load_default="", validate=length(max=2000))
+    attendees = fields.List(fields.Integer(strict=True), load_default=None, validate=length(max=500), metadata={
+        "description": "Accepting (or tentative): the ids of the business's contacts who will come; the others "
+                       "are recorded as not attending. Left out: the answer is the company's (see the portal)."})

@@ -341,6 +341,8 @@ def counts_by_business(meeting: Meeting) -> list[tuple[str, int]]:
 # A business user is not a Contact. A portal answer is recorded for the contacts of the business whose e-mail is
 # the user's own (the person answering for themself); when none is, for every contact of the business (the user
 # answers for the company, as the office invited the company). The latest answer of those contacts is shown back.
+# Accepting (or "maybe"), the user may name who of the company's contacts will come: those get the answer and the
+# others "will not attend", so that the organisers count the people who come, not the company's address book.
 
 
 @dataclass(frozen=True)
@@ -360,13 +362,19 @@ class Invitation:
     answer: str | None
     comment: str
     open: bool  # answers are taken until the meeting starts, and not for a cancelled one
+    attending: tuple[int, ...] = ()  # the business's contacts whose latest answer is "will attend" or "maybe"
 
 
-def answering_contacts(user: User) -> list[Contact]:
-    """The contacts a business user's portal answer is recorded for (see above)."""
-    contacts = list(db.session.execute(
+def business_contacts_of(user: User) -> list[Contact]:
+    """Every contact person of a business user's company, in the order they were added."""
+    return list(db.session.execute(
         select(Contact).where(Contact.business_id == user.business_id).order_by(Contact.id)).scalars()) \
         if user.business_id else []
+
+
+def answering_contacts(user: User, contacts: list[Contact] | None = None) -> list[Contact]:
+    """The contacts a business user's portal answer is recorded for (see above)."""
+    contacts = business_contacts_of(user) if contacts is None else contacts
     own = [c for c in contacts if c.email and c.email.casefold() == (user.email or "").casefold()]
     return own or contacts
 
@@ -406,31 +414,40 @@ def invitations_of(user: User, window_start: datetime, window_end: datetime) -> 
     descriptions = dict(db.session.execute(
         select(Series.id, Series.description).where(Series.id.in_(series_ids))).all()) if series_ids else {}
     meeting_ids = [e[7].id for e in entries if e[7] is not None]
-    answers = {}
-    contact_ids = [c.id for c in answering_contacts(user)]
-    if meeting_ids and contact_ids:
+    answers, latest = {}, {}
+    everyone = business_contacts_of(user)
+    answering = {c.id for c in answering_contacts(user, everyone)}
+    if meeting_ids and everyone:
         for rsvp in db.session.execute(
-            select(Rsvp).where(Rsvp.meeting_id.in_(meeting_ids), Rsvp.contact_id.in_(contact_ids))
+            select(Rsvp).where(Rsvp.meeting_id.in_(meeting_ids), Rsvp.contact_id.in_([c.id for c in everyone]))
             .order_by(Rsvp.answered_at, Rsvp.id)
         ).scalars():
-            answers[rsvp.meeting_id] = rsvp  # the latest wins
+            latest[(rsvp.meeting_id, rsvp.contact_id)] = rsvp.answer
+            if rsvp.contact_id in answering:
+                answers[rsvp.meeting_id] = rsvp  # the latest wins
     now = utcnow()
     items = []
     for title, start, end, location, status, series_id, occurrence, meeting in entries:
         rsvp = answers.get(meeting.id) if meeting is not None else None
         agenda = descriptions.get(series_id, "") if series_id else meeting.description
+        attending = tuple(c.id for c in everyone if meeting is not None
+                          and latest.get((meeting.id, c.id)) in ("accepted", "tentative"))
         items.append(Invitation(
             meeting.id if meeting else None, series_id, occurrence, title, start, end, location, status, agenda,
-            rsvp.answer if rsvp else None, rsvp.comment if rsvp else "", status != "cancelled" and start > now))
+            rsvp.answer if rsvp else None, rsvp.comment if rsvp else "", status != "cancelled" and start > now,
+            attending))
     items.sort(key=lambda i: (i.start, i.meeting_id or 0))
     return items
 
 
 def answer_invitation(user: User, answer: str, comment: str = "", *, meeting_id: int | None = None,
-                      series_id: int | None = None, occurrence: date | None = None) -> Invitation:
+                      series_id: int | None = None, occurrence: date | None = None,
+                      attendees: list[int] | None = None) -> Invitation:
     """A business user answers from the portal (or the API) for one meeting, or one occurrence of a series
-    known by its date. NotFound for what the business is not invited to, Conflict once the meeting started or
-    when it is cancelled, InvalidData for an unknown answer: in each case nothing is recorded."""
+    known by its date; `attendees`, when accepting (or "maybe"), the ids of the contacts who will come (the
+    company's other contacts then will not). NotFound for what the business is not invited to, Conflict once the
+    meeting started or when it is cancelled, InvalidData for an unknown answer or attendee: in each case nothing
+    is recorded."""
     not_invited = _l("Your business is not invited to this meeting.")
     if meeting_id is not None:
         meeting = get_visible(user, Meeting, meeting_id)
@@ -449,13 +466,21 @@ def answer_invitation(user: User, answer: str, comment: str = "", *, meeting_id:
         raise Conflict.on("answer", _l("This meeting is cancelled: there is nothing to answer."))
     if start <= utcnow():
         raise Conflict.on("answer", _l("This meeting has started: answers are closed."))
-    contacts = answering_contacts(user)
-    if not contacts:
+    everyone = business_contacts_of(user)
+    if not everyone:
         raise InvalidData.on("answer", _l("Your business has no contact person recorded: ask the office to add "
                                           "one, then answer."))
+    answers = [(contact, answer, comment) for contact in answering_contacts(user, everyone)]
+    if attendees and answer != "declined":
+        chosen = set(attendees)
+        if not chosen <= {c.id for c in everyone}:
+            raise InvalidData.on("attendees", _l("Choose who will come among your business's contact people."))
+        # Those who stay away first: the company's answer shown back is the latest, that of those who come.
+        answers = [(c, "declined", "") for c in everyone if c.id not in chosen] + \
+                  [(c, answer, comment) for c in everyone if c.id in chosen]
     title = meeting.title if meeting is not None else series.title
-    for contact in contacts:
-        rsvp = record_rsvp(RsvpTarget(contact, series, occurrence, meeting, title), answer, comment, via="portal")
+    for contact, given, said in answers:
+        rsvp = record_rsvp(RsvpTarget(contact, series, occurrence, meeting, title), given, said, via="portal")
     meeting = db.session.get(Meeting, rsvp.meeting_id)
     return next(i for i in invitations_of(user, meeting.start, meeting.start + timedelta(seconds=1))
                 if i.meeting_id == meeting.id)

@@ -6,7 +6,7 @@ from wtforms.validators import Length, NumberRange, Optional
 
 from .services import MAX_LINE, MAX_NOTE, MAX_TEXT
 
-MARKDOWN_HINT = _l("Markdown: **bold**, *italic*, lists with - or 1., tables with |.")
+MARKDOWN_HINT = _l("Formatting: **bold**, *italic*, lists starting with - or 1., tables with |.")
 
 
 class MinutesForm(FlaskForm):

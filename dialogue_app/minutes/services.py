@@ -284,6 +284,10 @@ def save_minutes(meeting: Meeting, *, actor: User | None, base_revision: int | N
     return revision
 
 
+def has_begun(meeting: Meeting) -> bool:
+    return meeting.start <= utcnow()
+
+
 def finalise_minutes(meeting: Meeting, *, actor: User | None, base_revision: int | None = None) -> Minutes:
     """Lock the minutes of `meeting` as they are in their latest revision (`base_revision`, when given,
     must be it). Needs a meeting that has begun and was not cancelled, and the chair's and secretary's
@@ -299,7 +303,7 @@ def finalise_minutes(meeting: Meeting, *, actor: User | None, base_revision: int
         raise MinutesConflict(latest)
     if meeting.status == "cancelled":
         raise InvalidData(_l("This meeting was cancelled: it has no minutes."))
-    if meeting.start > utcnow():
+    if not has_begun(meeting):
         raise InvalidData(_l("Minutes can be finalised once the meeting has begun."))
     missing = {name: [str(_l("Needed to finalise: the minutes are signed by the chair and the secretary."))]
                for name in ("chair", "secretary") if not getattr(latest, name)}

@@ -111,7 +111,7 @@ def bar_chart(title: str, rows: list[tuple[str, float]], unit: str = "", width: 
     plot_w = width - left - right
     peak = max((value for _, value in rows), default=0) or 1
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
-             f'aria-label="{escape(title)}" class="chart"><title>{escape(title)}</title>']
+             f'aria-label="{escape(title)}" class="chart chart-bars"><title>{escape(title)}</title>']
     for i, ((label, value), lines) in enumerate(zip(rows, shown, strict=True)):
         y = top + i * row_h
         w = plot_w * value / peak

@@ -169,7 +169,8 @@ def portal_answer():
     try:
         item = services.answer_invitation(current_user, form.get("answer", ""), form.get("comment", ""),
                                           meeting_id=form.get("meeting_id", type=int),
-                                          series_id=form.get("series_id", type=int), occurrence=day)
+                                          series_id=form.get("series_id", type=int), occurrence=day,
+                                          attendees=form.getlist("attendee", type=int))
         db.session.commit()
     except ServiceError as error:
         db.session.rollback()

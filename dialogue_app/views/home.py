@@ -4,7 +4,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session
 from flask_login import current_user, login_required
 
-from ..attendance.services import invitations_of
+from ..attendance.services import business_contacts_of, invitations_of
 from ..db import database_answers
 from ..directory import unit_totals
 from ..extensions import db
@@ -30,6 +30,7 @@ def index():
     if is_business(current_user):
         issues = issue_list(current_user, limit=10)
         return render_template("home/business.html", business=current_user.business, issues=issues,
+                               contacts=business_contacts_of(current_user),
                                invitations=invitations_of(current_user, now - timedelta(hours=2), now + PORTAL_COMING),
                                past=past_meetings_of(current_user, now - PORTAL_PAST, now - timedelta(hours=2)))
     coming = agenda(current_user, now - timedelta(hours=2), now + timedelta(weeks=COMING_WEEKS))

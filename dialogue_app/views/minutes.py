@@ -67,7 +67,7 @@ def _page(meeting: Meeting, form: MinutesForm, *, conflict=None, preview: dict |
         md=render_markdown, signed_copies=signed.signed_copies(minutes),
         may_sign=signed.may_sign(current_user, meeting), may_read_copy=signed.may_read_copy,
         sign_form=SignForm(formdata=None), upload_form=SignedUploadForm(formdata=None),
-        may_change=services.may_change_minutes(current_user, meeting),
+        may_change=services.may_change_minutes(current_user, meeting), begun=services.has_begun(meeting),
     ), status
 
 

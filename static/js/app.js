@@ -78,6 +78,9 @@ function setUpSeriesForm(form) {
 function markScrollingTables() {
   document.querySelectorAll(".table-wrap, .chart-wrap").forEach((box) => {
     if (box.scrollWidth > box.clientWidth + 1) {
+      if (box.matches(".chart-wrap") && box.getAttribute("role") !== "region") {
+        box.scrollLeft = box.scrollWidth;  // a chart of periods opens at the latest one
+      }
       const heading = box.closest("section, .card, main").querySelector("h2, h3, h1");
       box.setAttribute("tabindex", "0");
       box.setAttribute("role", "region");
@@ -107,14 +110,37 @@ function showMessagesWhereTheFormIs() {
   if (part.matches("section, form, article, details, .card")) {
     const heading = part.querySelector("h2, h3");
     if (heading) heading.after(flashes); else part.prepend(flashes);
+  } else if (part.matches("tr")) {
+    // Just above the row it is about, in a row of its own: before the table, a long table would leave it
+    // out of sight once the browser scrolled to the row.
+    const row = document.createElement("tr");
+    const cell = row.insertCell();
+    cell.colSpan = part.cells.length || 1;
+    cell.className = "flash-cell";
+    cell.append(flashes);
+    part.before(row);
   } else {
-    (part.closest("table, ul, ol") || part).before(flashes);
+    (part.closest("ul, ol") || part).before(flashes);
   }
+  // The browser scrolls to the part named, leaving what was just placed above it out of sight: the message
+  // is what the person needs to read first.
+  window.addEventListener("load", () => flashes.scrollIntoView({block: "start"}));
+}
+
+// A form sent back with a field at fault: that field, in view and ready to be corrected (the message under it
+// can be far below where the page opens, on a phone).
+function focusFirstFieldAtFault() {
+  if (window.location.hash) return;
+  const field = document.querySelector('main [aria-invalid="true"]');
+  if (!field) return;
+  field.focus({preventScroll: true});
+  field.scrollIntoView({block: "center"});
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   setUpMenu();
   showMessagesWhereTheFormIs();
+  focusFirstFieldAtFault();
   markScrollingTables();
   window.addEventListener("resize", markScrollingTables);  // a handful of boxes: cheap enough to run each time
   document.querySelectorAll("form.series-form").forEach(setUpSeriesForm);

@@ -357,3 +357,33 @@ def test_a_business_invited_to_one_occurrence_alone_hears_it_moved_and_cancelled
     cancelled = {to: (method, event) for to, method, event, _ in delivered(smtp_server)}
     assert cancelled["mai@thep.example.vn"][0] == "CANCEL"
     assert str(cancelled["mai@thep.example.vn"][1]["UID"]) == uid
+
+
+def test_accepting_a_business_names_who_comes_and_the_organiser_counts_people(client, api, login, world, units):
+    meeting_id = one_off(api, world["officer"])
+    api(world["officer"]).post(f"/api/v1/meetings/{meeting_id}/invitations", json={"business_id": world["steel"].id})
+    hung, mai, guard = sorted(world["steel"].contacts, key=lambda c: c.id)
+    lan = world["other"].contacts[0]
+
+    # Someone else's contact among those who come: refused, nothing recorded.
+    refused = api(world["steel_user"]).put(f"/api/v1/invitations/meetings/{meeting_id}/answer",
+                                           json={"answer": "accepted", "attendees": [hung.id, lan.id]})
+    assert refused.status_code == 422 and "attendees" in refused.json["error"]["fields"]
+    assert db.session.execute(select(Rsvp)).scalars().all() == []
+
+    login(world["steel_user"])
+    portal = client.get("/").get_data(as_text=True)
+    assert "Ai sẽ đến" in portal and guard.name in portal
+    client.post("/invitations/answer", data={"meeting_id": meeting_id, "answer": "accepted", "comment": "Hai người",
+                                             "attendee": [str(hung.id), str(mai.id)]})
+    answers = {r.contact_id: r.answer for r in db.session.execute(select(Rsvp)).scalars()}
+    assert answers == {hung.id: "accepted", mai.id: "accepted", guard.id: "declined"}
+    item = api(world["steel_user"]).get("/api/v1/invitations").json["items"][0]
+    assert (item["answer"], sorted(item["attendees"])) == ("accepted", sorted([hung.id, mai.id]))
+    portal = client.get("/").get_data(as_text=True)
+    assert portal.count("checked") == 2  # who comes, as they were ticked
+
+    client.post("/logout")
+    login(world["officer"])
+    page = client.get(f"/meetings/{meeting_id}").get_data(as_text=True)
+    assert "sẽ tham dự: 2" in page and "không tham dự: 1" in page

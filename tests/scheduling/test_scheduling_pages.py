@@ -23,7 +23,7 @@ def test_organiser_builds_a_series_from_a_preset(client, login, make_user, make_
     assert series.rule == "FREQ=MONTHLY;BYDAY=-1MO" and series.invitees == [business]
     page = client.get(f"/series/{series.id}?year=2026").get_data(as_text=True)
     assert "Thứ Hai cuối cùng của tháng" in page
-    assert "Thứ Ba, 08:00 28/04/2026" in page  # shifted off the Hùng Kings' substitute day off
+    assert "08:00, Thứ Ba, 28/04/2026" in page  # shifted off the Hùng Kings' substitute day off
     assert "Ngày Giỗ Tổ Hùng Vương (nghỉ bù)" in page
 
 
@@ -71,7 +71,7 @@ def test_move_cancel_restore_one_meeting_from_the_series_page(client, login, mak
                 data={"new_date": "2027-06-01", "new_time": "14:30", "location": "Phòng 301"})
     client.post(f"/series/{series.id}/occurrences/2027-06-28/cancel")
     page = client.get(f"/series/{series.id}?year=2027").get_data(as_text=True)
-    assert "Thứ Ba, 14:30 01/06/2027" in page and "Phòng 301" in page
+    assert "14:30, Thứ Ba, 01/06/2027" in page and "Phòng 301" in page
     overrides = {o.occurrence: o for o in db.session.execute(select(OccurrenceOverride)).scalars()}
     assert overrides[date(2027, 6, 28)].cancelled is True
     client.post(f"/series/{series.id}/occurrences/2027-06-28/restore")
@@ -97,7 +97,7 @@ def test_this_and_all_following_keeps_the_past(client, login, make_user, units):
     assert db.session.execute(select(Meeting.series_id)).scalar_one() == old.id  # March stays in the past part
     assert db.session.execute(select(OccurrenceOverride.series_id)).scalar_one() == new.id
     page = client.get(f"/series/{new.id}?year=2027").get_data(as_text=True)
-    assert "Thứ Hai, 14:00 26/07/2027" in page and "Thứ Ba, 08:00 28/09/2027" in page
+    assert "14:00, Thứ Hai, 26/07/2027" in page and "08:00, Thứ Ba, 28/09/2027" in page
 
 
 def test_calendar_and_agenda_show_the_units_meetings(client, login, make_user, units):
@@ -122,7 +122,7 @@ def test_admin_records_announced_days_and_shifts_follow(client, login, make_user
     client.post("/holidays?year=2027", data={"day": "2027-03-29", "kind": "day_off", "name": "Nghỉ bù đặc biệt"})
     assert db.session.execute(select(CalendarAdjustment.name)).scalar_one() == "Nghỉ bù đặc biệt"
     series_page = client.get(f"/series/{series.id}?year=2027").get_data(as_text=True)
-    assert "Nghỉ bù đặc biệt" in series_page and "Thứ Ba, 08:00 30/03/2027" in series_page
+    assert "Nghỉ bù đặc biệt" in series_page and "08:00, Thứ Ba, 30/03/2027" in series_page
     refused = client.post("/holidays?year=2027", data={"day": "2027-03-31", "kind": "working_day", "name": ""})
     assert "thứ bảy" in refused.get_data(as_text=True).lower()
 
@@ -182,4 +182,4 @@ def test_the_series_page_leads_to_the_next_year_only_while_the_series_goes_on(cl
     series.rule += ";COUNT=6"  # January to June 2026
     db.session.commit()
     page = client.get(f"/series/{series.id}?year=2026").get_data(as_text=True)
-    assert "Thứ Hai, 08:00 29/06/2026" in page and "2027 →" not in page
+    assert "08:00, Thứ Hai, 29/06/2026" in page and "2027 →" not in page

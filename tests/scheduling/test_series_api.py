@@ -107,7 +107,7 @@ def test_an_occurrence_becomes_a_meeting_exactly_once(api, make_user, units):
     assert listed["items"][0]["meeting_id"] == first.json["id"]
 
 
-TAKEN_PLACE = "Cuộc họp này đã diễn ra: không thể dời hoặc huỷ nữa."
+TAKEN_PLACE = "Cuộc họp này đã diễn ra: không thể dời hoặc hủy nữa."
 NOT_INTO_THE_PAST = "Không thể dời cuộc họp về quá khứ: hãy chọn thời điểm muộn hơn."
 
 
