@@ -158,7 +158,7 @@ run: install pdf-deps
 	fi; \
 	$(FLASK) worker & worker=$$!; \
 	trap 'kill $$worker $$sink 2>/dev/null; wait $$worker $$sink 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
-	if [ -n "$$sink" ]; then echo "Mail the app sends (no mail server needed): http://127.0.0.1:5000/dev/mail"; fi; \
+	if [ -n "$$sink" ]; then echo "Mail the app sends (no mail server needed): http://127.0.0.1:5000/dev/mail (signed in as the admin)"; fi; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: install pdf-deps signing-deps imap-deps browser js ical-deps

@@ -28,8 +28,8 @@ from sqlalchemy import event, func, select
 URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/national_demo")
 os.environ.setdefault("DATABASE_URL", URL)  # bare_app reads it when imported
 import bare_app  # noqa: E402
-from flask import Flask, render_template  # noqa: E402
-from flask_login import login_required  # noqa: E402
+from flask import Flask  # noqa: E402
+from pages import add_empty_page  # noqa: E402
 
 from dialogue_app import create_app  # noqa: E402
 from dialogue_app.auth import services as auth_services  # noqa: E402
@@ -99,13 +99,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         app = create_app({"SQLALCHEMY_DATABASE_URI": URL, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
                           "INSTANCE_PATH": folder, "RATELIMIT_ENABLED": False})
-        empty = app.jinja_env.from_string('{% extends "base.html" %}{% block content %}{% endblock %}')
-
-        @app.get("/bench/empty")
-        @login_required
-        def empty_page():
-            return render_template(empty)
-
+        empty = add_empty_page(app)
         pages = prepare(app)
         with app.app_context():
             engine = db.engine
@@ -118,7 +112,7 @@ def main() -> int:
         nothing = timed(word.test_client(), "/word")
         client = app.test_client()
         assert client.post("/login", data={"email": EMAIL, "password": PASSWORD}).status_code == 302
-        measured = {"empty page (signed in, layout only)": timed(client, "/bench/empty", engine)}
+        measured = {"empty page (signed in, layout only)": timed(client, empty, engine)}
         for label, path in pages.items():
             measured[label] = timed(client, path, engine)
         print("load average: " + ", ".join(f"{load:.2f}" for load in os.getloadavg()))

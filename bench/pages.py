@@ -4,11 +4,28 @@ import gc
 import statistics
 import time
 
+from flask import render_template
+from flask_login import login_required
 from sqlalchemy import event
 
 from dialogue_app.extensions import db
 
 WARM_UP = 3  # runs that fill caches as a running server has them, not counted
+EMPTY_PAGE = "/bench/empty"
+
+
+def add_empty_page(app) -> str:
+    """Adds to `app` (before its first request) a page that shows nothing but Dialogue's layout to whoever is
+    signed in: what every staff page costs before its own content (the session's lookup, the top bar, the menu
+    for the role, the unread count). Returns its path."""
+    empty = app.jinja_env.from_string('{% extends "base.html" %}{% block content %}{% endblock %}')
+
+    @app.get(EMPTY_PAGE)
+    @login_required
+    def empty_page():
+        return render_template(empty)
+
+    return EMPTY_PAGE
 
 
 def measure_page(app, email: str, password: str, path: str, runs: int) -> tuple[float, float, int]:

@@ -8,7 +8,8 @@ demo and its index into a throw-away SQLite database (a few minutes). Then, as t
 (/search?q=…, what the box in the top bar opens: each kind's first five and its count) for two-word queries people
 type, with and without accents, and reports per query the p50/p95 through the app (the test client: routing,
 session, the search, the template), the p95 of the very SQL statements that request ran, replayed bare on the
-driver in the same run, and the ratio of the two.
+driver in the same run, and the ratio of the two; beside it, the floor of that ratio: the bare SQL plus what an
+empty signed-in page (the layout alone) takes in the same run, over the bare SQL.
 
 Run: `.venv/bin/python bench/search.py` (SQLite), or
      `BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/national_demo .venv/bin/python bench/search.py`.
@@ -21,7 +22,7 @@ import tempfile
 import time
 from urllib.parse import quote
 
-from pages import measure_page
+from pages import add_empty_page, measure_page
 from result import emit, row
 from sqlalchemy import event, func, select
 
@@ -148,25 +149,33 @@ def main() -> int:
                 db.create_all()
                 db.session.execute(db.insert(Topic), default_topic_rows())
                 db.session.commit()
+        empty = add_empty_page(app)
         accounts = prepare(app)
         database = app.config["SQLALCHEMY_DATABASE_URI"].split("://")[0]
         print(f"database: {database}")
-        worst, worst_ratio, rows = 0.0, 0.0, []
+        worst, worst_ratio, worst_floor, rows = 0.0, 0.0, 0.0, []
         for who in ("general", "department", "branch"):
+            # The floor: every signed-in page costs at least its layout, whatever its SQL (same run).
+            layout_median, layout_p95, _ = measure_page(app, accounts[who], PASSWORD, empty, RUNS)
+            print(f"{who:<8} the empty signed-in page (layout only): median {layout_median:5.1f} ms, "
+                  f"p95 {layout_p95:5.1f} ms")
             for typed in QUERIES:
                 path = f"/search?q={quote(typed)}"
                 median, p95, queries = measure_page(app, accounts[who], PASSWORD, path, RUNS)
                 sql_median, sql_p95, sql_cpu = bare(app, statements_of(app, accounts[who], path), RUNS)
                 cpu = app_cpu(app, accounts[who], path, RUNS)
                 ratio = p95 / sql_p95 if sql_p95 else float("inf")
-                worst, worst_ratio = max(worst, p95), max(worst_ratio, ratio)
+                # What the ratio would be if the results cost nothing beyond the layout and the bare SQL.
+                floor = (sql_p95 + layout_median) / sql_p95 if sql_p95 else float("inf")
+                worst, worst_ratio, worst_floor = max(worst, p95), max(worst_ratio, ratio), max(worst_floor, floor)
                 print(f"{who:<8} {typed:<12} app median {median:6.1f} ms  p95 {p95:6.1f} ms  |  bare SQL median "
-                      f"{sql_median:6.1f} ms  p95 {sql_p95:6.1f} ms  |  ratio {ratio:4.2f}  ({queries} statements)  |  "
-                      f"CPU median: app {cpu:5.1f} ms, bare SQL {sql_cpu:5.1f} ms")
+                      f"{sql_median:6.1f} ms  p95 {sql_p95:6.1f} ms  |  ratio {ratio:4.2f} (floor {floor:4.2f})  "
+                      f"({queries} statements)  |  CPU median: app {cpu:5.1f} ms, bare SQL {sql_cpu:5.1f} ms")
                 rows.append(row(f"{who} “{typed}”, p95 through the app", p95, "ms", f"< {TARGET_MS} ms",
                                 anchor=f"bare SQL p95 {sql_p95:.1f} ms (ratio {ratio:.2f})",
                                 met=p95 < TARGET_MS and ratio <= RATIO,
-                                detail=f"median {median:.1f} ms; bare SQL median {sql_median:.1f} ms; "
+                                detail=f"median {median:.1f} ms; bare SQL median {sql_median:.1f} ms; the "
+                                       f"layout alone {layout_median:.1f} ms (floor of the ratio {floor:.2f}); "
                                        f"{queries} SQL statements; CPU median: app {cpu:.1f} ms, "
                                        f"bare SQL {sql_cpu:.1f} ms"))
         with app.app_context():
@@ -174,7 +183,9 @@ def main() -> int:
     met = worst < TARGET_MS and worst_ratio <= RATIO
     print(f"target p95 < {TARGET_MS} ms and app/SQL <= {RATIO}: " + (
         "met" if met else f"MISSED (worst p95 {worst:.1f} ms, worst ratio {worst_ratio:.2f})"))
-    rows.append(row("worst app/bare SQL ratio (p95)", worst_ratio, "", f"≤ {RATIO}", met=worst_ratio <= RATIO))
+    print(f"worst floor (the bare SQL plus the empty page's layout, over the bare SQL): {worst_floor:.2f}")
+    rows.append(row("worst app/bare SQL ratio (p95)", worst_ratio, "", f"≤ {RATIO}", met=worst_ratio <= RATIO,
+                    detail=f"worst floor: (bare SQL + the empty signed-in page) / bare SQL = {worst_floor:.2f}"))
     emit("search", met, f"two-word searches on the national demo under {TARGET_MS} ms (p95) through the app, "
          f"at most {RATIO}× the bare SQL it runs", rows, database=(url or "sqlite").split("://")[0].split("+")[0])
     return 0 if met else 1

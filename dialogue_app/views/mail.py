@@ -2,7 +2,6 @@
 DEV_MAIL_DIR is set, as `make run` sets it)."""
 
 from flask import Blueprint, Response, abort, render_template, request
-from flask_login import login_required
 
 from ..extensions import paginate
 from ..mail import reading
@@ -37,13 +36,17 @@ def outbox_eml(message_id: int):
 
 
 @dev.route("/dev/mail")
-@login_required  # the mail holds answer links and sign-in links: not for whoever reaches the port
+# Every mail the app sent, to every business and branch, with the answer links that act for their contacts:
+# the administrator's, as the outbox is (development only, yet the demo has business accounts).
+@requires("outbox")
 def received():
     return render_template("outbox/received.html", messages=reading.received())
 
 
 @dev.route("/dev/mail/<key>")
-@login_required  # the mail holds answer links and sign-in links: not for whoever reaches the port
+# Every mail the app sent, to every business and branch, with the answer links that act for their contacts:
+# the administrator's, as the outbox is (development only, yet the demo has business accounts).
+@requires("outbox")
 def received_message(key: str):
     raw = reading.received_bytes(key) or abort(404)
     return render_template("outbox/message.html", message=None, shown=reading.shown(reading.parse(raw)),
@@ -51,7 +54,9 @@ def received_message(key: str):
 
 
 @dev.route("/dev/mail/<key>.eml")
-@login_required  # the mail holds answer links and sign-in links: not for whoever reaches the port
+# Every mail the app sent, to every business and branch, with the answer links that act for their contacts:
+# the administrator's, as the outbox is (development only, yet the demo has business accounts).
+@requires("outbox")
 def received_eml(key: str):
     return _eml(reading.received_bytes(key) or abort(404), f"{key}.eml")
 

@@ -76,14 +76,18 @@ def dev_mail(tmp_path):
     controller.stop()
 
 
-def test_make_runs_mail_is_read_at_dev_mail(app, another_app, dev_mail, make_user, units):
+def test_make_runs_mail_is_read_at_dev_mail(app, another_app, dev_mail, make_user, make_business, units):
     folder, port = dev_mail
     local = another_app(DEV_MAIL_DIR=str(folder), MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
     web = local.test_client()
-    # The mail holds answer and sign-in links: whoever reaches the port must sign in first.
+    # The mail holds every business's answer links: whoever reaches the port must sign in first, as the admin.
     assert web.get("/dev/mail").status_code == 302
-    organiser = make_user("organiser", units["HCM-A"])
-    assert web.post("/login", data={"email": organiser.email, "password": PASSWORD}).status_code == 302
+    business = make_user("business", business=make_business(units["HCM-A"]))
+    assert web.post("/login", data={"email": business.email, "password": PASSWORD}).status_code == 302
+    assert web.get("/dev/mail").status_code == 404 and "/dev/mail" not in web.get("/").get_data(as_text=True)
+    web.post("/logout")
+    admin = make_user("admin", units["TCHQ"])
+    assert web.post("/login", data={"email": admin.email, "password": PASSWORD}).status_code == 302
     assert "Chưa có thư" in web.get("/dev/mail").get_data(as_text=True)
     with local.app_context():
         services.enqueue(to=["doanhnghiep@dialogue-demo.vn"], subject="Giấy mời: Cà phê doanh nhân tháng 12",
