@@ -70,6 +70,10 @@ def refuse_unstorable_text() -> None:
             body = request.get_json(silent=True)
         except RecursionError:  # nested too deep for the parser itself
             abort(400, message=_("Invalid JSON body."))
+        # Whatever the parser refused (a number of more digits than Python converts, say) is refused here, once,
+        # rather than by each reader of the body after it.
+        if body is None and request.get_data(cache=True).strip() not in (b"", b"null"):
+            abort(400, message=_("Invalid JSON body."))
         field = _unstorable_field(body, SURROGATE if request.endpoint in DROPS_NUL else UNSTORABLE)
     if field is not None:
         invalid(field, _("Not a valid string."))

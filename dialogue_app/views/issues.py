@@ -194,6 +194,12 @@ def _ask_for_the_file_again(form) -> None:
                                                   "sending.", name=upload.filename[:100])]
 
 
+def _record_id(text: str | None) -> int | None:
+    """The id a hidden field holds, or None when it could name no row (not digits, or more than 18 of them)."""
+    text = (text or "").strip()
+    return int(text) if text.isascii() and text.isdecimal() and len(text) <= 18 else None
+
+
 def _create_from_form(form: IssueForm) -> Issue | None:
     """Record the issue a staff form describes; errors go on the form and nothing is saved."""
     business = business_by_tax_code(normalize_tax_code(form.tax_code.data))
@@ -205,13 +211,20 @@ def _create_from_form(form: IssueForm) -> Issue | None:
     unit = get_unit_by_code(current_user, form.unit.data)
     if unit is None:
         form.unit.errors.append(_("Choose a unit from the list."))
-    meeting = None
-    if form.meeting_id.data:
-        meeting = get_visible(current_user, Meeting, int(form.meeting_id.data)) \
-            if form.meeting_id.data.isdecimal() else None
-    interaction = None
-    if (form.interaction_id.data or "").isdecimal():
-        interaction = services.get_interaction(current_user, int(form.interaction_id.data))
+    meeting = interaction = None
+    if (form.meeting_id.data or "").strip():
+        meeting_id = _record_id(form.meeting_id.data)
+        meeting = get_visible(current_user, Meeting, meeting_id) if meeting_id else None
+    if (form.interaction_id.data or "").strip():
+        interaction_id = _record_id(form.interaction_id.data)
+        interaction = services.get_interaction(current_user, interaction_id) if interaction_id else None
+    if (form.meeting_id.data or "").strip() and meeting is None or \
+            (form.interaction_id.data or "").strip() and interaction is None:
+        # The page it was opened from named a meeting or a contact that is not (or no longer) there: said, not
+        # dropped, lest the issue be recorded as raised nowhere.
+        flash(_("The meeting or contact this issue was to be recorded for cannot be found: nothing was saved."),
+              "error")
+        return None
     if form.errors:
         return None
     try:

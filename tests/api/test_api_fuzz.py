@@ -215,3 +215,13 @@ def test_a_body_nested_too_deep_is_a_bad_request(api, make_user, units, depth):
         response = caller.post("/api/v1/series", data=body, content_type="application/json")
         assert response.status_code == 400, response.json
         assert response.json["error"] == {"code": "bad_request", "message": "Nội dung JSON không hợp lệ.", "fields": {}}
+
+
+def test_a_number_longer_than_python_reads_is_a_bad_request_signed_in_or_not(api, client, make_user, units):
+    # 4,301 digits: past what int() converts, the JSON parser gave up with a ValueError no reader expected (a 500).
+    body = '{"email": "a@example.vn", "password": ' + "9" * 4301 + "}"
+    for response in (client.post("/api/v1/tokens", data=body, content_type="application/json"),
+                     api(make_user("organiser", units["HCM-A"])).post(
+                         "/api/v1/issues", data=body, content_type="application/json")):
+        assert response.status_code == 400, response.json
+        assert response.json["error"]["code"] == "bad_request"

@@ -125,7 +125,7 @@ def test_the_meeting_page_takes_quick_entries_and_shows_what_carries_over(client
 
     refused = client.post(f"/meetings/{september.id}/issues", data={"business": "", "title": "", "topic": "it"},
                           follow_redirects=True)
-    assert "Hãy nhập tiêu đề vướng mắc." in refused.get_data(as_text=True)
+    assert "Hãy nhập vướng mắc doanh nghiệp nêu (ô “Vướng mắc”)." in refused.get_data(as_text=True)
 
 
 def test_the_business_raises_rates_and_sees_only_its_own(client, setting, make_user, make_business, units, login):
@@ -249,4 +249,15 @@ def test_a_form_sent_back_with_errors_says_the_file_must_be_chosen_again(client,
         "file": (io.BytesIO(PNG), "ảnh chụp.png")})
     text = refused.get_data(as_text=True)
     assert refused.status_code == 200 and "ảnh chụp.png" in text and "chọn lại" in text
+    assert db.session.execute(select(Issue)).first() is None
+
+
+@pytest.mark.parametrize("named", [{"meeting_id": "9" * 5000}, {"meeting_id": "9" * 30}, {"meeting_id": "-1"},
+                                   {"meeting_id": "1e5"}, {"interaction_id": "424242"}])
+def test_an_issue_for_a_meeting_or_contact_that_is_not_there_is_refused_not_recorded_as_raised_nowhere(
+        client, setting, named):
+    data = {"tax_code": setting["business"].tax_code, "title": "Vướng mắc C/O mẫu D", "topic": "origin",
+            "channel": "phone", "unit": "HCM-A", **named}
+    refused = client.post("/issues/new", data=data)
+    assert refused.status_code == 200 and "Không tìm thấy cuộc họp" in refused.get_data(as_text=True)
     assert db.session.execute(select(Issue)).first() is None
