@@ -211,6 +211,12 @@ def transition(issue: Issue, *, to: str, actor: User, note: str = "", message: s
     _event(issue, actor, source, target.value, note, message, **details)
     if target.value in _ANNOUNCED:
         issue_event.send(issue, event=target.value, actor=actor)
+    if (message or "").strip() and target is not IssueStatus.ANSWERED:
+        # What staff say to the business on the way (a document to send, a delay) reaches it as the answer does:
+        # its people without an account by mail here, its accounts as a notification.
+        enqueue_template("issue_message", to=business_contacts(issue), issue=issue, unit=actor.unit or issue.unit,
+                         message=message.strip(), url=external_url("issues.issue_page", issue_id=issue.id))
+        issue_event.send(issue, event="message", actor=actor)
     return issue
 
 

@@ -176,6 +176,16 @@ def on_issue_event(sender: Issue, event: str, actor=None, **_) -> None:
                 enqueue_template("issue_answered", to=[user.email], language=user.language, issue=issue,
                                  unit=answering_unit(issue), message=issue.events[-1].message,
                                  url=absolute(notification.url))
+    elif event == "message":
+        people = _business_users([issue.business_id])
+        said, writer = issue.events[-1].message, (actor.unit if actor is not None else None) or issue.unit
+        params.update(unit=writer.name, message=said if len(said) <= 300 else said[:299] + "…")
+        mailed = {email.lower() for email in business_contacts(issue)}
+
+        def mail(user: User, notification: Notification) -> None:
+            if user.email.lower() not in mailed:
+                enqueue_template("issue_message", to=[user.email], language=user.language, issue=issue,
+                                 unit=writer, message=said, url=absolute(notification.url))
     elif event == "rated":
         officer = issue.answered_by or issue.assignee
         people = [officer] if officer is not None else _officers_of(issue.unit_id, HEADS)

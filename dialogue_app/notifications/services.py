@@ -50,6 +50,8 @@ KINDS: dict[str, Kind] = {
                             _l("Issue #%(id)d “%(title)s” was escalated to %(unit)s.")),
     "issue_answered": Kind(_l("An answer to my business's issue"), "mail",
                            _l("%(unit)s answered your issue “%(title)s”."), business=True),
+    "issue_message": Kind(_l("A message about my business's issue"), "mail",
+                          _l("%(unit)s wrote about your issue “%(title)s”: %(message)s"), business=True),
     "issue_rated": Kind(_l("A rating of an answer"), "digest",
                         _l("The business rated the answer to issue #%(id)d “%(title)s”: %(score)d/5.")),
     "issue_overdue": Kind(_l("An issue past its due date"), "digest",

@@ -455,3 +455,22 @@ def test_a_topic_made_sensitive_takes_its_issues_out_of_an_organiser_s_notificat
     assert saved.status_code == 302
     assert mine(officer) == []  # an organiser no longer opens the issue, nor reads its title in the list
     assert [n.kind for n in mine(department)] == ["issue_escalated"]  # a manager still does
+
+
+def test_what_staff_say_to_the_business_on_the_way_reaches_it(world, api):
+    organiser, officer = world["organiser"], world["officer"]
+    issue_id = raise_issue(api(organiser), world["coffee"])
+    due = (officetime.today() + timedelta(days=10)).isoformat()
+    move(api(organiser), issue_id, to="assigned", assignee=officer.email, due_date=due)
+    assert mine(world["coffee_user"]) == []  # an internal step with nothing said to the business: nothing
+    move(api(officer), issue_id, to="in_progress", message="Đề nghị gửi bản chụp hóa đơn thương mại.")
+
+    [told] = mine(world["coffee_user"])
+    assert told.kind == "issue_message" and told.url == f"/issues/{issue_id}"
+    assert describe(told) == ("Đơn vị HCM-A nhắn về vướng mắc “Vướng mắc áp mã HS cho máy rang”: "
+                              "Đề nghị gửi bản chụp hóa đơn thương mại.")
+    # The contact (no account) and the account (a mail at once by default) each read it in a mail of their own.
+    for address in ("ngoc@caphe.example.vn", world["coffee_user"].email):
+        [mail] = [m for m in outbox_to(address) if "Tin nhắn về vướng mắc" in m.subject]
+        assert "Đề nghị gửi bản chụp hóa đơn thương mại." in mail.text_body and f"/issues/{issue_id}" in mail.text_body
+    assert mine(world["steel_user"]) == []
