@@ -57,7 +57,9 @@ class UserById(MethodView):
         user = get_visible(current_user, User, user_id) or abort(404)
         if user.id == current_user.id and (data.get("role", user.role) != "admin" or not data.get("active", True)):
             abort(409, message=_("You cannot remove your own administrator access."))
-        unit = unit_named(data["unit"]) if data.get("unit") else (None if "unit" in data else user.unit)
+        # A business's account follows its business's unit unless one is named (and then it must be that one).
+        kept = None if data.get("role", user.role) == "business" else user.unit
+        unit = unit_named(data["unit"]) if data.get("unit") else (None if "unit" in data else kept)
         services.update_user(
             user, name=data.get("name", user.name), role=data.get("role", user.role), unit=unit,
             business=user.business, active=data.get("active", user.active),

@@ -53,9 +53,14 @@ def _check_placement(role: Role, unit: Unit | None, business: Business | None) -
 
 
 def _unit_of(role: Role, unit: Unit | None, business: Business | None) -> Unit | None:
-    """A business's account belongs to the unit that serves its business, whatever unit was named (another
-    would show it that unit's lists); staff belong to the unit named."""
-    return business.unit if role == Role.BUSINESS and business is not None else unit
+    """A business's account belongs to the unit that serves its business (another would show it that unit's
+    lists): another unit named is refused, none named is that one; staff belong to the unit named."""
+    if role == Role.BUSINESS and business is not None:
+        if unit is not None and unit.id != business.unit_id:
+            raise InvalidData.on("unit", _l("A business's account belongs to the unit that serves its business: "
+                                            "%(unit)s.", unit=business.unit.name))
+        return business.unit
+    return unit
 
 
 def check_password_strength(password: str, field: str = "password") -> None:

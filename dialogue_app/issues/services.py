@@ -345,9 +345,10 @@ def active_topics() -> list[Topic]:
 
 def topics_statement(user: User):
     """The topics `user` may choose from or read, in the order of the lists: staff see every topic, in use or
-    not; a business the ones it may raise an issue under (in use, not sensitive)."""
+    not; a business the ones it may raise an issue under, those in use. A sensitive one among them (an officer's
+    conduct) is one a business must be able to complain under: only its handling is for managers alone."""
     stmt = select(Topic).order_by(Topic.position, Topic.name)
-    return stmt.where(Topic.active, Topic.sensitive.is_(False)) if is_business(user) else stmt
+    return stmt.where(Topic.active) if is_business(user) else stmt
 
 
 def all_topics() -> list[Topic]:

@@ -1,3 +1,5 @@
+import re
+
 from sqlalchemy import select
 
 from dialogue_app.auth.models import ApiToken, User
@@ -109,10 +111,16 @@ def test_admin_creates_users_and_duplicates_are_refused(api, make_user, make_bus
     assert business_user.status_code == 201 and business_user.json["unit"] == "QN-A"
     assert db.session.execute(select(User).where(User.email == "dn@example.vn")).scalar_one().business_id == \
         business.id
-    # Another unit named: the account still belongs to the unit serving its business (it would see that unit's).
+    # Another unit named: refused, saying which (the account belongs to the unit serving its business, whose lists
+    # it sees); nothing made, nothing changed.
     elsewhere = admin.post("/api/v1/users", json={**body, "email": "dn2@example.vn", "role": "business",
                                                   "unit": "QN", "business_id": business.id})
-    assert elsewhere.status_code == 201 and elsewhere.json["unit"] == "QN-A"
+    assert elsewhere.status_code == 422 and "unit" in elsewhere.json["error"]["fields"]
+    assert db.session.execute(select(User).where(User.email == "dn2@example.vn")).scalar_one_or_none() is None
+    moved = admin.patch(f"/api/v1/users/{business_user.json['id']}", json={"unit": "QN"})
+    assert moved.status_code == 422 and "unit" in moved.json["error"]["fields"]
+    renamed = admin.patch(f"/api/v1/users/{business_user.json['id']}", json={"name": "Kế toán trưởng"})
+    assert renamed.status_code == 200 and renamed.json["unit"] == "QN-A"
     weak = api(make_user("organiser", units["QN-A"])).put("/api/v1/users/me/password", json={
         "current_password": PASSWORD, "new_password": "short"})
     assert weak.status_code == 422 and list(weak.json["error"]["fields"]) == ["new_password"]
@@ -133,7 +141,7 @@ def test_openapi_document_describes_the_api(client):
 
 
 def test_topics_are_listed_and_a_business_reads_only_those_it_may_raise_under(api, make_user, make_business, units,
-                                                                             topics):
+                                                                             topics, login, client):
     topics["origin"].active = False
     db.session.commit()
     staff = api(make_user("organiser", units["HCM-A"])).get("/api/v1/topics?per_page=200").json
@@ -142,8 +150,14 @@ def test_topics_are_listed_and_a_business_reads_only_those_it_may_raise_under(ap
     conduct = next(t for t in staff["items"] if t["code"] == "conduct")
     assert conduct["sensitive"] is True and conduct["active"] is True and conduct["answer_days"] > 0
     assert set(conduct) == {"code", "name", "answer_days", "sensitive", "active"}
-    business = api(make_user("business", business=make_business(units["HCM-A"]))).get("/api/v1/topics").json
-    assert {t["code"] for t in business["items"]} == set(codes) - {"origin", "conduct"}
+    # A business lists what it may raise an issue under, as its form offers: those in use, a complaint about an
+    # officer's conduct among them (handled by managers alone).
+    business_user = make_user("business", business=make_business(units["HCM-A"]))
+    business = api(business_user).get("/api/v1/topics").json
+    assert {t["code"] for t in business["items"]} == set(codes) - {"origin"}
+    login(business_user)
+    offered = set(re.findall(r'<option value="([a-z_]+)"', client.get("/issues/new").get_data(as_text=True)))
+    assert offered == {t["code"] for t in business["items"]}
 
 
 def test_a_boolean_is_json_true_or_false(api, make_user, units):
