@@ -94,8 +94,9 @@ class IssueTransitions(MethodView):
         # The unit rights (scope.UNIT_RIGHTS) are applied by the transition: 409 says why.
         issue = visible_issue(issue_id)
         expected = data["version"]
-        if_match = request.headers.get("If-Match")
-        if if_match and if_match.strip() != issue_etag(issue):
+        # "*" matches whatever version the issue has (RFC 9110); a list matches when it names the current one.
+        if request.if_match and not request.if_match.star_tag \
+                and not request.if_match.contains(issue_etag(issue).strip('"')):
             expected = -1  # any mismatch is a conflict
         assignee = None
         if data["assignee"]:

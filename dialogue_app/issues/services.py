@@ -163,7 +163,7 @@ def transition(issue: Issue, *, to: str, actor: User, note: str = "", message: s
                unit=issue.unit.name), {"to": []})
     step = find_transition(issue.status, to)
     if step is None:
-        allowed = allowed_targets(issue.status)
+        allowed = possible_targets(issue)
         raise TransitionRefused(
             _l("An issue that is “%(status)s” cannot be moved that way. Possible next steps: %(allowed)s.",
                status=STATUS_NAMES.get(issue.status, issue.status),
@@ -204,7 +204,7 @@ def transition(issue: Issue, *, to: str, actor: User, note: str = "", message: s
         below = _child_towards(issue.unit, issue.origin_unit)
         if below is None:
             raise TransitionRefused(_l("Only an issue escalated from a unit below can be sent back."),
-                                    {"to": [t for t in allowed_targets(source) if t != "returned"]})
+                                    {"to": possible_targets(issue)})
         details = {"from_unit": issue.unit.code, "to_unit": below.code}
         issue.unit, issue.assignee, issue.due_date = below, None, None
     issue.status = (step.lands_in or target).value
@@ -224,11 +224,16 @@ def transition(issue: Issue, *, to: str, actor: User, note: str = "", message: s
 _ANNOUNCED = ("assigned", "escalated", "answered")
 
 
+def possible_targets(issue: Issue) -> list[str]:
+    """The steps the workflow allows from where the issue is; "Trả lại cấp dưới" only where it can work: an
+    issue escalated here from a unit below."""
+    return [step for step in allowed_targets(issue.status) if step != "returned" or return_target(issue) is not None]
+
+
 def offered_steps(issue: Issue) -> list[str]:
     """The steps the issue page offers, by target name: "answered" first while the issue is open (answer()
     takes the steps before it), then the other moves the workflow allows."""
-    # "Trả lại cấp dưới" only where it can work: an issue escalated here from a unit below.
-    steps = [step for step in allowed_targets(issue.status) if step != "returned" or return_target(issue) is not None]
+    steps = possible_targets(issue)
     if issue.status in OPEN_STATUSES:
         steps = ["answered", *(step for step in steps if step != "answered")]
     return steps

@@ -139,10 +139,18 @@ def add_contact(business: Business, *, name: str, email: str | None = None, phon
     """A person at the business; their email (checked) is where invitations and answers go."""
     if not (name or "").strip():
         raise InvalidData.on("name", _l("Enter a name."))
+    email = clean_email(email)
+    if email and business.id is not None:
+        # The same address twice would get every invitation and change twice.
+        same = db.session.execute(select(Contact.name).where(
+            Contact.business_id == business.id, func.lower(Contact.email) == email.lower()).limit(1)).scalar()
+        if same is not None:
+            raise InvalidData.on("email", _l("This business already has a contact with this e-mail: %(name)s.",
+                                             name=same))
     contact = Contact(
         business=business,
         name=_one_line(name)[:255],
-        email=clean_email(email),
+        email=email,
         phone=(phone or "").strip()[:32] or None,
         position=_one_line(position or "")[:255] or None,
     )
