@@ -111,7 +111,8 @@ def test_a_stale_version_changes_nothing(world):
     assert db.session.get(Issue, issue["id"]).status == "in_progress"
     # "*" is any current version, as HTTP has it.
     anything = world["staff"].post(f"/api/v1/issues/{issue['id']}/transitions",
-                                   json={"to": "answered", "resolution": "Áp mã 8419.81.10."}, headers={"If-Match": "*"})
+                                   json={"to": "answered", "resolution": "Áp mã 8419.81.10."},
+                                   headers={"If-Match": "*"})
     assert anything.status_code == 200
 
 

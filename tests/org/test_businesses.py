@@ -53,7 +53,8 @@ def test_api_registry_contract(api, make_user, units, registry):
     bad = admin.post(f"/api/v1/businesses/{created.json['id']}/contacts", json={"name": "X", "email": "not-mail"})
     assert bad.status_code == 422 and "email" in bad.json["error"]["fields"]
     # The same address again (in any case) would have every invitation mailed to it twice.
-    twice = admin.post(f"/api/v1/businesses/{created.json['id']}/contacts", json={"name": "B", "email": "BINH@example.vn"})
+    twice = admin.post(f"/api/v1/businesses/{created.json['id']}/contacts",
+                       json={"name": "B", "email": "BINH@example.vn"})
     assert twice.status_code == 422 and "Lê Văn Bình" in twice.json["error"]["fields"]["email"][0]
     detail = admin.get(f"/api/v1/businesses/{created.json['id']}").json
     assert [c["name"] for c in detail["contacts"]] == ["Lê Văn Bình"] and "feed_url" in detail
