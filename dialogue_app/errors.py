@@ -24,7 +24,7 @@ API_CODES = {
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
-    405: "method_not_allowed",  # not in API.md's list, which the project may add to: bad_request is a 400's
+    405: "bad_request",  # API.md's list is closed: a method the address does not take is a bad request (405)
     409: "conflict",
     413: "bad_request",
     415: "bad_request",

@@ -103,11 +103,10 @@ class StrictBoolean(fields.Boolean):
 class ErrorBodySchema(Schema):
     code = fields.String(
         required=True,
-        # API.md's codes; a 405's own (method_not_allowed: bad_request is a 400's); and the two the server
-        # answers on its own failures in the same shape: a 500 that should never happen, and 503 while the
-        # database does not answer.
+        # API.md's codes (a 405 and a 413 are bad requests); and the two the server answers on its own failures
+        # in the same shape: a 500 that should never happen, and 503 while the database does not answer.
         metadata={"enum": ["validation_error", "bad_request", "unauthorized", "forbidden", "not_found",
-                           "method_not_allowed", "conflict", "rate_limited", "server_error", "unavailable"]},
+                           "conflict", "rate_limited", "server_error", "unavailable"]},
     )
     message = fields.String(required=True)
     fields = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True)

@@ -189,9 +189,12 @@ def record_rsvp(target: RsvpTarget, answer: str, comment: str = "", *, via: str 
 
 
 def answers_to(meeting: Meeting, business_id: int | None = None) -> list[Rsvp]:
-    """The answers given to the meeting (of one business's contacts only, with `business_id`), with their
-    contact and channel, by business and contact."""
-    stmt = select(Rsvp).join(Contact, Contact.id == Rsvp.contact_id).where(Rsvp.meeting_id == meeting.id) \
+    """The answers given to the meeting by the businesses invited to it now (of one business's contacts only,
+    with `business_id`), with their contact and channel, by business and contact. A business whose invitation
+    ended is no longer expected: its earlier answers are kept, not listed."""
+    invited = [b.id for b in invited_businesses(meeting)]
+    stmt = select(Rsvp).join(Contact, Contact.id == Rsvp.contact_id) \
+        .where(Rsvp.meeting_id == meeting.id, Contact.business_id.in_(invited)) \
         .options(joinedload(Rsvp.contact)).order_by(Contact.business_id, Contact.name, Contact.id)
     if business_id is not None:
         stmt = stmt.where(Contact.business_id == business_id)

@@ -387,3 +387,18 @@ def test_accepting_a_business_names_who_comes_and_the_organiser_counts_people(cl
     login(world["officer"])
     page = client.get(f"/meetings/{meeting_id}").get_data(as_text=True)
     assert "sẽ tham dự: 2" in page and "không tham dự: 1" in page
+
+
+def test_a_business_whose_invitation_ended_is_no_longer_listed_among_the_answers(api, world):
+    staff = api(world["officer"])
+    meeting_id = one_off(api, world["officer"])
+    for business in (world["steel"], world["other"]):
+        staff.post(f"/api/v1/meetings/{meeting_id}/invitations", json={"business_id": business.id})
+    api(world["steel_user"]).put(f"/api/v1/invitations/meetings/{meeting_id}/answer", json={"answer": "accepted"})
+    api(world["other_user"]).put(f"/api/v1/invitations/meetings/{meeting_id}/answer", json={"answer": "declined"})
+    assert {a["business_id"] for a in staff.get(f"/api/v1/meetings/{meeting_id}").json["answers"]} == \
+        {world["steel"].id, world["other"].id}
+
+    assert staff.delete(f"/api/v1/meetings/{meeting_id}/invitations/{world['other'].id}").status_code == 204
+    assert [a["business_id"] for a in staff.get(f"/api/v1/meetings/{meeting_id}").json["answers"]] == \
+        [world["steel"].id]
