@@ -633,6 +633,20 @@ def unit_agenda(unit: Unit, window_start: datetime, window_end: datetime) -> lis
     return _agenda(Series.unit_id.in_(below), Meeting.unit_id.in_(below), window_start, window_end)
 
 
+def clashes(unit: Unit, start: datetime, end: datetime, *, series_id: int | None = None,
+            occurrence: date | None = None, meeting_id: int | None = None) -> list[AgendaEntry]:
+    """The unit's other meetings that take place during [start, end): what a meeting moved there would meet
+    (itself, named by its series and date or by its id, left out). Said to the organiser, not refused: two
+    meetings in two rooms at once can be meant."""
+    def itself(entry: AgendaEntry) -> bool:
+        return (series_id is not None and entry.series_id == series_id and entry.occurrence == occurrence) or \
+            (meeting_id is not None and entry.meeting is not None and entry.meeting.id == meeting_id)
+
+    return [entry for entry in _agenda(Series.unit_id == unit.id, Meeting.unit_id == unit.id,
+                                       start - timedelta(days=1), end)
+            if entry.status != "cancelled" and entry.start < end and entry.end > start and not itself(entry)]
+
+
 def _agenda(series_where, meetings_where, window_start: datetime, window_end: datetime,
             holidays: HolidayCalendar | None = None) -> list[AgendaEntry]:
     series_list = db.session.execute(

@@ -11,6 +11,7 @@ from ..directory import visible_businesses
 from ..exceptions import InvalidData, ServiceError
 from ..extensions import db
 from ..issues import services as issue_services
+from ..i18n import local_datetime
 from ..issues.forms import QuickIssueForm
 from ..officetime.days import AdjustmentKind
 from ..org.models import Business
@@ -284,7 +285,16 @@ def move_occurrence(series_id: int, day: str):
     start = datetime.combine(form.new_date.data, form.new_time.data).replace(tzinfo=services.series_zone(series))
     if _occurrence_action(series_id, day, start=start, location=form.location.data or None):
         flash(_("The meeting of %(day)s is moved; the other meetings are unchanged.", day=_vn(day)), "success")
+        _say_clashes(series.unit, start, start + timedelta(minutes=series.duration_minutes), series_id=series.id,
+                     occurrence=_day_or_404(day))
     return redirect(_back_to_series(series_id, day))
+
+
+def _say_clashes(unit, start: datetime, end: datetime, **itself) -> None:
+    """A warning for each meeting of the unit at the same time as the one just placed there."""
+    for other in services.clashes(unit, start, end, **itself):
+        flash(_("Note: “%(title)s” takes place at the same time (%(when)s).", title=other.title,
+                when=local_datetime(other.start)), "warning")
 
 
 @bp.route("/series/<int:series_id>/occurrences/<day>/meeting", methods=["POST"])
@@ -332,6 +342,7 @@ def create_meeting():
                 show_service_error(form, error)
             else:
                 flash(_("The meeting “%(title)s” is created.", title=meeting.title), "success")
+                _say_clashes(unit, meeting.start, meeting.end, meeting_id=meeting.id)
                 return redirect(url_for("scheduling.meeting_page", meeting_id=meeting.id))
     return render_template("scheduling/meeting_form.html", form=form)
 

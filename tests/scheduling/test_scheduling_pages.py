@@ -183,3 +183,21 @@ def test_the_series_page_leads_to_the_next_year_only_while_the_series_goes_on(cl
     db.session.commit()
     page = client.get(f"/series/{series.id}?year=2026").get_data(as_text=True)
     assert "08:00, Thứ Hai, 29/06/2026" in page and "2027 →" not in page
+
+
+def test_a_meeting_moved_onto_another_of_the_unit_says_so_and_is_moved(client, login, make_user, units):
+    series = make_series(client, login, make_user, units)
+    made = client.post("/meetings/new", data={
+        "title": "Làm việc với Công ty Thép", "unit": "HCM-A", "kind": "visit", "date": "2027-06-01",
+        "time": "14:00", "duration_minutes": "120", "location": "Phòng 302"})
+    assert made.status_code == 302
+    moved = client.post(f"/series/{series.id}/occurrences/2027-05-31/move", follow_redirects=True,
+                        data={"new_date": "2027-06-01", "new_time": "14:30", "location": "Phòng 301"})
+    text = moved.get_data(as_text=True)
+    assert "Lưu ý: “Làm việc với Công ty Thép” diễn ra cùng lúc (14:00 01/06/2027)." in text
+    page = client.get(f"/series/{series.id}?year=2027").get_data(as_text=True)
+    assert "14:30, Thứ Ba, 01/06/2027" in page  # told, not refused
+    # Moved again to an hour of its own: nothing to say.
+    quiet = client.post(f"/series/{series.id}/occurrences/2027-05-31/move", follow_redirects=True,
+                        data={"new_date": "2027-06-02", "new_time": "08:00", "location": ""})
+    assert "Lưu ý" not in quiet.get_data(as_text=True)
