@@ -10,8 +10,8 @@ from ..attendance import services as attendance
 from ..directory import visible_businesses
 from ..exceptions import InvalidData, ServiceError
 from ..extensions import db
-from ..issues import services as issue_services
 from ..i18n import local_datetime
+from ..issues import services as issue_services
 from ..issues.forms import QuickIssueForm
 from ..officetime.days import AdjustmentKind
 from ..org.models import Business
