@@ -323,18 +323,22 @@ def _seed_issues(units, businesses, users) -> None:
         issue.created_at = raised_at
         due = raised_at.astimezone(HANOI).date() + timedelta(days=14)
         stage = "answered" if resolution and index < 40 else ("overdue" if index % 3 else "escalated")
+        # Each step through the workflow, as staff take it, so that every issue's history tells how it got
+        # where it is (only the dates are moved back to when it was raised).
         if stage == "escalated":
             issue_services.transition(issue, to="escalated", actor=officer, note="Vượt thẩm quyền của Chi cục.")
         else:
-            issue.assignee, issue.due_date, issue.status = officer, due, "in_progress"
-            if stage == "overdue" and due >= today:
-                issue.due_date = today - timedelta(days=2)
+            issue_services.transition(issue, to="assigned", actor=officer, assignee=officer,
+                                      due_date=today + timedelta(days=14))
+            issue_services.transition(issue, to="in_progress", actor=officer)
+            # A due date in the past, which the form refuses for a new assignment: this one was made back then.
+            issue.due_date = today - timedelta(days=2) if stage == "overdue" and due >= today else due
         if stage == "answered":
             issue_services.transition(issue, to="answered", actor=officer, resolution=resolution,
                                       legal_basis=legal_basis)
             issue_services.record_answer_time(issue, raised_at + timedelta(days=rng.randint(2, 12)))
             if index % 4 != 3:
-                issue.status = "closed"
+                issue_services.transition(issue, to="closed", actor=officer)
             if index % 5 != 4:
                 db.session.flush()
                 issue_services.rate(issue, user=business_accounts[business.id],
