@@ -28,6 +28,33 @@ def add_empty_page(app) -> str:
     return EMPTY_PAGE
 
 
+ROWS_PAGE = "/bench/rows"
+
+
+def add_rows_page(app, unit_id: int) -> str:
+    """Adds to `app` the capacity benchmark's bare page (bench/bare_app.py's /rows: the 50 latest issues of one
+    branch, one indexed query, the same table) inside Dialogue's layout, behind its sign-in: the least a main
+    page of Dialogue could cost. Returns its path."""
+    from sqlalchemy import select
+
+    from dialogue_app.issues.models import Issue
+
+    rows = app.jinja_env.from_string(
+        '{% extends "base.html" %}{% block content %}<table><thead><tr><th>#</th><th>Nội dung</th>'
+        "<th>Trạng thái</th><th>Ngày</th></tr></thead><tbody>{% for issue in issues %}<tr><td>"
+        '<a href="/issues/{{ issue.id }}">{{ issue.id }}</a></td><td>{{ issue.title }}</td><td>{{ issue.status }}'
+        "</td><td>{{ issue.created_at.strftime('%d/%m/%Y') }}</td></tr>{% endfor %}</tbody></table>{% endblock %}")
+
+    @app.get(ROWS_PAGE)
+    @login_required
+    def rows_page():
+        issues = db.session.execute(select(Issue).where(Issue.origin_unit_id == unit_id)
+                                    .order_by(Issue.created_at.desc()).limit(50)).scalars().all()
+        return render_template(rows, issues=issues)
+
+    return ROWS_PAGE
+
+
 def measure_page(app, email: str, password: str, path: str, runs: int) -> tuple[float, float, int]:
     """(median ms, p95 ms, SQL statements) of GET `path` as the user `email`, through the test client."""
     # The served app freezes what it holds at start out of the garbage collector's reach (wsgi.py): so here.

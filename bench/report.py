@@ -101,6 +101,11 @@ BENCHMARKS = [
               "304 beside a bare Flask app's 304 for the same bytes, its full answer beside Radicale; the cached "
               "minutes PDF. wrk and locust on the same machine.",
               anchor="a bare Flask + SQLAlchemy + Jinja page, a bare Flask 304, Radicale"),
+    Benchmark("page_floor", "The pages' floor", "issue 19",
+              "In process on the national demo in PostgreSQL: the capacity benchmark's bare page, the same rows "
+              "inside Dialogue's signed-in layout, Dialogue's empty signed-in page, and the five main pages as a "
+              "branch organiser, with the statements each runs and their time at the driver.",
+              anchor="the capacity benchmark's bare page (bench/bare_app.py's /rows)"),
     Benchmark("invitation_mail", "Invitation to mail", "issue 14",
               "An organiser invites a business with three contacts through the API (one meeting, then a series), "
               "20 times each, with a real worker process (`flask --app wsgi worker`, Huey on SQLite in the instance "
@@ -398,8 +403,10 @@ def main(argv=None) -> int:
     parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
     options = parser.parse_args(argv)
 
-    # The load test and the capacity benchmark need PostgreSQL with the national demo: asked for with --load.
-    chosen = [*BENCHMARKS, LOAD] if options.load else [b for b in BENCHMARKS if b.name != "capacity"]
+    # The load test, the capacity benchmark and the pages' floor need PostgreSQL with the national demo: asked
+    # for with --load.
+    national = ("capacity", "page_floor")
+    chosen = [*BENCHMARKS, LOAD] if options.load else [b for b in BENCHMARKS if b.name not in national]
     if options.only:
         names = {n.strip() for n in options.only.split(",") if n.strip()}
         unknown = names - {b.name for b in [*BENCHMARKS, LOAD]}
