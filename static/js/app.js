@@ -137,10 +137,29 @@ function focusFirstFieldAtFault() {
   field.scrollIntoView({block: "center"});
 }
 
+// A button that copies a field's text (a feed's address) and says it did; where the clipboard is refused
+// (an address without HTTPS), the text is selected for the person to copy.
+function setUpCopyButtons() {
+  document.querySelectorAll("button[data-copy]").forEach((button) => {
+    button.addEventListener("click", async () => {
+      const field = document.getElementById(button.dataset.copy);
+      if (!field) return;
+      try {
+        await navigator.clipboard.writeText(field.value);
+        button.textContent = button.dataset.copied;
+      } catch (error) {
+        field.focus();
+        field.select();
+      }
+    });
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   setUpMenu();
   showMessagesWhereTheFormIs();
   focusFirstFieldAtFault();
+  setUpCopyButtons();
   markScrollingTables();
   window.addEventListener("resize", markScrollingTables);  // a handful of boxes: cheap enough to run each time
   document.querySelectorAll("form.series-form").forEach(setUpSeriesForm);
