@@ -18,7 +18,7 @@ import pytest
 from flask import Flask, url_for
 from werkzeug.serving import make_server
 
-from dialogue_app import create_app
+from dialogue_app import create_app, officetime
 from dialogue_app.audit.services import acting_as
 from dialogue_app.extensions import db
 
@@ -405,3 +405,22 @@ def test_at_the_door_a_walk_in_joins_the_list_and_another_business_s_people_are_
     page.wait_for_load_state()
     expect(page.locator("#attendees")).to_contain_text("Phạm Văn Khách")
     watched.assert_clean()  # no request refused on the way (the lookup used to be posted: 405)
+
+
+def test_on_a_phone_a_meeting_moved_into_the_past_is_refused_in_view_beside_its_row(demo_site, open_page):
+    from dialogue_app.scheduling.models import Series
+
+    watched, unit_id, _meeting_id = organiser_on_a_phone(demo_site, open_page)
+    with demo_site.app.app_context():
+        series_id = db.session.execute(db.select(Series.id).where(Series.unit_id == unit_id)).scalars().first()
+    page = watched.page
+    page.goto(demo_site.url(f"/series/{series_id}?year={officetime.today().year + 1}"))
+    row = page.locator("tbody tr").filter(has=page.locator("summary")).first
+    row.locator("summary").click()  # "Dời lịch", a fold that shows it opens
+    row.locator('input[name="new_date"]').fill("2020-01-06")
+    row.locator("button.button").click()
+    page.wait_for_load_state()
+    message = page.locator(".flashes .flash-error")
+    expect(message).to_contain_text("quá khứ")
+    expect(message).to_be_in_viewport()
+    watched.assert_clean()
