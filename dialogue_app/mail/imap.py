@@ -102,19 +102,25 @@ def _aligned(domain: str, sender_domain: str) -> bool:
 
 def sender_authenticated(headers: bytes, authserv_id: str, sender: str) -> bool:
     """Whether the Authentication-Results that the server named `authserv_id` added to a message (its header
-    lines in `headers`) vouch for the From address `sender`: DMARC passed for its domain, or DKIM (a signature of
-    its domain) or SPF (its envelope sender's domain) passed, aligned with it. Other servers' results, which the
-    sender could have written, count for nothing."""
+    lines in `headers`, topmost first) vouch for the From address `sender`: DMARC passed for its domain, or DKIM
+    (a signature of its domain) or SPF (its envelope sender's domain) passed, aligned with it.
+
+    Only the topmost header bearing that name counts: the server adds its own above whatever the message came
+    with, and a sender may have written one bearing the same name further down (RFC 8601 asks the server to
+    remove those; not every one does). A header that cannot be read vouches for nothing."""
     sender_domain = sender.rpartition("@")[2].lower()
     if not sender_domain:
         return False
-    for value in BytesHeaderParser().parsebytes(headers).get_all("Authentication-Results") or ():
-        try:
-            found = _RESULTS.parse("Authentication-Results: " + " ".join(str(value).split()))
-        except (authres.SyntaxError, ValueError, IndexError):
-            continue
-        if (found.authserv_id or "").lower() != authserv_id.lower():
-            continue
+    ours = next((" ".join(str(value).split()) for value in
+                 BytesHeaderParser().parsebytes(headers).get_all("Authentication-Results") or ()
+                 if (str(value).split(";", 1)[0].split() or [""])[0].lower() == authserv_id.lower()), None)
+    if ours is None:
+        return False
+    try:
+        found = _RESULTS.parse("Authentication-Results: " + ours)
+    except Exception:  # noqa: BLE001 (authres raises several kinds on what a stranger may have written)
+        return False
+    if (found.authserv_id or "").lower() == authserv_id.lower():
         for result in found.results:
             if str(result.result).lower() != "pass":
                 continue

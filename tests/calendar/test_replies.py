@@ -433,16 +433,23 @@ def test_with_the_mail_server_named_a_reply_counts_only_when_it_vouched_for_the_
     def vouched(line: str, sender: str, answer: str) -> bytes:
         return f"Authentication-Results: {line}\r\n".encode() + gmail_reply(sender, uid, answer, start)
 
+    forged_below = (b"Authentication-Results: mx.haiquan.example.vn; dmarc=fail header.from=caphe.example.vn\r\n"
+                    + vouched("mx.haiquan.example.vn; dmarc=pass header.from=caphe.example.vn",
+                              "an@caphe.example.vn", "DECLINED"))
     put(imap_server,
-        # No word from our server at all; then a forger's own header naming another server; then our server
-        # saying DKIM failed and SPF passed for another domain: none is recorded, each is set aside.
+        # No word from our server at all; a forger's own header naming another server; our server saying DKIM
+        # failed and SPF passed for another domain; a header authres cannot read (a version it does not know);
+        # our server's failure above a pass the sender wrote under it: none is recorded, each is set aside, and
+        # the mailbox is still read.
         gmail_reply("an@caphe.example.vn", uid, "DECLINED", start),
         vouched("mx.forger.example; dkim=pass header.d=caphe.example.vn", "an@caphe.example.vn", "DECLINED"),
         vouched("mx.haiquan.example.vn; dkim=fail header.d=caphe.example.vn; spf=pass smtp.mailfrom=x@evil.example",
-                "an@caphe.example.vn", "DECLINED"))
+                "an@caphe.example.vn", "DECLINED"),
+        vouched("mx.haiquan.example.vn 2; none", "an@caphe.example.vn", "DECLINED"),
+        forged_below)
     result = receive(runner)
     assert result.exit_code == 0, result.output
-    assert rsvps() == [] and len(set_aside(imap_server)) == 3
+    assert rsvps() == [] and len(set_aside(imap_server)) == 5
     assert "did not vouch for the sender an@caphe.example.vn" in caplog.text
 
     # DKIM passed for the contact's domain (folded over two lines, as servers write it): recorded.
