@@ -346,6 +346,8 @@ def counts_by_business(meeting: Meeting) -> list[tuple[str, int]]:
 # answers for the company, as the office invited the company). The latest answer of those contacts is shown back.
 # Accepting (or "maybe"), the user may name who of the company's contacts will come: those get the answer and the
 # others "will not attend", so that the organisers count the people who come, not the company's address book.
+# Declining is the company's: every contact "will not attend". The answer shown back is the company's: "will
+# attend" when one of its contacts will, else "maybe" when one may, else "will not attend".
 
 
 @dataclass(frozen=True)
@@ -417,30 +419,37 @@ def invitations_of(user: User, window_start: datetime, window_end: datetime) -> 
     descriptions = dict(db.session.execute(
         select(Series.id, Series.description).where(Series.id.in_(series_ids))).all()) if series_ids else {}
     meeting_ids = [e[7].id for e in entries if e[7] is not None]
-    answers, latest = {}, {}
+    latest: dict[tuple[int, int], Rsvp] = {}
     everyone = business_contacts_of(user)
-    answering = {c.id for c in answering_contacts(user, everyone)}
     if meeting_ids and everyone:
         for rsvp in db.session.execute(
             select(Rsvp).where(Rsvp.meeting_id.in_(meeting_ids), Rsvp.contact_id.in_([c.id for c in everyone]))
             .order_by(Rsvp.answered_at, Rsvp.id)
         ).scalars():
-            latest[(rsvp.meeting_id, rsvp.contact_id)] = rsvp.answer
-            if rsvp.contact_id in answering:
-                answers[rsvp.meeting_id] = rsvp  # the latest wins
+            latest[(rsvp.meeting_id, rsvp.contact_id)] = rsvp  # each contact's latest wins
     now = utcnow()
     items = []
     for title, start, end, location, status, series_id, occurrence, meeting in entries:
-        rsvp = answers.get(meeting.id) if meeting is not None else None
+        given = [latest[(meeting.id, c.id)] for c in everyone if meeting is not None and (meeting.id, c.id) in latest]
+        rsvp = _company_answer(given)
         agenda = descriptions.get(series_id, "") if series_id else meeting.description
-        attending = tuple(c.id for c in everyone if meeting is not None
-                          and latest.get((meeting.id, c.id)) in ("accepted", "tentative"))
+        attending = tuple(r.contact_id for r in given if r.answer in ("accepted", "tentative"))
         items.append(Invitation(
             meeting.id if meeting else None, series_id, occurrence, title, start, end, location, status, agenda,
             rsvp.answer if rsvp else None, rsvp.comment if rsvp else "", status != "cancelled" and start > now,
             attending))
     items.sort(key=lambda i: (i.start, i.meeting_id or 0))
     return items
+
+
+def _company_answer(given: list[Rsvp]) -> Rsvp | None:
+    """Of the latest answers of a company's contacts, the one that says the company's: the latest "will
+    attend", else the latest "maybe", else the latest of all."""
+    for wanted in ("accepted", "tentative", None):
+        found = [r for r in given if wanted is None or r.answer == wanted]
+        if found:
+            return max(found, key=lambda r: (r.answered_at, r.id))
+    return None
 
 
 def answer_invitation(user: User, answer: str, comment: str = "", *, meeting_id: int | None = None,
@@ -473,17 +482,22 @@ def answer_invitation(user: User, answer: str, comment: str = "", *, meeting_id:
     if not everyone:
         raise InvalidData.on("answer", _l("Your business has no contact person recorded: ask the office to add "
                                           "one, then answer."))
-    answers = [(contact, answer, comment) for contact in answering_contacts(user, everyone)]
-    if attendees and answer != "declined":
+    if answer == "declined":
+        answers = [(contact, answer, comment) for contact in everyone]
+    elif attendees:
         chosen = set(attendees)
         if not chosen <= {c.id for c in everyone}:
             raise InvalidData.on("attendees", _l("Choose who will come among your business's contact people."))
-        # Those who stay away first: the company's answer shown back is the latest, that of those who come.
         answers = [(c, "declined", "") for c in everyone if c.id not in chosen] + \
                   [(c, answer, comment) for c in everyone if c.id in chosen]
+    else:
+        answers = [(contact, answer, comment) for contact in answering_contacts(user, everyone)]
     title = meeting.title if meeting is not None else series.title
-    for contact, given, said in answers:
-        rsvp = record_rsvp(RsvpTarget(contact, series, occurrence, meeting, title), given, said, via="portal")
+    # One answer heard by the organisers (the last, of someone who comes when anyone does): the others are given
+    # with it.
+    for number, (contact, given, said) in enumerate(answers, start=1):
+        rsvp = record_rsvp(RsvpTarget(contact, series, occurrence, meeting, title), given, said, via="portal",
+                           announce=number == len(answers))
     meeting = db.session.get(Meeting, rsvp.meeting_id)
     return next(i for i in invitations_of(user, meeting.start, meeting.start + timedelta(seconds=1))
                 if i.meeting_id == meeting.id)

@@ -9,7 +9,7 @@ from ..attendance import services
 from ..auth.models import User
 from ..directory import officials as visible_officials
 from ..directory import visible_contact
-from ..exceptions import ServiceError
+from ..exceptions import InvalidData, ServiceError
 from ..extensions import db
 from ..org.models import Business
 from ..pdf import date_words, html_to_pdf
@@ -166,11 +166,14 @@ def portal_answer():
         day = date.fromisoformat(form.get("occurrence", "")) if form.get("series_id") else None
     except ValueError:
         day = None
+    ticked = form.getlist("attendee")
     try:
+        if not all(value.isascii() and value.isdigit() and len(value) <= 18 for value in ticked):
+            raise InvalidData.on("attendees", _("Choose who will come among your business's contact people."))
         item = services.answer_invitation(current_user, form.get("answer", ""), form.get("comment", ""),
                                           meeting_id=form.get("meeting_id", type=int),
                                           series_id=form.get("series_id", type=int), occurrence=day,
-                                          attendees=form.getlist("attendee", type=int))
+                                          attendees=[int(value) for value in ticked])
         db.session.commit()
     except ServiceError as error:
         db.session.rollback()

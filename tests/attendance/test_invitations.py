@@ -402,3 +402,30 @@ def test_a_business_whose_invitation_ended_is_no_longer_listed_among_the_answers
     assert staff.delete(f"/api/v1/meetings/{meeting_id}/invitations/{world['other'].id}").status_code == 204
     assert [a["business_id"] for a in staff.get(f"/api/v1/meetings/{meeting_id}").json["answers"]] == \
         [world["steel"].id]
+
+
+def test_a_user_who_names_others_but_not_themself_sees_the_company_accepted_and_a_decline_is_the_company_s(
+        client, api, login, world):
+    meeting_id = one_off(api, world["officer"])
+    api(world["officer"]).post(f"/api/v1/meetings/{meeting_id}/invitations", json={"business_id": world["steel"].id})
+    hung, mai, guard = sorted(world["steel"].contacts, key=lambda c: c.id)
+    steel = api(world["steel_user"])  # Mai's account: she sends Hùng alone
+    answered = steel.put(f"/api/v1/invitations/meetings/{meeting_id}/answer",
+                         json={"answer": "accepted", "attendees": [hung.id]})
+    assert (answered.json["answer"], answered.json["attendees"]) == ("accepted", [hung.id])
+    answers = {r.contact_id: r.answer for r in db.session.execute(select(Rsvp)).scalars()}
+    assert answers == {hung.id: "accepted", mai.id: "declined", guard.id: "declined"}
+    # One line for the organisers, not one per contact (and no "will not attend" for the company that comes).
+    told = db.session.execute(select(Notification).where(Notification.kind == "answer_received")).scalars().all()
+    assert len(told) == 1 and told[0].params["answer"] == "accepted"
+
+    declined = steel.put(f"/api/v1/invitations/meetings/{meeting_id}/answer", json={"answer": "declined"})
+    assert (declined.json["answer"], declined.json["attendees"]) == ("declined", [])
+    db.session.expire_all()
+    assert {r.answer for r in db.session.execute(select(Rsvp)).scalars()} == {"declined"}
+
+    login(world["steel_user"])
+    garbled = client.post("/invitations/answer", data={"meeting_id": meeting_id, "answer": "accepted",
+                                                       "attendee": ["1e3"]}, follow_redirects=True)
+    assert "Hãy chọn người sẽ đến" in garbled.get_data(as_text=True)
+    assert {r.answer for r in db.session.execute(select(Rsvp)).scalars()} == {"declined"}
