@@ -50,7 +50,8 @@ notifications tell the meeting's organisers.""")
 
 issue_event = _signals.signal("issue-event", doc="""
 Sent by issues when something happened to an issue that people must hear of. Sender: the issue; `event`: one of
-assigned, escalated, answered, rated, overdue; `actor`: the user who did it, or None (the clock).""")
+assigned, escalated, answered, rated, overdue, message (staff said something to the business on a step that is not the
+answer); `actor`: the user who did it, or None (the clock).""")
 
 minutes_sent = _signals.signal("minutes-sent", doc="""
 Sent by minutes when final minutes are sent to the invited businesses. Sender: the minutes.""")

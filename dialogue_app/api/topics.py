@@ -15,5 +15,6 @@ class Topics(MethodView):
     @blp.response(200, page_of(TopicSchema))
     def get(self, args):
         """The topics an issue may be recorded under (`code` in POST /api/v1/issues): staff read them all, in
-        use or not; a business user the ones in use that are not sensitive."""
+        use or not; a business user the ones in use (a sensitive one among them: an officer's conduct, which only
+        managers handle)."""
         return page_payload(topics_statement(current_user), args)

@@ -285,6 +285,7 @@ def save_minutes(meeting: Meeting, *, actor: User | None, base_revision: int | N
 
 
 def has_begun(meeting: Meeting) -> bool:
+    """Minutes are finalised once their meeting has begun (never for one still to come)."""
     return meeting.start <= utcnow()
 
 

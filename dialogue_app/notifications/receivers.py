@@ -248,4 +248,4 @@ def on_topic_restricted(sender: Topic, **extra) -> None:
     db.session.execute(delete(Notification).where(
         Notification.subject == "issue",
         Notification.subject_id.in_(select(Issue.id).where(Issue.topic_id == sender.id)),
-        Notification.user_id.in_(select(User.id).where(~in_group(MANAGERS), User.role != Role.BUSINESS.value))))
+        Notification.user_id.in_(select(User.id).where(in_group(OFFICERS), ~in_group(MANAGERS)))))

@@ -121,6 +121,8 @@ def edit_user(user_id: int):
     form.email.data = user.email
     if form.validate_on_submit():
         unit, business = _placement(form)
+        if form.role.data == "business" and unit is not None and unit.id == user.unit_id:
+            unit = None  # left as it was: the account follows its business's unit (which may have moved since)
         if user.id == current_user.id and (form.role.data not in ADMINS or not form.active.data):
             flash(_("You cannot remove your own administrator access."), "error")
         elif not form.errors:

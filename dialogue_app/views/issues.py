@@ -221,9 +221,11 @@ def _create_from_form(form: IssueForm) -> Issue | None:
     if (form.meeting_id.data or "").strip() and meeting is None or \
             (form.interaction_id.data or "").strip() and interaction is None:
         # The page it was opened from named a meeting or a contact that is not (or no longer) there: said, not
-        # dropped, lest the issue be recorded as raised nowhere.
+        # dropped unseen, lest the issue be recorded as raised nowhere; taken off the form sent back, so that
+        # sending it again records the issue on its own.
         flash(_("The meeting or contact this issue was to be recorded for cannot be found: nothing was saved."),
               "error")
+        form.meeting_id.data = form.interaction_id.data = ""
         return None
     if form.errors:
         return None

@@ -44,3 +44,26 @@ def test_admin_cannot_lock_themselves_out(client, login, make_user):
                                                       active=""))
     assert db.session.get(User, admin.id).role == "admin"
     assert db.session.get(User, admin.id).active
+
+
+def test_a_business_s_account_follows_its_business_to_another_unit_and_is_still_edited(client, login, make_user,
+                                                                                       make_business, units):
+    from dialogue_app.org.services import update_business
+
+    business = make_business(units["HCM-A"])
+    account = make_user("business", business=business, email="ketoan@dn.example.vn")
+    update_business(business, name=business.name, address=None, unit=units["HCM-B"])  # moved to another branch
+    db.session.commit()
+    login(make_user("admin"))
+    assert client.get(f"/admin/users/{account.id}").status_code == 200  # the form shows the unit as it still is
+    saved = client.post(f"/admin/users/{account.id}", data=form(
+        email=account.email, name="Kế toán trưởng", role="business", unit="HCM-A",
+        business_tax_code=business.tax_code, password="", active="y"))
+    assert saved.status_code == 302
+    db.session.expire_all()
+    assert (account.name, account.unit.code) == ("Kế toán trưởng", "HCM-B")
+    # Another unit than its business's, named on purpose: refused, saying which.
+    refused = client.post(f"/admin/users/{account.id}", data=form(
+        email=account.email, role="business", unit="QN-A", business_tax_code=business.tax_code, password="",
+        active="y"))
+    assert refused.status_code == 200 and "Tài khoản doanh nghiệp thuộc đơn vị" in refused.get_data(as_text=True)
