@@ -55,13 +55,23 @@ def add_rows_page(app, unit_id: int) -> str:
     return ROWS_PAGE
 
 
-def measure_page(app, email: str, password: str, path: str, runs: int) -> tuple[float, float, int]:
-    """(median ms, p95 ms, SQL statements) of GET `path` as the user `email`, through the test client."""
+def api_token(app, email: str, password: str) -> dict[str, str]:
+    """The headers of an API call as the user `email`: a Bearer token, as API.md has clients take one."""
+    response = app.test_client().post("/api/v1/tokens", json={"email": email, "password": password})
+    assert response.status_code == 201, response.status_code
+    return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+
+def measure_page(app, email: str, password: str, path: str, runs: int,
+                 headers: dict[str, str] | None = None) -> tuple[float, float, int]:
+    """(median ms, p95 ms, SQL statements) of GET `path` as the user `email`, through the test client: signed
+    in through the sign-in page, or with `headers` (an API token) instead."""
     # The served app freezes what it holds at start out of the garbage collector's reach (wsgi.py): so here.
     gc.collect()
     gc.freeze()
     client = app.test_client()
-    assert client.post("/login", data={"email": email, "password": password}).status_code == 302
+    if headers is None:
+        assert client.post("/login", data={"email": email, "password": password}).status_code == 302
     with app.app_context():
         engine = db.engine
     statements, timings = [], []
@@ -73,7 +83,7 @@ def measure_page(app, email: str, password: str, path: str, runs: int) -> tuple[
         statements.clear()
         event.listen(engine, "before_cursor_execute", count)
         start = time.perf_counter()
-        response = client.get(path)
+        response = client.get(path, headers=headers)
         elapsed = (time.perf_counter() - start) * 1000
         event.remove(engine, "before_cursor_execute", count)
         assert response.status_code == 200, (path, response.status_code)

@@ -107,7 +107,8 @@ def officers(user: User) -> list:
 def businesses_statement(user: User, text: str | None = None):
     """The businesses `user` may see, by name, each with its unit; `text` matches the name without accents or
     case, or the tax code. The registry page and the API list both read this."""
-    stmt = select(Business).where(visible(user, Business)).order_by(Business.name).options(joinedload(Business.unit))
+    stmt = select(Business).where(visible(user, Business)).order_by(Business.search_text) \
+        .options(joinedload(Business.unit))
     if text:
         stmt = stmt.where(search_condition(text))
     return stmt
@@ -115,7 +116,8 @@ def businesses_statement(user: User, text: str | None = None):
 
 def visible_businesses(user: User) -> list[Business]:
     """Every business `user` may see, by name (for pickers)."""
-    return list(db.session.execute(select(Business).where(visible(user, Business)).order_by(Business.name)).scalars())
+    return list(db.session.execute(select(Business).where(visible(user, Business)).order_by(Business.search_text))
+                .scalars())
 
 
 def visible_contact(user: User, contact_id: int) -> Contact | None:

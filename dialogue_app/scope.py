@@ -164,6 +164,16 @@ def may_change(user: User, unit: Unit) -> bool:
     return may_act(user, CHANGE, unit)
 
 
+def may_handle_issue(user: User, unit: Unit, sensitive: bool) -> bool:
+    """True when `user` may act on an issue now at `unit`: by UNIT_RIGHTS, or, for an issue on a sensitive topic
+    (a complaint about an officer's conduct, which only managers read), as a manager of that unit or of a unit
+    above it. The organisers of a branch may not read such a complaint, and a branch often has no manager: the
+    managers above are the ones who see it, so they handle it where it stands."""
+    if may_change(user, unit):
+        return True
+    return sensitive and user.role in HEADS and reach(user, unit) == BELOW
+
+
 def may_hold_feed(user: User, kind: str) -> bool:
     """True when `user` may be given the address of a feed of this kind (of an object they can see)."""
     return user.role in FEED_HOLDERS.get(kind, ())

@@ -45,13 +45,16 @@ policy, a new day off). Sender: the series or the meeting; `occurrence`: the dat
 `cancelled`: True when it no longer takes place. notifications tell the invited businesses' users.""")
 
 answer_recorded = _signals.signal("answer-recorded", doc="""
-Sent by attendance when an invited contact answered (portal, link or calendar). Sender: the Rsvp.
-notifications tell the meeting's organisers.""")
+Sent by attendance when an invited contact answered (portal, link or calendar). Sender: the Rsvp; `answered_by`: the
+name of the business's account that answered for the company, or "" (the contact answered). notifications tell the
+meeting's organisers.""")
 
 issue_event = _signals.signal("issue-event", doc="""
 Sent by issues when something happened to an issue that people must hear of. Sender: the issue; `event`: one of
-assigned, escalated, answered, rated, overdue, message (staff said something to the business on a step that is not the
-answer); `actor`: the user who did it, or None (the clock).""")
+raised (a business recorded it itself, or anyone a complaint about an officer's conduct), assigned, escalated,
+answered, rated, overdue, message (staff said something to the business on a step that is not the answer); `actor`:
+the user who did it, or None (the clock).""")
+
 
 minutes_sent = _signals.signal("minutes-sent", doc="""
 Sent by minutes when final minutes are sent to the invited businesses. Sender: the minutes.""")

@@ -21,6 +21,7 @@ from werkzeug.serving import make_server
 from dialogue_app import create_app, officetime
 from dialogue_app.audit.services import acting_as
 from dialogue_app.extensions import db
+from dialogue_app.text import fold
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -400,6 +401,17 @@ def test_at_the_door_a_walk_in_joins_the_list_and_another_business_s_people_are_
     page.wait_for_load_state()
     expect(page.locator("#other-tax")).to_have_value(tax_code)
 
+    # The list narrows by the words typed, in any order, without accents: the family and the given name.
+    person = page.locator("[data-people] li").first
+    name = person.locator("strong").inner_text().split()
+    page.locator("[data-find]").fill(f"{fold(name[-1])} {fold(name[0])}")
+    expect(person).to_be_visible()
+    expect(page.locator("[data-no-match]")).to_be_hidden()
+    page.locator("[data-find]").fill("")
+
+    page.locator("#walk-in button[type=submit]").click()  # no name: the app says so, in Vietnamese
+    page.wait_for_load_state()
+    expect(page.locator(".flash-error").first).to_contain_text("tên")
     page.locator("#w-name").fill("Phạm Văn Khách")
     page.locator("#walk-in button[type=submit]").click()
     page.wait_for_load_state()

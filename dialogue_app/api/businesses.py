@@ -6,6 +6,7 @@ from flask_smorest import Blueprint, abort
 from ..attendance import services as attendance
 from ..directory import businesses_statement, visible_contact
 from ..extensions import db
+from ..minutes.services import check_attendance_open
 from ..org import services
 from ..org.models import Business
 from ..scheduling.models import Meeting
@@ -79,6 +80,7 @@ class MeetingAttendees(MethodView):
         """Record who came: an invited contact (`contact_id`), or anyone else by name."""
         meeting = get_visible(current_user, Meeting, meeting_id) or abort(404)
         staff_only()
+        check_attendance_open(meeting)  # Conflict (409) once the minutes, which print it, are final
         status = "present" if data["present"] else "absent"
         if data.get("contact_id") is not None:
             contact = visible_contact(current_user, data["contact_id"])

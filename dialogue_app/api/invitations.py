@@ -2,7 +2,6 @@
 
 from datetime import date, datetime, time, timedelta
 
-from flask import url_for
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -12,6 +11,7 @@ from .. import officetime
 from ..attendance import services
 from ..extensions import db
 from ..scope import is_business
+from ..web import external_url
 from .schemas import AnswerSchema, InvitationItemSchema, InvitationListSchema, OccurrenceWindowSchema
 from .series import occurrence_date
 
@@ -37,12 +37,13 @@ def _bound(value, default: datetime, *, end: bool = False) -> datetime:
 
 def item_payload(item: services.Invitation) -> dict:
     """The item as the API gives it; `answer_url` is where a PUT answers it: the meeting's once it exists,
-    else the series occurrence's (by the date the rule gave it)."""
+    else the series occurrence's (by the date the rule gave it). Absolute, as `feed_url`: a client PUTs to it as
+    given, without resolving it against the list's address."""
     if item.meeting_id is not None:
-        answer_url = url_for("invitations.MeetingAnswer", meeting_id=item.meeting_id)
+        answer_url = external_url("invitations.MeetingAnswer", meeting_id=item.meeting_id)
     else:
-        answer_url = url_for("invitations.OccurrenceAnswer", series_id=item.series_id,
-                             occurrence=item.occurrence.isoformat())
+        answer_url = external_url("invitations.OccurrenceAnswer", series_id=item.series_id,
+                                  occurrence=item.occurrence.isoformat())
     return {"meeting_id": item.meeting_id, "series_id": item.series_id, "occurrence": item.occurrence,
             "title": item.title, "start": item.start, "end": item.end, "location": item.location,
             "description": item.description,

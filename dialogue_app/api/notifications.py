@@ -7,12 +7,13 @@ from marshmallow import Schema, fields
 
 from ..extensions import db
 from ..notifications import services
-from .schemas import Instant
+from .pagination import page_payload
+from .schemas import Instant, PageArgsSchema
 
 blp = Blueprint("notifications_api", __name__, url_prefix="/api/v1", description="Notifications")
 
 
-class NotificationArgsSchema(Schema):
+class NotificationArgsSchema(PageArgsSchema):
     unread = fields.Boolean(load_default=False, metadata={"description": "Only those not read yet."})
 
 
@@ -29,6 +30,9 @@ class NotificationSchema(Schema):
 class NotificationListSchema(Schema):
     items = fields.List(fields.Nested(NotificationSchema), required=True, metadata={"description": "Newest first."})
     unread = fields.Integer(required=True, metadata={"description": "How many of the caller's are unread."})
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True, metadata={"description": "How many there are (unread ones, with unread)."})
 
 
 class ReadSchema(Schema):
@@ -41,8 +45,8 @@ class Notifications(MethodView):
     @blp.arguments(NotificationArgsSchema, location="query")
     @blp.response(200, NotificationListSchema)
     def get(self, args):
-        """The caller's notifications, newest first (the latest 200), and how many are unread."""
-        return {"items": services.notifications_of(current_user, unread_only=args["unread"]),
+        """The caller's notifications, newest first, a page at a time (API.md's lists), and how many are unread."""
+        return {**page_payload(services.notifications_statement(current_user, unread_only=args["unread"]), args),
                 "unread": services.unread_count(current_user)}
 
 

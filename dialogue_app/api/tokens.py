@@ -28,7 +28,8 @@ def create_token(credentials):
     lifetime = timedelta(days=current_app.config["API_TOKEN_LIFETIME_DAYS"])
     token, row = services.issue_token(user, lifetime)
     db.session.commit()
-    return {"token": token, "expires_at": row.expires_at}
+    # The token is a secret: no cache on the way may keep the answer that carries it.
+    return {"token": token, "expires_at": row.expires_at}, 201, {"Cache-Control": "no-store"}
 
 
 @blp.route("/current", methods=["DELETE"])

@@ -20,6 +20,7 @@ from ..scheduling import services as scheduling
 from ..scheduling.models import Meeting, MeetingInvitation, Series, invited_series
 from ..scope import get_visible
 from ..signals import answer_recorded, businesses_invited, businesses_uninvited
+from ..text import fold
 from .models import ANSWERS, ATTENDANCE, CHANNELS, Attendee, Rsvp
 
 RSVP_SALT = "rsvp"
@@ -33,7 +34,7 @@ def invited_businesses(meeting: Meeting) -> list[Business]:
     ).scalars().all()
     businesses = {b.id: b for b in (meeting.series.invitees if meeting.series else [])}
     businesses.update({b.id: b for b in extra})
-    return sorted(businesses.values(), key=lambda b: b.name)
+    return sorted(businesses.values(), key=lambda b: b.search_text)
 
 
 def invitations(meeting: Meeting) -> tuple[list[Business], list[Business]]:
@@ -41,11 +42,11 @@ def invitations(meeting: Meeting) -> tuple[list[Business], list[Business]]:
     invited to this meeting alone (as invited_alone), each by name."""
     alone = list(db.session.execute(
         select(Business).join(MeetingInvitation, MeetingInvitation.business_id == Business.id)
-        .where(MeetingInvitation.meeting_id == meeting.id).order_by(Business.name)
+        .where(MeetingInvitation.meeting_id == meeting.id).order_by(Business.search_text)
     ).scalars())
     businesses = {b.id: b for b in (meeting.series.invitees if meeting.series else [])}
     businesses.update({b.id: b for b in alone})
-    return sorted(businesses.values(), key=lambda b: b.name), alone
+    return sorted(businesses.values(), key=lambda b: b.search_text), alone
 
 
 def business_to_invite(user: User, tax_code: str) -> Business:
@@ -166,11 +167,12 @@ def read_rsvp_token(token: str) -> RsvpTarget:
 
 
 def record_rsvp(target: RsvpTarget, answer: str, comment: str = "", *, via: str = "link",
-                announce: bool = True) -> Rsvp:
+                announce: bool = True, answered_by: str = "") -> Rsvp:
     """Keep the contact's answer (the last one counts, whatever its channel); the meeting is made if it did not
     exist yet. `via`: portal, link or calendar (CHANNELS). Every channel comes through here, so answer_recorded
     is sent here, once per answer kept; `announce=False` for all but one of many answers given at once (a
-    calendar accepting a whole series)."""
+    calendar accepting a whole series). `answered_by`: who answered, when not the contact (a business's account
+    answering for the company)."""
     if via not in CHANNELS:
         raise ValueError(f"unknown channel {via!r}")
     if answer not in ANSWERS:
@@ -184,7 +186,7 @@ def record_rsvp(target: RsvpTarget, answer: str, comment: str = "", *, via: str 
     db.session.add(rsvp)
     db.session.flush()  # the receivers get an Rsvp with its id
     if announce:
-        answer_recorded.send(rsvp)
+        answer_recorded.send(rsvp, answered_by=answered_by)
     return rsvp
 
 
@@ -230,10 +232,11 @@ def expected(meeting: Meeting, businesses: list[Business] | None = None,
     """Every contact of the invited businesses, with their answer and their attendance so far. A page that
     already holds the meeting's invited businesses and attendees passes them (two queries fewer)."""
     businesses = invited_businesses(meeting) if businesses is None else businesses
-    contacts = db.session.execute(
+    # By name as Vietnamese read them: Đ among the D's (fold), not after Z.
+    contacts = sorted(db.session.execute(
         select(Contact).where(Contact.business_id.in_([b.id for b in businesses]))
-        .options(joinedload(Contact.business)).order_by(Contact.name)
-    ).scalars().all() if businesses else []
+        .options(joinedload(Contact.business))
+    ).scalars().all(), key=lambda c: (fold(c.name), c.id)) if businesses else []
     answers = {row.contact_id: row for row in db.session.execute(
         select(Rsvp.contact_id, Rsvp.answer, Rsvp.via, Rsvp.comment).where(Rsvp.meeting_id == meeting.id)).all()}
     by_contact = {a.contact_id: a for a in (attendees_of(meeting) if attendees is None else attendees) if a.contact_id}
@@ -243,10 +246,10 @@ def expected(meeting: Meeting, businesses: list[Business] | None = None,
 
 
 def attendees_of(meeting: Meeting) -> list[Attendee]:
-    return list(db.session.execute(
+    return sorted(db.session.execute(
         select(Attendee).where(Attendee.meeting_id == meeting.id)
-        .options(joinedload(Attendee.business), joinedload(Attendee.user)).order_by(Attendee.name)
-    ).scalars())
+        .options(joinedload(Attendee.business), joinedload(Attendee.user))
+    ).scalars(), key=lambda a: (fold(a.name), a.id))
 
 
 def attendee_of(meeting: Meeting, attendee_id: int) -> Attendee | None:
@@ -497,7 +500,7 @@ def answer_invitation(user: User, answer: str, comment: str = "", *, meeting_id:
     # with it.
     for number, (contact, given, said) in enumerate(answers, start=1):
         rsvp = record_rsvp(RsvpTarget(contact, series, occurrence, meeting, title), given, said, via="portal",
-                           announce=number == len(answers))
+                           announce=number == len(answers), answered_by=user.name)
     meeting = db.session.get(Meeting, rsvp.meeting_id)
     return next(i for i in invitations_of(user, meeting.start, meeting.start + timedelta(seconds=1))
                 if i.meeting_id == meeting.id)

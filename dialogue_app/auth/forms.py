@@ -11,7 +11,7 @@ from .services import MIN_PASSWORD_LENGTH
 class LoginForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email.")), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))])
-    remember = BooleanField(_l("Keep me signed in on this computer"))
+    remember = BooleanField(_l("Keep me signed in on this device"))
 
 
 class UserForm(FlaskForm):

@@ -69,6 +69,9 @@ def check_password_strength(password: str, field: str = "password") -> None:
         raise InvalidData.on(
             field, _l("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
         )
+    # Twelve spaces, or one letter typed twelve times, have the length and none of the strength.
+    if len(set(password.strip())) < 3:
+        raise InvalidData.on(field, _l("This password is too easy to guess: use several different characters."))
 
 
 def create_user(*, email: str, name: str, password: str, role: str, unit: Unit | None = None,

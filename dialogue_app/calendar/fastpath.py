@@ -61,7 +61,7 @@ class FeedFastPath:
             if known is None:  # unknown, closed, or the database is away: Flask answers (404, 503)
                 return self.wsgi_app(environ, start_response)
         sent = environ.get("HTTP_IF_NONE_MATCH")
-        if sent is not None and (sent == known.quoted or parse_etags(sent).contains(known.version)):
+        if sent is not None and (sent == known.quoted or parse_etags(sent).contains_weak(known.version)):
             start_response("304 Not Modified", known.headers)
             return [b""]
         body = services.cache.get((known.feed_id, known.version))

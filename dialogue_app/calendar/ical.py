@@ -253,14 +253,22 @@ def content_type(method: str) -> str:
 @lru_cache(maxsize=16)
 def _vtimezone(tzid: str) -> bytes:
     """The zone's VTIMEZONE, built once per process: icalendar walks the zone's whole history to build it (a
-    tenth of a second), which a day off announced to hundreds of contacts would pay for each mail."""
-    return Timezone.from_tzid(tzid).to_ical()
+    tenth of a second), which a day off announced to hundreds of contacts would pay for each mail. Without the
+    COMMENT icalendar puts on the VTIMEZONE itself (on the years it covers), where RFC 5545 allows none."""
+    timezone = Timezone.from_tzid(tzid)
+    timezone.pop("COMMENT", None)
+    return timezone.to_ical()
 
 
-def cancel_calendar(event: Event) -> Calendar:
-    """METHOD:CANCEL for a meeting or an occurrence: same UID, the new SEQUENCE, no alarm."""
+def cancel_calendar(event: Event, whole: bool = True) -> Calendar:
+    """METHOD:CANCEL for a meeting or an occurrence: same UID, the new SEQUENCE, no alarm. STATUS:CANCELLED
+    when the meeting itself is cancelled (`whole`); none when only the attendees named are uninvited, as
+    RFC 5546 (3.2.5) orders: the meeting goes on for everyone else."""
     event.subcomponents = [c for c in event.subcomponents if c.name != "VALARM"]
-    event["status"] = "CANCELLED"
+    if whole:
+        event["status"] = "CANCELLED"
+    else:
+        event.pop("STATUS", None)
     return calendar([event], method="CANCEL")
 
 

@@ -315,7 +315,8 @@ def meeting_entry(meeting: Meeting, attendees=(), standalone: bool = False) -> i
     """The meeting as a calendar entry: an occurrence of a series under the series' UID, unless `standalone`
     (for a business invited to this one meeting only, whose calendar holds no series to attach it to)."""
     if standalone:
-        return replace(meeting_entry(meeting, attendees), uid=meeting_uid(meeting), recurrence_id=None)
+        return replace(meeting_entry(meeting, attendees), uid=meeting_uid(meeting), recurrence_id=None,
+                       sequence=_series_sequence(meeting) + (meeting.sequence or 0))
     recurrence_id = None
     if meeting.series is not None:
         occurrence = scheduling.occurrence_of(meeting.series, meeting.occurrence)
@@ -323,18 +324,21 @@ def meeting_entry(meeting: Meeting, attendees=(), standalone: bool = False) -> i
     return ical.MeetingEntry(
         uid=series_uid(meeting.series) if meeting.series else meeting_uid(meeting), title=meeting.title,
         description=describe(meeting, meeting.unit), location=meeting.location, start=meeting.start,
-        end=meeting.end, sequence=(meeting.series.sequence if meeting.series else 0) + _meeting_sequence(meeting),
+        # Under the series' UID, the series' sequence and the occurrence's; under its own, the meeting's.
+        end=meeting.end, sequence=_series_sequence(meeting) if meeting.series else meeting.sequence or 0,
         last_modified=meeting.updated_at, url=external_url("scheduling.meeting_page", meeting_id=meeting.id),
         organizer=_organizer(meeting.unit), cancelled=meeting.status == "cancelled", recurrence_id=recurrence_id,
         attendees=tuple(attendees),
     )
 
 
-def _meeting_sequence(meeting: Meeting) -> int:
+def _series_sequence(meeting: Meeting) -> int:
+    """The SEQUENCE the meeting's occurrence has under its series' UID: the series' own plus the occurrence's
+    (each change to that one meeting raises it); 0 for a meeting of no series."""
     if meeting.series is None:
         return 0
     override = next((o for o in meeting.series.overrides if o.occurrence == meeting.occurrence), None)
-    return override.sequence if override else 0
+    return meeting.series.sequence + (override.sequence if override else 0)
 
 
 def feed_name(row: FeedToken) -> str:
@@ -457,8 +461,11 @@ def _send_occurrence_change(contact: Contact, event, series: Series, occurrence)
         _send(contact, "invite_cancelled", ical.cancel_calendar(event), "CANCEL", series=series,
               occurrence=occurrence)
     else:
+        # A new time may change who can come: the link to answer again, for that meeting.
+        rsvp = external_url("attendance.rsvp", token=rsvp_token(contact, series=series,
+                                                                 occurrence=occurrence.occurrence))
         _send(contact, "invite_moved", ical.calendar([event], method="REQUEST"), "REQUEST", series=series,
-              occurrence=occurrence)
+              occurrence=occurrence, rsvp_url=rsvp)
 
 
 def contacts_with_email(business_ids) -> list[Contact]:
@@ -490,25 +497,33 @@ def send_meeting_invites(meeting: Meeting, business_ids) -> int:
 
 
 def send_meeting_cancels(meeting: Meeting, business_ids) -> int:
-    """These businesses' invitations to the meeting ended: METHOD:CANCEL (same UID and SEQUENCE as the
-    invitation, a later DTSTAMP, as RFC 5546 orders them) to each of their contacts; none for a meeting over."""
+    """These businesses' invitations to the meeting ended: METHOD:CANCEL to each of their contacts, under the
+    meeting's own UID with a SEQUENCE above the invitation's (RFC 5546 3.2.5: a cancellation increments it) and
+    no STATUS (the meeting goes on for the others: only they are uninvited); none for a meeting over."""
     if meeting.end <= utcnow():
         return 0
     contacts = contacts_with_email(business_ids)
+    if contacts:
+        meeting.sequence = (meeting.sequence or 0) + 1
     for contact in contacts:
-        _send(contact, "invite_withdrawn", ical.cancel_calendar(_invitation_event(meeting, contact)), "CANCEL",
-              title=meeting.title, unit=meeting.unit, meeting=meeting)
+        _send(contact, "invite_withdrawn", ical.cancel_calendar(_invitation_event(meeting, contact), whole=False),
+              "CANCEL", title=meeting.title, unit=meeting.unit, meeting=meeting)
     return len(contacts)
 
 
 def send_series_cancels(series: Series, business_ids) -> int:
     """These businesses' invitations to the series ended: METHOD:CANCEL of the whole series (the master
-    VEVENT, no RECURRENCE-ID) to each of their contacts."""
+    VEVENT, no RECURRENCE-ID, no STATUS: the series goes on for the others) to each of their contacts. Its
+    SEQUENCE outranks everything their calendars hold, the occurrences moved since included (each at the
+    series' sequence plus its own): the series' sequence goes past the highest of them."""
     contacts = contacts_with_email(business_ids)
+    if not contacts:
+        return 0
+    series.sequence = (series.sequence or 0) + max((o.sequence or 0 for o in series.overrides), default=0) + 1
     for contact in contacts:
         entry = series_entry(series, horizon=None, attendees=[ical.Person(contact.email, contact.name)])
         master = ical.series_events(entry, stamp=utcnow())[0]
-        _send(contact, "invite_withdrawn", ical.cancel_calendar(master), "CANCEL", title=series.title,
+        _send(contact, "invite_withdrawn", ical.cancel_calendar(master, whole=False), "CANCEL", title=series.title,
               unit=series.unit, series=series)
     return len(contacts)
 

@@ -18,12 +18,11 @@ from ..scheduling.models import Meeting
 from ..scope import (
     HEADS,
     OFFICERS,
-    can_see_unit,
     in_group,
     is_below,
     is_business,
     is_staff,
-    may_change,
+    may_handle_issue,
     reads_restricted_records,
     unit_ids_below,
     unit_scoped,
@@ -75,9 +74,14 @@ def get_issue_to_change(user: User, issue_id: int) -> Issue | None:
     change what is at the unit where it is now: their own unit. A branch follows what it escalated but no longer
     handles it; the unit above handles what was escalated to it, and only reads what waits below."""
     issue = get_issue(user, issue_id)
-    if issue is None or (not is_business(user) and not may_change(user, issue.unit)):
+    if issue is None or (not is_business(user) and not may_handle(user, issue)):
         return None
     return issue
+
+
+def may_handle(user: User, issue: Issue) -> bool:
+    """Whether staff `user` may act on `issue` where it stands (scope.may_handle_issue)."""
+    return may_handle_issue(user, issue.unit, issue.topic.sensitive)
 
 
 def return_target(issue: Issue) -> Unit | None:
@@ -115,6 +119,8 @@ def create_issue(*, title: str, business: Business, channel: str, topic: Topic, 
         raise InvalidData.on("channel", _l("Choose how the issue was received."))
     if not topic.active:
         raise InvalidData.on("topic", _l("This topic is no longer in use."))
+    if actor is not None and is_business(actor) and topic.sensitive:
+        raise InvalidData.on("topic", _l("Choose one of the topics listed."))
     if interaction is not None and interaction.business_id != business.id:
         raise InvalidData.on("interaction", _l("This contact was with another business."))
     if raised_by_contact is not None and raised_by_contact.business_id != business.id:
@@ -128,6 +134,10 @@ def create_issue(*, title: str, business: Business, channel: str, topic: Topic, 
     )
     db.session.add(issue)
     _event(issue, actor, None, IssueStatus.NEW.value, channel=channel)
+    if actor is not None and (is_business(actor) or topic.sensitive):
+        # Staff who record an issue know of it; one a business sends itself must reach the unit's officers, and
+        # a complaint about an officer's conduct the managers who handle it (its filer may not even read it).
+        issue_event.send(issue, event="raised", actor=actor)
     return issue
 
 
@@ -157,7 +167,7 @@ def transition(issue: Issue, *, to: str, actor: User, note: str = "", message: s
     nothing happens and Conflict says so.
     """
     _check_version(issue, expected_version)
-    if not is_business(actor) and not may_change(actor, issue.unit):
+    if not is_business(actor) and not may_handle(actor, issue):
         raise TransitionRefused(
             _l("This issue is now at %(unit)s, which handles it; your unit follows it and reads it.",
                unit=issue.unit.name), {"to": []})
@@ -180,13 +190,15 @@ def transition(issue: Issue, *, to: str, actor: User, note: str = "", message: s
     details: dict = {}
     target = step.target
     if target is IssueStatus.ASSIGNED:
+        # Someone who will see it in their list and may act on it: an officer of the unit handling it (for a
+        # complaint about an officer's conduct, a manager who reads it), not one who only follows it from above.
         if not is_staff(assignee) or not assignee.active or assignee.unit is None \
-                or not can_see_unit(assignee, issue.unit):
+                or get_issue(assignee, issue.id) is None or not may_handle(assignee, issue):
             raise InvalidData.on("assignee", _l("Assign the issue to an officer of the unit handling it."))
         if due_date < officetime.today():
             raise InvalidData.on("due_date", _l("The due date cannot be in the past."))
         issue.assignee, issue.due_date = assignee, due_date
-        details = {"assignee": assignee.email, "due_date": due_date.isoformat()}
+        details = {"assignee": assignee.email, "assignee_name": assignee.name, "due_date": due_date.isoformat()}
     elif target is IssueStatus.ANSWERED:
         issue.resolution, issue.legal_basis = resolution.strip(), (legal_basis or "").strip()
         issue.answered_by = actor
@@ -196,8 +208,9 @@ def transition(issue: Issue, *, to: str, actor: User, note: str = "", message: s
         enqueue_template("issue_answered", to=business_contacts(issue), issue=issue, unit=answering_unit(issue),
                          message=(message or "").strip(), url=external_url("issues.issue_page", issue_id=issue.id))
     elif target is IssueStatus.ESCALATED:
-        if issue.unit.parent is None:
-            raise InvalidData.on("to", _l("The General Department has no unit above it."))
+        if issue.unit.parent is None:  # a step the workflow cannot take here: 409, as API.md has it
+            raise TransitionRefused(_l("The General Department has no unit above it."),
+                                    {"to": possible_targets(issue)})
         details = {"from_unit": issue.unit.code, "to_unit": issue.unit.parent.code}
         issue.unit, issue.assignee, issue.due_date = issue.unit.parent, None, None
     elif target is IssueStatus.RETURNED:
@@ -225,9 +238,11 @@ _ANNOUNCED = ("assigned", "escalated", "answered")
 
 
 def possible_targets(issue: Issue) -> list[str]:
-    """The steps the workflow allows from where the issue is; "Trả lại cấp dưới" only where it can work: an
-    issue escalated here from a unit below."""
-    return [step for step in allowed_targets(issue.status) if step != "returned" or return_target(issue) is not None]
+    """The steps the workflow allows from where the issue is; "Trả lại cấp dưới" only where it can work (an
+    issue escalated here from a unit below), and escalating only below the top of the hierarchy."""
+    return [step for step in allowed_targets(issue.status)
+            if (step != "returned" or return_target(issue) is not None)
+            and (step != "escalated" or issue.unit.parent_id is not None)]
 
 
 def offered_steps(issue: Issue) -> list[str]:
@@ -252,7 +267,7 @@ def answer(issue: Issue, *, actor: User, resolution: str, legal_basis: str | Non
         raise InvalidData.on("resolution", _l("Write the answer."))
     taken = []
     if issue.status == IssueStatus.NEW:
-        if not is_staff(actor) or actor.unit is None or not may_change(actor, issue.unit):
+        if not is_staff(actor) or actor.unit is None or not may_handle(actor, issue):
             raise InvalidData(_l("Only an officer of the unit handling the issue can take it: assign it to one "
                                  "first."))
         transition(issue, to="assigned", actor=actor, assignee=actor,
@@ -344,16 +359,17 @@ def unpublish(issue: Issue, *, actor: User) -> Issue:
     return issue
 
 
-def active_topics() -> list[Topic]:
-    return list(db.session.execute(select(Topic).where(Topic.active).order_by(Topic.position, Topic.name)).scalars())
+def active_topics(user: User) -> list[Topic]:
+    """The topics `user` may file an issue under: those in use, and for a business not the sensitive ones."""
+    return list(db.session.execute(topics_statement(user).where(Topic.active)).scalars())
 
 
 def topics_statement(user: User):
     """The topics `user` may choose from or read, in the order of the lists: staff see every topic, in use or
-    not; a business the ones it may raise an issue under, those in use. A sensitive one among them (an officer's
-    conduct) is one a business must be able to complain under: only its handling is for managers alone."""
+    not; a business the ones it may raise an issue under, in use and not sensitive (API.md). A complaint about
+    an officer's conduct reaches the managers through staff (the hotline, the counter), who file it."""
     stmt = select(Topic).order_by(Topic.position, Topic.name)
-    return stmt.where(Topic.active) if is_business(user) else stmt
+    return stmt.where(Topic.active, Topic.sensitive.is_(False)) if is_business(user) else stmt
 
 
 def all_topics() -> list[Topic]:
@@ -382,11 +398,15 @@ def save_topic(*, code: str, name: str, answer_days: int, sensitive: bool, activ
 
 
 def officers_for(issue: Issue) -> list[User]:
-    """Officers an issue can be assigned to: active organisers and managers of the unit handling it and below."""
-    return list(db.session.execute(
-        select(User).where(User.active, in_group(OFFICERS), User.unit_id.in_(unit_ids_below(issue.unit_id)))
-        .order_by(User.name)
-    ).scalars())
+    """Officers an issue can be assigned to, those who will see it and may act on it (`may_handle`): the active
+    organisers and managers of the unit handling it; for a complaint about an officer's conduct, its managers
+    and those of the units above it."""
+    here_and_above = [int(part) for part in issue.unit.path.strip("/").split("/") if part.isdigit()]
+    candidates = db.session.execute(
+        select(User).where(User.active, in_group(OFFICERS), User.unit_id.in_(here_and_above)).order_by(User.name)
+    ).scalars()
+    return [user for user in candidates if may_handle(user, issue)
+            and (not issue.topic.sensitive or reads_restricted_records(user))]
 
 
 def get_attachment(issue: Issue, attachment_id: int) -> Attachment | None:

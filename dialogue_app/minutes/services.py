@@ -8,7 +8,7 @@ issues, its own people and the officials). The callers check that the reader see
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -123,6 +123,23 @@ def get_minutes(meeting: Meeting) -> Minutes | None:
     statement = _statement("minutes", None,
                            lambda: select(Minutes).where(Minutes.meeting_id == bindparam("meeting_id")))
     return db.session.execute(statement, {"meeting_id": meeting.id}).scalar_one_or_none()
+
+
+def check_attendance_open(meeting: Meeting) -> None:
+    """Raises Conflict once the meeting's minutes are final: they print who came, and a final document does not
+    change behind its readers' backs (a correction is an amendment, which says what changed and when)."""
+    minutes = get_minutes(meeting)
+    if minutes is not None and minutes.status == "final":
+        raise Conflict(_l("The minutes of this meeting are final: who came can no longer be changed here. Write "
+                          "the correction as an amendment to the minutes."))
+
+
+def _printed_until(minutes: Minutes | None) -> datetime:
+    """Final minutes print the issues recorded at the meeting by the time they were finalised: one recorded
+    since (raised there, noted afterwards) is followed in the issue list, not slipped into a final document."""
+    if minutes is not None and minutes.status == "final" and minutes.finalised_at is not None:
+        return minutes.finalised_at
+    return datetime(9999, 12, 31, tzinfo=UTC)
 
 
 def latest_revision(minutes: Minutes | None) -> MinutesRevision | None:
@@ -486,13 +503,13 @@ def fingerprint(meeting: Meeting, reader: User, minutes: Minutes | None) -> str:
     # One query for both tables: the issues raised at the meeting, and the open ones raised at earlier
     # meetings of its series (none when it has no series: NULL matches no series_id).
     statement = _statement("issues", reader, lambda: _issue_signature_stmt(reader).where(or_(
-        Issue.meeting_id == bindparam("meeting_id"),
+        and_(Issue.meeting_id == bindparam("meeting_id"), Issue.created_at <= bindparam("until")),
         and_(Meeting.series_id == bindparam("series_id"), Meeting.start < bindparam("start"),
              Issue.status.in_(OPEN_STATUS_VALUES)))))
     unit = meeting.unit
     parent = unit.parent
     issues = db.session.execute(statement, {"meeting_id": meeting.id, "series_id": meeting.series_id,
-                                            "start": meeting.start}).all()
+                                            "start": meeting.start, "until": _printed_until(minutes)}).all()
     parts = [
         layout_version(), _audience(reader), reader.business.name if reader.business is not None else "",
         [meeting.id, meeting.title, meeting.kind, meeting.start, meeting.end, meeting.location, meeting.status,
@@ -515,7 +532,8 @@ def build_document(meeting: Meeting, reader: User, minutes: Minutes | None = Non
     revision = latest_revision(minutes)
     unit = meeting.unit
     raised_issues = db.session.execute(
-        issue_query(reader).where(Issue.meeting_id == meeting.id).order_by(None).order_by(Issue.created_at, Issue.id)
+        issue_query(reader).where(Issue.meeting_id == meeting.id, Issue.created_at <= _printed_until(minutes))
+        .order_by(None).order_by(Issue.created_at, Issue.id)
     ).unique().scalars().all()
     carried_issues = db.session.execute(
         carried_over_query(reader, meeting)
@@ -665,12 +683,14 @@ def send_minutes(meeting: Meeting, *, actor: User, again: bool = False) -> int:
     start = in_office_zone(meeting.start)
     sent = 0
     addressed: list[str] = []
-    audiences = [([user.email], user, url, minutes_pdf(meeting, user, minutes).data()) for user in staff.values()]
-    audiences += [(addresses, None, None, render_pdf(meeting, _business_reader(business_id), minutes))
+    audiences = [([user.email], user.name, url, minutes_pdf(meeting, user, minutes).data())
+                 for user in staff.values()]
+    audiences += [(addresses, db.session.get(Business, business_id).name, None,
+                   render_pdf(meeting, _business_reader(business_id), minutes))
                   for business_id, addresses in businesses.items()]
-    for addresses, _reader, link, data in audiences:
+    for addresses, addressee, link, data in audiences:
         with force_locale("vi"):
-            context = {"meeting": meeting, "start": start, "url": link, "unit": meeting.unit}
+            context = {"meeting": meeting, "start": start, "url": link, "unit": meeting.unit, "addressee": addressee}
             text = render_template("minutes/mail.txt", **context)
             html = render_template("minutes/mail.html", **context)
         subject, _, body = text.partition("\n")
@@ -697,9 +717,10 @@ class PastMeeting:
 
 
 def past_meetings_of(user: User, window_start: datetime, window_end: datetime, limit: int = 20) -> list[PastMeeting]:
-    """The latest meetings `user`'s business was invited to that began in the window and were held, newest
-    first. Three queries besides invitations_of's."""
-    past = [i for i in reversed(invitations_of(user, window_start, window_end)) if i.status != "cancelled"][:limit]
+    """The latest meetings `user`'s business was invited to that began in the window, were held and had ended
+    by its end, newest first. Three queries besides invitations_of's."""
+    past = [i for i in reversed(invitations_of(user, window_start, window_end))
+            if i.status != "cancelled" and i.end <= window_end][:limit]
     ids = [i.meeting_id for i in past if i.meeting_id is not None]
     final = {m.meeting_id: m for m in db.session.execute(
         select(Minutes).where(Minutes.meeting_id.in_(ids), Minutes.status == "final")).scalars()} if ids else {}

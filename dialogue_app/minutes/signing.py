@@ -270,7 +270,7 @@ def sign_pdf(data: bytes, settings: KeySettings, seal: Seal | None = None, *, no
     from pyhanko.sign import fields, signers, timestamps
     from pyhanko.sign.general import SigningError
     from pyhanko_certvalidator import ValidationContext
-    from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
+    from pyhanko_certvalidator.errors import InvalidCertificateError, PathBuildingError, PathValidationError
 
     reader = open_pdf(data)
     now = now or datetime.now(UTC)
@@ -300,6 +300,10 @@ def sign_pdf(data: bytes, settings: KeySettings, seal: Seal | None = None, *, no
         except (PathBuildingError, PathValidationError):
             raise SigningRefused("untrusted", _l("The signing certificate does not chain to a trusted root "
                                                  "(SIGNING_TRUST_ROOTS), or was revoked.")) from None
+        except InvalidCertificateError:
+            raise SigningRefused("unusable_certificate", _l(
+                "The signing certificate may not sign documents: its key usage lacks “non-repudiation” (content "
+                "commitment). The office needs a certificate issued for signing.")) from None
         except timestamps.TimestampRequestError:
             raise SigningRefused("tsa", _l("The timestamp server (SIGNING_TSA_URL) did not answer with a "
                                            "timestamp.")) from None

@@ -9,10 +9,11 @@ from sqlalchemy import delete, exists, select
 from .. import officetime
 from ..attendance.models import Attendee, Rsvp
 from ..auth.models import Role, User
+from ..db import utcnow
 from ..exceptions import NotFound
 from ..extensions import db
 from ..issues.models import Issue, Topic
-from ..issues.services import answering_unit, business_contacts, overdue_condition
+from ..issues.services import answering_unit, business_contacts, officers_for, overdue_condition
 from ..mail.services import enqueue_template
 from ..minutes.models import Minutes
 from ..minutes.services import can_read, unit_managers
@@ -73,6 +74,8 @@ def _now_at(sender, occurrence: date | None) -> dict:
 
 
 def on_businesses_invited(sender, business_ids=(), actor=None, **_) -> None:
+    if isinstance(sender, Meeting) and sender.start <= utcnow():
+        return  # invited once it has begun, to record who came: there is nothing left to answer or to come to
     subject, ident, _url, params = _target(sender)
     people = _may_open(_business_users(business_ids), type(sender), ident)
     # To the portal, where the invitation is answered (the meeting's own page only shows it).
@@ -117,13 +120,14 @@ def on_meeting_changed(sender, occurrence: date | None = None, cancelled: bool =
            actor=actor, mail=mail)
 
 
-def on_answer_recorded(sender: Rsvp, actor=None, **_) -> None:
+def on_answer_recorded(sender: Rsvp, actor=None, answered_by: str = "", **_) -> None:
     meeting = db.session.get(Meeting, sender.meeting_id)
     organisers = _may_open(db.session.execute(
         select(User).where(User.role == Role.ORGANISER.value, User.active, User.unit_id == meeting.unit_id)
         .order_by(User.id)).scalars(), Meeting, meeting.id)
     contact = sender.contact
-    params = {"contact": contact.name, "business": contact.business.name, "answer": sender.answer,
+    # A business's account answers for the company: the sentence names who answered, not the contact recorded.
+    params = {"contact": answered_by or contact.name, "business": contact.business.name, "answer": sender.answer,
               "title": meeting.title, "when": _when(meeting.start)}
     # A business's answers to one meeting not yet read are one line, kept current (its portal answers for
     # each of its contacts at once; it may change its mind).
@@ -155,7 +159,12 @@ def on_issue_event(sender: Issue, event: str, actor=None, **_) -> None:
     people: list[User] = []
     params = {"id": issue.id, "title": issue.title}
     mail = None
-    if event == "assigned":
+    if event == "raised":
+        # Those who will handle it: the unit's officers; for a complaint about an officer's conduct, the managers
+        # of the unit and of the units above (its organisers may not read it).
+        people = officers_for(issue)
+        params.update(business=issue.business.name, channel=issue.channel)
+    elif event == "assigned":
         people = [issue.assignee]
         params["due"] = _when(issue.due_date)
 

@@ -44,6 +44,8 @@ KINDS: dict[str, Kind] = {
                       _l("The invitation to “%(title)s” (%(when)s) was withdrawn."), business=True),
     "answer_received": Kind(_l("A business answered an invitation"), "digest",
                             _l("%(contact)s (%(business)s) answered “%(answer)s” to “%(title)s” (%(when)s).")),
+    "issue_raised": Kind(_l("An issue raised by a business"), "mail",
+                         _l("%(business)s raised issue #%(id)d “%(title)s”.")),
     "issue_assigned": Kind(_l("An issue assigned to me"), "mail",
                            _l("Issue #%(id)d “%(title)s” is assigned to you, due %(due)s.")),
     "issue_escalated": Kind(_l("An issue escalated to my unit"), "mail",
@@ -142,13 +144,17 @@ def unread_count(user: User) -> int:
     return db.session.execute(select(unread_count_of(user.id))).scalar_one()
 
 
-def notifications_of(user: User, *, unread_only: bool = False, limit: int = 200) -> list[Notification]:
-    """The person's notifications, newest first."""
+def notifications_statement(user: User, *, unread_only: bool = False):
+    """The person's notifications, newest first, as a statement (the API pages through it)."""
     query = select(Notification).where(Notification.user_id == user.id)
     if unread_only:
         query = query.where(Notification.read_at.is_(None))
-    return list(db.session.execute(
-        query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)).scalars())
+    return query.order_by(Notification.created_at.desc(), Notification.id.desc())
+
+
+def notifications_of(user: User, *, unread_only: bool = False, limit: int = 200) -> list[Notification]:
+    """The person's notifications, newest first, the latest `limit`."""
+    return list(db.session.execute(notifications_statement(user, unread_only=unread_only).limit(limit)).scalars())
 
 
 def own_notification(user: User, notification_id: int) -> Notification | None:

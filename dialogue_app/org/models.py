@@ -57,7 +57,8 @@ class Business(db.Model):
     tax_code: Mapped[str] = mapped_column(String(14), unique=True)
     name: Mapped[str] = mapped_column(String(255))
     # Accent-free, lower-case name and tax code, kept in step by the services, so that
-    # "ca phe" finds "Cà phê" with a plain LIKE on any database.
+    # "ca phe" finds "Cà phê" with a plain LIKE on any database; lists go by it too, so that a name in Đ comes
+    # among the D's (in code point order it would follow Z).
     search_text: Mapped[str] = mapped_column(String(300), index=True, default="")
     address: Mapped[str | None] = mapped_column(Text)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)

@@ -42,6 +42,10 @@ def create_unit(*, code: str, name: str, level: str, parent: Unit | None) -> Uni
     code = code.strip().upper()
     level = UnitLevel(level)
     _check_parent(level, parent)
+    if level is UnitLevel.GENERAL and db.session.execute(
+            select(Unit.id).where(Unit.level == UnitLevel.GENERAL.value).limit(1)).first() is not None:
+        # The tree has one top: a second one would hold units nobody above could see.
+        raise Conflict.on("level", _l("The General Department exists already: add a department under it."))
     if unit_by_code(code) is not None:
         raise Conflict.on("code", _l("A unit with this code already exists."))
     unit = Unit(code=code, name=name.strip(), level=level.value, parent=parent)

@@ -30,6 +30,8 @@ def tax_code_problem(value: str) -> TaxCodeProblem | None:
     if match is None:
         return TaxCodeProblem.FORMAT
     head = match.group(1)
+    if match.group(2) == "000":  # a dependent unit is numbered from 001
+        return TaxCodeProblem.FORMAT
     expected = check_digit(head[:9])
     if expected is None or expected != int(head[9]):
         return TaxCodeProblem.CHECK_DIGIT

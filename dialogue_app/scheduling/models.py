@@ -72,7 +72,8 @@ class Series(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     unit: Mapped[Unit] = relationship()
-    invitees: Mapped[list[Business]] = relationship(secondary=series_invitations, order_by=Business.name)
+    invitees: Mapped[list[Business]] = relationship(secondary=series_invitations,
+                                                         order_by=Business.search_text)
     overrides: Mapped[list["OccurrenceOverride"]] = relationship(
         back_populates="series", cascade="all, delete-orphan", order_by="OccurrenceOverride.occurrence"
     )
@@ -142,6 +143,9 @@ class Meeting(db.Model):
     # A one-off meeting's agenda; an occurrence's is its series' description.
     description: Mapped[str] = mapped_column(Text, default="", server_default="")
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    # Grows each time a business's invitation to this meeting alone ends (iCal SEQUENCE of the meeting's own
+    # UID): the CANCEL then outranks the invitation its calendar holds, as RFC 5546 orders it.
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

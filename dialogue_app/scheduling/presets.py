@@ -33,6 +33,28 @@ def preset_rule(preset: str, weekday: str = "MO", monthday: int = 15) -> str:
     }[preset]
 
 
+def preset_of(rule: str) -> dict | None:
+    """The rule builder's fields for `rule` when it is one of the presets, ending never or after a number of
+    meetings ({"preset", "weekday", "monthday", "end", "count"}); None for any other rule, shown as written."""
+    try:
+        parts = dict(Rule.parse(rule).parts)
+    except RuleError:
+        return None
+    if "UNTIL" in parts:
+        return None
+    count = parts.get("COUNT")
+    base = {k: v for k, v in parts.items() if k not in ("COUNT", "WKST")}
+    end = {"end": "count", "count": int(count)} if count and count.isdigit() else {"end": "never", "count": None}
+    for preset in ("last_weekday", "first_weekday", "weekly"):
+        for weekday in WEEKDAY_CODES:
+            if base == dict(Rule.parse(preset_rule(preset, weekday)).parts):
+                return {"preset": preset, "weekday": weekday, "monthday": 15, **end}
+    if base.get("FREQ") == "MONTHLY" and set(base) == {"FREQ", "BYMONTHDAY"} and base["BYMONTHDAY"].isdigit() \
+            and 1 <= int(base["BYMONTHDAY"]) <= 31:
+        return {"preset": "monthday", "weekday": "MO", "monthday": int(base["BYMONTHDAY"]), **end}
+    return None
+
+
 def with_end(rule: str, count: int | None = None, until: date | None = None) -> str:
     """Add an end by number of meetings (COUNT) or by last date (UNTIL at the end of that day)."""
     try:

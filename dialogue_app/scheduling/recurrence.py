@@ -136,7 +136,8 @@ def _check_number_part(name: str, value: str) -> None:
     items = value.split(",") if many else [value]
     for item in items:
         number = item.lstrip("+-") if name in SIGNED else item
-        if not number.isdigit() or not low <= int(number) <= high:
+        # ASCII digits only: str.isdigit() takes "²" and "٣" too, which int() refuses or RFC 5545 does not know.
+        if not (number.isascii() and number.isdigit()) or not low <= int(number) <= high:
             raise RuleError(RuleProblem.SYNTAX, f"{name}={value}")
 
 
@@ -247,7 +248,7 @@ def parse_rule(value: "str | Rule", first_start: datetime, zone: ZoneInfo) -> rr
         # cache=True: dateutil keeps the dates it has generated, so a rule parsed once (see rule_for)
         # answers later windows from memory.
         rule = rrulestr("RRULE:" + ";".join(f"{n}={v}" for n, v in parts), dtstart=first_start, cache=True)
-    except (ValueError, TypeError, OverflowError) as error:
+    except (ValueError, TypeError, OverflowError, IndexError) as error:
         raise RuleError(RuleProblem.SYNTAX, str(error)) from None
     if not isinstance(rule, rrule):
         raise RuleError(RuleProblem.SYNTAX, "not a single rule")
@@ -257,7 +258,7 @@ def parse_rule(value: "str | Rule", first_start: datetime, zone: ZoneInfo) -> rr
         horizon = min(horizon, parse_local(until))
     try:
         first = rule.replace(count=None, until=horizon).after(first_start, inc=True)
-    except (ValueError, OverflowError) as error:
+    except (ValueError, OverflowError, IndexError) as error:  # dateutil: e.g. the 53rd Monday of a month
         raise RuleError(RuleProblem.SYNTAX, str(error)) from None
     if first is None:
         raise RuleError(RuleProblem.NO_OCCURRENCE)

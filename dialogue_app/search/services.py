@@ -104,10 +104,26 @@ class Hit:
     url: str
     title: str
     snippet: str
-    title_html: Markup
-    snippet_html: Markup
     at: datetime | None
     status: str
+    query: Query | None = None  # the words found, marked in title_html and snippet_html
+
+    @property
+    def title_html(self) -> Markup:
+        """The title, escaped, with the words found marked: worked out when a page shows it (the API does not)."""
+        return highlight(self.title, self.query) if self.query is not None else Markup.escape(self.title)
+
+    @property
+    def snippet_html(self) -> Markup:
+        return highlight(self.snippet, self.query) if self.query is not None else Markup.escape(self.snippet)
+
+    @property
+    def held(self) -> bool:
+        """A meeting that was not cancelled and whose time has passed: its status says "scheduled" still."""
+        if self.kind != "meeting" or self.status == "cancelled" or self.at is None:
+            return False
+        instant = self.at if self.at.tzinfo is not None else self.at.replace(tzinfo=UTC)
+        return instant < datetime.now(UTC)
 
     @property
     def day(self) -> str:
@@ -533,8 +549,7 @@ def make_hit(user: User | None, kind: str, obj, query: Query, whole: bool = Fals
     entry = source.entry(obj)
     body = entry.body_text if whole else excerpt(entry.body_text, query)
     return Hit(kind=kind, id=_key(source, obj), url=url_for_hit(user, kind, obj), title=entry.title, snippet=body,
-               title_html=highlight(entry.title, query), snippet_html=highlight(body, query), at=entry.at,
-               status=entry.status)
+               at=entry.at, status=entry.status, query=query)
 
 
 def url_for_hit(user: User | None, kind: str, obj) -> str:

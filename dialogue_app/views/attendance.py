@@ -7,10 +7,12 @@ from flask_login import current_user
 
 from ..attendance import services
 from ..auth.models import User
+from ..db import utcnow
 from ..directory import officials as visible_officials
 from ..directory import visible_contact
 from ..exceptions import InvalidData, ServiceError
 from ..extensions import db
+from ..minutes.services import check_attendance_open
 from ..org.models import Business
 from ..pdf import date_words, html_to_pdf
 from ..scheduling.models import Meeting
@@ -27,6 +29,15 @@ ANSWERED_VIA_NAMES = {"portal": _l("on the portal"), "link": _l("by the link in 
 
 def _meeting_or_404(meeting_id: int) -> Meeting:
     return get_visible(current_user, Meeting, meeting_id) or abort(404)
+
+
+def _attendance_closed(meeting: Meeting):
+    """The answer refusing a change of attendance once the minutes are final (they print it), else None."""
+    try:
+        check_attendance_open(meeting)
+    except ServiceError as error:
+        return _done(meeting, str(error.message), ok=False)
+    return None
 
 
 def _wants_json() -> bool:
@@ -62,6 +73,8 @@ def check_in_page(meeting_id: int):
 @requires("staff")
 def mark_contact(meeting_id: int, contact_id: int):
     meeting = _meeting_or_404(meeting_id)
+    if (closed := _attendance_closed(meeting)) is not None:
+        return closed
     contact = visible_contact(current_user, contact_id) or abort(404)
     attendance = request.form.get("attendance", "present")
     try:
@@ -78,6 +91,8 @@ def mark_contact(meeting_id: int, contact_id: int):
 @requires("staff")
 def walk_in(meeting_id: int):
     meeting = _meeting_or_404(meeting_id)
+    if (closed := _attendance_closed(meeting)) is not None:
+        return closed
     form = request.form
     business = None
     try:
@@ -96,6 +111,8 @@ def walk_in(meeting_id: int):
 @requires("staff")
 def add_official(meeting_id: int):
     meeting = _meeting_or_404(meeting_id)
+    if (closed := _attendance_closed(meeting)) is not None:
+        return closed
     user_id = request.form.get("user_id", type=int)
     user = get_visible(current_user, User, user_id) if user_id else None
     if user is None or is_business(user):
@@ -109,6 +126,8 @@ def add_official(meeting_id: int):
 @requires("staff")
 def set_attendance(meeting_id: int, attendee_id: int):
     meeting = _meeting_or_404(meeting_id)
+    if (closed := _attendance_closed(meeting)) is not None:
+        return closed
     attendee = services.attendee_of(meeting, attendee_id) or abort(404)
     try:
         services.set_attendance(attendee, request.form.get("attendance", ""))
@@ -136,7 +155,11 @@ def invite(meeting_id: int):
         flash(_("%(name)s is invited already.", name=business.name), "info")
     else:
         db.session.commit()
-        flash(_("%(name)s is invited to this meeting.", name=business.name), "success")
+        if meeting.start <= utcnow():  # invited afterwards, to record who came: nothing is sent to answer
+            flash(_("%(name)s is added to this meeting's invited. It has begun: no invitation is sent.",
+                    name=business.name), "success")
+        else:
+            flash(_("%(name)s is invited to this meeting.", name=business.name), "success")
     return redirect(url_for("scheduling.meeting_page", meeting_id=meeting.id) + "#invitations")
 
 

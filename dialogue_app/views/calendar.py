@@ -27,7 +27,8 @@ def feed(token: str):
     headers = {"ETag": f'"{version}"', "Cache-Control": "private, max-age=300"}
     if last_modified is not None:
         headers["Last-Modified"] = http_date(last_modified.astimezone(UTC), usegmt=True)
-    if request.if_none_match.contains(version):
+    # RFC 9110 13.1.2: If-None-Match compares weakly (a proxy that compresses the feed weakens its ETag).
+    if request.if_none_match.contains_weak(version):
         return Response(status=304, headers=headers)
     key = (row.id, version)
     body = services.cache.get(key)

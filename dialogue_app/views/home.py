@@ -21,20 +21,24 @@ COMING_WEEKS = 6
 # A business's portal: what it is invited to in the coming months, and what it was at in the past year.
 PORTAL_COMING = timedelta(days=120)
 PORTAL_PAST = timedelta(days=366)
+LONGEST_MEETING = timedelta(days=1)  # how long before now a meeting still under way may have begun
 
 
 @bp.route("/")
 @login_required
 def index():
     now = datetime.now(office_zone())
+    # A meeting is coming until it ends (one under way included), and past once it has ended.
     if is_business(current_user):
         issues = issue_list(current_user, limit=10)
+        invitations = invitations_of(current_user, now - LONGEST_MEETING, now + PORTAL_COMING)
         return render_template("home/business.html", business=current_user.business, issues=issues,
                                contacts=business_contacts_of(current_user),
-                               invitations=invitations_of(current_user, now - timedelta(hours=2), now + PORTAL_COMING),
-                               past=past_meetings_of(current_user, now - PORTAL_PAST, now - timedelta(hours=2)))
-    coming = agenda(current_user, now - timedelta(hours=2), now + timedelta(weeks=COMING_WEEKS))
-    return render_template(f"home/{current_user.role}.html", coming=coming, **unit_totals(current_user))
+                               invitations=[i for i in invitations if i.end > now],
+                               past=past_meetings_of(current_user, now - PORTAL_PAST, now))
+    coming = agenda(current_user, now - LONGEST_MEETING, now + timedelta(weeks=COMING_WEEKS))
+    return render_template(f"home/{current_user.role}.html", coming=[e for e in coming if e.end > now],
+                           **unit_totals(current_user))
 
 
 @bp.route("/language", methods=["POST"])

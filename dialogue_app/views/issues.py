@@ -39,7 +39,6 @@ from ..scope import (
     get_visible,
     is_business,
     is_staff,
-    may_change,
     requires,
     sees_every_unit,
 )
@@ -105,7 +104,7 @@ def issue_list():
     page = paginate(services.issue_query(current_user, ids_only=True, **_filters()), per_page=PER_PAGE)
     page.items = services.issues_in_order(page.items)
     current = {name: request.args.get(name, "") for name in FILTERS}
-    return render_template("issues/list.html", page=page, topics=services.active_topics(),
+    return render_template("issues/list.html", page=page, topics=services.active_topics(current_user),
                            units=unit_options(current_user),
                            officers=officers(current_user) if is_staff(current_user) else [], current=current,
                            filter_args={k: v for k, v in current.items() if v})
@@ -148,7 +147,8 @@ def export_xlsx():
 
 def _topic_choices():
     # Nothing chosen at first: a preselected first topic was kept by whoever did not look, and skewed the reports.
-    return select_choices([("", _("— Choose a topic —")), *((t.code, t.name) for t in services.active_topics())])
+    return select_choices([("", _("— Choose a topic —")),
+                           *((t.code, t.name) for t in services.active_topics(current_user))])
 
 
 def _topic(code: str) -> Topic | None:
@@ -289,7 +289,7 @@ def issue_page(issue_id: int):
 def _render_issue(issue: Issue, transition_form: TransitionForm | None = None, status: int = 200):
     staff = is_staff(current_user)
     forms = {}
-    if staff and may_change(current_user, issue.unit):  # a higher unit reads a branch's issue, the branch acts
+    if staff and services.may_handle(current_user, issue):  # a higher unit reads a branch's issue, the branch acts
         for target in services.offered_steps(issue):
             form = TransitionForm(prefix=target, formdata=None)
             form.to.data, form.version.data = target, issue.version
@@ -324,8 +324,8 @@ def transition(issue_id: int):
         flash(_("Nothing changed: check the fields of this step."), "error")
         return _render_issue(issue, form, 422)
     assignee = None
-    if target == "assigned" and (form.assignee.data or "").isdecimal():
-        assignee = next((u for u in services.officers_for(issue) if u.id == int(form.assignee.data)), None)
+    if target == "assigned" and (chosen := _record_id(form.assignee.data)) is not None:
+        assignee = next((u for u in services.officers_for(issue) if u.id == chosen), None)
     source = issue.status
     try:
         if target == "answered":  # one action: taken and started first where the workflow needs it

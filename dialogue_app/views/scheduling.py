@@ -26,7 +26,7 @@ from ..scheduling.forms import (
     SeriesForm,
 )
 from ..scheduling.models import Meeting, Series
-from ..scheduling.presets import describe, preset_rule, with_end
+from ..scheduling.presets import describe, preset_of, preset_rule, with_end
 from ..scheduling.recurrence import Status
 from ..scope import get_unit_by_code, get_visible, is_staff, may, requires
 from ..web import select_choices, show_service_error
@@ -202,8 +202,11 @@ def edit_series(series_id: int):
     _fill_choices(form)
     if request.method == "GET":
         form.unit.data = series.unit.code
-        form.preset.data, form.rule.data = "custom", series.rule
-        form.end.data = "never"
+        # The rule as the builder made it (a preset), else as written.
+        fields = preset_of(series.rule) or {"preset": "custom", "end": "never"}
+        for name, value in fields.items():
+            getattr(form, name).data = value
+        form.rule.data = series.rule
         form.start_date.data, form.start_time.data = series.first_start.date(), series.first_start.time()
         form.invitees.data = [b.id for b in series.invitees]
     occurrences, problem = [], None
@@ -358,7 +361,7 @@ def meeting_page(meeting_id: int):
     attendees = attendance.attendees_of(meeting) if staff else []
     if staff:
         quick_form = QuickIssueForm(formdata=None)
-        quick_form.topic.choices = select_choices((t.code, t.name) for t in issue_services.active_topics())
+        quick_form.topic.choices = select_choices((t.code, t.name) for t in issue_services.active_topics(current_user))
         # Whoever may have raised it: every business invited (through the series or to this meeting alone)
         # and every business present, walk-ins' included.
         present = {b.id: b for b in [*invited, *(a.business for a in attendees if a.business is not None)]}

@@ -78,8 +78,8 @@ def units():
 def suggest():
     """A few things matching what is being typed (three letters or more), as JSON for the box's list."""
     hits = services.suggest(current_user, request.args.get("q", ""))
-    return jsonify(items=[{"type": h.kind, "kind": str(services.KIND_NAME[h.kind]), "title": h.title, "url": h.url}
-                          for h in hits])
+    return jsonify(items=[{"type": h.kind, "kind": str(services.KIND_NAME[h.kind]), "title": h.title, "url": h.url,
+                           "day": h.day if h.kind in ("meeting", "minutes") else ""} for h in hits])
 
 
 @bp.route("/qa/search")

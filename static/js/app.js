@@ -21,8 +21,10 @@ function setUpMenu() {
 }
 
 document.addEventListener("submit", (event) => {
+  // A question on the button pressed (a form with two actions), else on the form.
   const form = event.target;
-  const question = form.dataset ? form.dataset.confirm : null;
+  const button = event.submitter;
+  const question = (button && button.dataset.confirm) || (form.dataset ? form.dataset.confirm : null);
   if (question && !window.confirm(question)) {
     event.preventDefault();
   }

@@ -20,11 +20,16 @@
     status.className = "check-in-status flash " + (ok ? "flash-success" : "flash-error");
   };
 
+  // Words in any order, each the beginning of a word of the name or the business ("dang hong" finds
+  // "Đặng Thị Hồng"), as the search box reads what is typed.
+  const wordsOf = (text) => text.split(/[^a-z0-9]+/).filter(Boolean);
+  people.forEach((li) => { li.words = wordsOf(li.dataset.search); });
   find.addEventListener("input", () => {
     const wanted = fold(find.value);
+    const typed = wordsOf(wanted);
     let shown = 0;
     people.forEach((li) => {
-      li.hidden = wanted !== "" && !li.dataset.search.includes(wanted);
+      li.hidden = typed.length > 0 && !typed.every((word) => li.words.some((w) => w.startsWith(word)));
       if (!li.hidden) shown += 1;
     });
     noMatch.hidden = wanted === "" || shown > 0;

@@ -33,7 +33,9 @@ function setUpSearchBox(form) {
       const kind = document.createElement("span");
       kind.className = "badge";
       kind.textContent = item.kind; // text, never markup: titles are what people typed
-      link.append(document.createTextNode(item.title + " "), kind);
+      // A meeting's day tells apart the meetings of a series, which share its title.
+      const title = item.day ? item.title + " · " + item.day : item.title;
+      link.append(document.createTextNode(title + " "), kind);
       li.append(link);
       li.addEventListener("mousedown", (event) => event.preventDefault()); // keep the focus in the box
       return li;

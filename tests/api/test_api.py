@@ -150,11 +150,10 @@ def test_topics_are_listed_and_a_business_reads_only_those_it_may_raise_under(ap
     conduct = next(t for t in staff["items"] if t["code"] == "conduct")
     assert conduct["sensitive"] is True and conduct["active"] is True and conduct["answer_days"] > 0
     assert set(conduct) == {"code", "name", "answer_days", "sensitive", "active"}
-    # A business lists what it may raise an issue under, as its form offers: those in use, a complaint about an
-    # officer's conduct among them (handled by managers alone).
+    # A business lists what it may raise an issue under, as its form offers: those in use and not sensitive.
     business_user = make_user("business", business=make_business(units["HCM-A"]))
     business = api(business_user).get("/api/v1/topics").json
-    assert {t["code"] for t in business["items"]} == set(codes) - {"origin"}
+    assert {t["code"] for t in business["items"]} == set(codes) - {"origin", "conduct"}
     login(business_user)
     offered = set(re.findall(r'<option value="([a-z_]+)"', client.get("/issues/new").get_data(as_text=True)))
     assert offered == {t["code"] for t in business["items"]}

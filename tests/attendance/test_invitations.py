@@ -113,8 +113,9 @@ def test_inviting_a_business_to_one_meeting_reaches_each_contact_and_ending_it_t
     cancels = delivered(smtp_server)
     assert sorted(to for to, *_ in cancels) == ["hung@thep.example.vn", "mai@thep.example.vn"]
     for to, method, event, _text in cancels:
-        assert method == "CANCEL" and str(event["STATUS"]) == "CANCELLED"
-        assert event["UID"] == request_event["UID"] and event["SEQUENCE"] >= request_event["SEQUENCE"]
+        # Only they are uninvited (no STATUS: the meeting goes on), above the invitation (RFC 5546 3.2.5).
+        assert method == "CANCEL" and "STATUS" not in event
+        assert event["UID"] == request_event["UID"] and event["SEQUENCE"] > request_event["SEQUENCE"]
         assert event["DTSTAMP"].dt >= request_event["DTSTAMP"].dt and str(event["ATTENDEE"]) == f"mailto:{to}"
     assert steel_api.get("/api/v1/invitations").json["items"] == []
     assert steel_api.get(f"/api/v1/meetings/{meeting_id}").status_code == 404
@@ -155,7 +156,7 @@ def test_inviting_to_a_series_later_and_ending_it(client, api, world, smtp_serve
     items = steel_api.get("/api/v1/invitations").json["items"]
     assert items and {i["series_id"] for i in items} == {series.id}
     assert items[0]["meeting_id"] is None  # not yet made a meeting
-    assert items[0]["answer_url"] == f"/api/v1/invitations/series/{series.id}/{items[0]['occurrence']}/answer"
+    assert items[0]["answer_url"] == f"http://localhost/api/v1/invitations/series/{series.id}/{items[0]['occurrence']}/answer"
     feed_url = steel_api.get(f"/api/v1/series/{series.id}").json["feed_url"]
     assert client.get(feed_url.replace("http://localhost", "")).status_code == 200
 
@@ -219,7 +220,7 @@ def test_a_business_answers_from_its_portal_and_the_organiser_sees_through_which
     assert meeting_id == rsvps[0].meeting_id
     listed = api(world["steel_user"]).get("/api/v1/invitations").json["items"][0]
     assert listed["meeting_id"] == meeting_id and listed["answer"] == "accepted"
-    assert listed["answer_url"] == f"/api/v1/invitations/meetings/{meeting_id}/answer"
+    assert listed["answer_url"] == f"http://localhost/api/v1/invitations/meetings/{meeting_id}/answer"
 
     staff_view = api(world["officer"]).get(f"/api/v1/meetings/{meeting_id}").json
     mai = next(c for c in world["steel"].contacts if c.email == "mai@thep.example.vn")
@@ -429,3 +430,23 @@ def test_a_user_who_names_others_but_not_themself_sees_the_company_accepted_and_
                                                        "attendee": ["1e3"]}, follow_redirects=True)
     assert "Hãy chọn người sẽ đến" in garbled.get_data(as_text=True)
     assert {r.answer for r in db.session.execute(select(Rsvp)).scalars()} == {"declined"}
+
+
+def test_on_the_portal_a_meeting_is_coming_until_it_ends_then_past(client, api, login, world, make_meeting, units):
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    over = make_meeting(unit=units["HCM-A"], start=now - timedelta(minutes=90), duration_minutes=60,
+                        title="Đối thoại sáng nay, đã xong")
+    under_way = make_meeting(unit=units["HCM-A"], start=now - timedelta(minutes=30), duration_minutes=120,
+                             title="Đối thoại đang diễn ra")
+    staff = api(world["officer"])
+    for meeting in (over, under_way):
+        assert staff.post(f"/api/v1/meetings/{meeting.id}/invitations",
+                          json={"business_id": world["steel"].id}).status_code == 201
+    login(world["steel_user"])
+    home = client.get("/").get_data(as_text=True)
+    invitations, past = home.split("Các cuộc họp đã qua", 1)
+    assert "Đối thoại đang diễn ra" in invitations and "Đối thoại sáng nay, đã xong" not in invitations
+    assert "Đối thoại sáng nay, đã xong" in past
+    # Invited once they had begun, to record who came: nothing to answer, so no "invited" told to the business.
+    assert db.session.execute(select(Notification).where(
+        Notification.user_id == world["steel_user"].id, Notification.kind == "invited")).scalars().all() == []

@@ -28,6 +28,8 @@ def test_bad_fields_are_named_and_nothing_is_saved(client, login, make_user, uni
         (form(unit=""), "Hãy chọn đơn vị"),
         (form(role="business", business_tax_code="0100109107"), "Không có doanh nghiệp nào"),
         (form(password="short"), "ít nhất"),
+        (form(password=" " * 12), "quá dễ đoán"),  # the length, none of the strength
+        (form(password="aaaaaaaaaaaa"), "quá dễ đoán"),
     ]
     before = db.session.execute(select(db.func.count()).select_from(User)).scalar_one()
     for data, message in cases:

@@ -78,6 +78,8 @@ def icalendar_problems(document: Document) -> list[str]:
                 icalendar.vDuration.from_ical(value)
             except ValueError:
                 problems.append(f"{name} is not a duration: {value}")
+    if any("COMMENT" in timezone for timezone in cal.walk("VTIMEZONE")):
+        problems.append("a COMMENT on a VTIMEZONE (RFC 5545 3.6.5 allows none there)")
     long_lines = [line for line in document.data.split(b"\r\n") if len(line) > 75]
     if long_lines:
         problems.append(f"lines longer than 75 octets: {long_lines[:2]}")
@@ -252,6 +254,50 @@ def test_every_imip_message_passes_the_itip_check(app, smtp_server, world):
     assert_all_valid(documents)
 
 
+def sent_events(messages, address: str) -> list[tuple[str, int, str | None]]:
+    """(METHOD, SEQUENCE, STATUS) of every VEVENT mailed to `address`, in the order sent."""
+    return [(str(cal["METHOD"]), int(event["SEQUENCE"]), event.get("STATUS"))
+            for message in messages if address in message["To"]
+            for part in message.walk() if part.get_content_type() == "text/calendar"
+            for cal in [icalendar.Calendar.from_ical(part.get_content())] for event in cal.walk("VEVENT")]
+
+
+def test_an_ended_invitation_outranks_what_the_calendar_holds(app, smtp_server, world):
+    """RFC 5546 3.2.5: a CANCEL increments SEQUENCE; uninviting some attendees carries no STATUS (the meeting
+    goes on for the others). The series' CANCEL outranks an occurrence moved since the invitation, too."""
+    address = "tam@logistics.example.vn"  # the second business's contact
+
+    def done():
+        db.session.commit()
+        send_pending()
+        return sent_events(smtp_server.messages, address)
+
+    series_created(world)
+    business_added(world)
+    done()
+    occurrence_moved(world)
+    done()
+    scheduling.change_occurrence(world.series, date(2027, 3, 29), start=datetime(2027, 3, 31, 9, tzinfo=HCM))
+    done()
+    invitation_ended(world)
+    series_mail = done()
+    assert [method for method, _, _ in series_mail] == ["REQUEST", "REQUEST", "REQUEST", "CANCEL"]
+    assert series_mail[-1][1] > max(sequence for _, sequence, _ in series_mail[:-1])
+    assert series_mail[-1][2] is None
+
+    meeting_invited(world)
+    meeting = db.session.execute(db.select(Meeting).where(Meeting.series_id.is_(None))).scalar_one()
+    done()
+    meeting_invitation_ended(world)
+    done()
+    invite_to_meeting(meeting, world.other)
+    meeting_mail = done()[len(series_mail):]
+    assert [method for method, _, _ in meeting_mail] == ["REQUEST", "CANCEL", "REQUEST"]
+    assert meeting_mail[1][2] is None
+    # The CANCEL above the invitation; invited again, at least as high (a later DTSTAMP), so that it counts.
+    assert meeting_mail[0][1] < meeting_mail[1][1] <= meeting_mail[2][1]
+
+
 def fetch(client, url: str, **headers):
     return client.get(url.replace("http://localhost", ""), headers=headers)
 
@@ -293,6 +339,8 @@ def test_every_feed_kind_passes_the_itip_check(app, client, world, make_user):
             assert response.content_type == "text/calendar; charset=utf-8; method=PUBLISH", name
         unchanged = fetch(client, url, **{"If-None-Match": built.headers["ETag"]})
         assert unchanged.status_code == 304
+        # The same ETag weakened (a proxy that compresses the feed does so): If-None-Match compares weakly.
+        assert fetch(client, url, **{"If-None-Match": "W/" + built.headers["ETag"]}).status_code == 304
         # A cache refreshes the stored headers from a 304: nothing there may say another type.
         assert unchanged.headers.get("Content-Type") in (None, built.content_type), name
         documents.append(Document(f"feed {name}", built.data, method_param(built)))

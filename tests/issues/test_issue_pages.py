@@ -9,6 +9,8 @@ from dialogue_app import officetime
 from dialogue_app.extensions import db
 from dialogue_app.issues.models import Attachment, Issue
 from dialogue_app.mail.models import OutboxMessage
+from dialogue_app.notifications.models import Notification
+from dialogue_app.notifications.services import describe
 from dialogue_app.scheduling import services as scheduling
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -138,6 +140,12 @@ def test_the_business_raises_rates_and_sees_only_its_own(client, setting, make_u
     assert response.status_code == 302
     mine = db.session.execute(select(Issue).where(Issue.title == "Chữ ký số bị lỗi")).scalar_one()
     assert mine.channel == "web" and mine.unit.code == "HCM-A"
+    # The branch hears of it: its officers are notified (by mail too, by default), nobody else.
+    [raised] = db.session.execute(select(Notification).where(
+        Notification.user_id == setting["officer"].id)).scalars().all()
+    assert raised.kind == "issue_raised" and raised.url == f"/issues/{mine.id}"
+    assert "Công ty TNHH Điện tử Sao Việt đã gửi vướng mắc" in describe(raised)
+    assert any(setting["officer"].email in m.recipients for m in db.session.execute(select(OutboxMessage)).scalars())
     assert client.get(f"/issues/{foreign.id}").status_code == 404
     listing = client.get("/issues").get_data(as_text=True)
     assert "Chữ ký số bị lỗi" in listing and "Của doanh nghiệp khác" not in listing
@@ -149,6 +157,12 @@ def test_the_business_raises_rates_and_sees_only_its_own(client, setting, make_u
     assert "10000" in too_long.get_data(as_text=True) and db.session.get(Issue, mine.id).rating is None
     client.post(f"/issues/{mine.id}/rating", data={"score": "5", "comment": "Nhanh"})
     assert db.session.get(Issue, mine.id).rating.score == 5
+    # The rating's comment is the business's words: shown to it, and to staff as such, not as an internal note.
+    assert "Nhận xét của doanh nghiệp:</strong> Nhanh" in client.get(f"/issues/{mine.id}").get_data(as_text=True)
+    client.post("/logout")
+    login(setting["officer"])
+    page = client.get(f"/issues/{mine.id}").get_data(as_text=True)
+    assert "Nhận xét của doanh nghiệp:</strong> Nhanh" in page and "Ghi chú nội bộ:</strong> Nhanh" not in page
 
 
 def test_published_answers_are_public_and_anonymous(client, setting):

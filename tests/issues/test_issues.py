@@ -4,11 +4,13 @@ import pytest
 from sqlalchemy import func, select
 
 from dialogue_app import officetime
+from dialogue_app.auth.models import User
 from dialogue_app.extensions import db
 from dialogue_app.issues import services
 from dialogue_app.issues.models import Issue, IssueEvent
 from dialogue_app.issues.workflow import TRANSITIONS, IssueStatus, allowed_targets
 from dialogue_app.mail.models import OutboxMessage
+from dialogue_app.notifications.models import Notification
 
 
 @pytest.fixture
@@ -140,11 +142,37 @@ def test_overdue_is_computed_and_filterable(world, units):
     assert world["staff"].get("/api/v1/issues?overdue=false").json["total"] == 1
 
 
-def test_officer_conduct_is_for_managers_only(world):
-    issue = raise_issue(world["owner"], world["business"], topic="conduct", channel="web", title="Thái độ cán bộ")
+def test_officer_conduct_is_for_managers_only_who_handle_it_where_it_stands(world, make_user, units):
+    # A business does not file under a sensitive topic (API.md: it lists the others); the branch takes the
+    # complaint by phone and files it, then may no longer read it.
+    refused = world["owner"].post("/api/v1/issues", json={
+        "title": "Thái độ cán bộ", "business_id": world["business"].id, "channel": "web", "topic": "conduct",
+        "unit": "HCM-A"})
+    assert refused.status_code == 422 and "topic" in refused.json["error"]["fields"]
+    assert "conduct" not in [t["code"] for t in world["owner"].get("/api/v1/topics").json["items"]]
+    issue = raise_issue(world["staff"], world["business"], topic="conduct", channel="phone", title="Thái độ cán bộ")
     assert world["staff"].get(f"/api/v1/issues/{issue['id']}").status_code == 404
     assert world["department"].get(f"/api/v1/issues/{issue['id']}").status_code == 200
     assert world["owner"].get(f"/api/v1/issues/{issue['id']}").status_code == 200
+    # The branch has no manager: the Department's, who reads it, hears of it and handles it at the branch.
+    manager = db.session.execute(select(User).where(User.role == "manager")).scalar_one()
+    told = db.session.execute(select(Notification).where(Notification.kind == "issue_raised")).scalars().all()
+    assert [n.user_id for n in told] == [manager.id]
+    due = (officetime.today() + timedelta(days=10)).isoformat()
+    # Not to the branch's organiser, who may not open it (nor to a Department organiser, who only follows).
+    for officer in (world["officer"], make_user("organiser", units["HCM"])):
+        refused = move(world["department"], issue["id"], to="assigned", assignee=officer.email, due_date=due)
+        assert refused.status_code == 422 and "assignee" in refused.json["error"]["fields"]
+    assert move(world["department"], issue["id"], to="assigned", assignee=manager.email,
+                due_date=due).status_code == 200
+    answered = move(world["department"], issue["id"], to="in_progress")
+    assert answered.status_code == 200
+    answered = move(world["department"], issue["id"], to="answered", resolution="Đã nhắc nhở cán bộ.")
+    assert answered.status_code == 200 and answered.json["status"] == "answered"
+    # An ordinary issue of the branch stays the branch's: the Department reads it, and may not assign it.
+    ordinary = raise_issue(world["staff"], world["business"])
+    assert move(world["department"], ordinary["id"], to="assigned", assignee=manager.email,
+                due_date=due).status_code == 409
 
 
 def test_businesses_raise_their_own_issues_online_only(world, make_business, units):

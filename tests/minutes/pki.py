@@ -52,7 +52,7 @@ def make_ca(common: str = "Dialogue Test Root CA") -> Issued:
 
 def issue(ca: Issued, common: str, *, org: str = "Chi cục Hải quan Khu công nghệ cao",
           not_before: datetime | None = None, not_after: datetime | None = None, crl_url: str | None = None,
-          timestamping: bool = False) -> Issued:
+          timestamping: bool = False, commitment: bool = True) -> Issued:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     now = datetime.now(UTC)
     builder = (x509.CertificateBuilder().subject_name(_name(common, org)).issuer_name(ca.cert.subject)
@@ -60,7 +60,7 @@ def issue(ca: Issued, common: str, *, org: str = "Chi cục Hải quan Khu công
                .not_valid_before(not_before or now - timedelta(days=1))
                .not_valid_after(not_after or now + timedelta(days=365))
                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-               .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=not timestamping,
+               .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=commitment and not timestamping,
                                             key_cert_sign=False, crl_sign=False, key_encipherment=False,
                                             data_encipherment=False, key_agreement=False, encipher_only=False,
                                             decipher_only=False), critical=True)

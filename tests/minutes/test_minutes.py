@@ -631,3 +631,25 @@ def test_a_business_s_copy_does_not_say_that_no_issue_was_raised_when_others_rai
     assert "Áp mã HS cho máy rang cà phê" in coffee_text and "Bản trích gửi" in coffee_text
     _, staff_text = read_pdf(staff.get(path).data)
     assert "Bản trích" not in staff_text
+
+
+def test_final_minutes_do_not_change_behind_their_readers_backs(api, world, client, login):
+    """Review of the attacker's walk: people added at the door and an issue tied to the meeting after the minutes
+    were final changed the final PDF, its revision unchanged."""
+    path = final_minutes(api, world)
+    meeting = world["october"]
+    staff = api(world["organiser"])
+    before = read_pdf(staff.get(path).data)[1]
+    refused = staff.post(f"/api/v1/meetings/{meeting.id}/attendees", json={"name": "Người thêm sau", "present": True})
+    assert refused.status_code == 409 and "đã hoàn tất" in refused.json["error"]["message"]
+    login(world["organiser"])
+    page = client.post(f"/meetings/{meeting.id}/attendance/walk-in", data={"name": "Người thêm sau"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "đã hoàn tất" in page
+    later = staff.post("/api/v1/issues", json={
+        "title": "Vướng mắc ghi nhận sau khi chốt biên bản", "business_id": world["coffee"].id, "channel": "meeting",
+        "topic": "tariff", "unit": "HCM-A", "meeting_id": meeting.id})
+    assert later.status_code == 201  # followed in the issue list
+    after = read_pdf(staff.get(path).data)[1]
+    assert "Người thêm sau" not in after and "ghi nhận sau khi chốt" not in flat(after)
+    assert flat(after) == flat(before)

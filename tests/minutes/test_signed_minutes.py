@@ -56,6 +56,8 @@ def authority(tmp_path_factory):
     now = datetime.now(UTC)
     pki.write_pkcs12(folder / "expired.p12", pki.issue(ca, "Hết hạn", not_before=now - timedelta(days=400),
                                                        not_after=now - timedelta(days=2)), ca, PASSWORD)
+    pki.write_pkcs12(folder / "no_commitment.p12", pki.issue(ca, "Không chống chối bỏ", commitment=False), ca,
+                     PASSWORD)
     pki.write_pkcs12(folder / "future.p12", pki.issue(ca, "Chưa hiệu lực", not_before=now + timedelta(days=3),
                                                       not_after=now + timedelta(days=300)), ca, PASSWORD)
     yield {"ca": ca, "office": office, "person": pki.issue(ca, "Nguyễn Văn Hùng", org="Cá nhân"),
@@ -291,6 +293,7 @@ def test_a_token_that_cannot_sign_is_refused_clearly_and_nothing_is_kept(api, ap
 
 @pytest.mark.parametrize(("file", "reason"), [
     ("expired.p12", "đã hết hạn"), ("future.p12", "chưa có hiệu lực"), ("missing.p12", "Không đọc được tệp khóa"),
+    ("no_commitment.p12", "chống chối bỏ"),  # a certificate for, say, TLS only: pyHanko's refusal, said
 ])
 def test_a_certificate_out_of_its_validity_or_a_missing_file_is_refused(api, app, final, authority, file, reason):
     app.config.update(SIGNING_PKCS12_PATH=str(authority["folder"] / file))
@@ -332,8 +335,11 @@ def test_minutes_printing_a_sensitive_issue_are_signed_by_a_manager_and_not_serv
         api, final, topics):
     meeting = final["october"]
     sensitive = next(t for t in topics.values() if t.sensitive)
-    issue_services.create_issue(title="Phản ánh thái độ công chức", business=final["coffee"], channel="meeting",
-                                topic=sensitive, unit=meeting.unit, actor=final["organiser"], meeting=meeting)
+    issue = issue_services.create_issue(title="Phản ánh thái độ công chức", business=final["coffee"],
+                                        channel="meeting", topic=sensitive, unit=meeting.unit,
+                                        actor=final["organiser"], meeting=meeting)
+    # Recorded before the minutes were finalised: they print it (one recorded afterwards they would not).
+    issue.created_at = services.get_minutes(meeting).finalised_at - timedelta(hours=1)
     db.session.commit()
     path = f"/api/v1/meetings/{meeting.id}/minutes/sign"
     assert api(final["organiser"]).post(path).status_code == 403

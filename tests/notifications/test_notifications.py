@@ -33,6 +33,8 @@ def world(units, topics, make_user, make_business, make_series, make_meeting):
     return {
         "coffee": coffee, "steel": steel, "series": series,
         "october": make_meeting(series=series, occurrence=date(2025, 10, 27)),
+        # A meeting still to come: invitations to one already held are not announced.
+        "coming": make_meeting(series=series, occurrence=scheduling.next_occurrence(series).occurrence),
         "organiser": make_user("organiser", units["HCM-A"], email="mai@haiquan.example.vn", name="Nguyễn Thị Mai"),
         "officer": make_user("organiser", units["HCM-A"], email="lan@haiquan.example.vn", name="Phạm Thị Lan"),
         "department": make_user("manager", units["HCM"], email="bao@haiquan.example.vn", name="Trần Quốc Bảo"),
@@ -154,7 +156,9 @@ def test_a_business_user_s_top_bar_names_their_company_not_the_branch(world, cli
 
 
 def test_invitations_and_changes_reach_the_invited_business_s_users_only(world, app):
-    meeting, coffee_user, steel_user = world["october"], world["coffee_user"], world["steel_user"]
+    # A meeting still to come (one already held is not announced: there is nothing left to answer).
+    meeting, coffee_user, steel_user = world["coming"], world["coffee_user"], world["steel_user"]
+    day = meeting.occurrence
     # Scope decides: steel is named but holds no invitation to this meeting, so its user may not open it.
     signals.businesses_invited.send(meeting, business_ids=[world["coffee"].id, world["steel"].id])
     db.session.commit()
@@ -166,14 +170,15 @@ def test_invitations_and_changes_reach_the_invited_business_s_users_only(world, 
     db.session.commit()
     assert [n.kind for n in mine(steel_user)] == ["invited"]
 
-    signals.meeting_changed.send(world["series"], occurrence=date(2025, 10, 27), cancelled=True)
+    signals.meeting_changed.send(world["series"], occurrence=day, cancelled=True)
     db.session.commit()
     cancelled = mine(coffee_user)[-1]
     assert cancelled.kind == "meeting_changed"
-    assert cancelled.url == f"/series/{world['series'].id}?year=2025#o-2025-10-27"  # that year's page, its line
+    # That year's page, its line.
+    assert cancelled.url == f"/series/{world['series'].id}?year={day.year}#o-{day.isoformat()}"
     # A change comes by mail at once by default: the series' invited business is told, in Vietnamese.
     [mail] = outbox_to(coffee_user.email)
-    assert "bị hủy" in mail.text_body and "27/10/2025" in mail.text_body
+    assert "bị hủy" in mail.text_body and day.strftime("%d/%m/%Y") in mail.text_body
     # Invited to that occurrence's meeting alone, steel hears of it too, led to its portal (the series is not
     # its to open).
     assert [(n.kind, n.url) for n in mine(steel_user)] == [("invited", "/"), ("meeting_changed", "/")]
@@ -181,6 +186,11 @@ def test_invitations_and_changes_reach_the_invited_business_s_users_only(world, 
     signals.meeting_changed.send(meeting, occurrence=None, cancelled=False)
     db.session.commit()
     assert [n.kind for n in mine(steel_user)] == ["invited", "meeting_changed", "meeting_changed"]
+
+    # Invited to a meeting already held (to record who came), a business is told nothing: nothing to answer.
+    signals.businesses_invited.send(world["october"], business_ids=[world["coffee"].id])
+    db.session.commit()
+    assert [n.kind for n in mine(coffee_user)].count("invited") == 1
 
 
 def test_an_answer_to_an_invitation_reaches_the_unit_s_organisers(world):
@@ -269,7 +279,7 @@ def _escalated_issue(world, units):
 
 
 def test_the_list_marks_read_and_leads_to_each_page(world, client, login):
-    meeting, user = world["october"], world["coffee_user"]
+    meeting, user = world["coming"], world["coffee_user"]
     for _ in range(3):
         signals.businesses_invited.send(meeting, business_ids=[world["coffee"].id])
     db.session.commit()
@@ -295,7 +305,7 @@ def test_the_list_marks_read_and_leads_to_each_page(world, client, login):
 
 
 def test_the_api_lists_newest_first_and_marks_read(world, api):
-    meeting, user = world["october"], world["coffee_user"]
+    meeting, user = world["coming"], world["coffee_user"]
     signals.businesses_invited.send(meeting, business_ids=[world["coffee"].id])
     signals.meeting_changed.send(meeting, occurrence=None, cancelled=False)
     db.session.commit()
@@ -311,8 +321,13 @@ def test_the_api_lists_newest_first_and_marks_read(world, api):
     after = caller.get("/api/v1/notifications?unread=true").json
     assert after["unread"] == 1 and [i["kind"] for i in after["items"]] == ["meeting_changed"]
     assert len(caller.get("/api/v1/notifications").json["items"]) == 2
+    # A page at a time, as every list of API.md.
+    second = caller.get("/api/v1/notifications?page=2&per_page=1").json
+    assert [i["kind"] for i in second["items"]] == ["invited"] and (second["total"], second["page"]) == (2, 2)
+    assert caller.get("/api/v1/notifications?per_page=500").status_code == 422
     assert api(world["steel_user"]).post(f"/api/v1/notifications/{items[0]['id']}/read").status_code == 404
-    assert api(world["steel_user"]).get("/api/v1/notifications").json == {"items": [], "unread": 0}
+    assert api(world["steel_user"]).get("/api/v1/notifications").json == {
+        "items": [], "unread": 0, "page": 1, "per_page": 50, "total": 0}
 
 
 def test_the_bell_costs_one_query_whatever_the_count(world, client, login, count_queries):
@@ -327,7 +342,7 @@ def test_the_bell_costs_one_query_whatever_the_count(world, client, login, count
 
     empty = home_queries()
     for _ in range(30):
-        signals.businesses_invited.send(world["october"], business_ids=[world["coffee"].id])
+        signals.businesses_invited.send(world["coming"], business_ids=[world["coffee"].id])
     db.session.commit()
     assert bell(client) == "30"
     assert home_queries() == empty
@@ -373,6 +388,7 @@ def test_one_business_answering_is_one_line_kept_current_and_an_ended_invitation
     for person in (organiser, world["officer"]):
         answers = [n for n in mine(person) if n.kind == "answer_received"]
         assert len(answers) == 1 and answers[0].params["answer"] == "tentative"
+        assert answers[0].params["contact"] == coffee_user.name  # who answered, for the company
 
     assert [n.kind for n in mine(coffee_user) if n.subject == "meeting"] == ["invited"]
     assert api(organiser).delete(f"/api/v1/meetings/{meeting.id}/invitations/{coffee.id}").status_code == 204
@@ -420,7 +436,7 @@ def test_moved_to_another_branch_a_person_keeps_nothing_told_of_the_old_one(worl
     issue_id = raise_issue(api(organiser), world["coffee"])
     move(api(organiser), issue_id, to="assigned", assignee=officer.email,
          due_date=(officetime.today() + timedelta(days=10)).isoformat())
-    signals.businesses_invited.send(world["october"], business_ids=[world["coffee"].id])
+    signals.businesses_invited.send(world["coming"], business_ids=[world["coffee"].id])
     db.session.commit()
     assert [n.kind for n in mine(officer)] == ["issue_assigned"]
     assert [n.kind for n in mine(world["coffee_user"])] == ["invited"]

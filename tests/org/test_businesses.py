@@ -34,6 +34,17 @@ def test_search_ignores_accents_and_case_and_finds_tax_codes(client, login, regi
     assert client.get("/businesses?q=%25%25%25").status_code == 200
 
 
+def test_names_in_d_come_among_the_d_s_as_vietnamese_read_them(client, login, registry, make_business, units):
+    make_business(units["HCM-A"], name="Công ty TNHH Điện tử Sao Việt")
+    make_business(units["HCM-A"], name="Công ty TNHH Vi mạch Phương Nam")
+    make_business(units["HCM-A"], name="Công ty TNHH Dệt may Bình An")
+    db.session.commit()
+    login(registry["officer"])
+    page = client.get("/businesses").get_data(as_text=True)
+    # In code point order Đ follows Z: "Điện tử" came after "Vi mạch".
+    assert page.index("Dệt may Bình An") < page.index("Điện tử Sao Việt") < page.index("Vi mạch Phương Nam")
+
+
 def test_api_registry_contract(api, make_user, units, registry):
     admin = api(make_user("admin"))
     created = admin.post("/api/v1/businesses", json={"tax_code": "0100109106", "name": "Công ty Mẫu",

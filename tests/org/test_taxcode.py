@@ -15,6 +15,7 @@ def test_dependent_unit_code_and_spaces():
     assert is_valid_tax_code("0100109106-001")
     assert is_valid_tax_code(" 0100 109 106 ")
     assert tax_code_problem("0100109106-01") is TaxCodeProblem.FORMAT
+    assert tax_code_problem("0100109106-000") is TaxCodeProblem.FORMAT  # dependent units are numbered from 001
     assert tax_code_problem("0100109106001") is TaxCodeProblem.FORMAT
     assert tax_code_problem("01001O9106") is TaxCodeProblem.FORMAT
     assert tax_code_problem("") is TaxCodeProblem.FORMAT

@@ -17,6 +17,8 @@ def test_levels_must_nest(units):
         services.create_unit(code="Y", name="y", level="department", parent=units["HCM"])
     with pytest.raises(InvalidData):
         services.create_unit(code="Z", name="z", level="general", parent=units["TCHQ"])
+    with pytest.raises(Conflict):  # one top to the tree: a second would hold units nobody above could see
+        services.create_unit(code="G2", name="g", level="general", parent=None)
     db.session.rollback()
     assert db.session.execute(select(Unit.code).where(Unit.code.in_(["X", "Y", "Z"]))).all() == []
 

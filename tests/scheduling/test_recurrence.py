@@ -181,6 +181,11 @@ def test_an_occurrence_moved_into_the_window_from_outside_is_found():
     ("FREQ=MONTHLY;COUNT=3;UNTIL=20270101T000000", RuleProblem.SYNTAX),
     ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", RuleProblem.NO_OCCURRENCE),
     ("FREQ=DAILY;UNTIL=20200101T000000", RuleProblem.NO_OCCURRENCE),
+    # dateutil fails on these with an IndexError; digits that are not ASCII ("²", "٣") are no RFC 5545 number.
+    ("FREQ=MONTHLY;BYDAY=+53MO", RuleProblem.SYNTAX),
+    ("FREQ=MONTHLY;COUNT=²", RuleProblem.SYNTAX),
+    ("FREQ=MONTHLY;COUNT=٣", RuleProblem.SYNTAX),
+    ("FREQ=MONTHLY;BYSETPOS=-²;BYDAY=MO", RuleProblem.SYNTAX),
 ])
 def test_rules_that_are_refused_and_why(rule, problem):
     with pytest.raises(RuleError) as error:

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
-from markupsafe import Markup
 from sqlalchemy import func, select
 
 from dialogue_app import officetime
@@ -342,8 +341,12 @@ def test_suggestions_come_from_the_third_letter_within_scope(world, client, logi
     login(world["people"]["organiser"])
     assert client.get("/search/suggest", query_string={"q": "ho"}).json == {"items": []}
     items = client.get("/search/suggest", query_string={"q": "hoà"}).json["items"]
-    assert items and all(set(item) == {"type", "kind", "title", "url"} for item in items)
+    assert items and all(set(item) == {"type", "kind", "title", "url", "day"} for item in items)
     assert not any("Thép" in item["title"] for item in items)
+    # The meetings of a series share its title: each comes with its day.
+    meetings = client.get("/search/suggest", query_string={"q": "cà phê"}).json["items"]
+    assert [item["day"] for item in meetings if item["type"] == "meeting"] == [FIRST_MONDAY.strftime("%d/%m/%Y")]
+    assert all(item["day"] == "" for item in meetings if item["type"] in ("issue", "business", "series"))
     html = client.get("/").get_data(as_text=True)
     assert 'role="search"' in html and 'role="combobox"' in html and "/search/suggest" in html
     assert 'src="/static/js/search.js"' in html
@@ -486,8 +489,7 @@ def test_a_hits_day_is_written_as_every_page_writes_dates(app):
     with app.test_request_context():
         for at in (datetime(2026, 1, 25, 17, 30), datetime(2026, 1, 25, 17, 30, tzinfo=UTC),
                    datetime(2026, 1, 25, 16, 59, tzinfo=UTC)):
-            hit = search_services.Hit(kind="issue", id=1, url="", title="", snippet="", title_html=Markup(),
-                                      snippet_html=Markup(), at=at, status="")
+            hit = search_services.Hit(kind="issue", id=1, url="", title="", snippet="", at=at, status="")
             assert hit.day == local_date(at)
 
 
