@@ -133,6 +133,8 @@ FEED_HOLDERS: dict[str, frozenset[Role]] = {
 # unit: an issue escalated to them is theirs (they assign, answer, or return it to the unit below, "Trả lại cấp
 # dưới"), and so are their own meetings' minutes. A branch's issues and its minutes, finalised ones included
 # (amended by dated amendments), are changed by the branch. An admin, of no unit, reads and changes everything.
+# One exception, may_handle_issue: a complaint about an officer's conduct, which only managers read, is handled
+# where it stands by the managers above it too.
 # README.md shows this table; tests/test_authorization.py checks pages against it.
 READ, CHANGE = "read", "change"
 OWN, BELOW = "own unit", "a unit below"
@@ -169,9 +171,16 @@ def may_handle_issue(user: User, unit: Unit, sensitive: bool) -> bool:
     (a complaint about an officer's conduct, which only managers read), as a manager of that unit or of a unit
     above it. The organisers of a branch may not read such a complaint, and a branch often has no manager: the
     managers above are the ones who see it, so they handle it where it stands."""
+    if sensitive and not reads_restricted_records(user):
+        return False
     if may_change(user, unit):
         return True
     return sensitive and user.role in HEADS and reach(user, unit) == BELOW
+
+
+def unit_ids_up_to(unit: Unit) -> list[int]:
+    """The ids of `unit` and of every unit above it, from its materialised path."""
+    return [int(part) for part in unit.path.strip("/").split("/") if part.isdigit()]
 
 
 def may_hold_feed(user: User, kind: str) -> bool:

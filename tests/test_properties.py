@@ -55,7 +55,7 @@ def valid_codes(draw) -> str:
 
 
 @PROPERTY
-@given(valid_codes(), st.text(alphabet="0123456789", min_size=3, max_size=3), st.sampled_from(["", " ", "  "]))
+@given(valid_codes(), st.integers(1, 999).map("{:03d}".format), st.sampled_from(["", " ", "  "]))
 def test_a_code_built_with_its_check_digit_is_valid_in_every_spelling(code, branch, space):
     assert is_valid_tax_code(code)
     assert is_valid_tax_code(f"{code}-{branch}")  # a dependent unit

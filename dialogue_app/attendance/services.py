@@ -8,6 +8,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from ..auth.models import User
@@ -68,8 +69,11 @@ def invite_to_meeting(meeting: Meeting, business: Business, notify: bool = True)
     if business in invited_businesses(meeting):
         return None
     invitation = MeetingInvitation(meeting_id=meeting.id, business=business)
-    db.session.add(invitation)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # a savepoint: another request inviting it at the same instant wins
+            db.session.add(invitation)
+    except IntegrityError:
+        return None  # invited already, by that other request (API.md: 200 when already invited)
     if notify:
         businesses_invited.send(meeting, business_ids=[business.id])
     return invitation

@@ -484,11 +484,15 @@ def _invitation_event(meeting: Meeting, contact: Contact):
 
 def send_meeting_invites(meeting: Meeting, business_ids) -> int:
     """METHOD:REQUEST for one meeting to each contact of these businesses, invited to it alone (each named as
-    the attendee, with the signed link to answer without an account). None for a meeting already over
-    (invited afterwards to record who came): a calendar has nothing to add, a link nothing to answer."""
-    if meeting.end <= utcnow():
+    the attendee, with the signed link to answer without an account). None for a meeting already begun
+    (invited afterwards to record who came): answers close when it starts, so a link would answer nothing.
+    After a CANCEL to someone (meeting.sequence raised), the meeting's sequence is raised again: an invitation
+    that follows a cancellation outranks it."""
+    if meeting.start <= utcnow():
         return 0
     contacts = contacts_with_email(business_ids)
+    if contacts and meeting.sequence:
+        meeting.sequence += 1
     for contact in contacts:
         cal = ical.calendar([_invitation_event(meeting, contact)], method="REQUEST")
         rsvp = external_url("attendance.rsvp", token=rsvp_token(contact, meeting=meeting))

@@ -323,11 +323,17 @@ def _seed_issues(units, businesses, users) -> None:
         issue.created_at = raised_at
         due = raised_at.astimezone(HANOI).date() + timedelta(days=14)
         stage = "answered" if resolution and index < 40 else ("overdue" if index % 3 else "escalated")
+        if issue.topic.sensitive:
+            # A complaint about an officer's conduct is handled by a manager who reads it (its branch's
+            # organisers may not): the first of them takes it, or it waits, new, where there is none.
+            db.session.flush()
+            handler = next(iter(issue_services.officers_for(issue)), None)
+            officer, stage = (handler, stage) if handler is not None else (officer, "new")
         # Each step through the workflow, as staff take it, so that every issue's history tells how it got
         # where it is (only the dates are moved back to when it was raised).
         if stage == "escalated":
             issue_services.transition(issue, to="escalated", actor=officer, note="Vượt thẩm quyền của Chi cục.")
-        else:
+        elif stage != "new":
             issue_services.transition(issue, to="assigned", actor=officer, assignee=officer,
                                       due_date=today + timedelta(days=14))
             issue_services.transition(issue, to="in_progress", actor=officer)

@@ -25,6 +25,7 @@ from ..scope import (
     may_handle_issue,
     reads_restricted_records,
     unit_ids_below,
+    unit_ids_up_to,
     unit_scoped,
     visible,
 )
@@ -71,8 +72,9 @@ def is_overdue(issue: Issue, today: date | None = None) -> bool:
 
 def get_issue_to_change(user: User, issue_id: int) -> Issue | None:
     """The issue if `user` may act on it: they see it and the table of unit rights (scope.UNIT_RIGHTS) lets them
-    change what is at the unit where it is now: their own unit. A branch follows what it escalated but no longer
-    handles it; the unit above handles what was escalated to it, and only reads what waits below."""
+    change what is at the unit where it is now: their own unit (a complaint about an officer's conduct: also as a
+    manager above it, scope.may_handle_issue). A branch follows what it escalated but no longer handles it; the
+    unit above handles what was escalated to it, and only reads what waits below."""
     issue = get_issue(user, issue_id)
     if issue is None or (not is_business(user) and not may_handle(user, issue)):
         return None
@@ -190,10 +192,11 @@ def transition(issue: Issue, *, to: str, actor: User, note: str = "", message: s
     details: dict = {}
     target = step.target
     if target is IssueStatus.ASSIGNED:
-        # Someone who will see it in their list and may act on it: an officer of the unit handling it (for a
-        # complaint about an officer's conduct, a manager who reads it), not one who only follows it from above.
+        # Someone who will see it in their list and may act on it (may_handle implies they may open it): an
+        # officer of the unit handling it (for a complaint about an officer's conduct, a manager who reads it),
+        # not one who only follows it from above.
         if not is_staff(assignee) or not assignee.active or assignee.unit is None \
-                or get_issue(assignee, issue.id) is None or not may_handle(assignee, issue):
+                or not may_handle(assignee, issue):
             raise InvalidData.on("assignee", _l("Assign the issue to an officer of the unit handling it."))
         if due_date < officetime.today():
             raise InvalidData.on("due_date", _l("The due date cannot be in the past."))
@@ -401,12 +404,9 @@ def officers_for(issue: Issue) -> list[User]:
     """Officers an issue can be assigned to, those who will see it and may act on it (`may_handle`): the active
     organisers and managers of the unit handling it; for a complaint about an officer's conduct, its managers
     and those of the units above it."""
-    here_and_above = [int(part) for part in issue.unit.path.strip("/").split("/") if part.isdigit()]
-    candidates = db.session.execute(
-        select(User).where(User.active, in_group(OFFICERS), User.unit_id.in_(here_and_above)).order_by(User.name)
-    ).scalars()
-    return [user for user in candidates if may_handle(user, issue)
-            and (not issue.topic.sensitive or reads_restricted_records(user))]
+    candidates = db.session.execute(select(User).where(
+        User.active, in_group(OFFICERS), User.unit_id.in_(unit_ids_up_to(issue.unit))).order_by(User.name)).scalars()
+    return [user for user in candidates if may_handle(user, issue)]
 
 
 def get_attachment(issue: Issue, attachment_id: int) -> Attachment | None:

@@ -153,6 +153,12 @@ def _officers_of(unit_id: int, group=OFFICERS) -> list[User]:
         select(User).where(in_group(group), User.active, User.unit_id == unit_id).order_by(User.id)).scalars())
 
 
+def _heads_for(issue: Issue) -> list[User]:
+    """Who answers for an issue's unit: its managers; for a complaint about an officer's conduct, which a branch
+    with no manager would leave to nobody, the managers who handle it (its unit's and those above)."""
+    return officers_for(issue) if issue.topic.sensitive else _officers_of(issue.unit_id, HEADS)
+
+
 def on_issue_event(sender: Issue, event: str, actor=None, **_) -> None:
     issue = sender
     db.session.flush()  # a new issue needs its id, and scope reads what was just changed
@@ -197,10 +203,10 @@ def on_issue_event(sender: Issue, event: str, actor=None, **_) -> None:
                                  unit=writer, message=said, url=absolute(notification.url))
     elif event == "rated":
         officer = issue.answered_by or issue.assignee
-        people = [officer] if officer is not None else _officers_of(issue.unit_id, HEADS)
+        people = [officer] if officer is not None else _heads_for(issue)
         params["score"] = issue.rating.score if issue.rating else 0
     elif event == "overdue":
-        people = [issue.assignee, *_officers_of(issue.unit_id, HEADS)]
+        people = [issue.assignee, *_heads_for(issue)]
         params["due"] = _when(issue.due_date)
     notify(_may_open([p for p in people if p is not None], Issue, issue.id), f"issue_{event}", params=params,
            url=path_for("issues.issue_page", issue_id=issue.id), subject="issue", subject_id=issue.id,

@@ -44,7 +44,7 @@ KINDS: dict[str, Kind] = {
                       _l("The invitation to “%(title)s” (%(when)s) was withdrawn."), business=True),
     "answer_received": Kind(_l("A business answered an invitation"), "digest",
                             _l("%(contact)s (%(business)s) answered “%(answer)s” to “%(title)s” (%(when)s).")),
-    "issue_raised": Kind(_l("An issue raised by a business"), "mail",
+    "issue_raised": Kind(_l("A new issue to handle"), "mail",
                          _l("%(business)s raised issue #%(id)d “%(title)s”.")),
     "issue_assigned": Kind(_l("An issue assigned to me"), "mail",
                            _l("Issue #%(id)d “%(title)s” is assigned to you, due %(due)s.")),

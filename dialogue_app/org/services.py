@@ -12,7 +12,8 @@ from .models import INTERACTION_CHANNELS, PARENT_LEVEL, Business, Contact, Inter
 from .taxcode import TaxCodeProblem, normalize_tax_code, tax_code_problem
 
 TAX_CODE_MESSAGES = {
-    TaxCodeProblem.FORMAT: _l("A tax code is 10 digits, or 10 digits, a dash and 3 digits."),
+    TaxCodeProblem.FORMAT: _l("A tax code is 10 digits, or 10 digits, a dash and the 3 digits of a dependent unit "
+                              "(001 to 999)."),
     TaxCodeProblem.CHECK_DIGIT: _l("This tax code is not valid: its check digit does not match."),
 }
 

@@ -119,11 +119,12 @@ class Hit:
 
     @property
     def held(self) -> bool:
-        """A meeting that was not cancelled and whose time has passed: its status says "scheduled" still."""
+        """A meeting not cancelled, of a day gone by (office time): its status says "scheduled" still. On its
+        own day it is not yet said to be held (a result knows when it starts, not when it ends)."""
         if self.kind != "meeting" or self.status == "cancelled" or self.at is None:
             return False
         instant = self.at if self.at.tzinfo is not None else self.at.replace(tzinfo=UTC)
-        return instant < datetime.now(UTC)
+        return instant.astimezone(office_zone()).date() < datetime.now(office_zone()).date()
 
     @property
     def day(self) -> str:

@@ -31,13 +31,19 @@ def _meeting_or_404(meeting_id: int) -> Meeting:
     return get_visible(current_user, Meeting, meeting_id) or abort(404)
 
 
-def _attendance_closed(meeting: Meeting):
-    """The answer refusing a change of attendance once the minutes are final (they print it), else None."""
+def _attendance_closed_message(meeting: Meeting) -> str:
+    """Why attendance can no longer change (the minutes, which print it, are final), or ""."""
     try:
         check_attendance_open(meeting)
     except ServiceError as error:
-        return _done(meeting, str(error.message), ok=False)
-    return None
+        return str(error.message)
+    return ""
+
+
+def _attendance_closed(meeting: Meeting):
+    """The answer refusing a change of attendance once the minutes are final, else None."""
+    message = _attendance_closed_message(meeting)
+    return _done(meeting, message, ok=False) if message else None
 
 
 def _wants_json() -> bool:
@@ -63,10 +69,11 @@ def check_in_page(meeting_id: int):
             other = services.business_to_invite(current_user, request.args["tax_code"])
         except ServiceError as error:
             flash(str(error.message), "error")
+    closed = _attendance_closed_message(meeting)
     return render_template("attendance/check_in.html", meeting=meeting, expected=services.expected(meeting),
                            attendees=services.attendees_of(meeting), counts=services.counts_by_business(meeting),
                            officials=visible_officials(current_user), invited=services.invited_businesses(meeting),
-                           other=other)
+                           other=other, closed=closed)
 
 
 @bp.route("/meetings/<int:meeting_id>/attendance/contacts/<int:contact_id>", methods=["POST"])

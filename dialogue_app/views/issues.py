@@ -289,7 +289,8 @@ def issue_page(issue_id: int):
 def _render_issue(issue: Issue, transition_form: TransitionForm | None = None, status: int = 200):
     staff = is_staff(current_user)
     forms = {}
-    if staff and services.may_handle(current_user, issue):  # a higher unit reads a branch's issue, the branch acts
+    # A higher unit reads a branch's issue, the branch acts (a conduct complaint: the managers who read it).
+    if staff and services.may_handle(current_user, issue):
         for target in services.offered_steps(issue):
             form = TransitionForm(prefix=target, formdata=None)
             form.to.data, form.version.data = target, issue.version
@@ -318,14 +319,15 @@ def transition(issue_id: int):
     issue = _issue_to_change_or_404(issue_id)
     target = request.form.get("target", "")
     form = TransitionForm(prefix=target)
+    officers = services.officers_for(issue) if target == "assigned" else []
     if target == "assigned":
-        form.assignee.choices = select_choices((u.id, u.name) for u in services.officers_for(issue))
+        form.assignee.choices = select_choices((u.id, u.name) for u in officers)
     if not form.validate_on_submit() or form.to.data != target:
         flash(_("Nothing changed: check the fields of this step."), "error")
         return _render_issue(issue, form, 422)
     assignee = None
     if target == "assigned" and (chosen := _record_id(form.assignee.data)) is not None:
-        assignee = next((u for u in services.officers_for(issue) if u.id == chosen), None)
+        assignee = next((u for u in officers if u.id == chosen), None)
     source = issue.status
     try:
         if target == "answered":  # one action: taken and started first where the workflow needs it

@@ -197,7 +197,7 @@ def test_a_calendar_answer_after_a_portal_answer_replaces_it(app, world, imap_se
 def test_the_organisers_hear_of_each_answer_whatever_its_channel(app, world, imap_server, runner):
     heard = []
     put(imap_server, gmail_reply("an@caphe.example.vn", meeting_uid(world["visit"]), "ACCEPTED", world["visit"].start))
-    with answer_recorded.connected_to(lambda rsvp: heard.append((rsvp.id, rsvp.via))):
+    with answer_recorded.connected_to(lambda rsvp, **_: heard.append((rsvp.id, rsvp.via))):
         assert receive(runner).exit_code == 0
         record_rsvp(read_rsvp_token(rsvp_token(world["binh"], meeting=world["visit"])), "tentative", via="link")
     [first, second] = rsvps()
@@ -418,7 +418,7 @@ def test_a_reply_naming_no_date_we_could_hold_is_set_aside_and_the_mailbox_still
 def test_a_whole_series_accepted_is_one_answer_for_the_organisers(app, world, imap_server, runner):
     heard = []
     put(imap_server, apple_reply("an@caphe.example.vn", series_uid(world["series"]), "ACCEPTED"))
-    with answer_recorded.connected_to(lambda rsvp: heard.append(rsvp.id)):
+    with answer_recorded.connected_to(lambda rsvp, **_: heard.append(rsvp.id)):
         assert receive(runner).exit_code == 0
     assert len(rsvps()) >= 12 and len(heard) == 1
 

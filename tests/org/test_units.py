@@ -23,13 +23,11 @@ def test_levels_must_nest(units):
     assert db.session.execute(select(Unit.code).where(Unit.code.in_(["X", "Y", "Z"]))).all() == []
 
 
-def test_moving_a_department_carries_its_branches(units, make_unit):
-    other_general = make_unit("TCHQ2", "general")
-    services.update_unit(units["HCM"], code="HCM", name="Cục HCM", parent=other_general)
+def test_moving_a_branch_to_another_department_moves_it_in_the_tree(units):
+    services.update_unit(units["HCM-A"], code="HCM-A", name="Chi cục A", parent=units["QN"])
     db.session.commit()
     branch = db.session.get(Unit, units["HCM-A"].id)
-    assert branch.path.startswith(other_general.path)
-    assert not branch.path.startswith(units["TCHQ"].path)
+    assert branch.path.startswith(units["QN"].path) and not branch.path.startswith(units["HCM"].path)
 
 
 def test_a_unit_with_anything_under_it_cannot_be_deleted(units, make_business, make_user):
